@@ -1,0 +1,121 @@
+"""The command line: arguments become a source, a selection and a view.
+
+    psxj [SELECTORS] [--print | --json | --csv] [--load FILE] [--delay SECONDS]
+    psxj audit PID ... | --all
+    psxj demo start|stop|restart|status|log|init-script|unit
+
+On a terminal psxj starts the interface; into a pipe, or with --print, it prints the
+table as `ps -axj` does. Errors are one line on stderr: status 2 for usage errors,
+1 for everything else that went wrong, as for a selector that matched nothing.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+from typing import List, Optional
+
+from psxj import __version__
+from psxj.errors import PsxjError, UsageError
+from psxj.select import add_selector_arguments, selection_from_arguments
+
+
+class _Parser(argparse.ArgumentParser):
+    def error(self, message: str):  # one line, not argparse's usage block
+        raise UsageError(f"{message} (see psxj --help)")
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = _Parser(
+        prog="psxj",
+        description="Explore processes the way `ps -axj` shows them: parent, process group, "
+        "session, controlling terminal, foreground group, state.",
+        epilog="Subcommands: `psxj audit PID...` checks processes against the daemon rules; "
+        "`psxj demo start|stop|restart|status|log` runs the teaching daemon. "
+        "Exit status: 0 ok, 1 nothing matched or bad data, 2 usage error.",
+    )
+    add_selector_arguments(parser)
+    view = parser.add_argument_group("output").add_mutually_exclusive_group()
+    view.add_argument("--print", action="store_true",
+                      help="print the table as ps -axj does (the default when stdout is not a terminal)")
+    view.add_argument("--json", action="store_true", help="print the rows as a JSON array")
+    view.add_argument("--csv", action="store_true", help="print the rows as CSV")
+    parser.add_argument("--load", metavar="FILE",
+                        help="read a saved table (psxj JSON or ps -axj text; - for stdin) instead of /proc")
+    parser.add_argument("--delay", metavar="SECONDS", type=_delay, default=2.0,
+                        help="refresh interval of the interface (default 2)")
+    parser.add_argument("--version", action="version", version=f"psxj {__version__}")
+    return parser
+
+
+def _delay(text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not a number: {text!r}") from None
+    if not 0.1 <= value <= 3600:
+        raise argparse.ArgumentTypeError("must be between 0.1 and 3600 seconds")
+    return value
+
+
+def _write(text: str) -> None:
+    sys.stdout.buffer.write(text.encode("utf-8", "surrogateescape"))
+    sys.stdout.buffer.flush()
+
+
+def run_table(argv: List[str]) -> int:
+    args = build_parser().parse_args(argv)
+    selection = selection_from_arguments(args)
+    want_text = args.print or not (args.json or args.csv) and not sys.stdout.isatty()
+    if not (want_text or args.json or args.csv):
+        from psxj.tui.app import run_app
+
+        return run_app(selection=selection, load=args.load, delay=args.delay)
+
+    from psxj.escape import Escaper
+
+    escaper = Escaper.for_environment()
+    if args.load:
+        from psxj.sources.loaded import load_snapshot
+
+        snapshot = load_snapshot(args.load, escaper)
+    else:
+        from psxj.sources import live_snapshot
+
+        snapshot = live_snapshot()
+    records = selection.apply(snapshot.records)
+    if args.json or args.csv:
+        from psxj.export import to_csv, to_json
+
+        _write(to_json(snapshot, records) if args.json else to_csv(snapshot, records))
+    else:
+        from psxj.psformat import render_lines, screen_columns
+
+        lines = render_lines(snapshot, records, screen_columns(), escaper)
+        _write("\n".join(lines) + "\n")
+    return 1 if selection and not records else 0
+
+
+def main(argv: Optional[List[str]] = None) -> int:
+    argv = sys.argv[1:] if argv is None else argv
+    try:
+        if argv[:1] == ["audit"]:
+            from psxj.audit_cli import main as audit_main
+
+            return audit_main(argv[1:])
+        if argv[:1] == ["demo"]:
+            from psxj.demo.control import main as demo_main
+
+            return demo_main(argv[1:])
+        return run_table(argv)
+    except PsxjError as exc:
+        print(f"psxj: {exc}", file=sys.stderr)
+        return exc.status
+    except KeyboardInterrupt:
+        return 130
+    except BrokenPipeError:
+        # The reader went away (psxj | head): stop quietly, as ps does.
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+        return 0

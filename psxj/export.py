@@ -1,0 +1,56 @@
+"""Machine-readable views: JSON and CSV rows with the ps columns and the raw facts."""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+from typing import Any, Dict, Iterable, List
+
+from psxj.model import ProcessRecord, Snapshot
+from psxj.names import user_name
+from psxj.psformat import format_time
+
+FIELDS = (
+    "ppid", "pid", "pgid", "sid", "tty", "tpgid", "stat", "uid", "user", "time", "command",
+    "comm", "argv", "state", "flags", "nice", "threads", "tty_nr", "ruid", "euid", "rgid", "egid",
+    "cpu_seconds", "start_ticks", "start_time", "namespace_init", "kernel_thread", "daemon",
+)
+
+
+def as_dict(snapshot: Snapshot, record: ProcessRecord) -> Dict[str, Any]:
+    return {
+        "ppid": record.ppid, "pid": record.pid, "pgid": record.pgid, "sid": record.sid,
+        "tty": record.tty, "tpgid": record.tpgid, "stat": record.stat, "uid": record.euid,
+        "user": user_name(record.euid) if snapshot.live else None,
+        "time": format_time(record.cpu_seconds).strip(), "command": record.command,
+        "comm": record.comm, "argv": list(record.argv) if record.argv is not None else None,
+        "state": record.state, "flags": record.flags, "nice": record.nice, "threads": record.threads,
+        "tty_nr": record.tty_nr, "ruid": record.ruid, "euid": record.euid, "rgid": record.rgid,
+        "egid": record.egid, "cpu_seconds": record.cpu_seconds, "start_ticks": record.start_ticks,
+        "start_time": record.start_time, "namespace_init": record.namespace_init,
+        "kernel_thread": record.kernel_thread, "daemon": snapshot.is_daemon(record),
+    }
+
+
+def to_json(snapshot: Snapshot, records: Iterable[ProcessRecord]) -> str:
+    rows = [as_dict(snapshot, r) for r in records]
+    return json.dumps(rows, indent=1, ensure_ascii=True) + "\n"
+
+
+def to_csv(snapshot: Snapshot, records: Iterable[ProcessRecord]) -> str:
+    out = io.StringIO()
+    writer = csv.writer(out, lineterminator="\n")
+    writer.writerow(FIELDS)
+    for record in records:
+        row: List[Any] = []
+        for value in as_dict(snapshot, record).values():
+            if value is None:
+                value = ""
+            elif isinstance(value, bool):
+                value = "true" if value else "false"
+            elif isinstance(value, list):
+                value = json.dumps(value, ensure_ascii=True)
+            row.append(value)
+        writer.writerow(row)
+    return out.getvalue()

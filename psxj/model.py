@@ -1,0 +1,123 @@
+"""The process record and the snapshot: what every source produces and every view reads.
+
+A record holds what `ps -axj` shows, already in ps's own terms (STAT string, TTY
+name, escaped COMMAND), plus the raw facts later stages need. Facts a source cannot
+know (a loaded ps text has no real uid, no flags) are None: unknown, never invented.
+"""
+
+from __future__ import annotations
+
+import time
+from typing import Dict, Iterable, NamedTuple, Optional, Tuple
+
+PF_KTHREAD = 0x00200000  # include/linux/sched.h: the task is a kernel thread
+
+
+class ProcessRecord(NamedTuple):
+    pid: int
+    ppid: int
+    pgid: int
+    sid: int
+    tty: str                     # "pts/3", "tty1", "?" for none
+    tpgid: Optional[int]         # foreground group of the terminal, -1 without one
+    stat: str                    # ps STAT: state letter then < N L s l +
+    euid: int
+    cpu_seconds: int             # user + system time, whole seconds
+    command: str                 # ps COMMAND, escaped: safe to print
+    comm: str                    # the kernel's short name (escaped)
+    state: str                   # the first STAT letter
+    kernel_thread: bool
+    argv: Optional[Tuple[str, ...]] = None
+    tty_nr: Optional[int] = None
+    flags: Optional[int] = None
+    nice: Optional[int] = None
+    threads: Optional[int] = None
+    ruid: Optional[int] = None
+    rgid: Optional[int] = None
+    egid: Optional[int] = None
+    start_ticks: Optional[int] = None    # clock ticks after boot: with pid, the identity
+    start_time: Optional[float] = None   # seconds since the epoch
+    namespace_init: bool = False         # PID 1 of its own PID namespace
+
+    @property
+    def identity(self) -> Tuple[int, Optional[int]]:
+        """(pid, start): a PID reused by a new process gets a new identity."""
+        return (self.pid, self.start_ticks)
+
+    @property
+    def session_leader(self) -> bool:
+        return self.sid == self.pid
+
+    @property
+    def group_leader(self) -> bool:
+        return self.pgid == self.pid
+
+    @property
+    def has_terminal(self) -> bool:
+        return self.tty != "?"
+
+
+class Snapshot:
+    """An immutable set of records taken at one moment, in PID order."""
+
+    def __init__(
+        self,
+        records: Iterable[ProcessRecord],
+        *,
+        source: str = "live",
+        taken_at: Optional[float] = None,
+        pid_width: int = 5,
+    ) -> None:
+        self.records: Tuple[ProcessRecord, ...] = tuple(sorted(records, key=lambda r: r.pid))
+        self.source = source
+        self.taken_at = time.time() if taken_at is None else taken_at
+        self.pid_width = pid_width
+        self._by_pid: Optional[Dict[int, ProcessRecord]] = None
+        self._daemons: Optional[frozenset] = None
+
+    def __len__(self) -> int:
+        return len(self.records)
+
+    def __iter__(self):
+        return iter(self.records)
+
+    @property
+    def live(self) -> bool:
+        return self.source == "live"
+
+    @property
+    def by_pid(self) -> Dict[int, ProcessRecord]:
+        if self._by_pid is None:
+            self._by_pid = {r.pid: r for r in self.records}
+        return self._by_pid
+
+    def get(self, pid: int) -> Optional[ProcessRecord]:
+        return self.by_pid.get(pid)
+
+    def parent(self, record: ProcessRecord) -> Optional[ProcessRecord]:
+        return self.by_pid.get(record.ppid)
+
+    def children(self, pid: int) -> Tuple[ProcessRecord, ...]:
+        return tuple(r for r in self.records if r.ppid == pid and r.pid != pid)
+
+    def ancestry(self, record: ProcessRecord) -> Tuple[ProcessRecord, ...]:
+        """The record, its parent, and so on up to a process with no known parent."""
+        chain = [record]
+        seen = {record.pid}
+        while True:
+            parent = self.parent(chain[-1])
+            if parent is None or parent.pid in seen:
+                return tuple(chain)
+            chain.append(parent)
+            seen.add(parent.pid)
+
+    @property
+    def daemon_pids(self) -> frozenset:
+        if self._daemons is None:
+            from psxj.daemon_rules import is_daemon
+
+            self._daemons = frozenset(r.pid for r in self.records if is_daemon(r, self.parent(r)))
+        return self._daemons
+
+    def is_daemon(self, record: ProcessRecord) -> bool:
+        return record.pid in self.daemon_pids

@@ -1,0 +1,169 @@
+"""ps selectors: which records a view shows.
+
+One parser serves the command line (`psxj -s 1234 -u alice`) and the interface's filter
+line, so the same words mean the same thing in both. As in ps, several selectors
+select the union of what each selects. Unlike `ps -axj -p 1`, where `ax` has already
+selected everything, a psxj selector restricts the table.
+
+Lists are comma- or space-separated. Users and groups are names or numbers. One
+deliberate difference from procps: `-g` always means effective group, as the ps manual
+documents; procps reads an all-numeric `-g` list as session IDs.
+"""
+
+from __future__ import annotations
+
+import argparse
+import grp
+import pwd
+import shlex
+from typing import Callable, Dict, FrozenSet, List, NamedTuple, Optional, Sequence
+
+from psxj.errors import UsageError, PsxjError
+from psxj.model import ProcessRecord
+
+
+class Selector(NamedTuple):
+    flag: str                 # "-p", "-s", ...
+    values: FrozenSet         # resolved: ints for ids, strings for ttys and names
+
+    def matches(self, record: ProcessRecord) -> bool:
+        return SELECTORS[self.flag].field(record) in self.values
+
+
+class SelectorKind(NamedTuple):
+    long: str
+    metavar: str
+    help: str
+    field: Callable[[ProcessRecord], object]
+    parse: Callable[[str, str], List[object]]
+
+
+def _split(text: str) -> List[str]:
+    return [item for item in text.replace(",", " ").split() if item]
+
+
+def _ids(flag: str, what: str, allow_zero: bool) -> Callable[[str, str], List[object]]:
+    def parse(flag: str, item: str) -> List[object]:
+        try:
+            value = int(item, 10)
+        except ValueError:
+            raise UsageError(f"{flag}: invalid {what} '{item}'") from None
+        if value < 0 or (value == 0 and not allow_zero):
+            raise UsageError(f"{flag}: invalid {what} '{item}'")
+        return [value]
+    return parse
+
+
+def _user(flag: str, item: str) -> List[object]:
+    if item.isdigit():
+        return [int(item)]
+    try:
+        return [pwd.getpwnam(item).pw_uid]
+    except KeyError:
+        raise PsxjError(f"{flag}: no such user '{item}'") from None
+
+
+def _group(flag: str, item: str) -> List[object]:
+    if item.isdigit():
+        return [int(item)]
+    try:
+        return [grp.getgrnam(item).gr_gid]
+    except KeyError:
+        raise PsxjError(f"{flag}: no such group '{item}'") from None
+
+
+def _tty(flag: str, item: str) -> List[object]:
+    """The names a TTY argument may mean, tried as procps' parse_tty() tries them."""
+    if item in ("-", "?"):
+        return ["?"]
+    if item.startswith("/dev/"):
+        return [item[5:]]
+    return [f"pts/{item}", item, f"tty{item}", f"pty{item}"]
+
+
+def _command(flag: str, item: str) -> List[object]:
+    return [item[:15]]  # the kernel keeps 15 bytes of a command name
+
+
+SELECTORS: Dict[str, SelectorKind] = {
+    "-p": SelectorKind("--pid", "PIDLIST", "process IDs", lambda r: r.pid, _ids("-p", "process ID", False)),
+    "-s": SelectorKind("--sid", "SIDLIST", "session IDs", lambda r: r.sid, _ids("-s", "session ID", True)),
+    "-u": SelectorKind("--user", "USERLIST", "effective user, name or number", lambda r: r.euid, _user),
+    "-U": SelectorKind("--User", "USERLIST", "real user, name or number", lambda r: r.ruid, _user),
+    "-g": SelectorKind("--group", "GROUPLIST", "effective group, name or number", lambda r: r.egid, _group),
+    "-G": SelectorKind("--Group", "GROUPLIST", "real group, name or number", lambda r: r.rgid, _group),
+    "-t": SelectorKind("--tty", "TTYLIST", "terminals: pts/1, tty1, ? for none", lambda r: r.tty, _tty),
+    "-C": SelectorKind("--command", "CMDLIST", "command names (the kernel's comm)", lambda r: r.comm, _command),
+}
+
+
+class Selection(NamedTuple):
+    """A predicate over records: the union of its selectors, and-ed with free text."""
+
+    selectors: tuple = ()
+    text: str = ""
+
+    def __bool__(self) -> bool:
+        return bool(self.selectors or self.text)
+
+    def matches(self, record: ProcessRecord) -> bool:
+        if self.text and self.text.lower() not in record.command.lower():
+            return False
+        return not self.selectors or any(s.matches(record) for s in self.selectors)
+
+    def apply(self, records: Sequence[ProcessRecord]) -> List[ProcessRecord]:
+        if not self:
+            return list(records)
+        return [r for r in records if self.matches(r)]
+
+    def describe(self) -> str:
+        words = [f"{s.flag} {','.join(str(v) for v in sorted(s.values, key=str))}" for s in self.selectors]
+        if self.text:
+            words.append(repr(self.text))
+        return " ".join(words)
+
+
+def add_selector_arguments(parser: argparse.ArgumentParser) -> None:
+    group = parser.add_argument_group("selectors (several select the union, as in ps)")
+    for flag, kind in SELECTORS.items():
+        group.add_argument(flag, kind.long, dest=f"select{flag}", action="append", default=[],
+                           metavar=kind.metavar, help=kind.help)
+
+
+def selection_from_arguments(args: argparse.Namespace, text: str = "") -> Selection:
+    selectors = []
+    for flag, kind in SELECTORS.items():
+        values: set = set()
+        for argument in getattr(args, f"select{flag}"):
+            items = _split(argument)
+            if not items:
+                raise UsageError(f"{flag}: empty list")
+            for item in items:
+                values.update(kind.parse(flag, item))
+        if values:
+            selectors.append(Selector(flag, frozenset(values)))
+    return Selection(tuple(selectors), text)
+
+
+class _FilterParser(argparse.ArgumentParser):
+    def error(self, message: str):  # argparse would print usage and exit
+        raise UsageError(message)
+
+
+def parse_filter(line: str) -> Selection:
+    """The interface's filter line: selectors as on the command line, other words as text."""
+    try:
+        words = shlex.split(line)
+    except ValueError as exc:
+        raise UsageError(str(exc)) from None
+    parser = _FilterParser(prog="filter", add_help=False)
+    add_selector_arguments(parser)
+    args, rest = parser.parse_known_args(words)
+    unknown = [w for w in rest if w.startswith("-") and not w.lstrip("-").isdigit()]
+    if unknown:
+        raise UsageError(f"unknown selector {unknown[0]}")
+    return selection_from_arguments(args, " ".join(rest))
+
+
+def describe_or_all(selection: Optional[Selection]) -> str:
+    return selection.describe() if selection else "all processes"

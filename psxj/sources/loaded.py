@@ -1,0 +1,212 @@
+"""The loaded source: a table saved earlier, as psxj's JSON or as `ps -axj` text.
+
+`ssh host ps -axj > host.txt; psxj --load host.txt` shows another machine. Everything
+read from a file is untrusted: every string goes through the same escaping as live
+process names, and a malformed file gets an error naming the line or item.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import sys
+from typing import Any, Dict, List, Optional
+
+from psxj.errors import PsxjError
+from psxj.escape import Escaper
+from psxj.model import ProcessRecord, Snapshot
+
+PROCPS_HEADER = ["PPID", "PID", "PGID", "SID", "TTY", "TPGID", "STAT", "UID", "TIME", "COMMAND"]
+
+
+def read_source(path: str) -> tuple:
+    """(text, name, modification time) of a file, or of standard input for '-'."""
+    if path == "-":
+        data = sys.stdin.buffer.read()
+        return data.decode("utf-8", "surrogateescape"), "stdin", None
+    try:
+        with open(path, "rb") as f:
+            data = f.read()
+        taken = os.stat(path).st_mtime
+    except OSError as exc:
+        raise PsxjError(f"cannot read {path}: {exc.strerror or exc}") from None
+    return data.decode("utf-8", "surrogateescape"), path, taken
+
+
+def load_snapshot(path: str, escaper: Optional[Escaper] = None) -> Snapshot:
+    text, name, taken = read_source(path)
+    escaper = escaper or Escaper.for_environment()
+    stripped = text.lstrip()
+    if not stripped:
+        raise PsxjError(f"{name}: empty file")
+    if stripped[0] in "[{":
+        return parse_json(text, name, taken, escaper)
+    return parse_ps_text(text, name, taken, escaper)
+
+
+def parse_time(text: str) -> int:
+    """TIME as ps prints it: BSD `MMM:SS`, or `[DD-]HH:MM:SS`."""
+    days = 0
+    if "-" in text:
+        day_text, text = text.split("-", 1)
+        days = int(day_text)
+    parts = [int(p) for p in text.split(":")]
+    if not 2 <= len(parts) <= 3 or any(p < 0 for p in parts):
+        raise ValueError(text)
+    seconds = 0
+    for part in parts:
+        seconds = seconds * 60 + part
+    return days * 86400 + seconds
+
+
+def _kernel_thread_by_look(command: str, ppid: int, pid: int) -> bool:
+    """Without the kernel's flags: a bracketed command whose parent is 0 or kthreadd (2)."""
+    return command.startswith("[") and command.endswith("]") and (ppid in (0, 2)) and pid != 1
+
+
+def _int(value: str, what: str) -> int:
+    try:
+        return int(value)
+    except ValueError:
+        raise ValueError(f"{what} is not a number: {value!r}") from None
+
+
+def parse_ps_text(text: str, name: str, taken: Optional[float], escaper: Escaper) -> Snapshot:
+    lines = text.splitlines()
+    header_index = next((i for i, line in enumerate(lines) if line.strip()), None)
+    header = lines[header_index].split() if header_index is not None else []
+    if header != PROCPS_HEADER:
+        raise PsxjError(
+            f"{name}: line {(header_index or 0) + 1}: not a `ps -axj` header "
+            f"(expected {' '.join(PROCPS_HEADER)})"
+        )
+    header_line = lines[header_index]
+    pid_width = header_line.index("PPID") + len("PPID")
+    records = []
+    for number, line in enumerate(lines[header_index + 1:], start=header_index + 2):
+        if not line.strip():
+            continue
+        try:
+            records.append(_parse_ps_row(line, escaper))
+        except ValueError as exc:
+            raise PsxjError(f"{name}: line {number}: {exc}") from None
+    return Snapshot(records, source=name, taken_at=taken, pid_width=max(pid_width, 5))
+
+
+def _parse_ps_row(line: str, escaper: Escaper) -> ProcessRecord:
+    fields = line.split(None, 9)
+    if len(fields) < 9:
+        raise ValueError(f"expected 10 columns, found {len(fields)}")
+    ppid, pid, pgid, sid = (_int(v, h) for v, h in zip(fields[:4], PROCPS_HEADER))
+    tty, tpgid_text, stat, uid_text, time_text = fields[4:9]
+    # COMMAND starts one space after TIME and may itself start with spaces (empty argv[0]).
+    time_end = _end_of_field(line, 9)
+    command = line[time_end + 1:] if time_end < len(line) else ""
+    try:
+        cpu = parse_time(time_text)
+    except ValueError:
+        raise ValueError(f"TIME is not a time: {time_text!r}") from None
+    command = escaper.text(command)
+    stat = escaper.text(stat)
+    return ProcessRecord(
+        pid=pid, ppid=ppid, pgid=pgid, sid=sid, tty=escaper.text(tty),
+        tpgid=_int(tpgid_text, "TPGID"), stat=stat, euid=_int(uid_text, "UID"), cpu_seconds=cpu,
+        command=command, comm=_comm_from_command(command), state=stat[:1],
+        kernel_thread=_kernel_thread_by_look(command, ppid, pid),
+    )
+
+
+def _end_of_field(line: str, count: int) -> int:
+    """Index just past the count-th whitespace-separated field."""
+    i, size = 0, len(line)
+    for _ in range(count):
+        while i < size and line[i].isspace():
+            i += 1
+        while i < size and not line[i].isspace():
+            i += 1
+    return i
+
+
+def _comm_from_command(command: str) -> str:
+    if command.startswith("["):
+        return command[1:].split("]", 1)[0]
+    first = command.split(" ", 1)[0] if command.strip() else ""
+    return os.path.basename(first)[:15]
+
+
+_REQUIRED = ("pid", "ppid", "pgid", "sid", "tty", "tpgid", "stat", "command")
+
+
+def parse_json(text: str, name: str, taken: Optional[float], escaper: Escaper) -> Snapshot:
+    try:
+        rows = json.loads(text)
+    except json.JSONDecodeError as exc:
+        raise PsxjError(f"{name}: line {exc.lineno}: malformed JSON: {exc.msg}") from None
+    if not isinstance(rows, list):
+        raise PsxjError(f"{name}: expected a JSON array of processes")
+    records = []
+    for index, row in enumerate(rows):
+        try:
+            records.append(_record_from_json(row, escaper))
+        except (KeyError, TypeError, ValueError) as exc:
+            raise PsxjError(f"{name}: item {index}: {_json_problem(exc)}") from None
+    return Snapshot(records, source=name, taken_at=taken)
+
+
+def _json_problem(exc: Exception) -> str:
+    if isinstance(exc, KeyError):
+        return f"missing field {exc.args[0]!r}"
+    return str(exc)
+
+
+def _json_int(row: Dict[str, Any], key: str, required: bool = False) -> Optional[int]:
+    value = row[key] if required else row.get(key)
+    if value is None and not required:
+        return None
+    if isinstance(value, bool) or not isinstance(value, int):
+        raise ValueError(f"field {key!r} must be an integer")
+    return value
+
+
+def _json_text(row: Dict[str, Any], key: str, escaper: Escaper, default: Optional[str] = None) -> str:
+    value = row.get(key, default)
+    if value is None and default is not None:
+        value = default
+    if not isinstance(value, str):
+        raise ValueError(f"field {key!r} must be a string")
+    return escaper.text(value)
+
+
+def _record_from_json(row: Any, escaper: Escaper) -> ProcessRecord:
+    if not isinstance(row, dict):
+        raise ValueError("expected an object")
+    for key in _REQUIRED:
+        row[key]  # KeyError names the missing field
+    pid = _json_int(row, "pid", True)
+    ppid = _json_int(row, "ppid", True)
+    euid = _json_int(row, "euid") if row.get("euid") is not None else _json_int(row, "uid", True)
+    stat = _json_text(row, "stat", escaper)
+    command = _json_text(row, "command", escaper)
+    cpu = _json_int(row, "cpu_seconds")
+    if cpu is None:
+        cpu = parse_time(str(row.get("time", "0:00")))
+    argv = row.get("argv")
+    if argv is not None and not (isinstance(argv, list) and all(isinstance(a, str) for a in argv)):
+        raise ValueError("field 'argv' must be a list of strings")
+    start_time = row.get("start_time")
+    if start_time is not None and not isinstance(start_time, (int, float)):
+        raise ValueError("field 'start_time' must be a number")
+    kernel = row.get("kernel_thread")
+    return ProcessRecord(
+        pid=pid, ppid=ppid, pgid=_json_int(row, "pgid", True), sid=_json_int(row, "sid", True),
+        tty=_json_text(row, "tty", escaper), tpgid=_json_int(row, "tpgid"), stat=stat,
+        euid=euid, cpu_seconds=cpu, command=command,
+        comm=_json_text(row, "comm", escaper, default=_comm_from_command(command)),
+        state=_json_text(row, "state", escaper, default=stat[:1]),
+        kernel_thread=bool(kernel) if kernel is not None else _kernel_thread_by_look(command, ppid, pid),
+        argv=tuple(argv) if argv is not None else None,
+        tty_nr=_json_int(row, "tty_nr"), flags=_json_int(row, "flags"), nice=_json_int(row, "nice"),
+        threads=_json_int(row, "threads"), ruid=_json_int(row, "ruid"), rgid=_json_int(row, "rgid"),
+        egid=_json_int(row, "egid"), start_ticks=_json_int(row, "start_ticks"), start_time=start_time,
+        namespace_init=bool(row.get("namespace_init", False)),
+    )

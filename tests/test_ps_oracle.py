@@ -1,0 +1,140 @@
+"""`psxj --print` against the real `ps -axj`: the whole table, and processes spawned to hit each rule."""
+
+from __future__ import annotations
+
+import os
+import pty
+import signal
+import time
+
+import pytest
+
+from conftest import clean_env, linux_only, needs_ps, rows_by_pid, run_ps, run_psxj
+
+pytestmark = [needs_ps, linux_only]
+
+
+def _compare_table(env):
+    """psxj's table against two ps runs around it: every row ps printed the same twice must match."""
+    before = run_ps("-axj", env=env).stdout
+    ours = run_psxj("--print", env=env)
+    after = run_ps("-axj", env=env).stdout
+    assert ours.returncode == 0, ours.stderr
+    assert ours.stdout.split(b"\n")[0] == before.split(b"\n")[0]
+    ps_before, ps_after, mine = rows_by_pid(before), rows_by_pid(after), rows_by_pid(ours.stdout)
+    stable = {pid: row for pid, row in ps_before.items() if ps_after.get(pid) == row}
+    assert len(stable) > 20
+    mismatched = {pid: (row, mine.get(pid)) for pid, row in stable.items() if mine.get(pid) != row}
+    assert not mismatched
+    # And nothing extra: every psxj row is a process ps saw in one of its runs, or psxj itself.
+    extra = set(mine) - set(ps_before) - set(ps_after)
+    assert len(extra) <= 1
+    return ours
+
+
+def test_whole_table_matches_ps_byte_for_byte():
+    _compare_table(clean_env())
+
+
+def test_whole_table_matches_in_the_c_locale():
+    _compare_table(clean_env(LC_ALL="C"))
+
+
+@pytest.mark.parametrize("columns", ["40", "61", "80", "132"])
+def test_lines_are_cut_like_ps_when_columns_is_set(spawner, columns):
+    proc = spawner.sleeper("a" * 100, "日本語" * 20)
+    env = clean_env(COLUMNS=columns)
+    ours = rows_by_pid(run_psxj("--print", env=env).stdout)[proc.pid]
+    theirs = rows_by_pid(run_ps("-axj", env=env).stdout)[proc.pid]
+    assert ours == theirs
+
+
+def test_lines_are_never_cut_into_a_pipe(spawner):
+    proc = spawner.sleeper("x" * 3000)
+    row = rows_by_pid(run_psxj(env=clean_env()).stdout)[proc.pid]
+    assert row.endswith(b"x" * 3000)
+    assert row == rows_by_pid(run_ps("-axj").stdout)[proc.pid]
+
+
+def _row_pair(pid, env=None):
+    env = env or clean_env()
+    theirs = rows_by_pid(run_ps("-axj", env=env).stdout).get(pid)
+    ours = rows_by_pid(run_psxj("--print", env=env).stdout).get(pid)
+    return ours, theirs
+
+
+def test_stopped_zombie_and_niced_processes(spawner):
+    stopped = spawner.sleeper()
+    os.kill(stopped.pid, signal.SIGSTOP)
+    zombie = spawner.popen(["true"])
+    for _ in range(200):  # exited, not reaped: a zombie until we wait for it
+        with open(f"/proc/{zombie.pid}/stat", "rb") as f:
+            if f.read().rsplit(b")", 1)[1].split()[0] == b"Z":
+                break
+        time.sleep(0.01)
+    niced = spawner.python("os.nice(5)\nREADY()\ntime.sleep(120)")
+    threaded = spawner.python("import threading\nthreading.Thread(target=time.sleep, args=(120,), daemon=True)"
+                              ".start()\nREADY()\ntime.sleep(120)")
+    leader = spawner.python("os.setsid()\nREADY()\ntime.sleep(120)")
+    for proc, expect in [(stopped, b" T "), (zombie, b"[true] <defunct>"), (niced, b" SN "),
+                         (threaded, b" Sl "), (leader, b" Ss ")]:
+        ours, theirs = _row_pair(proc.pid)
+        assert theirs is not None and expect in theirs
+        assert ours == theirs
+
+
+def test_locked_memory_and_high_priority(spawner):
+    if os.geteuid() != 0:
+        pytest.skip("mlockall and negative nice need root")
+    proc = spawner.python(
+        "import ctypes\nctypes.CDLL(None).mlockall(3)\nos.nice(-5)\nREADY()\ntime.sleep(120)")
+    ours, theirs = _row_pair(proc.pid)
+    assert b" S<L " in theirs
+    assert ours == theirs
+
+
+def test_terminal_foreground_group_and_plus(spawner):
+    """A process on a pseudo-terminal: TTY pts/N, TPGID its group, STAT with '+'."""
+    pid, master = pty.fork()
+    if pid == 0:  # child: session leader of the new terminal, in its foreground group
+        os.execvp("sleep", ["sleep", "120"])
+    spawner.track(pid)
+    try:
+        time.sleep(0.3)
+        ours, theirs = _row_pair(pid)
+        assert theirs is not None and b"pts/" in theirs and b" Ss+ " in theirs
+        assert ours == theirs
+    finally:
+        os.kill(pid, signal.SIGKILL)
+        os.waitpid(pid, 0)
+        os.close(master)
+
+
+def test_background_job_on_a_terminal(spawner):
+    """A second group on the terminal is in the background: no '+', TPGID is the other group."""
+    ready_r, ready_w = os.pipe()
+    pid, master = pty.fork()
+    if pid == 0:
+        child = os.fork()
+        if child == 0:
+            os.setpgid(0, 0)
+            os.execvp("sleep", ["sleep", "120"])
+        os.write(ready_w, str(child).encode())
+        os.execvp("sleep", ["sleep", "121"])
+    os.close(ready_w)
+    background = int(os.read(ready_r, 32))
+    os.close(ready_r)
+    spawner.track(pid)
+    spawner.track(background)
+    try:
+        time.sleep(0.3)
+        rows = rows_by_pid(run_ps("-axj").stdout)
+        ours = rows_by_pid(run_psxj("--print").stdout)
+        for p in (pid, background):
+            assert ours[p] == rows[p]
+        assert rows[background].split()[6] == b"S"
+        assert rows[background].split()[5] == str(pid).encode()
+    finally:
+        os.kill(pid, signal.SIGKILL)
+        os.waitpid(pid, 0)
+        os.close(master)
