@@ -83,7 +83,7 @@ def run_table(argv: List[str]) -> int:
     else:
         from psxj.sources import live_snapshot
 
-        snapshot = live_snapshot()
+        snapshot = live_snapshot(use_second_core=True)
     records = selection.apply(snapshot.records)
     if args.json or args.csv:
         from psxj.export import to_csv, to_json

@@ -234,4 +234,6 @@ class Escaper:
         """Any other untrusted text (a comm, a loaded file's command), made printable."""
         if isinstance(data, str):
             data = data.encode("utf-8", "surrogateescape")
+        if is_plain(data):
+            return data.decode("ascii")
         return self.display_pass(self.library_pass(data))

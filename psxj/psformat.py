@@ -98,6 +98,9 @@ class Layout:
         while screen_cols * multiple < total and screen_cols * multiple < OUTBUF_SIZE // 2:
             multiple += 1
         self.active_cols = screen_cols * multiple
+        # Fast path: when no value overflows its column, ps's layout is plain fixed widths.
+        self._fixed = " ".join(f"{{:{'>' if c.right else '<'}{c.width}}}" for c in cols[:-1]) + " "
+        self._fixed_width = sum(c.width + 1 for c in cols[:-1])
 
     def line(self, values: List[str], header: bool = False) -> str:
         parts: List[str] = []
@@ -138,7 +141,17 @@ class Layout:
         return self.line([c.header for c in self.cols], header=True)
 
     def row(self, record: ProcessRecord) -> str:
-        return self.line(cells(record))
+        tpgid = record.tpgid
+        fixed = self._fixed.format(
+            record.ppid, record.pid, record.pgid, record.sid, record.tty,
+            "-" if tpgid is None else tpgid, record.stat, record.euid, format_time(record.cpu_seconds))
+        if len(fixed) != self._fixed_width:
+            return self.line(cells(record))  # something overflowed: ps's catch-up rules apply
+        command = record.command
+        room = self.active_cols - self._fixed_width
+        if len(command) > room or not command.isascii():
+            command = self.escaper.fit(command, room) if room > 0 else ""
+        return fixed + command
 
 
 def render_lines(snapshot: Snapshot, records: Iterable[ProcessRecord], screen_cols: int,

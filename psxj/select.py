@@ -18,7 +18,7 @@ import pwd
 import shlex
 from typing import Callable, Dict, FrozenSet, List, NamedTuple, Optional, Sequence
 
-from psxj.errors import UsageError, PsxjError
+from psxj.errors import PsxjError, UsageError
 from psxj.model import ProcessRecord
 
 

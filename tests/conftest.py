@@ -79,7 +79,8 @@ class Spawner:
             env["PSXJ_TEST_COMM"] = comm.hex()
         ready_r, ready_w = os.pipe()
         body = prelude + code.replace("READY()", f"os.write({ready_w}, b'x'); os.close({ready_w})")
-        proc = self.popen([sys.executable, "-c", body, *args], env=env, pass_fds=(ready_w,), **kwargs)
+        pass_fds = (ready_w, *kwargs.pop("pass_fds", ()))
+        proc = self.popen([sys.executable, "-c", body, *args], env=env, pass_fds=pass_fds, **kwargs)
         os.close(ready_w)
         try:
             os.read(ready_r, 1)  # wait until it has done its setup

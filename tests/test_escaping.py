@@ -5,8 +5,8 @@ from __future__ import annotations
 import time
 
 import pytest
-
 from conftest import clean_env, linux_only, needs_ps, rows_by_pid, run_ps, run_psxj
+
 from psxj.escape import Escaper, join_cmdline
 
 pytestmark = [needs_ps, linux_only]

@@ -8,7 +8,6 @@ import signal
 import time
 
 import pytest
-
 from conftest import clean_env, linux_only, needs_ps, rows_by_pid, run_ps, run_psxj
 
 pytestmark = [needs_ps, linux_only]
@@ -138,3 +137,41 @@ def test_background_job_on_a_terminal(spawner):
         os.kill(pid, signal.SIGKILL)
         os.waitpid(pid, 0)
         os.close(master)
+
+
+def _run_on_terminal(argv, columns, env):
+    """Run argv on a new pseudo-terminal `columns` wide; return what it printed."""
+    import fcntl
+    import struct
+    import termios
+
+    pid, master = pty.fork()
+    if pid == 0:
+        fcntl.ioctl(1, termios.TIOCSWINSZ, struct.pack("HHHH", 24, columns, 0, 0))
+        os.execvpe(argv[0], argv, env)
+    chunks = []
+    while True:
+        try:
+            data = os.read(master, 65536)
+        except OSError:  # EIO: the child closed the terminal
+            break
+        if not data:
+            break
+        chunks.append(data)
+    os.waitpid(pid, 0)
+    os.close(master)
+    return b"".join(chunks).replace(b"\r\n", b"\n")
+
+
+@pytest.mark.parametrize("columns", [50, 100])
+def test_print_on_a_terminal_is_cut_at_its_width(spawner, columns):
+    import sys
+
+    from conftest import J_COLUMNS, ROOT
+
+    proc = spawner.sleeper("w" * 300)
+    env = clean_env(PYTHONPATH=str(ROOT))
+    theirs = _run_on_terminal(["ps", "-o", J_COLUMNS, "-p", str(proc.pid)], columns, env)
+    ours = _run_on_terminal([sys.executable, "-m", "psxj", "--print", "-p", str(proc.pid)], columns, env)
+    assert rows_by_pid(theirs)[proc.pid] == rows_by_pid(ours)[proc.pid]
+    assert len(rows_by_pid(ours)[proc.pid]) < 120

@@ -7,10 +7,15 @@ import os
 from psxj.model import Snapshot
 
 
-def live_snapshot() -> Snapshot:
-    """The processes running now, read the fastest exact way this system allows."""
+def live_snapshot(use_second_core: bool = False) -> Snapshot:
+    """The processes running now, read the fastest exact way this system allows.
+
+    use_second_core lets the /proc reader fork a helper; only single-threaded callers ask.
+    """
     if os.path.exists("/proc/self/stat"):
         from psxj.sources.proc import read_snapshot
-    else:
-        from psxj.sources.psutil_source import read_snapshot
-    return read_snapshot()
+
+        return read_snapshot(use_second_core)
+    from psxj.sources.psutil_source import read_snapshot as read_with_psutil
+
+    return read_with_psutil()

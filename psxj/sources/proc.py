@@ -8,20 +8,24 @@ boundary where such errors are handled.
 
 from __future__ import annotations
 
+import marshal
 import os
+import re
+import threading
 from typing import List, Optional, Tuple
 
 from psxj.escape import Escaper
 from psxj.model import PF_KTHREAD, ProcessRecord, Snapshot
 from psxj.sources.ttynames import TtyNames
 
+_FORK_ABOVE = 1000        # below this many processes, a helper costs more than it saves
 _ARGS_LIMIT = 128 * 1024  # procps reads at most this much of cmdline (MAX_BUFSZ)
 
 
-def _read(path: str, limit: int = 65536) -> bytes:
-    fd = os.open(path, os.O_RDONLY)
+def _read(path: str, limit: int = 65536, _open=os.open, _read=os.read, _close=os.close) -> bytes:
+    fd = _open(path, os.O_RDONLY)
     try:
-        data = os.read(fd, limit)
+        data = _read(fd, limit)
         if len(data) < limit:
             return data
         chunks = [data]
@@ -64,18 +68,31 @@ def parse_stat(data: bytes) -> Tuple[bytes, List[bytes]]:
     return data[open_paren + 1:close_paren], data[close_paren + 2:].split()
 
 
-def _status_field(status: bytes, key: bytes) -> List[bytes]:
-    """The words of one /proc/PID/status line; key includes the newline before it."""
+# Uid and Gid lines: real, effective, saved, filesystem.
+_IDS = re.compile(rb"\nUid:\t(\d+)\t(\d+)\t\d+\t\d+\nGid:\t(\d+)\t(\d+)")
+
+
+def _status_line(status: bytes, key: bytes) -> bytes:
+    """The rest of one /proc/PID/status line; key includes the newline before it."""
     start = status.find(key)
     if start < 0:
-        return []
+        return b""
     start += len(key)
     end = status.find(b"\n", start)
-    return status[start:end if end >= 0 else None].split()
+    return status[start:end if end >= 0 else None]
 
 
-def _status_ints(status: bytes, key: bytes) -> List[int]:
-    return [int(v) for v in _status_field(status, key)]
+_KERNEL_THREAD_STATUS = b"\nUid:\t0\t0\t0\t0\nGid:\t0\t0\t0\t0\n"
+
+
+def parse_status(status: bytes) -> Tuple[int, int, int, int, int, bool]:
+    """(ruid, euid, rgid, egid, locked kB, namespace init) from /proc/PID/status."""
+    ids = _IDS.search(status)
+    ruid, euid, rgid, egid = map(int, ids.groups()) if ids else (-1, -1, -1, -1)
+    locked = _status_line(status, b"\nVmLck:").split()  # "  0 kB"; absent for kernel threads
+    nspid = _status_line(status, b"\nNSpid:")          # "\t812\t1": PID 1 inside a namespace
+    namespace_init = nspid.endswith(b"\t1") and nspid.count(b"\t") > 1
+    return ruid, euid, rgid, egid, int(locked[0]) if locked else 0, namespace_init
 
 
 def state_string(state: str, nice: int, locked_kb: int, pid: int, sid: int, threads: int,
@@ -104,59 +121,92 @@ class ProcReader:
         base = f"/proc/{pid}/"
         try:
             stat = _read(base + "stat")
-            status = _read(base + "status")
-            cmdline = _read(base + "cmdline")
+            comm, f = parse_stat(stat)
+            flags = int(f[6])
+            if flags & PF_KTHREAD:
+                # Kernel threads run as root with no arguments and no memory of their own:
+                # status and cmdline would say nothing new, and there are hundreds of them.
+                status, cmdline = _KERNEL_THREAD_STATUS, b""
+            else:
+                status = _read(base + "status")
+                cmdline = _read(base + "cmdline")
         except OSError:  # gone, or hidden from us: ps skips it too
             return None
-        comm, f = parse_stat(stat)
         state = f[0].decode("ascii", "replace")
-        ppid, pgid, sid, tty_nr, tpgid, flags = (int(v) for v in f[1:7])
-        cpu_ticks = int(f[11]) + int(f[12])
+        ppid, pgid, sid, tty_nr, tpgid = map(int, f[1:6])
         nice, threads, start_ticks = int(f[16]), int(f[17]), int(f[19])
-        uids = _status_ints(status, b"\nUid:") or [-1, -1]
-        gids = _status_ints(status, b"\nGid:") or [-1, -1]
-        locked = _status_field(status, b"\nVmLck:")[:1]  # "VmLck:  0 kB"; absent for kernel threads
-        nspids = _status_ints(status, b"\nNSpid:")
+        ruid, euid, rgid, egid, locked, namespace_init = parse_status(status)
         escape = self.escaper
+        # Positional, in ProcessRecord's field order: this runs once per process per refresh.
         return ProcessRecord(
-            pid=pid,
-            ppid=ppid,
-            pgid=pgid,
-            sid=sid,
-            tty=self.ttys.name(tty_nr, pid),
-            tpgid=tpgid,
-            stat=state_string(state, nice, int(locked[0]) if locked else 0, pid, sid, threads, pgid, tpgid),
-            euid=uids[1],
-            cpu_seconds=cpu_ticks // self.hertz,
-            command=escape.command(cmdline, comm, state),
-            comm=escape.text(comm),
-            state=state,
-            kernel_thread=bool(flags & PF_KTHREAD),
-            argv=tuple(a.decode("utf-8", "backslashreplace") for a in cmdline.split(b"\0")[:-1]),
-            tty_nr=tty_nr,
-            flags=flags,
-            nice=nice,
-            threads=threads,
-            ruid=uids[0],
-            rgid=gids[0],
-            egid=gids[1],
-            start_ticks=start_ticks,
-            start_time=self.boot + start_ticks / self.hertz,
-            namespace_init=len(nspids) > 1 and nspids[-1] == 1,
+            pid, ppid, pgid, sid,
+            self.ttys.name(tty_nr, pid) if tty_nr else "?",
+            tpgid,
+            state_string(state, nice, locked, pid, sid, threads, pgid, tpgid),
+            euid,
+            (int(f[11]) + int(f[12])) // self.hertz,
+            escape.command(cmdline, comm, state),
+            escape.text(comm),
+            state,
+            bool(flags & PF_KTHREAD),
+            tuple(cmdline.decode("utf-8", "backslashreplace").split("\0")[:-1]),
+            tty_nr, flags, nice, threads, ruid, rgid, egid, start_ticks,
+            self.boot + start_ticks / self.hertz,
+            namespace_init,
         )
 
-    def read_all(self) -> List[ProcessRecord]:
+    def read_pids(self, pids: List[int]) -> List[ProcessRecord]:
         records = []
-        for name in os.listdir("/proc"):
-            if name.isdigit():
-                record = self.read_process(int(name))
-                if record is not None:
-                    records.append(record)
+        for pid in pids:
+            record = self.read_process(pid)
+            if record is not None:
+                records.append(record)
         return records
 
+    def read_all(self, use_second_core: bool = False) -> List[ProcessRecord]:
+        pids = [int(name) for name in os.listdir("/proc") if name.isdigit()]
+        if use_second_core and len(pids) >= _FORK_ABOVE and _can_fork():
+            return self._read_in_two_processes(pids)
+        return self.read_pids(pids)
 
-def read_snapshot() -> Snapshot:
-    return Snapshot(ProcReader().read_all(), source="live", pid_width=pid_digits())
+    def _read_in_two_processes(self, pids: List[int]) -> List[ProcessRecord]:
+        """Half the processes are read by a forked helper on the other core.
+
+        Reading /proc is kernel work plus parsing, one process after another; ps does it on
+        one core. Threads do not help (the parsing holds the GIL); a second process does.
+        Its records come back as plain tuples through a pipe (marshal is fast and C-level).
+        """
+        read_end, write_end = os.pipe()
+        helper = os.fork()
+        if helper == 0:  # the helper: read, send, and leave without running any cleanup
+            status = 1
+            try:
+                os.close(read_end)
+                data = marshal.dumps([tuple(r) for r in self.read_pids(pids[1::2])])
+                with os.fdopen(write_end, "wb") as pipe:
+                    pipe.write(data)
+                status = 0
+            finally:
+                os._exit(status)
+        os.close(write_end)
+        records = self.read_pids(pids[0::2])
+        with os.fdopen(read_end, "rb") as pipe:
+            data = pipe.read()
+        _, status = os.waitpid(helper, 0)
+        if status != 0:  # the helper failed: read its half here rather than show less
+            return records + self.read_pids(pids[1::2])
+        return records + [ProcessRecord._make(t) for t in marshal.loads(data)]
+
+
+def _can_fork() -> bool:
+    # Forking a process that runs threads can deadlock the child (a lock held by another
+    # thread stays held), so only a single-threaded caller, the command line, forks.
+    return hasattr(os, "fork") and threading.active_count() == 1
+
+
+def read_snapshot(use_second_core: bool = False) -> Snapshot:
+    records = ProcReader().read_all(use_second_core)
+    return Snapshot(records, source="live", pid_width=pid_digits())
 
 
 def read_one(pid: int) -> Optional[ProcessRecord]:

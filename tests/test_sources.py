@@ -1,0 +1,32 @@
+"""The psutil source (used where there is no /proc) agrees with /proc on what both can know.
+
+Also: the core never imports the interface, so the command line stays fast and testable.
+"""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+
+from conftest import ROOT, linux_only
+
+from psxj.sources import proc, psutil_source
+
+
+@linux_only
+def test_psutil_source_agrees_with_proc(spawner):
+    mine = spawner.python("os.setsid()\nREADY()\ntime.sleep(120)", "x y")
+    from_proc = {r.pid: r for r in proc.read_snapshot()}
+    from_psutil = {r.pid: r for r in psutil_source.read_snapshot()}
+    for pid in (1, mine.pid):
+        a, b = from_proc[pid], from_psutil[pid]
+        assert (a.ppid, a.pgid, a.sid, a.tty, a.euid, a.ruid, a.egid, a.command) == \
+               (b.ppid, b.pgid, b.sid, b.tty, b.euid, b.ruid, b.egid, b.command)
+        assert b.tpgid is None  # psutil cannot know it: unknown, not invented
+        assert a.stat.rstrip("+").replace("L", "") == b.stat
+
+
+def test_core_modules_do_not_import_textual():
+    code = ("import sys, psxj.cli, psxj.sources.proc, psxj.sources.loaded, psxj.select, psxj.psformat, "
+            "psxj.export, psxj.daemon_rules; sys.exit('textual' in sys.modules)")
+    assert subprocess.run([sys.executable, "-c", code], cwd=ROOT).returncode == 0
