@@ -1,0 +1,145 @@
+"""Everything psxj can tell about one process, with what each field means.
+
+The detail view and `--json` consumers read this; it never imports Textual. Facts
+come from the record and, for a live process, from psutil; a fact the user may not
+read says so instead of being left out or guessed.
+"""
+
+from __future__ import annotations
+
+import datetime
+from typing import Callable, List, NamedTuple, Optional
+
+from psxj.model import ProcessRecord, Snapshot
+from psxj.names import group_name, user_name
+from psxj.psformat import format_time
+
+NOT_READABLE = "not readable (permission denied)"
+
+# What each column means, in plain words: shared by the detail view and the help screen.
+COLUMN_MEANINGS = {
+    "PPID": "parent process ID: who started it, or who adopted it when that parent exited",
+    "PID": "process ID",
+    "PGID": "process group ID: the job it belongs to; equals PID for a group leader",
+    "SID": "session ID: the login or setsid() it belongs to; equals PID for a session leader",
+    "TTY": "controlling terminal; ? when the session has none (daemons, kernel threads)",
+    "TPGID": "foreground process group of that terminal; -1 without a terminal",
+    "STAT": "state letter, then flags (see below)",
+    "UID": "effective user ID: whose permissions it runs with",
+    "TIME": "CPU time used, minutes:seconds (user + system)",
+    "COMMAND": "arguments, or [name] in brackets when there are none (kernel threads)",
+}
+
+STATE_MEANINGS = {
+    "R": "running or runnable",
+    "S": "sleeping, waiting for an event; a signal wakes it",
+    "D": "uninterruptible sleep, usually disk or network I/O",
+    "T": "stopped by a signal (SIGSTOP, Ctrl-Z)",
+    "t": "stopped by a debugger",
+    "Z": "zombie: exited, waiting for its parent to collect its status",
+    "I": "idle kernel thread",
+    "X": "dead",
+}
+
+FLAG_MEANINGS = {
+    "<": "high priority (negative nice)",
+    "N": "low priority (positive nice)",
+    "L": "has pages locked in memory",
+    "s": "session leader",
+    "l": "multi-threaded",
+    "+": "in the foreground process group of its terminal",
+}
+
+
+class Fact(NamedTuple):
+    label: str
+    value: str
+    meaning: str = ""
+
+
+def explain_stat(stat: str) -> List[str]:
+    """Each letter of a STAT string, in words."""
+    words = []
+    if stat:
+        words.append(f"{stat[0]}: {STATE_MEANINGS.get(stat[0], 'unknown state')}")
+    words.extend(f"{c}: {FLAG_MEANINGS[c]}" for c in stat[1:] if c in FLAG_MEANINGS)
+    return words
+
+
+def _live(read: Callable[[], object]) -> str:
+    import psutil
+
+    try:
+        value = read()
+    except psutil.AccessDenied:
+        return NOT_READABLE
+    except psutil.NoSuchProcess:
+        return "gone (the process has exited)"
+    except (OSError, psutil.Error) as exc:
+        return f"unknown ({exc})"
+    return "" if value is None else str(value)
+
+
+def _bytes(count: int) -> str:
+    for unit in ("B", "KiB", "MiB", "GiB"):
+        if count < 1024 or unit == "GiB":
+            return f"{count:.0f} {unit}" if unit == "B" else f"{count:.1f} {unit}"
+        count /= 1024
+    return str(count)
+
+
+def _name(number: Optional[int], lookup: Callable[[Optional[int]], Optional[str]]) -> str:
+    if number is None:
+        return "unknown"
+    name = lookup(number)
+    return f"{number} ({name})" if name else str(number)
+
+
+def process_facts(snapshot: Snapshot, record: ProcessRecord) -> List[Fact]:
+    r = record
+    facts = [
+        Fact("PID", str(r.pid), COLUMN_MEANINGS["PID"]),
+        Fact("PPID", str(r.ppid), COLUMN_MEANINGS["PPID"]),
+        Fact("PGID", str(r.pgid), COLUMN_MEANINGS["PGID"] + (" (this process leads it)" if r.group_leader else "")),
+        Fact("SID", str(r.sid), COLUMN_MEANINGS["SID"] + (" (this process leads it)" if r.session_leader else "")),
+        Fact("TTY", r.tty, COLUMN_MEANINGS["TTY"]),
+        Fact("TPGID", "unknown" if r.tpgid is None else str(r.tpgid), COLUMN_MEANINGS["TPGID"]),
+        Fact("STAT", r.stat, "; ".join(explain_stat(r.stat))),
+        Fact("UID", _name(r.euid, user_name) if snapshot.live else str(r.euid), COLUMN_MEANINGS["UID"]),
+        Fact("real user", _name(r.ruid, user_name) if snapshot.live else _name(r.ruid, lambda _: None),
+             "who started it; differs from UID for setuid programs"),
+        Fact("groups", f"effective {_name(r.egid, group_name)}, real {_name(r.rgid, group_name)}"
+             if snapshot.live else "unknown"),
+        Fact("TIME", format_time(r.cpu_seconds).strip(), COLUMN_MEANINGS["TIME"]),
+        Fact("COMMAND", r.command, COLUMN_MEANINGS["COMMAND"]),
+        Fact("name", r.comm, "the kernel's 15-byte command name (comm)"),
+        Fact("kernel thread", "yes" if r.kernel_thread else "no", "PF_KTHREAD: a worker of the kernel itself"),
+        Fact("daemon", "yes" if snapshot.is_daemon(r) else "no",
+             "no terminal, parent init or a subreaper: see the daemon checklist"),
+        Fact("nice", "unknown" if r.nice is None else str(r.nice), "scheduling niceness, -20 (greedy) to 19"),
+        Fact("threads", "unknown" if r.threads is None else str(r.threads)),
+        Fact("started", datetime.datetime.fromtimestamp(r.start_time).strftime("%Y-%m-%d %H:%M:%S")
+             if r.start_time else "unknown"),
+    ]
+    if snapshot.live and not r.kernel_thread:
+        import psutil
+
+        try:
+            process = psutil.Process(r.pid)
+        except psutil.NoSuchProcess:
+            facts.append(Fact("status", "gone (the process has exited)"))
+        else:
+            facts += [
+                Fact("executable", _live(process.exe)),
+                Fact("cwd", _live(process.cwd), "current directory; a daemon moves to / so no disk stays busy"),
+                Fact("open descriptors", _live(process.num_fds)),
+                Fact("memory", _live(lambda: f"RSS {_bytes(process.memory_info().rss)}, "
+                                               f"VSZ {_bytes(process.memory_info().vms)}")),
+            ]
+    chain = snapshot.ancestry(r)
+    facts.append(Fact("parent chain", " <- ".join(f"{p.pid} {p.comm}" for p in chain)
+                      + ("" if chain[-1].ppid == 0 else f" <- {chain[-1].ppid} (not in the table)")))
+    children = snapshot.children(r.pid)
+    facts.append(Fact("children", ", ".join(f"{c.pid} {c.comm}" for c in children[:20])
+                      + (f" and {len(children) - 20} more" if len(children) > 20 else "") if children else "none"))
+    return facts

@@ -1,0 +1,93 @@
+"""A helper process that reads /proc for the interface, so the interface's interpreter never does.
+
+Reading 10,000 processes is ~1 s of Python that would hold the GIL and stall key
+presses if it ran in a thread of the interface. Here it runs in its own process
+(`python -m psxj.sources.reader`), which answers each request line on stdin with one
+marshalled snapshot on stdout; the interface's worker thread waits on the pipe (no
+GIL held) and unmarshals the reply in C.
+"""
+
+from __future__ import annotations
+
+import marshal
+import os
+import struct
+import subprocess
+import sys
+import threading
+import time
+from typing import Optional
+
+from psxj.model import ProcessRecord, Snapshot
+
+_LENGTH = struct.Struct("!Q")
+
+
+def serve() -> int:
+    """The helper's loop: one snapshot per request line, until stdin closes."""
+    from psxj.sources.proc import ProcReader, pid_digits
+
+    stdin, stdout = sys.stdin.buffer, sys.stdout.buffer
+    width = pid_digits()
+    while stdin.readline():
+        records = ProcReader().read_all(use_second_core=True)
+        data = marshal.dumps((width, time.time(), [tuple(r) for r in records]))
+        stdout.write(_LENGTH.pack(len(data)) + data)
+        stdout.flush()
+    return 0
+
+
+class SnapshotReader:
+    """The interface's side: starts the helper once, asks it for snapshots, stops it at the end."""
+
+    def __init__(self) -> None:
+        self._helper: Optional[subprocess.Popen] = None
+        self._lock = threading.Lock()
+
+    def _start(self) -> subprocess.Popen:
+        env = dict(os.environ)
+        package_root = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+        env["PYTHONPATH"] = package_root + os.pathsep + env.get("PYTHONPATH", "")
+        return subprocess.Popen(
+            [sys.executable, "-m", "psxj.sources.reader"], stdin=subprocess.PIPE, stdout=subprocess.PIPE,
+            env=env, close_fds=True,
+        )
+
+    def read(self) -> Snapshot:
+        with self._lock:
+            if self._helper is None or self._helper.poll() is not None:
+                self._helper = self._start()
+            helper = self._helper
+            try:
+                helper.stdin.write(b"snapshot\n")
+                helper.stdin.flush()
+                header = helper.stdout.read(_LENGTH.size)
+                if len(header) != _LENGTH.size:
+                    raise OSError("the /proc reader stopped")
+                data = helper.stdout.read(_LENGTH.unpack(header)[0])
+            except OSError:
+                self._helper = None
+                from psxj.sources import live_snapshot
+
+                return live_snapshot()  # read it here, slower, rather than show nothing
+        width, taken_at, rows = marshal.loads(data)
+        make = ProcessRecord._make
+        return Snapshot([make(row) for row in rows], source="live", taken_at=taken_at, pid_width=width)
+
+    def close(self) -> None:
+        with self._lock:
+            helper, self._helper = self._helper, None
+        if helper is None:
+            return
+        try:
+            helper.stdin.close()  # the helper's loop ends at end of input
+            helper.wait(timeout=5)
+        except (OSError, subprocess.TimeoutExpired):
+            helper.kill()
+            helper.wait()
+        finally:
+            helper.stdout.close()
+
+
+if __name__ == "__main__":
+    raise SystemExit(serve())

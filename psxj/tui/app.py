@@ -1,0 +1,294 @@
+"""The Textual application: a live `ps -axj` table with filters, views, details and signals.
+
+The app is thin: snapshots come from sources (a helper process for /proc, or a loaded
+file), rows from views.build_rows, text from the table widget. A worker thread waits
+for each snapshot; the UI thread applies it and schedules the next with set_timer, so
+refreshes never overlap and nothing blocks the screen.
+"""
+
+from __future__ import annotations
+
+import time
+from typing import Iterable, List, Optional
+
+from rich.text import Text
+from textual import on, work
+from textual.app import App, ComposeResult, SystemCommand
+from textual.binding import Binding
+from textual.screen import Screen
+from textual.widgets import Footer, Input, Static
+
+from psxj.errors import PsxjError
+from psxj.model import Snapshot
+from psxj.select import Selection, parse_filter
+from psxj.signals import SignalError, send_signal
+from psxj.tui.screens import ConfirmScreen, DetailScreen, HelpScreen, SignalScreen
+from psxj.tui.table import ProcessTable
+from psxj.views import COLUMN_KEYS, COLUMNS, ViewOptions, build_rows
+
+
+class PsxjApp(App):
+    CSS_PATH = "psxj.tcss"
+    TITLE = "psxj"
+    BINDINGS = [
+        Binding("q", "quit", "Quit"),
+        Binding("slash", "filter", "Filter"),
+        Binding("escape", "clear_filter", "Clear filter", show=False),
+        Binding("k", "toggle_kernel", "Kernel thr."),
+        Binding("D", "toggle_daemons", "Daemons"),
+        Binding("t", "mode('forest')", "Forest"),
+        Binding("g", "mode('sessions')", "Sessions"),
+        Binding("less_than_sign", "sort(-1)", "Sort ◀"),
+        Binding("greater_than_sign", "sort(1)", "Sort ▶"),
+        Binding("i", "invert_sort", "Reverse"),
+        Binding("p", "pause", "Pause"),
+        Binding("r", "refresh_now", "Refresh"),
+        Binding("enter", "details", "Details"),
+        Binding("x", "signal", "Signal"),
+        Binding("question_mark", "help", "Help"),
+    ]
+
+    def __init__(self, *, selection: Selection = Selection(), snapshot: Optional[Snapshot] = None,
+                 delay: float = 2.0, reader=None) -> None:
+        super().__init__()
+        self.options = ViewOptions(selection=selection)
+        self.filter_text = selection.describe() if selection else ""
+        self.snapshot: Optional[Snapshot] = snapshot
+        self.static_source = snapshot is not None  # a loaded file: read-only, never refreshed
+        self.delay = delay
+        self.paused = False
+        self.reader = reader
+        self.refresh_count = 0
+        self._previous_identities: Optional[set] = None
+        self._timer = None
+        self.ui_refresh_seconds: List[float] = []  # measured by bench/bench_tui.py
+
+    # layout -----------------------------------------------------------------
+    def compose(self) -> ComposeResult:
+        yield Static(id="status")
+        yield ProcessTable(id="table")
+        yield Static(id="filter-error")
+        yield Input(placeholder="-s SID -u USER -p PID ... or text in the command; Enter applies, Esc clears",
+                    id="filter")
+        yield Footer()
+
+    def on_mount(self) -> None:
+        self.query_one("#filter", Input).display = False
+        self.query_one("#filter-error", Static).display = False
+        self.table.focus()
+        if self.static_source:
+            self.apply_snapshot(self.snapshot)
+        else:
+            if self.reader is None:
+                from psxj.sources.reader import SnapshotReader
+
+                self.reader = SnapshotReader()
+            self.collect()
+
+    def on_unmount(self) -> None:
+        if self.reader is not None:
+            self.reader.close()
+
+    @property
+    def table(self) -> ProcessTable:
+        return self.query_one(ProcessTable)
+
+    # refresh ----------------------------------------------------------------
+    @work(thread=True, exclusive=True, group="collect")
+    def collect(self) -> None:
+        snapshot = self.reader.read()
+        self.call_from_thread(self.apply_snapshot, snapshot)
+
+    def apply_snapshot(self, snapshot: Snapshot) -> None:
+        started = time.perf_counter()
+        identities = {r.identity for r in snapshot.records}
+        new = identities - self._previous_identities if self._previous_identities is not None else set()
+        self._previous_identities = identities
+        self.snapshot = snapshot
+        self.refresh_count += 1
+        self.rebuild(new)
+        self.ui_refresh_seconds.append(time.perf_counter() - started)
+        if not self.static_source and not self.paused:
+            self._timer = self.set_timer(self.delay, self.collect)
+
+    def rebuild(self, new_identities: Iterable = frozenset()) -> None:
+        if self.snapshot is None:
+            return
+        table = self.table
+        table.sort_key, table.descending = self.options.sort_key, self.options.descending
+        table.set_rows(self.snapshot, build_rows(self.snapshot, self.options), new_identities)
+        self.update_status()
+
+    def update_status(self) -> None:
+        snap = self.snapshot
+        if snap is None:
+            return
+        shown = sum(1 for row in self.table.rows if row.record is not None and row.kind == "process")
+        if self.static_source:
+            taken = time.strftime("%Y-%m-%d %H:%M", time.localtime(snap.taken_at)) if snap.taken_at else "?"
+            source = f"{snap.source} (taken {taken}, read-only)"
+        else:
+            source = "live" + (", paused" if self.paused else f", every {self.delay:g}s")
+        o = self.options
+        toggles = [o.mode] if o.mode != "table" else []
+        if not o.show_kernel_threads:
+            toggles.append("no kernel threads")
+        if o.daemons_only:
+            toggles.append("daemons only")
+        sort = f"sort {COLUMNS[COLUMN_KEYS.index(o.sort_key)].header}{'▼' if o.descending else '▲'}"
+        parts = [f"psxj  {source}", f"{shown}/{len(snap)} processes", sort, *toggles,
+                 f"filter: {self.filter_text}" if self.filter_text else "no filter"]
+        self.query_one("#status", Static).update(Text("  │  ".join(parts)))
+
+    # actions ----------------------------------------------------------------
+    def _set_options(self, **changes) -> None:
+        self.options = self.options._replace(**changes)
+        self.rebuild()
+
+    def action_toggle_kernel(self) -> None:
+        self._set_options(show_kernel_threads=not self.options.show_kernel_threads)
+
+    def action_toggle_daemons(self) -> None:
+        self._set_options(daemons_only=not self.options.daemons_only)
+
+    def action_mode(self, mode: str) -> None:
+        self._set_options(mode="table" if self.options.mode == mode else mode)
+
+    def action_sort(self, step: int) -> None:
+        index = (COLUMN_KEYS.index(self.options.sort_key) + step) % len(COLUMN_KEYS)
+        self._set_options(sort_key=COLUMN_KEYS[index])
+
+    def action_invert_sort(self) -> None:
+        self._set_options(descending=not self.options.descending)
+
+    @on(ProcessTable.HeaderClicked)
+    def sort_by_header(self, event: ProcessTable.HeaderClicked) -> None:
+        if event.column_key == self.options.sort_key:
+            self._set_options(descending=not self.options.descending)
+        else:
+            self._set_options(sort_key=event.column_key, descending=False)
+
+    def action_pause(self) -> None:
+        if self.static_source:
+            self.notify("A loaded file does not refresh.")
+            return
+        self.paused = not self.paused
+        if self.paused and self._timer is not None:
+            self._timer.stop()
+        elif not self.paused:
+            self.collect()
+        self.update_status()
+
+    def action_refresh_now(self) -> None:
+        if self.static_source:
+            self.notify("A loaded file does not refresh.")
+            return
+        if self._timer is not None:
+            self._timer.stop()
+        self.collect()
+
+    # filter -------------------------------------------------------------------
+    def action_filter(self) -> None:
+        box = self.query_one("#filter", Input)
+        box.display = True
+        box.value = self.filter_text
+        box.focus()
+
+    @on(Input.Submitted, "#filter")
+    def apply_filter(self, event: Input.Submitted) -> None:
+        error = self.query_one("#filter-error", Static)
+        try:
+            selection = parse_filter(event.value)
+        except PsxjError as exc:
+            # A bad filter is reported where it was typed; the last good one stays in force.
+            error.update(Text(f"filter not applied: {exc}"))
+            error.display = True
+            return
+        error.display = False
+        self.filter_text = event.value.strip()
+        event.input.display = False
+        self.table.focus()
+        self._set_options(selection=selection)
+
+    def action_clear_filter(self) -> None:
+        box = self.query_one("#filter", Input)
+        box.value = ""
+        box.display = False
+        self.query_one("#filter-error", Static).display = False
+        self.filter_text = ""
+        self.table.focus()
+        self._set_options(selection=Selection())
+
+    def on_key(self, event) -> None:
+        if event.key == "escape" and self.focused is self.query_one("#filter", Input):
+            event.stop()
+            self.action_clear_filter()
+
+    # details, help, signals -----------------------------------------------------
+    def detail_sections(self, record) -> list:
+        return []  # other features add sections (the daemon checklist)
+
+    def action_details(self) -> None:
+        record = self.table.current
+        if record is None or self.snapshot is None:
+            return
+        self.push_screen(DetailScreen(self.snapshot, record, self.detail_sections(record)))
+
+    @on(ProcessTable.RowActivated)
+    def open_details(self, event: ProcessTable.RowActivated) -> None:
+        self.action_details()
+
+    def action_help(self) -> None:
+        keys = [(b.key, b.description) for b in self.BINDINGS if b.description]
+        self.push_screen(HelpScreen(self.table.current, keys))
+
+    def action_signal(self) -> None:
+        record = self.table.current
+        if record is None:
+            return
+        if self.static_source:
+            self.notify("Signals go to live processes only; this table was loaded from a file.",
+                        severity="warning")
+            return
+        if self.table.current_is_gone:
+            self.notify(f"PID {record.pid} has exited.", severity="warning")
+            return
+
+        def chosen(name: Optional[str]) -> None:
+            if name is None:
+                return
+            question = f"Send SIG{name} to PID {record.pid} ({record.comm}): {record.command[:60]}?"
+
+            def confirmed(yes: bool) -> None:
+                if not yes:
+                    self.notify("Nothing sent.")
+                    return
+                try:
+                    send_signal(record, name)
+                except SignalError as exc:
+                    self.notify(str(exc), severity="error", title="Signal not sent")
+                else:
+                    self.notify(f"SIG{name} sent to PID {record.pid} ({record.comm}).")
+                    self.action_refresh_now()
+
+            self.push_screen(ConfirmScreen(question), confirmed)
+
+        self.push_screen(SignalScreen(record), chosen)
+
+    def get_system_commands(self, screen: Screen) -> Iterable[SystemCommand]:
+        yield from super().get_system_commands(screen)
+        for binding in self.BINDINGS:
+            if binding.description:
+                action = binding.action
+                yield SystemCommand(f"{binding.description} ({binding.key})", f"Key: {binding.key}",
+                                    lambda action=action: self.run_action(action))
+
+
+def run_app(selection: Selection = Selection(), load: Optional[str] = None, delay: float = 2.0) -> int:
+    snapshot = None
+    if load:
+        from psxj.sources.loaded import load_snapshot
+
+        snapshot = load_snapshot(load)
+    PsxjApp(selection=selection, snapshot=snapshot, delay=delay).run()
+    return 0

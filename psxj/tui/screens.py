@@ -1,0 +1,130 @@
+"""The interface's other screens: a process's details, help, and the signal menu with its confirmation."""
+
+from __future__ import annotations
+
+from typing import Callable, List, Optional
+
+from rich.markup import escape as escape_markup
+from rich.table import Table
+from rich.text import Text
+from textual.app import ComposeResult
+from textual.binding import Binding
+from textual.containers import Horizontal, Vertical, VerticalScroll
+from textual.screen import ModalScreen, Screen
+from textual.widgets import Button, Footer, Label, OptionList, Static
+
+from psxj.details import COLUMN_MEANINGS, FLAG_MEANINGS, STATE_MEANINGS, explain_stat, process_facts
+from psxj.model import ProcessRecord, Snapshot
+from psxj.signals import MENU
+from psxj.views import COLUMNS
+
+
+def facts_table(rows: List[tuple], headers: tuple) -> Table:
+    table = Table(*headers, box=None, expand=True, show_edge=False, pad_edge=False)
+    for row in rows:
+        table.add_row(*[Text(str(cell)) for cell in row])  # Text: process strings are never markup
+    return table
+
+
+class DetailScreen(Screen):
+    """Every fact about one process, with what it means; extra sections (the daemon checklist) below."""
+
+    BINDINGS = [Binding("escape,q", "app.pop_screen", "Back")]
+
+    def __init__(self, snapshot: Snapshot, record: ProcessRecord,
+                 extra_sections: Optional[List[Callable[[], Static]]] = None) -> None:
+        super().__init__()
+        self.snapshot, self.record = snapshot, record
+        self.extra_sections = extra_sections or []
+
+    def compose(self) -> ComposeResult:
+        r = self.record
+        title = Text(f"PID {r.pid}  {r.command}", no_wrap=True, overflow="ellipsis")
+        yield Static(title, id="detail-title")
+        with VerticalScroll(id="detail-body"):
+            facts = process_facts(self.snapshot, r)
+            yield Static(facts_table([(f.label, f.value, f.meaning) for f in facts], ("field", "value", "meaning")),
+                         id="detail-facts")
+            for make in self.extra_sections:
+                yield make()
+        yield Footer()
+
+
+def help_text(selected: Optional[ProcessRecord]) -> Table:
+    table = Table("column", "value here", "meaning", box=None, expand=True, pad_edge=False)
+    for column in COLUMNS:
+        value = column.text(selected) if selected is not None else ""
+        table.add_row(Text(column.header), Text(value, overflow="ellipsis", no_wrap=True),
+                      Text(COLUMN_MEANINGS[column.header]))
+    return table
+
+
+class HelpScreen(ModalScreen):
+    """Columns and STAT letters in plain words, with the selected process's own values."""
+
+    BINDINGS = [Binding("escape,q,question_mark", "app.pop_screen", "Close")]
+
+    def __init__(self, selected: Optional[ProcessRecord], keys: List[tuple]) -> None:
+        super().__init__()
+        self.selected = selected
+        self.keys = keys
+
+    def compose(self) -> ComposeResult:
+        with VerticalScroll(id="help-body"):
+            yield Static("[b]psxj[/b]: the columns of ps -axj", id="help-title")
+            yield Static(help_text(self.selected))
+            stat = self.selected.stat if self.selected else ""
+            yield Static("\n[b]STAT[/b]: a state letter, then flags" +
+                         (f" (here [b]{escape_markup(stat)}[/b])" if stat else ""))
+            here = set(stat)
+            states = [(k, v, "◀" if k == stat[:1] else "") for k, v in STATE_MEANINGS.items()]
+            flags = [(k, v, "◀" if k in here else "") for k, v in FLAG_MEANINGS.items()]
+            yield Static(facts_table(states + flags, ("letter", "meaning", "here")))
+            yield Static(
+                "\n[b]Legend[/b]: the first column and the colours\n"
+                "  [b]K[/b] kernel thread   [b]D[/b] daemon (no terminal, parent init or a subreaper)\n"
+                "  [b]Z[/b] zombie          [b]T[/b] stopped          [b]×[/b] the process has exited\n"
+                "  underlined rows appeared at the last refresh", id="legend")
+            yield Static("\n[b]Keys[/b]")
+            yield Static(facts_table(self.keys, ("key", "action")))
+
+
+class SignalScreen(ModalScreen[Optional[str]]):
+    """Pick a signal for the selected process."""
+
+    BINDINGS = [Binding("escape", "dismiss(None)", "Cancel")]
+
+    def __init__(self, record: ProcessRecord) -> None:
+        super().__init__()
+        self.record = record
+
+    def compose(self) -> ComposeResult:
+        with Vertical(id="signal-dialog", classes="dialog"):
+            yield Label(Text(f"Send a signal to PID {self.record.pid} ({self.record.comm})"))
+            yield OptionList(*[f"SIG{name}" for name in MENU], id="signal-list")
+
+    def on_option_list_option_selected(self, event: OptionList.OptionSelected) -> None:
+        self.dismiss(MENU[event.option_index])
+
+
+class ConfirmScreen(ModalScreen[bool]):
+    """A yes/no question; nothing happens unless the answer is yes."""
+
+    BINDINGS = [Binding("y", "dismiss(True)", "Yes"), Binding("n,escape", "dismiss(False)", "No")]
+
+    def __init__(self, question: str) -> None:
+        super().__init__()
+        self.question = question
+
+    def compose(self) -> ComposeResult:
+        with Vertical(classes="dialog"):
+            yield Label(Text(self.question), id="confirm-question")
+            with Horizontal(id="confirm-buttons"):
+                yield Button("Yes (y)", id="yes", variant="error")
+                yield Button("No (n)", id="no", variant="primary")
+
+    def on_mount(self) -> None:
+        self.query_one("#no", Button).focus()  # the safe answer is the default
+
+    def on_button_pressed(self, event: Button.Pressed) -> None:
+        self.dismiss(event.button.id == "yes")
