@@ -120,7 +120,7 @@ def forest_rows(records: List[ProcessRecord], options: ViewOptions) -> List[Row]
         prefix = indent + (" \\_ " if depth else "")
         rows.append(Row(PROCESS, record, prefix=prefix, depth=depth))
         kids = children.get(record.pid, [])
-        child_indent = indent + ("    " if last or not depth else " |  ") if depth else ""
+        child_indent = indent + ("    " if last else " |  ") if depth else ""
         for index in range(len(kids) - 1, -1, -1):
             stack.append((kids[index], child_indent, index == len(kids) - 1, depth + 1))
     return rows
@@ -138,14 +138,14 @@ def session_rows(snapshot: Snapshot, records: List[ProcessRecord], options: View
         leader = snapshot.get(sid)
         tty = members[0].tty
         foreground = next((r.tpgid for r in members if r.tpgid not in (None, -1)), None)
-        who = f"leader {sid} {leader.comm}" if leader is not None else "leader gone"
+        who = f"leader {sid} {leader.comm}" if leader is not None else "leader not in the table"
         terminal = f"terminal {tty}, foreground group {foreground}" if tty != "?" else "no terminal"
         count = f"{len(members)} process{'es' if len(members) != 1 else ''}"
         rows.append(Row(SESSION_HEADER, None, text=f"Session {sid}  ({who}; {terminal}; {count})"))
         for pgid in sorted(groups):
             mark = "  [foreground]" if pgid == foreground else "  [background]" if foreground else ""
             group_leader = snapshot.get(pgid)
-            name = group_leader.comm if group_leader is not None else "leader gone"
+            name = group_leader.comm if group_leader is not None else "leader not in the table"
             rows.append(Row(GROUP_HEADER, None, text=f"  Process group {pgid} ({name}){mark}", depth=1))
             rows.extend(Row(PROCESS, r, prefix="    ", depth=2) for r in groups[pgid])
     return rows

@@ -6,8 +6,8 @@ import os
 import signal
 
 import pytest
-
 from conftest import FIXTURES, linux_only
+
 from psxj.model import Snapshot
 from psxj.sources.loaded import load_snapshot
 from psxj.tui.app import PsxjApp

@@ -48,9 +48,10 @@ class PsxjApp(App):
         Binding("question_mark", "help", "Help"),
     ]
 
-    def __init__(self, *, selection: Selection = Selection(), snapshot: Optional[Snapshot] = None,
+    def __init__(self, *, selection: Optional[Selection] = None, snapshot: Optional[Snapshot] = None,
                  delay: float = 2.0, reader=None) -> None:
         super().__init__()
+        selection = selection or Selection()
         self.options = ViewOptions(selection=selection)
         self.filter_text = selection.describe() if selection else ""
         self.snapshot: Optional[Snapshot] = snapshot
@@ -284,7 +285,7 @@ class PsxjApp(App):
                                     lambda action=action: self.run_action(action))
 
 
-def run_app(selection: Selection = Selection(), load: Optional[str] = None, delay: float = 2.0) -> int:
+def run_app(selection: Optional[Selection] = None, load: Optional[str] = None, delay: float = 2.0) -> int:
     snapshot = None
     if load:
         from psxj.sources.loaded import load_snapshot

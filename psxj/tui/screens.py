@@ -13,7 +13,7 @@ from textual.containers import Horizontal, Vertical, VerticalScroll
 from textual.screen import ModalScreen, Screen
 from textual.widgets import Button, Footer, Label, OptionList, Static
 
-from psxj.details import COLUMN_MEANINGS, FLAG_MEANINGS, STATE_MEANINGS, explain_stat, process_facts
+from psxj.details import COLUMN_MEANINGS, FLAG_MEANINGS, STATE_MEANINGS, process_facts
 from psxj.model import ProcessRecord, Snapshot
 from psxj.signals import MENU
 from psxj.views import COLUMNS
