@@ -16,6 +16,7 @@ import argparse
 import grp
 import pwd
 import shlex
+from operator import attrgetter
 from typing import Callable, Dict, FrozenSet, List, NamedTuple, Optional, Sequence
 
 from psxj.errors import PsxjError, UsageError
@@ -86,14 +87,14 @@ def _command(flag: str, item: str) -> List[object]:
 
 
 SELECTORS: Dict[str, SelectorKind] = {
-    "-p": SelectorKind("--pid", "PIDLIST", "process IDs", lambda r: r.pid, _ids("-p", "process ID", False)),
-    "-s": SelectorKind("--sid", "SIDLIST", "session IDs", lambda r: r.sid, _ids("-s", "session ID", True)),
-    "-u": SelectorKind("--user", "USERLIST", "effective user, name or number", lambda r: r.euid, _user),
-    "-U": SelectorKind("--User", "USERLIST", "real user, name or number", lambda r: r.ruid, _user),
-    "-g": SelectorKind("--group", "GROUPLIST", "effective group, name or number", lambda r: r.egid, _group),
-    "-G": SelectorKind("--Group", "GROUPLIST", "real group, name or number", lambda r: r.rgid, _group),
-    "-t": SelectorKind("--tty", "TTYLIST", "terminals: pts/1, tty1, ? for none", lambda r: r.tty, _tty),
-    "-C": SelectorKind("--command", "CMDLIST", "command names (the kernel's comm)", lambda r: r.comm, _command),
+    "-p": SelectorKind("--pid", "PIDLIST", "process IDs", attrgetter("pid"), _ids("-p", "process ID", False)),
+    "-s": SelectorKind("--sid", "SIDLIST", "session IDs", attrgetter("sid"), _ids("-s", "session ID", True)),
+    "-u": SelectorKind("--user", "USERLIST", "effective user, name or number", attrgetter("euid"), _user),
+    "-U": SelectorKind("--User", "USERLIST", "real user, name or number", attrgetter("ruid"), _user),
+    "-g": SelectorKind("--group", "GROUPLIST", "effective group, name or number", attrgetter("egid"), _group),
+    "-G": SelectorKind("--Group", "GROUPLIST", "real group, name or number", attrgetter("rgid"), _group),
+    "-t": SelectorKind("--tty", "TTYLIST", "terminals: pts/1, tty1, ? for none", attrgetter("tty"), _tty),
+    "-C": SelectorKind("--command", "CMDLIST", "command names (the kernel's comm)", attrgetter("comm"), _command),
 }
 
 
@@ -112,9 +113,19 @@ class Selection(NamedTuple):
         return not self.selectors or any(s.matches(record) for s in self.selectors)
 
     def apply(self, records: Sequence[ProcessRecord]) -> List[ProcessRecord]:
-        if not self:
-            return list(records)
-        return [r for r in records if self.matches(r)]
+        """The matching records, in order: the same test as matches(), one criterion per pass,
+        because the interface runs this over every process at each key press."""
+        found = list(records)
+        if self.text:
+            text = self.text.lower()
+            found = [r for r in found if text in r.command.lower()]
+        if len(self.selectors) == 1:
+            field, values = SELECTORS[self.selectors[0].flag].field, self.selectors[0].values
+            found = [r for r in found if field(r) in values]
+        elif self.selectors:
+            checks = [(SELECTORS[s.flag].field, s.values) for s in self.selectors]
+            found = [r for r in found if any(field(r) in values for field, values in checks)]
+        return found
 
     def describe(self) -> str:
         words = [f"{s.flag} {','.join(str(v) for v in sorted(s.values, key=str))}" for s in self.selectors]

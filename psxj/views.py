@@ -6,6 +6,8 @@ interface calls them on every refresh and key press, and tests call them directl
 
 from __future__ import annotations
 
+from functools import partial
+from operator import attrgetter
 from typing import Callable, Dict, Iterable, List, NamedTuple, Optional, Tuple
 
 from psxj.model import ProcessRecord, Snapshot
@@ -24,6 +26,10 @@ class Row(NamedTuple):
     depth: int = 0
 
 
+# Row(...) runs Python code per row; tuple.__new__ does not. The flat table makes 10,000 of them.
+_new_row = partial(tuple.__new__, Row)
+
+
 class Column(NamedTuple):
     """One table column: header, width, alignment, its text and its sort key, together."""
     key: str
@@ -39,15 +45,15 @@ def _opt(value: Optional[int]) -> str:
 
 
 COLUMNS: Tuple[Column, ...] = (
-    Column("ppid", "PPID", 7, True, lambda r: str(r.ppid), lambda r: r.ppid),
-    Column("pid", "PID", 7, True, lambda r: str(r.pid), lambda r: r.pid),
-    Column("pgid", "PGID", 7, True, lambda r: str(r.pgid), lambda r: r.pgid),
-    Column("sid", "SID", 7, True, lambda r: str(r.sid), lambda r: r.sid),
-    Column("tty", "TTY", 8, False, lambda r: r.tty, lambda r: r.tty),
+    Column("ppid", "PPID", 7, True, lambda r: str(r.ppid), attrgetter("ppid")),
+    Column("pid", "PID", 7, True, lambda r: str(r.pid), attrgetter("pid")),
+    Column("pgid", "PGID", 7, True, lambda r: str(r.pgid), attrgetter("pgid")),
+    Column("sid", "SID", 7, True, lambda r: str(r.sid), attrgetter("sid")),
+    Column("tty", "TTY", 8, False, lambda r: r.tty, attrgetter("tty")),
     Column("tpgid", "TPGID", 7, True, lambda r: _opt(r.tpgid), lambda r: -2 if r.tpgid is None else r.tpgid),
-    Column("stat", "STAT", 5, False, lambda r: r.stat, lambda r: r.stat),
-    Column("uid", "UID", 6, True, lambda r: str(r.euid), lambda r: r.euid),
-    Column("time", "TIME", 7, True, lambda r: format_time(r.cpu_seconds).strip(), lambda r: r.cpu_seconds),
+    Column("stat", "STAT", 5, False, lambda r: r.stat, attrgetter("stat")),
+    Column("uid", "UID", 6, True, lambda r: str(r.euid), attrgetter("euid")),
+    Column("time", "TIME", 7, True, lambda r: format_time(r.cpu_seconds).strip(), attrgetter("cpu_seconds")),
     Column("command", "COMMAND", 0, False, lambda r: r.command, lambda r: r.command.lower()),
 )
 COLUMN_KEYS = tuple(c.key for c in COLUMNS)
@@ -99,7 +105,7 @@ def build_rows(snapshot: Snapshot, options: ViewOptions) -> List[Row]:
         return forest_rows(records, options)
     if options.mode == "sessions":
         return session_rows(snapshot, records, options)
-    return [Row(PROCESS, r) for r in _sorted(records, options)]
+    return [_new_row((PROCESS, r, "", "", 0)) for r in _sorted(records, options)]
 
 
 def forest_rows(records: List[ProcessRecord], options: ViewOptions) -> List[Row]:
@@ -118,7 +124,7 @@ def forest_rows(records: List[ProcessRecord], options: ViewOptions) -> List[Row]
     while stack:
         record, indent, last, depth = stack.pop()
         prefix = indent + (" \\_ " if depth else "")
-        rows.append(Row(PROCESS, record, prefix=prefix, depth=depth))
+        rows.append(_new_row((PROCESS, record, prefix, "", depth)))
         kids = children.get(record.pid, [])
         child_indent = indent + ("    " if last else " |  ") if depth else ""
         for index in range(len(kids) - 1, -1, -1):
@@ -141,11 +147,11 @@ def session_rows(snapshot: Snapshot, records: List[ProcessRecord], options: View
         who = f"leader {sid} {leader.comm}" if leader is not None else "leader not in the table"
         terminal = f"terminal {tty}, foreground group {foreground}" if tty != "?" else "no terminal"
         count = f"{len(members)} process{'es' if len(members) != 1 else ''}"
-        rows.append(Row(SESSION_HEADER, None, text=f"Session {sid}  ({who}; {terminal}; {count})"))
+        rows.append(_new_row((SESSION_HEADER, None, "", f"Session {sid}  ({who}; {terminal}; {count})", 0)))
         for pgid in sorted(groups):
             mark = "  [foreground]" if pgid == foreground else "  [background]" if foreground else ""
             group_leader = snapshot.get(pgid)
             name = group_leader.comm if group_leader is not None else "leader not in the table"
-            rows.append(Row(GROUP_HEADER, None, text=f"  Process group {pgid} ({name}){mark}", depth=1))
-            rows.extend(Row(PROCESS, r, prefix="    ", depth=2) for r in groups[pgid])
+            rows.append(_new_row((GROUP_HEADER, None, "", f"  Process group {pgid} ({name}){mark}", 1)))
+            rows.extend(_new_row((PROCESS, r, "    ", "", 2)) for r in groups[pgid])
     return rows

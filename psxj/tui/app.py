@@ -16,7 +16,7 @@ from textual import on, work
 from textual.app import App, ComposeResult, SystemCommand
 from textual.binding import Binding
 from textual.screen import Screen
-from textual.widgets import Footer, Input, Static
+from textual.widgets import Input, Static
 
 from psxj.errors import PsxjError
 from psxj.model import Snapshot
@@ -25,6 +25,19 @@ from psxj.signals import SignalError, send_signal
 from psxj.tui.screens import ConfirmScreen, DetailScreen, HelpScreen, SignalScreen
 from psxj.tui.table import ProcessTable
 from psxj.views import COLUMN_KEYS, COLUMNS, ViewOptions, build_rows
+
+
+def key_bar(bindings) -> Text:
+    text = Text(no_wrap=True, overflow="ellipsis")
+    for binding in bindings:
+        if binding.show and binding.description:
+            key = {"slash": "/", "less_than_sign": "<", "greater_than_sign": ">", "question_mark": "?",
+                   "enter": "⏎"}.get(binding.key, binding.key)
+            text.append(f" {key} ", style="bold reverse")
+            text.append(f" {binding.description} ")
+    text.append(" ^p ", style="bold reverse")
+    text.append(" palette")
+    return text
 
 
 class PsxjApp(App):
@@ -69,12 +82,14 @@ class PsxjApp(App):
         yield Static(id="status")
         yield ProcessTable(id="table")
         yield Static(id="filter-error")
-        yield Input(placeholder="-s SID -u USER -p PID ... or text in the command; Enter applies, Esc clears",
+        yield Input(placeholder="/ to filter: -s SID -u USER -p PID ... or text in the command; Enter applies, Esc clears",
                     id="filter")
-        yield Footer()
+        # A fixed line of keys, not Textual's Footer: the Footer rebuilds all its widgets at every
+        # focus change (table <-> filter line), which costs ~150 ms with a large table on screen.
+        yield Static(key_bar(self.BINDINGS), id="keys")
 
     def on_mount(self) -> None:
-        self.query_one("#filter", Input).display = False
+        self.query_one("#filter", Input).value = self.filter_text
         self.query_one("#filter-error", Static).display = False
         self.table.focus()
         if self.static_source:
@@ -139,7 +154,8 @@ class PsxjApp(App):
         sort = f"sort {COLUMNS[COLUMN_KEYS.index(o.sort_key)].header}{'▼' if o.descending else '▲'}"
         parts = [f"psxj  {source}", f"{shown}/{len(snap)} processes", sort, *toggles,
                  f"filter: {self.filter_text}" if self.filter_text else "no filter"]
-        self.query_one("#status", Static).update(Text("  │  ".join(parts)))
+        # One line, always: repaint it without asking the whole screen for a new layout.
+        self.query_one("#status", Static).update(Text("  │  ".join(parts), no_wrap=True), layout=False)
 
     # actions ----------------------------------------------------------------
     def _set_options(self, **changes) -> None:
@@ -190,10 +206,8 @@ class PsxjApp(App):
 
     # filter -------------------------------------------------------------------
     def action_filter(self) -> None:
-        box = self.query_one("#filter", Input)
-        box.display = True
-        box.value = self.filter_text
-        box.focus()
+        # The filter line is always on screen, showing the filter in force; / moves into it.
+        self.query_one("#filter", Input).focus()
 
     @on(Input.Submitted, "#filter")
     def apply_filter(self, event: Input.Submitted) -> None:
@@ -207,14 +221,11 @@ class PsxjApp(App):
             return
         error.display = False
         self.filter_text = event.value.strip()
-        event.input.display = False
         self.table.focus()
         self._set_options(selection=selection)
 
     def action_clear_filter(self) -> None:
-        box = self.query_one("#filter", Input)
-        box.value = ""
-        box.display = False
+        self.query_one("#filter", Input).value = ""
         self.query_one("#filter-error", Static).display = False
         self.filter_text = ""
         self.table.focus()

@@ -61,6 +61,8 @@ class ProcessTable(ScrollView, can_focus=True):
         self.highlighted_pids: Set[int] = set()
         self._ghost: Optional[ProcessRecord] = None
         self._spans: List[Tuple[int, int, str]] = []
+        self._text_cache: dict = {}    # row -> its text; rows are immutable
+        self._styles: dict = {}        # component class -> rich style, for one paint
 
     # data -----------------------------------------------------------------
     @property
@@ -78,6 +80,8 @@ class ProcessTable(ScrollView, can_focus=True):
         """Show new rows, keeping the selected process selected by PID wherever it moved."""
         selected = self.current
         was_gone = self.current_is_gone
+        if snapshot is not self.snapshot:
+            self._text_cache.clear()  # widths may change with a new snapshot
         self.snapshot, self.rows, self.new_identities = snapshot, list(rows), set(new_identities)
         if selected is not None:
             index = self._index_of(selected.pid)
@@ -92,9 +96,26 @@ class ProcessTable(ScrollView, can_focus=True):
                 self.cursor = min(self.cursor, max(len(self.rows) - 1, 0))
         else:
             self.cursor = min(self.cursor, max(len(self.rows) - 1, 0))
-        self.virtual_size = Size(self.size.width, len(self.rows) + 1)
+        self._update_virtual_size()
         self._scroll_cursor_into_view()
         self.refresh()
+
+    def _update_virtual_size(self) -> None:
+        """Tell the scroll machinery how many lines there are, without a needless screen layout.
+
+        Setting virtual_size lays out the whole screen (~30 ms with a full table). That is only
+        needed when the scrollbar appears or goes; otherwise only its thumb changes.
+        (_scroll_update is Textual's own scrollbar update; Textual is pinned below 9.)
+        """
+        size = Size(self.size.width, len(self.rows) + 1)
+        if size == self.virtual_size:
+            return
+        height = self.size.height
+        if (size.height > height) != (self.virtual_size.height > height) or not self.is_mounted:
+            self.virtual_size = size
+        else:
+            self.set_reactive(ProcessTable.virtual_size, size)
+            self._scroll_update(size)
 
     def select_pid(self, pid: int) -> bool:
         index = self._index_of(pid)
@@ -116,7 +137,7 @@ class ProcessTable(ScrollView, can_focus=True):
             del self.rows[self.cursor]
             if index > self.cursor:
                 index -= 1
-            self.virtual_size = Size(self.size.width, len(self.rows) + 1)
+            self._update_virtual_size()
         self.cursor = max(0, min(index, len(self.rows) - 1))
         self._scroll_cursor_into_view()
         self.refresh()
@@ -178,6 +199,12 @@ class ProcessTable(ScrollView, can_focus=True):
         return "".join(parts)
 
     def row_text(self, row: Row) -> str:
+        text = self._text_cache.get(row)
+        if text is None:
+            text = self._text_cache[row] = self._make_row_text(row)
+        return text
+
+    def _make_row_text(self, row: Row) -> str:
         record = row.record
         cells = [
             (column.text(record).rjust(width) if column.right else column.text(record).ljust(width))
@@ -207,23 +234,32 @@ class ProcessTable(ScrollView, can_focus=True):
             names.append("ptable--new")
         style = Style()
         for name in names:
-            style += self.get_component_rich_style(name)
+            style += self._style(name)
         return style
+
+    def _style(self, name: str) -> Style:
+        style = self._styles.get(name)
+        if style is None:
+            style = self._styles[name] = self.get_component_rich_style(name)
+        return style
+
+    def render_lines(self, crop):
+        self._styles = {}  # look the component styles up once per paint, not once per line
+        return super().render_lines(crop)
 
     def render_line(self, y: int) -> Strip:
         width = self.size.width
         scroll_x = int(self.scroll_x)
         base = self.rich_style
         if y == 0:
-            style = base + self.get_component_rich_style("ptable--header")
+            style = base + self._style("ptable--header")
             return Strip([Segment(self.header_text(), style)]).crop_extend(scroll_x, scroll_x + width, style)
         index = int(self.scroll_y) + y - 1
         if index >= len(self.rows):
             return Strip.blank(width, base)
         row = self.rows[index]
         if row.kind in (SESSION_HEADER, GROUP_HEADER):
-            style = base + self.get_component_rich_style(
-                "ptable--session" if row.kind == SESSION_HEADER else "ptable--group")
+            style = base + self._style("ptable--session" if row.kind == SESSION_HEADER else "ptable--group")
             segments = [Segment(row.text, style)]
         else:
             style = base + self._row_style(row)
@@ -231,7 +267,7 @@ class ProcessTable(ScrollView, can_focus=True):
             segments = [Segment(flag.ljust(FLAG_WIDTH), style + Style(bold=True)),
                         Segment(self.row_text(row), style)]
         if index == self.cursor:
-            cursor = self.get_component_rich_style("ptable--cursor")
+            cursor = self._style("ptable--cursor")
             segments = [Segment(text, seg_style + cursor) for text, seg_style, _ in segments]
             style = style + cursor
         return Strip(segments).crop_extend(scroll_x, scroll_x + width, style)

@@ -1,0 +1,118 @@
+"""Benchmark: the interface with 10,000 processes, driven headless.
+
+    python bench/bench_tui.py [--processes 10000] [--refreshes 5]
+
+Prints, for a screen of 160x48:
+  - UI-thread time of a refresh: applying a snapshot (filter, sort, set rows) plus the repaint;
+  - the wait for a snapshot from the reader helper (off the UI thread, for reference);
+  - key press to repaint for moving, paging, sorting, filtering and toggling;
+  - resident memory of the interface and of its /proc reader helper.
+Every spawned process is killed and reaped by PID at the end.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import os
+import statistics
+import sys
+import time
+
+sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+
+from bench_print import reap, spawn_sleepers, wait_until_asleep  # noqa: E402
+
+import psutil  # noqa: E402
+
+from psxj.sources.reader import SnapshotReader  # noqa: E402
+from psxj.tui.app import PsxjApp  # noqa: E402
+
+
+async def drive(refreshes: int) -> dict:
+    reader = SnapshotReader()
+    app = PsxjApp(reader=reader, delay=3600)  # refreshes are triggered by the benchmark
+    figures: dict = {"refresh_ui": [], "snapshot_wait": [], "keys": {}}
+    async with app.run_test(size=(160, 48)) as pilot:
+        while app.refresh_count == 0:
+            await pilot.pause(0.05)
+        for _ in range(refreshes):
+            started = time.perf_counter()
+            snapshot = await asyncio.to_thread(reader.read)
+            figures["snapshot_wait"].append(time.perf_counter() - started)
+            started = time.perf_counter()
+            app.apply_snapshot(snapshot)
+            await pilot.pause()  # until the repaint is done
+            figures["refresh_ui"].append(time.perf_counter() - started)
+        figures["rows"] = len(app.table.rows)
+
+        # Latency: from the key press to the end of the table's repaint (render_lines done).
+        painted = []
+        table = app.table
+        original_render_lines = table.render_lines
+
+        def render_lines(crop):
+            strips = original_render_lines(crop)
+            painted.append(time.perf_counter())
+            return strips
+
+        table.render_lines = render_lines
+
+        async def key(name: str, *keys: str, before=None) -> None:
+            times = []
+            for _ in range(5):
+                if before is not None:
+                    await before()
+                started = time.perf_counter()
+                painted.clear()
+                await pilot.press(*keys)
+                await pilot.pause()
+                if painted:
+                    times.append(painted[-1] - started)
+            figures["keys"][name] = statistics.median(times) if times else float("nan")
+
+        await key("down", "down")
+        await key("page down", "pagedown")
+        await key("sort (next column)", "greater_than_sign")
+        await key("reverse sort", "i")
+        await key("hide/show kernel threads", "k")
+        await key("forest view", "t")
+        await key("sessions view", "g")
+        async def type_filter():
+            await pilot.press("slash")
+            app.query_one("#filter").value = "-u root python"
+            await pilot.pause()
+
+        await key("filter -u root python (Enter)", "enter", before=type_filter)
+        figures["rss_app"] = psutil.Process().memory_info().rss
+        helper = reader._helper
+        figures["rss_helper"] = psutil.Process(helper.pid).memory_info().rss if helper else 0
+    return figures
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--processes", type=int, default=10000)
+    parser.add_argument("--refreshes", type=int, default=5)
+    args = parser.parse_args()
+    pids = spawn_sleepers(args.processes)
+    try:
+        wait_until_asleep(pids)
+        figures = asyncio.run(drive(args.refreshes))
+    finally:
+        reap(pids)
+    ms = 1000
+    print(f"processes in the table: {figures['rows']}")
+    print(f"refresh, UI thread (apply + repaint): median {statistics.median(figures['refresh_ui']) * ms:.0f} ms,"
+          f" max {max(figures['refresh_ui']) * ms:.0f} ms   (limit 150 ms)")
+    print(f"snapshot from the reader helper (off the UI thread): median "
+          f"{statistics.median(figures['snapshot_wait']) * ms:.0f} ms")
+    for name, seconds in figures["keys"].items():
+        print(f"key {name:32} {seconds * ms:5.0f} ms   (limit 50 ms)")
+    print(f"resident memory: interface {figures['rss_app'] / 2**20:.0f} MiB (limit 150 MiB), "
+          f"reader helper {figures['rss_helper'] / 2**20:.0f} MiB")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
