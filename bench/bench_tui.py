@@ -21,9 +21,8 @@ import time
 
 sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
-from bench_print import reap, spawn_sleepers, wait_until_asleep  # noqa: E402
-
 import psutil  # noqa: E402
+from bench_print import reap, spawn_sleepers, wait_until_asleep  # noqa: E402
 
 from psxj.sources.reader import SnapshotReader  # noqa: E402
 from psxj.tui.app import PsxjApp  # noqa: E402
