@@ -82,8 +82,8 @@ class PsxjApp(App):
         yield Static(id="status")
         yield ProcessTable(id="table")
         yield Static(id="filter-error")
-        yield Input(placeholder="/ to filter: -s SID -u USER -p PID ... or text in the command; Enter applies, Esc clears",
-                    id="filter")
+        yield Input(placeholder="/ to filter: -s SID -u USER -p PID ... or text in the command; "
+                                "Enter applies, Esc clears", id="filter")
         # A fixed line of keys, not Textual's Footer: the Footer rebuilds all its widgets at every
         # focus change (table <-> filter line), which costs ~150 ms with a large table on screen.
         yield Static(key_bar(self.BINDINGS), id="keys")
