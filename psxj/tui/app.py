@@ -22,7 +22,14 @@ from psxj.errors import PsxjError
 from psxj.model import Snapshot
 from psxj.select import Selection, parse_filter
 from psxj.signals import SignalError, send_signal
-from psxj.tui.screens import ConfirmScreen, DetailScreen, HelpScreen, SignalScreen
+from psxj.tui.screens import (
+    AuditScreen,
+    ConfirmScreen,
+    DetailScreen,
+    HelpScreen,
+    SignalScreen,
+    checklist_section,
+)
 from psxj.tui.table import ProcessTable
 from psxj.views import COLUMN_KEYS, COLUMNS, ViewOptions, build_rows
 
@@ -58,6 +65,7 @@ class PsxjApp(App):
         Binding("r", "refresh_now", "Refresh"),
         Binding("enter", "details", "Details"),
         Binding("x", "signal", "Signal"),
+        Binding("a", "audit", "Audit daemons"),
         Binding("question_mark", "help", "Help"),
     ]
 
@@ -238,7 +246,28 @@ class PsxjApp(App):
 
     # details, help, signals -----------------------------------------------------
     def detail_sections(self, record) -> list:
-        return []  # other features add sections (the daemon checklist)
+        snapshot = self.snapshot
+        return [lambda: checklist_section(snapshot, record)]
+
+    def action_audit(self) -> None:
+        if self.snapshot is None or not self.snapshot.live:
+            self.notify("The audit reads /proc: it needs live processes, not a loaded file.", severity="warning")
+            return
+        daemons = [row.record for row in self.table.rows
+                   if row.kind == "process" and self.snapshot.is_daemon(row.record)]
+        if not daemons:
+            self.notify("No daemon on screen (press D to show only daemons, or clear the filter).")
+            return
+        self.notify(f"Auditing {len(daemons)} daemon(s)...")
+        self._run_audit(self.snapshot, daemons)
+
+    @work(thread=True, exclusive=True, group="audit")
+    def _run_audit(self, snapshot: Snapshot, records) -> None:
+        from psxj.audit import SystemFacts, audit_process
+
+        system = SystemFacts(snapshot)
+        reports = [audit_process(snapshot, record, system) for record in records]
+        self.call_from_thread(self.push_screen, AuditScreen(reports))
 
     def action_details(self) -> None:
         record = self.table.current

@@ -128,3 +128,54 @@ class ConfirmScreen(ModalScreen[bool]):
 
     def on_button_pressed(self, event: Button.Pressed) -> None:
         self.dismiss(event.button.id == "yes")
+
+
+def checklist_table(report) -> Table:
+    """One audit report as a table: rule, verdict, evidence."""
+    table = Table("rule", "verdict", "evidence", box=None, expand=True, pad_edge=False)
+    styles = {"pass": "bold green", "fail": "bold red", "unknown": "bold yellow"}
+    for rule in report.rules:
+        table.add_row(Text(rule.id), Text(rule.verdict.upper(), style=styles[rule.verdict]), Text(rule.evidence))
+    return table
+
+
+def checklist_section(snapshot: Snapshot, record: ProcessRecord) -> Static:
+    """The daemon checklist for the detail view."""
+    if not snapshot.live:
+        return Static("\n[b]Daemon checklist[/b]: needs a live process (this table was loaded from a file).")
+    from psxj.audit import audit_process
+
+    report = audit_process(snapshot, record)
+    if report.gone:
+        return Static("\n[b]Daemon checklist[/b]: the process has exited.")
+    counts = report.counts()
+    container = Vertical(
+        Static(f"\n[b]Daemon checklist[/b] ({counts['pass']} pass, {counts['fail']} fail, "
+               f"{counts['unknown']} unknown; psxj audit --help says what passes)"),
+        Static(checklist_table(report), id="checklist"),
+        id="checklist-section",
+    )
+    return container
+
+
+class AuditScreen(ModalScreen):
+    """The audit of every daemon on screen, one line each, then each checklist."""
+
+    BINDINGS = [Binding("escape,q", "app.pop_screen", "Close")]
+
+    def __init__(self, reports) -> None:
+        super().__init__()
+        self.reports = reports
+
+    def compose(self) -> ComposeResult:
+        from psxj.audit import summary_line
+
+        with VerticalScroll(id="help-body"):
+            yield Static(f"[b]Audit[/b] of {len(self.reports)} daemon(s) on screen")
+            yield Static(Text("\n".join(summary_line(r) for r in self.reports)), id="audit-summary")
+            for report in self.reports:
+                if report.gone:
+                    continue
+                yield Static(Text(f"\nPID {report.pid}  {report.command}", style="bold", no_wrap=True,
+                                  overflow="ellipsis"))
+                yield Static(checklist_table(report))

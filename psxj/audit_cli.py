@@ -1,0 +1,70 @@
+"""`psxj audit PID... | --all [--json]`: the daemon checklist on the command line.
+
+Exit status: 0 when every audited process passes every rule psxj could check (unknown
+does not fail), 1 otherwise or when a PID does not exist, 2 for a usage error.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from typing import List
+
+from psxj.audit import RULE_HELP, SystemFacts, audit_process, format_report, summary_line
+from psxj.errors import PsxjError, UsageError
+
+
+class _Parser(argparse.ArgumentParser):
+    def error(self, message: str):
+        raise UsageError(f"audit: {message} (see psxj audit --help)")
+
+
+def build_parser() -> argparse.ArgumentParser:
+    rules = "\n".join(f"  {rule_id:19} {text}" for rule_id, text in RULE_HELP.items())
+    parser = _Parser(
+        prog="psxj audit", formatter_class=argparse.RawDescriptionHelpFormatter,
+        description="Check processes against the classic daemon rules, with the evidence read from /proc.",
+        epilog=f"Rules, and what psxj accepts as a pass:\n{rules}\n\n"
+               "Exit status: 0 all checked rules pass, 1 a rule fails or a PID does not exist, 2 usage error.",
+    )
+    parser.add_argument("pids", nargs="*", metavar="PID", help="processes to audit")
+    parser.add_argument("--all", action="store_true", help="audit every process that qualifies as a daemon")
+    parser.add_argument("--json", action="store_true", help="print the verdicts as JSON")
+    return parser
+
+
+def _pid(text: str) -> int:
+    if not text.isdigit() or int(text) == 0:
+        raise UsageError(f"audit: invalid process ID '{text}'")
+    return int(text)
+
+
+def main(argv: List[str]) -> int:
+    args = build_parser().parse_args(argv)
+    if not args.pids and not args.all:
+        raise UsageError("audit: name at least one PID, or --all")
+    if args.pids and args.all:
+        raise UsageError("audit: give PIDs or --all, not both")
+    pids = [_pid(p) for p in args.pids]
+    if not __import__("os").path.exists("/proc/self/stat"):
+        raise PsxjError("audit: needs Linux /proc")
+    from psxj.sources.proc import read_snapshot
+
+    snapshot = read_snapshot()
+    missing = [pid for pid in pids if snapshot.get(pid) is None]
+    if missing:
+        raise PsxjError(f"audit: no process with PID {', '.join(map(str, missing))}")
+    records = [snapshot.get(pid) for pid in pids] if pids else \
+        [r for r in snapshot.records if snapshot.is_daemon(r)]
+    system = SystemFacts(snapshot)
+    reports = [audit_process(snapshot, record, system) for record in records]
+    if args.json:
+        sys.stdout.write(json.dumps([r.as_json() for r in reports], indent=1) + "\n")
+    elif args.all:
+        print(f"{len(reports)} processes qualify as daemons")
+        for report in reports:
+            print(summary_line(report))
+    else:
+        print("\n\n".join(format_report(r) for r in reports))
+    return 0 if all(r.ok for r in reports) else 1

@@ -1,0 +1,232 @@
+"""psxj audit: real processes that pass and fail each daemon rule, judged from /proc."""
+
+from __future__ import annotations
+
+import json
+import os
+import pty
+import shutil
+import socket
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+from conftest import ROOT, clean_env, linux_only, run_psxj
+
+pytestmark = linux_only
+HELPER = Path(__file__).parent / "helpers" / "classic_daemon.py"
+
+
+def start_daemon(spawner, *options, pass_fds=()):
+    """Run the classic daemon helper; return the PID of the process it ends up as."""
+    read_end, write_end = os.pipe()
+    launcher = spawner.popen([sys.executable, str(HELPER), str(write_end), *options],
+                             pass_fds=(write_end, *pass_fds))
+    os.close(write_end)
+    data = b""
+    while chunk := os.read(read_end, 32):
+        data += chunk
+    os.close(read_end)
+    launcher.wait(timeout=10)
+    pid = int(data)
+    spawner.track(pid)
+    for _ in range(100):  # the middle process exits; wait until init has adopted the daemon
+        with open(f"/proc/{pid}/stat", "rb") as f:
+            if int(f.read().rsplit(b")", 1)[1].split()[1]) != launcher.pid:
+                break
+        time.sleep(0.02)
+    return pid
+
+
+def audit(pid, *extra):
+    result = run_psxj("audit", "--json", str(pid), *extra)
+    assert b"Traceback" not in result.stderr
+    report = json.loads(result.stdout)[0]
+    return result.returncode, {r["id"]: (r["verdict"], r["evidence"]) for r in report["rules"]}, report
+
+
+def test_a_proper_daemon_passes_every_rule_it_can_check(spawner, tmp_path):
+    pidfile = tmp_path / "good.pid"
+    pid = start_daemon(spawner, "--pidfile", str(pidfile))
+    status, rules, report = audit(pid)
+    assert report["daemon"] is True
+    expected_unknown = {"syslog"} if not os.path.exists("/dev/log") else set()
+    for rule_id, (verdict, evidence) in rules.items():
+        assert verdict == ("unknown" if rule_id in expected_unknown else "pass"), (rule_id, evidence)
+    assert rules["pidfile-lock"][1] == f"POSIX WRITE lock on {pidfile} held by {pid}"
+    assert rules["umask"][1].startswith("Umask 0000")
+    assert rules["signals"][1] == "SigCgt has HUP TERM"
+    assert rules["stdio-devnull"][1] == "fd 0 -> /dev/null; fd 1 -> /dev/null; fd 2 -> /dev/null"
+    assert status == 0
+
+
+def test_a_plain_process_on_a_terminal_fails_the_session_rules(spawner):
+    pid, master = pty.fork()
+    if pid == 0:
+        os.execvp("sleep", ["sleep", "120"])
+    spawner.track(pid)
+    try:
+        time.sleep(0.2)
+        status, rules, report = audit(pid)
+        assert status == 1 and report["daemon"] is False
+        assert rules["orphaned"][0] == "fail" and f"PPID {os.getpid()}" in rules["orphaned"][1]
+        assert rules["no-tty"][0] == "fail" and "pts/" in rules["no-tty"][1]
+        assert rules["own-session"][0] == "fail"
+        assert rules["not-session-leader"][0] == "fail"
+        assert rules["stdio-devnull"][0] == "fail" and "/dev/pts/" in rules["stdio-devnull"][1]
+        assert rules["signals"][0] == "fail" and "not caught: HUP TERM" in rules["signals"][1]
+        assert rules["pidfile-lock"][0] == "fail"
+    finally:
+        os.kill(pid, 9)
+        os.waitpid(pid, 0)
+        os.close(master)
+
+
+def test_a_setsid_child_in_tmp(spawner):
+    proc = spawner.python("os.setsid()\nos.chdir('/tmp')\nREADY()\ntime.sleep(120)")
+    status, rules, _ = audit(proc.pid)
+    assert rules["own-session"][0] == "pass" and rules["no-tty"][0] == "pass"
+    assert rules["not-session-leader"] == ("fail", f"SID {proc.pid} == PID: a session leader acquires a terminal "
+                                                   "when it opens one (no second fork)")
+    assert rules["cwd-root"] == ("fail", "cwd /tmp: keeps that filesystem busy")
+    assert rules["orphaned"][0] == "fail"
+    assert status == 1
+
+
+def test_one_fork_only_is_a_session_leader(spawner):
+    pid = start_daemon(spawner, "--no-second-fork")
+    _, rules, report = audit(pid)
+    assert rules["orphaned"][0] == "pass" and rules["own-session"][0] == "pass"
+    assert rules["not-session-leader"][0] == "fail"
+
+
+def test_an_inherited_pipe_fails_fds_closed(spawner):
+    read_end, write_end = os.pipe()
+    try:
+        pid = start_daemon(spawner, "--keep-fd", str(read_end), pass_fds=(read_end,))
+        status, rules, _ = audit(pid)
+        verdict, evidence = rules["fds-closed"]
+        inode = os.fstat(read_end).st_ino
+        assert verdict == "fail"
+        assert f"fd {read_end} -> pipe:[{inode}]" in evidence and f"held by {os.getpid()}" in evidence
+        assert status == 1
+    finally:
+        os.close(read_end)
+        os.close(write_end)
+
+
+def test_stdout_on_a_file_fails_stdio_devnull(spawner, tmp_path):
+    log = tmp_path / "out.log"
+    pid = start_daemon(spawner, "--stdout", str(log))
+    _, rules, _ = audit(pid)
+    assert rules["stdio-devnull"] == ("fail", f"fd 0 -> /dev/null; fd 1 -> {log}; fd 2 -> /dev/null")
+
+
+def test_umask_cwd_and_signals_verdicts(spawner, tmp_path):
+    pid = start_daemon(spawner, "--umask", "022", "--cwd", str(tmp_path), "--no-signals")
+    _, rules, _ = audit(pid)
+    assert rules["umask"][0] == "pass" and "0022" in rules["umask"][1] and "accepted" in rules["umask"][1]
+    assert rules["cwd-root"] == ("fail", f"cwd {tmp_path}: keeps that filesystem busy")
+    assert rules["signals"][0] == "fail"
+    pid = start_daemon(spawner, "--umask", "0277")
+    _, rules, _ = audit(pid)
+    assert rules["umask"][0] == "fail" and "owner" in rules["umask"][1]
+
+
+def test_syslog_connection_to_dev_log(spawner):
+    """Needs a /dev/log: made here for the test when the machine has none and we are root."""
+    made_here = False
+    listener = None
+    if not os.path.exists("/dev/log"):
+        if os.geteuid() != 0:
+            pytest.skip("no /dev/log and not root to make one")
+        listener = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)
+        listener.bind("/dev/log")
+        made_here = True
+    try:
+        pid = start_daemon(spawner, "--devlog")
+        _, rules, _ = audit(pid)
+        assert rules["syslog"][0] == "pass" and "connected to /dev/log" in rules["syslog"][1]
+        other = start_daemon(spawner)
+        _, rules, _ = audit(other)
+        assert rules["syslog"] == ("fail", "no socket connected to /dev/log")
+    finally:
+        if listener is not None:
+            listener.close()
+        if made_here:
+            os.unlink("/dev/log")
+
+
+def test_unreadable_facts_are_unknown_not_guessed(spawner, tmp_path):
+    if os.geteuid() != 0 or shutil.which("setpriv") is None:
+        pytest.skip("needs root and setpriv to audit as another user")
+    proc = spawner.python("os.chdir('/tmp')\nREADY()\ntime.sleep(120)")
+    command = ["setpriv", "--reuid=65534", "--regid=65534", "--clear-groups",
+               sys.executable, "-m", "psxj", "audit", "--json", str(proc.pid)]
+    probe = subprocess.run(command[:5] + ["-c", "import psxj"], cwd=ROOT, capture_output=True, env=clean_env())
+    if probe.returncode != 0:
+        pytest.skip("user nobody cannot read this checkout or its Python")
+    result = subprocess.run(command, cwd=ROOT, capture_output=True, env=clean_env())
+    assert b"Traceback" not in result.stderr
+    rules = {r["id"]: (r["verdict"], r["evidence"]) for r in json.loads(result.stdout)[0]["rules"]}
+    for rule_id in ("cwd-root", "fds-closed", "stdio-devnull"):
+        assert rules[rule_id][0] == "unknown" and "permission denied" in rules[rule_id][1]
+    assert rules["no-tty"][0] == "pass"  # what /proc/PID/stat shows everyone is still judged
+
+
+def test_all_lists_the_daemons_and_usage_errors(spawner):
+    pid = start_daemon(spawner)
+    result = run_psxj("audit", "--all")
+    assert result.returncode in (0, 1)
+    lines = result.stdout.decode().splitlines()
+    assert lines[0].endswith("processes qualify as daemons")
+    assert any(line.split()[0] == str(pid) for line in lines[1:])
+    for args, status, message in [(["audit"], 2, "name at least one PID"),
+                                  (["audit", "abc"], 2, "invalid process ID 'abc'"),
+                                  (["audit", str(2**22 + 9)], 1, f"no process with PID {2**22 + 9}")]:
+        result = run_psxj(*args)
+        assert result.returncode == status and message in result.stderr.decode()
+        assert result.stderr.count(b"\n") == 1
+
+
+def test_help_says_what_passes():
+    text = run_psxj("audit", "--help").stdout.decode()
+    for rule_id in ("orphaned", "own-session", "no-tty", "not-session-leader", "umask", "cwd-root",
+                    "fds-closed", "stdio-devnull", "pidfile-lock", "syslog", "signals"):
+        assert rule_id in text
+    assert "0022" in text and "journal" in text
+
+
+class _LiveReader:
+    def read(self):
+        from psxj.sources.proc import read_snapshot
+
+        return read_snapshot()
+
+    def close(self):
+        pass
+
+
+async def test_interface_audits_the_daemons_on_screen_and_shows_the_checklist(spawner, tmp_path):
+    from psxj.select import parse_filter
+    from psxj.tui.app import PsxjApp
+    from psxj.tui.screens import AuditScreen, DetailScreen
+
+    pid = start_daemon(spawner, "--pidfile", str(tmp_path / "x.pid"))
+    app = PsxjApp(reader=_LiveReader(), selection=parse_filter(f"-p {pid}"), delay=60)
+    async with app.run_test(size=(140, 40)) as pilot:
+        await pilot.pause(0.5)
+        await pilot.press("a")
+        for _ in range(50):
+            await pilot.pause(0.1)
+            if isinstance(app.screen, AuditScreen):
+                break
+        assert isinstance(app.screen, AuditScreen)
+        [report] = app.screen.reports
+        assert report.pid == pid and report.daemon and report.ok
+        await pilot.press("escape", "enter")
+        await pilot.pause(0.3)
+        assert isinstance(app.screen, DetailScreen)
+        assert app.screen.query_one("#checklist") is not None
