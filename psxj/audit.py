@@ -17,6 +17,7 @@ import struct
 from typing import Dict, List, NamedTuple, Optional, Tuple
 
 from psxj.daemon_rules import adopts_orphans, is_daemon
+from psxj.locks import proc_locks
 from psxj.model import ProcessRecord, Snapshot
 
 PASS, FAIL, UNKNOWN = "pass", "fail", "unknown"
@@ -144,32 +145,12 @@ def _is_terminal(target: str) -> bool:
 # --- shared system facts: one read per audit run, however many processes -------------------
 
 class SystemFacts:
-    """Facts that belong to the whole machine: locks, pipe holders, unix sockets."""
+    """Facts that belong to the whole machine, read once per audit run: pipe holders, unix sockets."""
 
     def __init__(self, snapshot: Snapshot) -> None:
         self.snapshot = snapshot
         self._pipe_holders: Optional[Dict[str, List[int]]] = None
         self._unix: Optional[Dict[int, Tuple[int, str, int]]] = None
-
-    def locks(self) -> List[Tuple[str, str, int, int, int, int]]:
-        """(class, mode, pid, major, minor, inode) from /proc/locks."""
-        found = []
-        try:
-            with open("/proc/locks") as f:
-                lines = f.read().splitlines()
-        except OSError:
-            return found
-        for line in lines:
-            fields = line.split()
-            if "->" in fields:  # a waiter, not a holder
-                continue
-            try:
-                kind, mode, pid, device = fields[1], fields[3], int(fields[4]), fields[5]
-                major, minor, inode = device.split(":")
-                found.append((kind, mode, pid, int(major, 16), int(minor, 16), int(inode)))
-            except (IndexError, ValueError):
-                continue
-        return found
 
     def pipe_holders(self, target: str) -> List[int]:
         """PIDs holding a descriptor on this pipe (`pipe:[N]`)."""
@@ -353,8 +334,8 @@ def _stdio_devnull(snapshot: Snapshot, facts: ProcFacts):
     return (FAIL if bad else PASS), "; ".join(shown)
 
 
-def _pidfile_lock(system: SystemFacts, facts: ProcFacts):
-    mine = [lock for lock in system.locks() if lock[2] == facts.pid and lock[1] == "WRITE"]
+def _pidfile_lock(facts: ProcFacts):
+    mine = [lock for lock in proc_locks() if lock.pid == facts.pid and lock.mode == "WRITE"]
     if not mine:
         return FAIL, "holds no write lock (/proc/locks): nothing stops a second instance"
     by_identity = {}
@@ -363,9 +344,9 @@ def _pidfile_lock(system: SystemFacts, facts: ProcFacts):
         if identity is not None:
             by_identity[identity] = target
     described = []
-    for kind, mode, pid, major, minor, inode in mine:
-        path = by_identity.get((os.makedev(major, minor), inode), f"inode {inode} (no open descriptor names it)")
-        described.append(f"{kind} {mode} lock on {path} held by {pid}")
+    for lock in mine:
+        path = by_identity.get((lock.device, lock.inode), f"inode {lock.inode} (no open descriptor names it)")
+        described.append(f"{lock.kind} {lock.mode} lock on {path} held by {lock.pid}")
     return PASS, "; ".join(described)
 
 
@@ -417,7 +398,7 @@ def audit_process(snapshot: Snapshot, record: ProcessRecord, system: Optional[Sy
             _rule("cwd-root", lambda: _cwd_root(facts)),
             _rule("fds-closed", lambda: _fds_closed(snapshot, system, facts)),
             _rule("stdio-devnull", lambda: _stdio_devnull(snapshot, facts)),
-            _rule("pidfile-lock", lambda: _pidfile_lock(system, facts)),
+            _rule("pidfile-lock", lambda: _pidfile_lock(facts)),
             _rule("syslog", lambda: _syslog(system, facts)),
             _rule("signals", lambda: _signals(facts)),
         )

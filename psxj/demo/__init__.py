@@ -1,0 +1,1 @@
+"""The teaching daemon and its init-script-style control."""

@@ -1,0 +1,74 @@
+"""The demo's steps: what each does, the tutorial's words for it, and which ps columns it changes.
+
+Shared by the daemon (which logs them), the interface's narration, and the tests that
+check the narration against what /proc really showed.
+"""
+
+from __future__ import annotations
+
+from typing import Dict, List, NamedTuple, Optional, Tuple
+
+
+class Step(NamedTuple):
+    title: str
+    quote: str          # the tutorial's rule, in its own words (Chinese)
+    explanation: str    # what to look for in the table
+    changes: Tuple[str, ...] = ()   # columns this step is expected to change
+
+
+STEPS: Dict[str, Step] = {
+    "start": Step("the program starts", "守护进程常常在系统引导时启动",
+                  "A child of whoever started it: same session, same terminal, in its foreground group (+)."),
+    "fork": Step("fork(), the parent exits", "执行 fork()，之后父进程退出，子进程继续执行。（守护进程变为 init 的子进程）",
+                 "A new PID; its parent exited, so init (or a subreaper) adopted it: PPID changes. "
+                 "It is no longer a group leader, so setsid() can work.", ("PID", "PPID")),
+    "setsid": Step("setsid()", "子进程调用 setsid() 开启一个新会话，并且释放和控制终端的所有联系。",
+                   "A new session and process group, led by this process: SID and PGID become its PID, "
+                   "TTY becomes ?, TPGID -1, and STAT gains s (session leader) and loses + .",
+                   ("PGID", "SID", "TTY", "TPGID", "STAT")),
+    "second-fork": Step("fork() again, the session leader exits",
+                        "在调用 setsid() 之后执行第二次 fork()，让父进程退出子进程继续执行。这样可以确保子进程不是会话首进程",
+                        "A new PID again, not the session leader: SID stays, STAT loses s. By the System V rules "
+                        "it can never acquire a controlling terminal.", ("PID", "PPID", "STAT")),
+    "umask": Step("umask(0)", "清除进程的 umask （通常置为 0）以确保当守护进程创建文件和目录时拥有需要的权限。",
+                  "Invisible in ps: psxj audit shows Umask 0000."),
+    "chdir": Step("chdir(\"/\")", "修改进程的当前工作目录，通常设为根目录 /。",
+                  "Invisible in ps: the detail view's cwd becomes /."),
+    "close": Step("close inherited descriptors", "关闭从父进程继承来的所有打开的文件描述符。",
+                  "Invisible in ps: the descriptor count drops; nothing ties it to its starter any more."),
+    "devnull": Step("0, 1, 2 on /dev/null", "打开 /dev/null，调用 dup2() 将这些文件描述符指向这个设备。",
+                    "Invisible in ps: stdio points at /dev/null."),
+    "running": Step("running(): the pidfile lock", "在该文件上加上一把写锁，之后企图再次启动该守护进程新的副本实例时都会失败。",
+                    "It holds a write lock on psxj-demo.pid: a second instance will be refused."),
+    "refused": Step("a second instance is refused", "企图再次启动该守护进程新的副本实例时都会失败",
+                    "Another instance holds the pidfile lock: this one exits."),
+    "syslog": Step("syslog", "从 4.2 BSD 开始，提供一个称为 syslog 的工具用来简化消息记录。",
+                   "It logs through syslog (where /dev/log exists) and to psxj-demo.log."),
+    "signals": Step("SIGHUP and SIGTERM handled", "sigaction SIGHUP SIGTERM",
+                    "SIGHUP logs a reload; SIGTERM removes the pidfile and exits. The daemon now runs."),
+}
+
+COLUMNS = ("PID", "PPID", "PGID", "SID", "TTY", "TPGID", "STAT")
+
+
+def changes(before: Optional[dict], after: dict) -> List[str]:
+    """`SID 1435 -> 9120` for each column that differs between two recorded rows."""
+    if not before:
+        return []
+    return [f"{column} {before[column]} -> {after[column]}" for column in COLUMNS
+            if before.get(column) != after.get(column)]
+
+
+def narrate(entries: List[dict]) -> List[Tuple[str, Step, List[str]]]:
+    """(step id, step, column changes) for each recorded step, each compared with the step before."""
+    told = []
+    previous: Optional[dict] = None
+    for entry in entries:
+        step = STEPS.get(entry.get("step", ""))
+        if step is None:
+            continue
+        row = entry.get("row")
+        told.append((entry["step"], step, changes(previous, row) if row else []))
+        if row:
+            previous = row
+    return told

@@ -1,0 +1,185 @@
+"""The demo daemon, checked from the outside through /proc, and its init-script-style control."""
+
+from __future__ import annotations
+
+import os
+import signal
+import time
+
+import pytest
+from conftest import linux_only, run_psxj
+
+from psxj.demo.control import DemoControl
+from psxj.demo.steps import narrate
+
+pytestmark = linux_only
+
+
+@pytest.fixture
+def rundir(tmp_path):
+    """A run directory whose demo is stopped, and killed by PID if need be, after the test."""
+    path = tmp_path / "run"
+    yield path
+    control = DemoControl(str(path))
+    pid = control.running_pid()
+    if pid is not None:
+        control.stop(timeout=5)
+    for entry in control.steps():  # every process the demo ever was
+        try:
+            os.kill(entry["pid"], signal.SIGKILL)
+        except (ProcessLookupError, PermissionError):
+            pass
+
+
+def demo(rundir, *args):
+    return run_psxj("demo", *args, "--rundir", str(rundir))
+
+
+def status_line(pid, key):
+    with open(f"/proc/{pid}/status") as f:
+        for line in f:
+            if line.startswith(key + ":"):
+                return line.split(":", 1)[1].strip()
+
+
+def test_the_daemon_keeps_every_promise_of_the_tutorial(rundir):
+    result = demo(rundir, "start")
+    assert result.returncode == 0, result.stderr
+    pid = int(result.stdout)
+    with open(f"/proc/{pid}/stat", "rb") as f:
+        fields = f.read().rsplit(b")", 1)[1].split()
+    ppid, pgid, sid, tty_nr, tpgid = (int(v) for v in fields[1:6])
+    with open(f"/proc/{ppid}/status") as f:
+        assert ppid == 1 or "NSpid" in f.read()  # adopted by init (or a namespace's init)
+    assert sid != pid and pgid != pid                   # second fork: not a leader
+    assert tty_nr == 0 and tpgid == -1                  # no controlling terminal
+    assert status_line(pid, "Umask") == "0000"
+    assert os.readlink(f"/proc/{pid}/cwd") == "/"
+    fds = {int(n): os.readlink(f"/proc/{pid}/fd/{n}") for n in os.listdir(f"/proc/{pid}/fd")}
+    assert fds[0] == fds[1] == fds[2] == "/dev/null"
+    others = {fd: target for fd, target in fds.items() if fd > 2}
+    assert list(others.values()) in ([str(rundir / "psxj-demo.pid")],
+                                     [str(rundir / "psxj-demo.pid"), *[t for t in others.values() if "socket" in t]])
+    st = os.stat(rundir / "psxj-demo.pid")
+    with open("/proc/locks") as f:
+        locks = [line.split() for line in f]
+    assert any(lk[1] == "POSIX" and lk[3] == "WRITE" and int(lk[4]) == pid and lk[5].endswith(f":{st.st_ino}")
+               for lk in locks)
+    caught = int(status_line(pid, "SigCgt"), 16)
+    assert caught & (1 << (signal.SIGHUP - 1)) and caught & (1 << (signal.SIGTERM - 1))
+    assert (rundir / "psxj-demo.pid").read_text().strip() == str(pid)
+
+
+def test_second_start_is_refused_and_touches_nothing(rundir):
+    pid = int(demo(rundir, "start").stdout)
+    pidfile = rundir / "psxj-demo.pid"
+    before = (pidfile.read_bytes(), os.stat(pidfile).st_mtime_ns, (rundir / "psxj-demo.log").read_bytes())
+    result = demo(rundir, "start")
+    assert result.returncode == 1
+    assert result.stderr.decode().strip() == f"psxj-demo already running (pid {pid})"
+    assert (pidfile.read_bytes(), os.stat(pidfile).st_mtime_ns, (rundir / "psxj-demo.log").read_bytes()) == before
+
+
+def test_the_daemon_itself_refuses_a_second_instance(rundir):
+    """Even started directly, past the control's check, running()'s lock refuses it."""
+    control = DemoControl(str(rundir))
+    pid = int(demo(rundir, "start").stdout)
+    launcher = control.launch(fresh=False)
+    launcher.wait(timeout=10)
+    outcome = None
+    for _ in range(200):
+        refused = [e for e in control.steps() if e["step"] == "refused"]
+        if refused:
+            outcome = refused[0]
+            break
+        time.sleep(0.02)
+    assert outcome is not None and outcome["holder"] == pid
+    assert control.running_pid() == pid
+    assert f"psxj-demo already running (pid {pid}): refusing" in control.log()
+
+
+def test_status_codes_stop_restart_and_kill_9(rundir):
+    assert demo(rundir, "status").returncode == 3
+    pid = int(demo(rundir, "start").stdout)
+    result = demo(rundir, "status")
+    assert result.returncode == 0 and f"(pid {pid})" in result.stdout.decode()
+    restarted = demo(rundir, "restart")
+    new_pid = int(restarted.stdout)
+    assert new_pid != pid and not os.path.exists(f"/proc/{pid}/cmdline") or _is_zombie(pid)
+    os.kill(new_pid, signal.SIGKILL)  # dies without cleaning up: the pidfile stays
+    for _ in range(100):
+        if DemoControl(str(rundir)).running_pid() is None:
+            break
+        time.sleep(0.02)
+    assert (rundir / "psxj-demo.pid").exists()
+    assert demo(rundir, "status").returncode == 1
+    again = demo(rundir, "start")  # the stale pidfile does not block: the lock decides
+    assert again.returncode == 0
+    assert demo(rundir, "stop").returncode == 0
+    assert demo(rundir, "status").returncode == 3
+    assert not (rundir / "psxj-demo.pid").exists()
+    assert demo(rundir, "stop").returncode == 0  # stopping what is not running is fine
+
+
+def _is_zombie(pid):
+    try:
+        with open(f"/proc/{pid}/stat", "rb") as f:
+            return f.read().rsplit(b")", 1)[1].split()[0] == b"Z"
+    except OSError:
+        return True
+
+
+def test_sighup_is_logged_and_sigterm_cleans_up(rundir):
+    pid = int(demo(rundir, "start").stdout)
+    os.kill(pid, signal.SIGHUP)
+    for _ in range(100):
+        if "SIGHUP: reloading" in demo(rundir, "log").stdout.decode():
+            break
+        time.sleep(0.05)
+    assert "SIGHUP: reloading" in demo(rundir, "log").stdout.decode()
+    assert demo(rundir, "status").returncode == 0  # still running after the reload
+    os.kill(pid, signal.SIGTERM)
+    for _ in range(100):
+        if not (rundir / "psxj-demo.pid").exists():
+            break
+        time.sleep(0.05)
+    assert not (rundir / "psxj-demo.pid").exists()
+    assert "SIGTERM: removing the pidfile" in demo(rundir, "log").stdout.decode()
+
+
+def test_lifetime_ends_a_forgotten_demo(rundir):
+    demo(rundir, "start", "--lifetime", "1")
+    for _ in range(100):
+        if demo(rundir, "status").returncode == 3:
+            break
+        time.sleep(0.05)
+    assert demo(rundir, "status").returncode == 3
+    assert "lifetime of 1s reached" in demo(rundir, "log").stdout.decode()
+
+
+def test_steps_record_each_change_as_proc_showed_it(rundir):
+    pid = int(demo(rundir, "start").stdout)
+    entries = DemoControl(str(rundir)).steps()
+    names = [e["step"] for e in entries]
+    assert names == ["start", "fork", "setsid", "second-fork", "umask", "chdir", "close", "devnull", "running",
+                     "syslog", "signals"]
+    told = {step_id: changes for step_id, _, changes in narrate(entries)}
+    start, fork, setsid, second = (entries[i]["row"] for i in range(4))
+    assert f"PID {start['PID']} -> {fork['PID']}" in told["fork"]
+    assert f"SID {fork['SID']} -> {fork['PID']}" in told["setsid"]
+    assert (setsid["TTY"], setsid["TPGID"], setsid["STAT"]) == ("?", -1, "Ss")
+    assert (second["PID"], second["SID"], second["STAT"]) == (pid, setsid["SID"], "S")
+    assert told["umask"] == []  # invisible in ps, as the narration says
+
+
+def test_init_script_and_unit(rundir):
+    script = demo(rundir, "init-script").stdout.decode()
+    assert script.startswith("#! /bin/sh") and "### BEGIN INIT INFO" in script
+    assert "PIDFILE=$RUNDIR/psxj-demo.pid" in script and "start-stop-daemon --start" in script
+    unit = demo(rundir, "unit").stdout.decode()
+    assert "Type=forking" in unit and f"PIDFile={rundir}/psxj-demo.pid" in unit
+
+
+def test_bad_demo_usage():
+    result = run_psxj("demo", "launch")
+    assert result.returncode == 2 and result.stderr.count(b"\n") == 1 and b"invalid choice" in result.stderr
