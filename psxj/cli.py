@@ -45,6 +45,8 @@ def build_parser() -> argparse.ArgumentParser:
                         help="read a saved table (psxj JSON or ps -axj text; - for stdin) instead of /proc")
     parser.add_argument("--delay", metavar="SECONDS", type=_delay, default=2.0,
                         help="refresh interval of the interface (default 2)")
+    parser.add_argument("--keep-demo", action="store_true",
+                        help="leave a demo started in the interface running when psxj quits")
     parser.add_argument("--version", action="version", version=f"psxj {__version__}")
     return parser
 
@@ -71,7 +73,7 @@ def run_table(argv: List[str]) -> int:
     if not (want_text or args.json or args.csv):
         from psxj.tui.app import run_app
 
-        return run_app(selection=selection, load=args.load, delay=args.delay)
+        return run_app(selection=selection, load=args.load, delay=args.delay, keep_demo=args.keep_demo)
 
     from psxj.escape import Escaper
 

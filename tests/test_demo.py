@@ -183,3 +183,73 @@ def test_init_script_and_unit(rundir):
 def test_bad_demo_usage():
     result = run_psxj("demo", "launch")
     assert result.returncode == 2 and result.stderr.count(b"\n") == 1 and b"invalid choice" in result.stderr
+
+
+class _LiveReader:
+    def read(self):
+        from psxj.sources.proc import read_snapshot
+
+        return read_snapshot()
+
+    def close(self):
+        pass
+
+
+def _panel_text(app):
+    from rich.console import Console
+
+    console = Console(width=300, record=True, file=open(os.devnull, "w"))
+    console.print(app.query_one("#demo").content)
+    return console.export_text()
+
+
+async def test_step_mode_in_the_interface_narrates_the_real_values(rundir):
+    from psxj.tui.app import PsxjApp
+
+    control = DemoControl(str(rundir))
+    app = PsxjApp(reader=_LiveReader(), delay=60, demo_rundir=str(rundir), demo_step_delay=0.4)
+    seen = {}
+    async with app.run_test(size=(160, 48)) as pilot:
+        await pilot.pause(0.3)
+        await pilot.press("d")
+        for _ in range(200):
+            await pilot.pause(0.1)
+            app.follow_demo()
+            entries = control.steps()
+            if entries:
+                seen.setdefault(entries[-1]["step"], _panel_text(app))
+            if entries and entries[-1]["step"] == "signals":
+                break
+        entries = control.steps()
+        assert [e["step"] for e in entries][-1] == "signals"
+        rows = {e["step"]: e["row"] for e in entries}
+        # Each step's panel named it and showed the columns that really changed, old -> new.
+        fork, setsid, second = rows["fork"], rows["setsid"], rows["second-fork"]
+        assert "Step 3: setsid()" in seen["setsid"]
+        assert f"SID {fork['SID']} -> {setsid['SID']}" in seen["setsid"] and setsid["SID"] == setsid["PID"]
+        assert f"STAT {fork['STAT']} -> Ss" in seen["setsid"]
+        assert f"PID {setsid['PID']} -> {second['PID']}" in seen["second-fork"]
+        assert "开启一个新会话" in seen["setsid"]  # the tutorial's own words
+        # The table shows the daemon with the values the last step recorded, highlighted.
+        await pilot.pause(0.2)
+        app.action_refresh_now()
+        await pilot.pause(0.8)
+        daemon = app.snapshot.get(second["PID"])
+        last = entries[-1]["row"]
+        assert (daemon.pid, daemon.ppid, daemon.pgid, daemon.sid, daemon.tty, daemon.tpgid, daemon.stat) == \
+            (last["PID"], last["PPID"], last["PGID"], last["SID"], last["TTY"], last["TPGID"], last["STAT"])
+        assert {e["pid"] for e in entries} <= app.table.highlighted_pids
+        # SIGHUP: the log shows the reload. A second instance: refused.
+        await pilot.press("H")
+        await pilot.press("I")
+        for _ in range(100):
+            await pilot.pause(0.1)
+            app.follow_demo()
+            if "refused" in [e["step"] for e in control.steps()] and "SIGHUP: reloading" in control.log():
+                break
+        assert "SIGHUP: reloading" in control.log()
+        assert any(e["step"] == "refused" and e["holder"] == second["PID"] for e in control.steps())
+    # Quitting stopped the demo psxj started, and nothing of it is left.
+    assert control.status() == 3
+    for entry in control.steps():
+        assert not os.path.exists(f"/proc/{entry['pid']}/cmdline") or _is_zombie(entry["pid"])

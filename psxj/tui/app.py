@@ -8,6 +8,8 @@ refreshes never overlap and nothing blocks the screen.
 
 from __future__ import annotations
 
+import os
+import signal
 import time
 from typing import Iterable, List, Optional
 
@@ -22,6 +24,7 @@ from psxj.errors import PsxjError
 from psxj.model import Snapshot
 from psxj.select import Selection, parse_filter
 from psxj.signals import SignalError, send_signal
+from psxj.tui.demo_panel import DemoPanel
 from psxj.tui.screens import (
     AuditScreen,
     ConfirmScreen,
@@ -33,16 +36,17 @@ from psxj.tui.screens import (
 from psxj.tui.table import ProcessTable
 from psxj.views import COLUMN_KEYS, COLUMNS, ViewOptions, build_rows
 
+_KEY_LABELS = {"slash": "/", "less_than_sign": "<", "greater_than_sign": ">", "question_mark": "?",
+               "enter": "⏎"}
+
 
 def key_bar(bindings) -> Text:
     text = Text(no_wrap=True, overflow="ellipsis")
     for binding in bindings:
         if binding.show and binding.description:
-            key = {"slash": "/", "less_than_sign": "<", "greater_than_sign": ">", "question_mark": "?",
-                   "enter": "⏎"}.get(binding.key, binding.key)
-            text.append(f" {key} ", style="bold reverse")
+            text.append(f" {_KEY_LABELS.get(binding.key, binding.key)}", style="bold reverse")
             text.append(f" {binding.description} ")
-    text.append(" ^p ", style="bold reverse")
+    text.append(" ^p", style="bold reverse")
     text.append(" palette")
     return text
 
@@ -54,24 +58,37 @@ class PsxjApp(App):
         Binding("q", "quit", "Quit"),
         Binding("slash", "filter", "Filter"),
         Binding("escape", "clear_filter", "Clear filter", show=False),
-        Binding("k", "toggle_kernel", "Kernel thr."),
+        Binding("k", "toggle_kernel", "Kernel"),
         Binding("D", "toggle_daemons", "Daemons"),
         Binding("t", "mode('forest')", "Forest"),
         Binding("g", "mode('sessions')", "Sessions"),
-        Binding("less_than_sign", "sort(-1)", "Sort ◀"),
-        Binding("greater_than_sign", "sort(1)", "Sort ▶"),
+        Binding("less_than_sign", "sort(-1)", "Sort ◀", show=False),
+        Binding("greater_than_sign", "sort(1)", "Sort"),
         Binding("i", "invert_sort", "Reverse"),
         Binding("p", "pause", "Pause"),
         Binding("r", "refresh_now", "Refresh"),
         Binding("enter", "details", "Details"),
         Binding("x", "signal", "Signal"),
-        Binding("a", "audit", "Audit daemons"),
+        Binding("a", "audit", "Audit"),
+        Binding("d", "demo", "Demo"),
+        Binding("H", "demo_hangup", "Demo: HUP", show=False),
+        Binding("I", "demo_second_instance", "Demo: 2nd instance", show=False),
         Binding("question_mark", "help", "Help"),
     ]
 
     def __init__(self, *, selection: Optional[Selection] = None, snapshot: Optional[Snapshot] = None,
-                 delay: float = 2.0, reader=None) -> None:
+                 delay: float = 2.0, reader=None, demo_rundir: Optional[str] = None,
+                 demo_step_delay: float = 2.0, keep_demo: bool = False) -> None:
         super().__init__()
+        self.demo_rundir = demo_rundir
+        self.demo_step_delay = demo_step_delay
+        self.keep_demo = keep_demo
+        self.demo = None                  # DemoControl once the demo is shown
+        self.demo_started_here = False
+        self._demo_launchers: list = []   # launchers we must reap
+        self._demo_timer = None
+        self._demo_seen_steps = 0
+        self._demo_follow_pid: Optional[int] = None
         selection = selection or Selection()
         self.options = ViewOptions(selection=selection)
         self.filter_text = selection.describe() if selection else ""
@@ -89,6 +106,7 @@ class PsxjApp(App):
     def compose(self) -> ComposeResult:
         yield Static(id="status")
         yield ProcessTable(id="table")
+        yield DemoPanel(id="demo")
         yield Static(id="filter-error")
         yield Input(placeholder="/ to filter: -s SID -u USER -p PID ... or text in the command; "
                                 "Enter applies, Esc clears", id="filter")
@@ -99,6 +117,7 @@ class PsxjApp(App):
     def on_mount(self) -> None:
         self.query_one("#filter", Input).value = self.filter_text
         self.query_one("#filter-error", Static).display = False
+        self.query_one("#demo", DemoPanel).display = False
         self.table.focus()
         if self.static_source:
             self.apply_snapshot(self.snapshot)
@@ -112,6 +131,17 @@ class PsxjApp(App):
     def on_unmount(self) -> None:
         if self.reader is not None:
             self.reader.close()
+        self.end_own_demo()
+
+    def end_own_demo(self) -> None:
+        """A demo psxj started ends with psxj, unless the user asked to keep it. Safe to call twice."""
+        if self.demo is not None and self.demo_started_here and not self.keep_demo:
+            self.demo.stop(timeout=5)
+            self._stop_demo_stragglers()
+            self.demo_started_here = False
+        for launcher in self._demo_launchers:
+            launcher.wait()
+        self._demo_launchers = []
 
     @property
     def table(self) -> ProcessTable:
@@ -131,6 +161,8 @@ class PsxjApp(App):
         self.snapshot = snapshot
         self.refresh_count += 1
         self.rebuild(new)
+        if self._demo_follow_pid is not None and self.table.select_pid(self._demo_follow_pid):
+            self._demo_follow_pid = None  # the cursor follows the demo once per step, then is the user's
         self.ui_refresh_seconds.append(time.perf_counter() - started)
         if not self.static_source and not self.paused:
             self._timer = self.set_timer(self.delay, self.collect)
@@ -316,6 +348,93 @@ class PsxjApp(App):
 
         self.push_screen(SignalScreen(record), chosen)
 
+    # the demo ---------------------------------------------------------------------
+    def _demo_control(self):
+        if self.demo is None:
+            from psxj.demo.control import DemoControl
+
+            self.demo = DemoControl(self.demo_rundir)
+        return self.demo
+
+    def action_demo(self) -> None:
+        if self.static_source:
+            self.notify("The demo runs live processes; this table was loaded from a file.", severity="warning")
+            return
+        control = self._demo_control()
+        holder = control.running_pid()
+        if holder is not None:
+            def confirmed(yes: bool) -> None:
+                if yes:
+                    self._stop_demo()
+            self.push_screen(ConfirmScreen(f"Stop psxj-demo (pid {holder})?"), confirmed)
+            self._show_demo_panel()
+            return
+        self._demo_launchers.append(control.launch(step_delay=self.demo_step_delay))
+        self.demo_started_here = True
+        self._demo_seen_steps = 0
+        self._show_demo_panel()
+        self.notify(f"Demo started: one step every {self.demo_step_delay:g}s. Watch the highlighted rows.")
+
+    def _show_demo_panel(self) -> None:
+        self.query_one("#demo", DemoPanel).display = True
+        if self._demo_timer is None:
+            self._demo_timer = self.set_interval(0.5, self.follow_demo)
+        self.follow_demo()
+
+    def follow_demo(self) -> None:
+        """Read the demo's recorded steps and log; highlight its processes; refresh on each new step."""
+        control = self.demo
+        if control is None:
+            return
+        self._demo_launchers = [p for p in self._demo_launchers if p.poll() is None]  # reap exited launchers
+        entries = control.steps()
+        log_tail = control.log().splitlines()[-3:]
+        self.query_one("#demo", DemoPanel).show(entries, log_tail)
+        self.table.highlighted_pids = {e["pid"] for e in entries}
+        self.table.refresh()
+        if len(entries) != self._demo_seen_steps:
+            self._demo_seen_steps = len(entries)
+            self._demo_follow_pid = entries[-1]["pid"] if entries and self.demo_started_here else None
+            if not self.paused:
+                self.action_refresh_now()  # show each step's row as soon as it happens
+
+    def _stop_demo(self) -> None:
+        pid = self.demo.stop(timeout=5)
+        self._stop_demo_stragglers()
+        self.notify(f"psxj-demo stopped (pid {pid})." if pid else "psxj-demo was not running.")
+        self.follow_demo()
+
+    def _stop_demo_stragglers(self) -> None:
+        """A demo stopped mid-way has no lock yet: end its current process, by PID, if it is still the demo's."""
+        import psutil
+
+        for entry in self.demo.steps():
+            try:
+                process = psutil.Process(entry["pid"])
+                if process.create_time() <= entry["time"] and "psxj.demo.daemon" in " ".join(process.cmdline()):
+                    process.kill()
+            except (psutil.Error, OSError):
+                continue
+
+    def action_demo_hangup(self) -> None:
+        control = self._demo_control()
+        pid = control.running_pid()
+        if pid is None:
+            self.notify("psxj-demo is not running (press d to start it).", severity="warning")
+            return
+        os.kill(pid, signal.SIGHUP)  # the lock's holder right now: the daemon itself
+        self.notify(f"SIGHUP sent to psxj-demo (pid {pid}): the log shows the reload.")
+        self._show_demo_panel()
+
+    def action_demo_second_instance(self) -> None:
+        control = self._demo_control()
+        if control.running_pid() is None:
+            self.notify("Start the demo first (d); then a second instance has something to be refused by.")
+            return
+        self._demo_launchers.append(control.launch(step_delay=0, fresh=False))
+        self.notify("A second psxj-demo is starting: running() will refuse it.")
+        self._show_demo_panel()
+
     def get_system_commands(self, screen: Screen) -> Iterable[SystemCommand]:
         yield from super().get_system_commands(screen)
         for binding in self.BINDINGS:
@@ -325,11 +444,25 @@ class PsxjApp(App):
                                     lambda action=action: self.run_action(action))
 
 
-def run_app(selection: Optional[Selection] = None, load: Optional[str] = None, delay: float = 2.0) -> int:
+def run_app(selection: Optional[Selection] = None, load: Optional[str] = None, delay: float = 2.0,
+            keep_demo: bool = False) -> int:
     snapshot = None
     if load:
         from psxj.sources.loaded import load_snapshot
 
         snapshot = load_snapshot(load)
-    PsxjApp(selection=selection, snapshot=snapshot, delay=delay).run()
+    app = PsxjApp(selection=selection, snapshot=snapshot, delay=delay, keep_demo=keep_demo)
+
+    def hang_up(signum, frame):
+        raise KeyboardInterrupt  # the terminal went away, or we were told to stop: quit as with q
+
+    previous = {sig: signal.signal(sig, hang_up) for sig in (signal.SIGHUP, signal.SIGTERM)}
+    try:
+        app.run()
+    except KeyboardInterrupt:
+        pass
+    finally:
+        for sig, handler in previous.items():
+            signal.signal(sig, handler)
+        app.end_own_demo()
     return 0

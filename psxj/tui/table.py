@@ -228,7 +228,7 @@ class ProcessTable(ScrollView, can_focus=True):
             names.append("ptable--stopped")
         elif self.snapshot is not None and self.snapshot.is_daemon(record):
             names.append("ptable--daemon")
-        if record.pid in self.highlighted_pids:
+        if record.pid in self.highlighted_pids and row.kind != GONE:
             names.append("ptable--demo")
         if record.identity in self.new_identities:
             names.append("ptable--new")
