@@ -68,7 +68,7 @@ def _write(text: str) -> None:
 
 def run_table(argv: List[str]) -> int:
     args = build_parser().parse_args(argv)
-    selection = selection_from_arguments(args)
+    selection = selection_from_arguments(args, strict_names=not args.load)
     want_text = args.print or not (args.json or args.csv) and not sys.stdout.isatty()
     if not (want_text or args.json or args.csv):
         from psxj.tui.app import run_app

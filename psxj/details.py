@@ -105,7 +105,8 @@ def process_facts(snapshot: Snapshot, record: ProcessRecord) -> List[Fact]:
         Fact("TTY", r.tty, COLUMN_MEANINGS["TTY"]),
         Fact("TPGID", "unknown" if r.tpgid is None else str(r.tpgid), COLUMN_MEANINGS["TPGID"]),
         Fact("STAT", r.stat, "; ".join(explain_stat(r.stat))),
-        Fact("UID", _name(r.euid, user_name) if snapshot.live else str(r.euid), COLUMN_MEANINGS["UID"]),
+        Fact("UID", _name(r.euid, user_name) if snapshot.live else (r.user or _name(r.euid, lambda _: None)),
+             COLUMN_MEANINGS["UID"]),
         Fact("real user", _name(r.ruid, user_name) if snapshot.live else _name(r.ruid, lambda _: None),
              "who started it; differs from UID for setuid programs"),
         Fact("groups", f"effective {_name(r.egid, group_name)}, real {_name(r.rgid, group_name)}"

@@ -22,7 +22,7 @@ def as_dict(snapshot: Snapshot, record: ProcessRecord) -> Dict[str, Any]:
     return {
         "ppid": record.ppid, "pid": record.pid, "pgid": record.pgid, "sid": record.sid,
         "tty": record.tty, "tpgid": record.tpgid, "stat": record.stat, "uid": record.euid,
-        "user": user_name(record.euid) if snapshot.live else None,
+        "user": record.user or (user_name(record.euid) if snapshot.live else None),
         "time": format_time(record.cpu_seconds).strip(), "command": record.command,
         "comm": record.comm, "argv": list(record.argv) if record.argv is not None else None,
         "state": record.state, "flags": record.flags, "nice": record.nice, "threads": record.threads,

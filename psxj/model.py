@@ -21,7 +21,7 @@ class ProcessRecord(NamedTuple):
     tty: str                     # "pts/3", "tty1", "?" for none
     tpgid: Optional[int]         # foreground group of the terminal, -1 without one
     stat: str                    # ps STAT: state letter then < N L s l +
-    euid: int
+    euid: Optional[int]          # None when the source does not say (BSD ps shows USER instead)
     cpu_seconds: int             # user + system time, whole seconds
     command: str                 # ps COMMAND, escaped: safe to print
     comm: str                    # the kernel's short name (escaped)
@@ -38,6 +38,7 @@ class ProcessRecord(NamedTuple):
     start_ticks: Optional[int] = None    # clock ticks after boot: with pid, the identity
     start_time: Optional[float] = None   # seconds since the epoch
     namespace_init: bool = False         # PID 1 of its own PID namespace
+    user: Optional[str] = None           # a user name the source gave instead of a number
 
     @property
     def identity(self) -> Tuple[int, Optional[int]]:

@@ -51,7 +51,7 @@ def format_optional(value: Optional[int]) -> str:
 def cells(record: ProcessRecord) -> List[str]:
     return [
         str(record.ppid), str(record.pid), str(record.pgid), str(record.sid), record.tty,
-        format_optional(record.tpgid), record.stat, str(record.euid),
+        format_optional(record.tpgid), record.stat, format_optional(record.euid),
         format_time(record.cpu_seconds), record.command,
     ]
 
@@ -144,7 +144,8 @@ class Layout:
         tpgid = record.tpgid
         fixed = self._fixed.format(
             record.ppid, record.pid, record.pgid, record.sid, record.tty,
-            "-" if tpgid is None else tpgid, record.stat, record.euid, format_time(record.cpu_seconds))
+            "-" if tpgid is None else tpgid, record.stat, "-" if record.euid is None else record.euid,
+            format_time(record.cpu_seconds))
         if len(fixed) != self._fixed_width:
             return self.line(cells(record))  # something overflowed: ps's catch-up rules apply
         command = record.command

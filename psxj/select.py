@@ -36,15 +36,15 @@ class SelectorKind(NamedTuple):
     metavar: str
     help: str
     field: Callable[[ProcessRecord], object]
-    parse: Callable[[str, str], List[object]]
+    parse: Callable[[str, str, bool], List[object]]
 
 
 def _split(text: str) -> List[str]:
     return [item for item in text.replace(",", " ").split() if item]
 
 
-def _ids(flag: str, what: str, allow_zero: bool) -> Callable[[str, str], List[object]]:
-    def parse(flag: str, item: str) -> List[object]:
+def _ids(flag: str, what: str, allow_zero: bool) -> Callable[[str, str, bool], List[object]]:
+    def parse(flag: str, item: str, strict_names: bool = True) -> List[object]:
         try:
             value = int(item, 10)
         except ValueError:
@@ -55,25 +55,35 @@ def _ids(flag: str, what: str, allow_zero: bool) -> Callable[[str, str], List[ob
     return parse
 
 
-def _user(flag: str, item: str) -> List[object]:
+def _user(flag: str, item: str, strict_names: bool = True) -> List[object]:
+    """A uid, and the name too: a BSD table names its users instead of numbering them.
+    A loaded table's users need not exist here (strict_names=False): the name alone then."""
     if item.isdigit():
         return [int(item)]
     try:
-        return [pwd.getpwnam(item).pw_uid]
+        return [pwd.getpwnam(item).pw_uid, item]
     except KeyError:
+        if not strict_names:
+            return [item]
         raise PsxjError(f"{flag}: no such user '{item}'") from None
 
 
-def _group(flag: str, item: str) -> List[object]:
+def _effective_user(record: ProcessRecord) -> object:
+    return record.user if record.euid is None else record.euid
+
+
+def _group(flag: str, item: str, strict_names: bool = True) -> List[object]:
     if item.isdigit():
         return [int(item)]
     try:
         return [grp.getgrnam(item).gr_gid]
     except KeyError:
+        if not strict_names:
+            return []  # loaded tables carry no group names: this group selects nothing there
         raise PsxjError(f"{flag}: no such group '{item}'") from None
 
 
-def _tty(flag: str, item: str) -> List[object]:
+def _tty(flag: str, item: str, strict_names: bool = True) -> List[object]:
     """The names a TTY argument may mean, tried as procps' parse_tty() tries them."""
     if item in ("-", "?"):
         return ["?"]
@@ -82,14 +92,14 @@ def _tty(flag: str, item: str) -> List[object]:
     return [f"pts/{item}", item, f"tty{item}", f"pty{item}"]
 
 
-def _command(flag: str, item: str) -> List[object]:
+def _command(flag: str, item: str, strict_names: bool = True) -> List[object]:
     return [item[:15]]  # the kernel keeps 15 bytes of a command name
 
 
 SELECTORS: Dict[str, SelectorKind] = {
     "-p": SelectorKind("--pid", "PIDLIST", "process IDs", attrgetter("pid"), _ids("-p", "process ID", False)),
     "-s": SelectorKind("--sid", "SIDLIST", "session IDs", attrgetter("sid"), _ids("-s", "session ID", True)),
-    "-u": SelectorKind("--user", "USERLIST", "effective user, name or number", attrgetter("euid"), _user),
+    "-u": SelectorKind("--user", "USERLIST", "effective user, name or number", _effective_user, _user),
     "-U": SelectorKind("--User", "USERLIST", "real user, name or number", attrgetter("ruid"), _user),
     "-g": SelectorKind("--group", "GROUPLIST", "effective group, name or number", attrgetter("egid"), _group),
     "-G": SelectorKind("--Group", "GROUPLIST", "real group, name or number", attrgetter("rgid"), _group),
@@ -141,7 +151,7 @@ def add_selector_arguments(parser: argparse.ArgumentParser) -> None:
                            metavar=kind.metavar, help=kind.help)
 
 
-def selection_from_arguments(args: argparse.Namespace, text: str = "") -> Selection:
+def selection_from_arguments(args: argparse.Namespace, text: str = "", strict_names: bool = True) -> Selection:
     selectors = []
     for flag, kind in SELECTORS.items():
         values: set = set()
@@ -150,7 +160,7 @@ def selection_from_arguments(args: argparse.Namespace, text: str = "") -> Select
             if not items:
                 raise UsageError(f"{flag}: empty list")
             for item in items:
-                values.update(kind.parse(flag, item))
+                values.update(kind.parse(flag, item, strict_names))
         if values:
             selectors.append(Selector(flag, frozenset(values)))
     return Selection(tuple(selectors), text)

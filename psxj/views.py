@@ -52,7 +52,7 @@ COLUMNS: Tuple[Column, ...] = (
     Column("tty", "TTY", 8, False, lambda r: r.tty, attrgetter("tty")),
     Column("tpgid", "TPGID", 7, True, lambda r: _opt(r.tpgid), lambda r: -2 if r.tpgid is None else r.tpgid),
     Column("stat", "STAT", 5, False, lambda r: r.stat, attrgetter("stat")),
-    Column("uid", "UID", 6, True, lambda r: str(r.euid), attrgetter("euid")),
+    Column("uid", "UID", 6, True, lambda r: _opt(r.euid), lambda r: -1 if r.euid is None else r.euid),
     Column("time", "TIME", 7, True, lambda r: format_time(r.cpu_seconds).strip(), attrgetter("cpu_seconds")),
     Column("command", "COMMAND", 0, False, lambda r: r.command, lambda r: r.command.lower()),
 )

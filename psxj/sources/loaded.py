@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import sys
 from typing import Any, Dict, Optional
 
@@ -17,6 +18,11 @@ from psxj.escape import Escaper
 from psxj.model import ProcessRecord, Snapshot
 
 PROCPS_HEADER = ["PPID", "PID", "PGID", "SID", "TTY", "TPGID", "STAT", "UID", "TIME", "COMMAND"]
+# BSD and macOS `ps -axj`: macOS calls the session column SESS, FreeBSD SID.
+BSD_HEADERS = (["USER", "PID", "PPID", "PGID", "SESS", "JOBC", "STAT", "TT", "TIME", "COMMAND"],
+               ["USER", "PID", "PPID", "PGID", "SID", "JOBC", "STAT", "TT", "TIME", "COMMAND"])
+# What procps' forest_helper() puts before COMMAND in `ps -axjf`, four characters a level.
+_FOREST_CHUNKS = ("    ", " |  ", " \\_ ")
 
 
 def read_source(path: str) -> tuple:
@@ -44,19 +50,20 @@ def load_snapshot(path: str, escaper: Optional[Escaper] = None) -> Snapshot:
     return parse_ps_text(text, name, taken, escaper)
 
 
+_TIME = re.compile(r"^(?:(\d+)-)?(\d+):(\d{2})(?::(\d{2}))?(?:\.\d+)?$")
+
+
 def parse_time(text: str) -> int:
-    """TIME as ps prints it: BSD `MMM:SS`, or `[DD-]HH:MM:SS`."""
-    days = 0
-    if "-" in text:
-        day_text, text = text.split("-", 1)
-        days = int(day_text)
-    parts = [int(p) for p in text.split(":")]
-    if not 2 <= len(parts) <= 3 or any(p < 0 for p in parts):
+    """TIME as ps prints it: procps `MMM:SS`, BSD `M:SS.hh`, or `[DD-]HH:MM:SS`; whole seconds."""
+    match = _TIME.match(text)
+    if not match:
         raise ValueError(text)
-    seconds = 0
-    for part in parts:
-        seconds = seconds * 60 + part
-    return days * 86400 + seconds
+    days, first, second, third = match.groups()
+    if third is None:  # minutes:seconds
+        seconds = int(first) * 60 + int(second)
+    else:              # hours:minutes:seconds
+        seconds = int(first) * 3600 + int(second) * 60 + int(third)
+    return int(days or 0) * 86400 + seconds
 
 
 def _kernel_thread_by_look(command: str, ppid: int, pid: int) -> bool:
@@ -72,28 +79,39 @@ def _int(value: str, what: str) -> int:
 
 
 def parse_ps_text(text: str, name: str, taken: Optional[float], escaper: Escaper) -> Snapshot:
+    """procps `ps -axj` or `ps -axjf` text, or BSD/macOS `ps -axj` text, told apart by the header."""
     lines = text.splitlines()
-    header_index = next((i for i, line in enumerate(lines) if line.strip()), None)
-    header = lines[header_index].split() if header_index is not None else []
-    if header != PROCPS_HEADER:
+    header_index = next((i for i, line in enumerate(lines) if line.strip()), 0)
+    header = lines[header_index].split() if lines else []
+    if header == PROCPS_HEADER:
+        parse_row = _parse_ps_row
+        forest = any(" \\_ " in line for line in lines[header_index + 1:])
+        pid_width = lines[header_index].index("PPID") + len("PPID")
+    elif header in BSD_HEADERS:
+        parse_row, forest, pid_width = _parse_bsd_row, False, 5
+    else:
         raise PsxjError(
-            f"{name}: line {(header_index or 0) + 1}: not a `ps -axj` header "
-            f"(expected {' '.join(PROCPS_HEADER)})"
+            f"{name}: line {header_index + 1}: not a `ps -axj` header (expected procps "
+            f"{' '.join(PROCPS_HEADER)}, or BSD {' '.join(BSD_HEADERS[0])})"
         )
-    header_line = lines[header_index]
-    pid_width = header_line.index("PPID") + len("PPID")
     records = []
     for number, line in enumerate(lines[header_index + 1:], start=header_index + 2):
         if not line.strip():
             continue
         try:
-            records.append(_parse_ps_row(line, escaper))
+            records.append(parse_row(line, escaper, forest))
         except ValueError as exc:
             raise PsxjError(f"{name}: line {number}: {exc}") from None
     return Snapshot(records, source=name, taken_at=taken, pid_width=max(pid_width, 5))
 
 
-def _parse_ps_row(line: str, escaper: Escaper) -> ProcessRecord:
+def _strip_forest(command: str) -> str:
+    while command[:4] in _FOREST_CHUNKS and len(command) > 4:
+        command = command[4:]
+    return command
+
+
+def _parse_ps_row(line: str, escaper: Escaper, forest: bool = False) -> ProcessRecord:
     fields = line.split(None, 9)
     if len(fields) < 9:
         raise ValueError(f"expected 10 columns, found {len(fields)}")
@@ -106,6 +124,8 @@ def _parse_ps_row(line: str, escaper: Escaper) -> ProcessRecord:
         cpu = parse_time(time_text)
     except ValueError:
         raise ValueError(f"TIME is not a time: {time_text!r}") from None
+    if forest:
+        command = _strip_forest(command)
     command = escaper.text(command)
     stat = escaper.text(stat)
     return ProcessRecord(
@@ -113,6 +133,29 @@ def _parse_ps_row(line: str, escaper: Escaper) -> ProcessRecord:
         tpgid=_int(tpgid_text, "TPGID"), stat=stat, euid=_int(uid_text, "UID"), cpu_seconds=cpu,
         command=command, comm=_comm_from_command(command), state=stat[:1],
         kernel_thread=_kernel_thread_by_look(command, ppid, pid),
+    )
+
+
+def _parse_bsd_row(line: str, escaper: Escaper, forest: bool = False) -> ProcessRecord:
+    """USER PID PPID PGID SESS JOBC STAT TT TIME COMMAND: no UID, no TPGID (unknown, not invented)."""
+    fields = line.split(None, 9)
+    if len(fields) < 9:
+        raise ValueError(f"expected 10 columns, found {len(fields)}")
+    user = escaper.text(fields[0])
+    pid, ppid, pgid, sid = (_int(v, h) for v, h in zip(fields[1:5], ("PID", "PPID", "PGID", "SESS")))
+    stat, tt, time_text = fields[6], fields[7], fields[8]
+    time_end = _end_of_field(line, 9)
+    command = escaper.text(line[time_end + 1:] if time_end < len(line) else "")
+    try:
+        cpu = parse_time(time_text)
+    except ValueError:
+        raise ValueError(f"TIME is not a time: {time_text!r}") from None
+    stat = escaper.text(stat)
+    return ProcessRecord(
+        pid=pid, ppid=ppid, pgid=pgid, sid=sid, tty="?" if tt in ("??", "-", "?") else escaper.text(tt),
+        tpgid=None, stat=stat, euid=None, cpu_seconds=cpu, command=command,
+        comm=_comm_from_command(command), state=stat[:1],
+        kernel_thread=_kernel_thread_by_look(command, ppid, pid), user=user,
     )
 
 

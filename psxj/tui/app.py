@@ -17,6 +17,7 @@ from rich.text import Text
 from textual import on, work
 from textual.app import App, ComposeResult, SystemCommand
 from textual.binding import Binding
+from textual.containers import Vertical
 from textual.screen import Screen
 from textual.widgets import Input, Static
 
@@ -41,7 +42,7 @@ _KEY_LABELS = {"slash": "/", "less_than_sign": "<", "greater_than_sign": ">", "q
 
 
 def key_bar(bindings) -> Text:
-    text = Text(no_wrap=True, overflow="ellipsis")
+    text = Text()
     for binding in bindings:
         if binding.show and binding.description:
             text.append(f" {_KEY_LABELS.get(binding.key, binding.key)}", style="bold reverse")
@@ -52,7 +53,7 @@ def key_bar(bindings) -> Text:
 
 
 class PsxjApp(App):
-    CSS_PATH = "psxj.tcss"
+    CSS_PATH = os.path.join(os.path.dirname(os.path.abspath(__file__)), "psxj.tcss")  # also for subclasses
     TITLE = "psxj"
     BINDINGS = [
         Binding("q", "quit", "Quit"),
@@ -106,13 +107,14 @@ class PsxjApp(App):
     def compose(self) -> ComposeResult:
         yield Static(id="status")
         yield ProcessTable(id="table")
-        yield DemoPanel(id="demo")
-        yield Static(id="filter-error")
-        yield Input(placeholder="/ to filter: -s SID -u USER -p PID ... or text in the command; "
-                                "Enter applies, Esc clears", id="filter")
-        # A fixed line of keys, not Textual's Footer: the Footer rebuilds all its widgets at every
-        # focus change (table <-> filter line), which costs ~150 ms with a large table on screen.
-        yield Static(key_bar(self.BINDINGS), id="keys")
+        with Vertical(id="bottom"):
+            yield DemoPanel(id="demo")
+            yield Static(id="filter-error")
+            yield Input(placeholder="/ to filter: -s SID -u USER -p PID ... or text in the command; "
+                                    "Enter applies, Esc clears", id="filter")
+            # A fixed line of keys, not Textual's Footer: the Footer rebuilds all its widgets at every
+            # focus change (table <-> filter line), which costs ~150 ms with a large table on screen.
+            yield Static(key_bar(self.BINDINGS), id="keys")
 
     def on_mount(self) -> None:
         self.query_one("#filter", Input).value = self.filter_text
@@ -395,7 +397,7 @@ class PsxjApp(App):
         if len(entries) != self._demo_seen_steps:
             self._demo_seen_steps = len(entries)
             self._demo_follow_pid = entries[-1]["pid"] if entries and self.demo_started_here else None
-            if not self.paused:
+            if not self.paused and not self.static_source:
                 self.action_refresh_now()  # show each step's row as soon as it happens
 
     def _stop_demo(self) -> None:

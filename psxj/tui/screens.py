@@ -140,22 +140,24 @@ def checklist_table(report) -> Table:
 
 
 def checklist_section(snapshot: Snapshot, record: ProcessRecord) -> Static:
-    """The daemon checklist for the detail view."""
+    """The daemon checklist for the detail view, audited now."""
     if not snapshot.live:
         return Static("\n[b]Daemon checklist[/b]: needs a live process (this table was loaded from a file).")
     from psxj.audit import audit_process
 
-    report = audit_process(snapshot, record)
+    return checklist_widget(audit_process(snapshot, record))
+
+
+def checklist_widget(report) -> Static:
     if report.gone:
         return Static("\n[b]Daemon checklist[/b]: the process has exited.")
     counts = report.counts()
-    container = Vertical(
+    return Vertical(
         Static(f"\n[b]Daemon checklist[/b] ({counts['pass']} pass, {counts['fail']} fail, "
                f"{counts['unknown']} unknown; psxj audit --help says what passes)"),
         Static(checklist_table(report), id="checklist"),
         id="checklist-section",
     )
-    return container
 
 
 class AuditScreen(ModalScreen):

@@ -264,8 +264,8 @@ class ProcessTable(ScrollView, can_focus=True):
         else:
             style = base + self._row_style(row)
             flag = flags(self.snapshot, row.record) if row.kind == PROCESS and self.snapshot else "×"
-            segments = [Segment(flag.ljust(FLAG_WIDTH), style + Style(bold=True)),
-                        Segment(self.row_text(row), style)]
+            # One segment per line: renderers of exported screens drop spaces that begin a span.
+            segments = [Segment(flag.ljust(FLAG_WIDTH) + self.row_text(row), style)]
         if index == self.cursor:
             cursor = self._style("ptable--cursor")
             segments = [Segment(text, seg_style + cursor) for text, seg_style, _ in segments]
