@@ -48,13 +48,14 @@ def test_unreadable_bsd_row_names_the_line(tmp_path):
 @linux_only
 def test_procps_forest_text_loads_as_the_plain_table(tmp_path, spawner):
     parent = spawner.python("import subprocess\nchild = subprocess.Popen(['sleep', '120'])\n"
-                            "READY()\ntry:\n    time.sleep(120)\nfinally:\n    child.kill()\n")
+                            "READY()\ntime.sleep(120)\n")
     forest = tmp_path / "forest.txt"
     forest.write_bytes(run_ps("-axjf").stdout)
     plain = rows_by_pid(run_ps("-axj").stdout)
     loaded = rows_by_pid(run_psxj("--print", "--load", str(forest)).stdout)
     assert b"\\_ " in forest.read_bytes()
     child = next(pid for pid, row in loaded.items() if row.split()[0] == str(parent.pid).encode())
+    spawner.track(child)  # killing the parent would orphan it: it is killed by its own PID
     for pid in (1, parent.pid, child):
         assert loaded[pid] == plain[pid]
 

@@ -153,9 +153,12 @@ class PsxjApp(App):
     @work(thread=True, exclusive=True, group="collect")
     def collect(self) -> None:
         snapshot = self.reader.read()
-        self.call_from_thread(self.apply_snapshot, snapshot)
+        if self.is_running:
+            self.call_from_thread(self.apply_snapshot, snapshot)
 
     def apply_snapshot(self, snapshot: Snapshot) -> None:
+        if not self.is_running or not self.query(ProcessTable):
+            return  # a refresh that finished while psxj was quitting
         started = time.perf_counter()
         identities = {r.identity for r in snapshot.records}
         new = identities - self._previous_identities if self._previous_identities is not None else set()
