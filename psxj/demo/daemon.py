@@ -73,8 +73,12 @@ class Demo:
             time.sleep(self.step_delay)
 
     @staticmethod
-    def wait_until_orphaned(parent: int) -> None:
-        """The parent exits right after fork(); wait until init has adopted us, so the row shows it."""
+    def _fork_and_let_parent_exit() -> None:
+        """fork(); the parent exits at once, the child goes on once init has adopted it, so the
+        row it reports shows the new parent."""
+        parent = os.getpid()
+        if os.fork():
+            os._exit(0)
         for _ in range(200):
             if os.getppid() != parent:
                 return
@@ -84,10 +88,7 @@ class Demo:
     def fork_and_orphan(self) -> None:
         """Step 1: fork(), the parent exits (tutorial: 执行 fork()，之后父进程退出). The shell that
         started us sees the command finish; the child is not a group leader, so setsid() can work."""
-        parent = os.getpid()
-        if os.fork():
-            os._exit(0)
-        self.wait_until_orphaned(parent)
+        self._fork_and_let_parent_exit()
         self.report("fork")
 
     def new_session(self) -> None:
@@ -98,10 +99,7 @@ class Demo:
     def fork_again(self) -> None:
         """Step 3: fork() again, the session leader exits (第二次 fork()): the daemon is not a session
         leader, so by the System V rules it can never acquire a controlling terminal."""
-        parent = os.getpid()
-        if os.fork():
-            os._exit(0)
-        self.wait_until_orphaned(parent)
+        self._fork_and_let_parent_exit()
         self.report("second-fork")
 
     def clear_umask(self) -> None:

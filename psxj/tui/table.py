@@ -59,7 +59,6 @@ class ProcessTable(ScrollView, can_focus=True):
         self.descending = False
         self.new_identities: Set[Tuple[int, Optional[int]]] = set()
         self.highlighted_pids: Set[int] = set()
-        self._ghost: Optional[ProcessRecord] = None
         self._spans: List[Tuple[int, int, str]] = []
         self._text_cache: dict = {}    # row -> its text; rows are immutable
         self._styles: dict = {}        # component class -> rich style, for one paint
@@ -89,7 +88,6 @@ class ProcessTable(ScrollView, can_focus=True):
                 self.cursor = index
             elif selected.pid not in snapshot.by_pid or was_gone:
                 # It exited: a row says so, where it was, until the user moves on.
-                self._ghost = selected
                 self.cursor = min(self.cursor, len(self.rows))
                 self.rows.insert(self.cursor, Row(GONE, selected, prefix=""))
             else:  # still running, hidden by the filter: keep the position
