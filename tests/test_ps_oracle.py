@@ -13,8 +13,8 @@ from conftest import clean_env, linux_only, needs_ps, rows_by_pid, run_ps, run_p
 pytestmark = [needs_ps, linux_only]
 
 
-def _compare_table(env):
-    """psxj's table against two ps runs around it: every row ps printed the same twice must match."""
+def _compare_once(env):
+    """psxj's table between two ps runs: the rows ps printed the same twice that psxj printed otherwise."""
     before = run_ps("-axj", env=env).stdout
     ours = run_psxj("--print", env=env)
     after = run_ps("-axj", env=env).stdout
@@ -23,12 +23,22 @@ def _compare_table(env):
     ps_before, ps_after, mine = rows_by_pid(before), rows_by_pid(after), rows_by_pid(ours.stdout)
     stable = {pid: row for pid, row in ps_before.items() if ps_after.get(pid) == row}
     assert len(stable) > 20
-    mismatched = {pid: (row, mine.get(pid)) for pid, row in stable.items() if mine.get(pid) != row}
-    assert not mismatched
-    # And nothing extra: every psxj row is a process ps saw in one of its runs, or psxj itself.
-    extra = set(mine) - set(ps_before) - set(ps_after)
-    assert len(extra) <= 1
-    return ours
+    # Nothing extra: every psxj row is a process ps saw in one of its runs, or psxj itself.
+    assert len(set(mine) - set(ps_before) - set(ps_after)) <= 1
+    return {pid: (row, mine.get(pid)) for pid, row in stable.items() if mine.get(pid) != row}
+
+
+def _compare_table(env, attempts=3):
+    """A process can change state (S, D, R) between ps's run and psxj's and back again: such a row
+    is not a psxj error and does not repeat. A formatting error repeats in every attempt."""
+    persistent = None
+    for _ in range(attempts):
+        mismatched = _compare_once(env)
+        persistent = mismatched if persistent is None else {
+            pid: pair for pid, pair in mismatched.items() if pid in persistent}
+        if not persistent:
+            return
+    assert not persistent
 
 
 def test_whole_table_matches_ps_byte_for_byte():
