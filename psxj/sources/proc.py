@@ -10,9 +10,8 @@ from __future__ import annotations
 
 import marshal
 import os
-import re
 import threading
-from typing import List, Optional, Tuple
+from typing import Dict, List, Optional, Tuple
 
 from psxj.escape import Escaper
 from psxj.model import PF_KTHREAD, ProcessRecord, Snapshot
@@ -68,29 +67,38 @@ def parse_stat(data: bytes) -> Tuple[bytes, List[bytes]]:
     return data[open_paren + 1:close_paren], data[close_paren + 2:].split()
 
 
-# Uid and Gid lines: real, effective, saved, filesystem.
-_IDS = re.compile(rb"\nUid:\t(\d+)\t(\d+)\t\d+\t\d+\nGid:\t(\d+)\t(\d+)")
+_KERNEL_THREAD_STATUS = b"Uid:\t0\t0\t0\t0\nGid:\t0\t0\t0\t0\n"
 
 
-def _status_line(status: bytes, key: bytes) -> bytes:
-    """The rest of one /proc/PID/status line; key includes the newline before it."""
-    start = status.find(key)
-    if start < 0:
+class StatusLines:
+    """Where a field sits in /proc/PID/status. The kernel prints the lines in a fixed order, so
+    each field's line number is found once and afterwards only checked (kernel threads, which
+    lack the Vm lines, or another kernel version fall back to a search)."""
+
+    def __init__(self) -> None:
+        self._index: Dict[bytes, int] = {}
+
+    def field(self, lines: List[bytes], key: bytes) -> bytes:
+        index = self._index.get(key)
+        if index is not None and index < len(lines) and lines[index].startswith(key):
+            return lines[index][len(key):]
+        for index, line in enumerate(lines):
+            if line.startswith(key):
+                self._index[key] = index
+                return line[len(key):]
         return b""
-    start += len(key)
-    end = status.find(b"\n", start)
-    return status[start:end if end >= 0 else None]
 
 
-_KERNEL_THREAD_STATUS = b"\nUid:\t0\t0\t0\t0\nGid:\t0\t0\t0\t0\n"
-
-
-def parse_status(status: bytes) -> Tuple[int, int, int, int, int, bool]:
+def parse_status(status: bytes, layout: Optional[StatusLines] = None) -> Tuple[int, int, int, int, int, bool]:
     """(ruid, euid, rgid, egid, locked kB, namespace init) from /proc/PID/status."""
-    ids = _IDS.search(status)
-    ruid, euid, rgid, egid = map(int, ids.groups()) if ids else (-1, -1, -1, -1)
-    locked = _status_line(status, b"\nVmLck:").split()  # "  0 kB"; absent for kernel threads
-    nspid = _status_line(status, b"\nNSpid:")          # "\t812\t1": PID 1 inside a namespace
+    layout = layout or StatusLines()
+    lines = status.split(b"\n")
+    uids = layout.field(lines, b"Uid:").split()   # real, effective, saved, filesystem
+    gids = layout.field(lines, b"Gid:").split()
+    locked = layout.field(lines, b"VmLck:").split()  # "  0 kB"; absent for kernel threads
+    nspid = layout.field(lines, b"NSpid:")           # "\t812\t1": PID 1 inside a namespace
+    ruid, euid = (int(uids[0]), int(uids[1])) if len(uids) > 1 else (-1, -1)
+    rgid, egid = (int(gids[0]), int(gids[1])) if len(gids) > 1 else (-1, -1)
     namespace_init = nspid.endswith(b"\t1") and nspid.count(b"\t") > 1
     return ruid, euid, rgid, egid, int(locked[0]) if locked else 0, namespace_init
 
@@ -116,6 +124,7 @@ class ProcReader:
         self.ttys = TtyNames()
         self.hertz = os.sysconf("SC_CLK_TCK")
         self.boot = boot_time()
+        self.status_lines = StatusLines()
 
     def read_process(self, pid: int) -> Optional[ProcessRecord]:
         base = f"/proc/{pid}/"
@@ -135,7 +144,7 @@ class ProcReader:
         state = f[0].decode("ascii", "replace")
         ppid, pgid, sid, tty_nr, tpgid = map(int, f[1:6])
         nice, threads, start_ticks = int(f[16]), int(f[17]), int(f[19])
-        ruid, euid, rgid, egid, locked, namespace_init = parse_status(status)
+        ruid, euid, rgid, egid, locked, namespace_init = parse_status(status, self.status_lines)
         escape = self.escaper
         # Positional, in ProcessRecord's field order: this runs once per process per refresh.
         return ProcessRecord(
