@@ -266,8 +266,10 @@ class PsxjApp(App):
             return
         error.display = False
         self.filter_text = event.value.strip()
-        self.table.focus()
         self._set_options(selection=selection)
+        # The new rows first; the focus moves back to the table after that paint (a focus change
+        # makes Textual repaint the whole screen, which would hold the new rows back).
+        self.call_after_refresh(self.table.focus)
 
     def action_clear_filter(self) -> None:
         self.query_one("#filter", Input).value = ""
