@@ -85,7 +85,7 @@ def run_table(argv: List[str]) -> int:
     else:
         from psxj.sources import live_snapshot
 
-        snapshot = live_snapshot(use_second_core=True)
+        snapshot = live_snapshot(use_second_core=True, escaper=escaper)
     records = selection.apply(snapshot.records)
     if args.json or args.csv:
         from psxj.export import to_csv, to_json

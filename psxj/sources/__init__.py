@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import os
+from typing import Optional
 
+from psxj.escape import Escaper
 from psxj.model import Snapshot
 
 
-def live_snapshot(use_second_core: bool = False) -> Snapshot:
+def live_snapshot(use_second_core: bool = False, escaper: Optional[Escaper] = None) -> Snapshot:
     """The processes running now, read the fastest exact way this system allows.
 
     use_second_core lets the /proc reader fork a helper; only single-threaded callers ask.
@@ -15,7 +17,7 @@ def live_snapshot(use_second_core: bool = False) -> Snapshot:
     if os.path.exists("/proc/self/stat"):
         from psxj.sources.proc import read_snapshot
 
-        return read_snapshot(use_second_core)
+        return read_snapshot(use_second_core, escaper)
     from psxj.sources.psutil_source import read_snapshot as read_with_psutil
 
-    return read_with_psutil()
+    return read_with_psutil(escaper)

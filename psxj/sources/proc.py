@@ -21,10 +21,10 @@ _FORK_ABOVE = 1000        # below this many processes, a helper costs more than 
 _ARGS_LIMIT = 128 * 1024  # procps reads at most this much of cmdline (MAX_BUFSZ)
 
 
-def _read(path: str, limit: int = 65536, _open=os.open, _read=os.read, _close=os.close) -> bytes:
-    fd = _open(path, os.O_RDONLY)
+def _read(path: str, limit: int = 65536) -> bytes:
+    fd = os.open(path, os.O_RDONLY)
     try:
-        data = _read(fd, limit)
+        data = os.read(fd, limit)
         if len(data) < limit:
             return data
         chunks = [data]
@@ -213,8 +213,8 @@ def _can_fork() -> bool:
     return hasattr(os, "fork") and threading.active_count() == 1
 
 
-def read_snapshot(use_second_core: bool = False) -> Snapshot:
-    records = ProcReader().read_all(use_second_core)
+def read_snapshot(use_second_core: bool = False, escaper: Optional[Escaper] = None) -> Snapshot:
+    records = ProcReader(escaper).read_all(use_second_core)
     return Snapshot(records, source="live", pid_width=pid_digits())
 
 

@@ -7,6 +7,7 @@ group (TPGID, shown as `-`, so STAT never has `+`), the `L` flag, and kernel thr
 from __future__ import annotations
 
 import os
+from typing import Optional
 
 import psutil
 
@@ -22,8 +23,8 @@ _ATTRS = ["pid", "ppid", "name", "cmdline", "status", "terminal", "uids", "gids"
           "num_threads", "cpu_times", "create_time"]
 
 
-def read_snapshot() -> Snapshot:
-    escaper = Escaper.for_environment()
+def read_snapshot(escaper: Optional[Escaper] = None) -> Snapshot:
+    escaper = escaper or Escaper.for_environment()
     records = []
     for process in psutil.process_iter(_ATTRS):
         info = process.info
