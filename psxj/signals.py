@@ -26,9 +26,10 @@ def signal_number(name: str) -> int:
 
 
 def _start_ticks(pid: int) -> Optional[int]:
+    from psxj.sources.proc import parse_stat, read_file
+
     try:
-        with open(f"/proc/{pid}/stat", "rb") as f:
-            return int(f.read().rsplit(b")", 1)[1].split()[19])
+        return int(parse_stat(read_file(f"/proc/{pid}/stat"))[1][19])
     except (OSError, IndexError, ValueError):
         return None
 

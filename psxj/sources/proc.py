@@ -21,7 +21,7 @@ _FORK_ABOVE = 1000        # below this many processes, a helper costs more than 
 _ARGS_LIMIT = 128 * 1024  # procps reads at most this much of cmdline (MAX_BUFSZ)
 
 
-def _read(path: str, limit: int = 65536) -> bytes:
+def read_file(path: str, limit: int = 65536) -> bytes:
     fd = os.open(path, os.O_RDONLY)
     try:
         data = os.read(fd, limit)
@@ -129,7 +129,7 @@ class ProcReader:
     def read_process(self, pid: int) -> Optional[ProcessRecord]:
         base = f"/proc/{pid}/"
         try:
-            stat = _read(base + "stat")
+            stat = read_file(base + "stat")
             comm, f = parse_stat(stat)
             flags = int(f[6])
             if flags & PF_KTHREAD:
@@ -137,8 +137,8 @@ class ProcReader:
                 # status and cmdline would say nothing new, and there are hundreds of them.
                 status, cmdline = _KERNEL_THREAD_STATUS, b""
             else:
-                status = _read(base + "status")
-                cmdline = _read(base + "cmdline")
+                status = read_file(base + "status")
+                cmdline = read_file(base + "cmdline")
         except OSError:  # gone, or hidden from us: ps skips it too
             return None
         state = f[0].decode("ascii", "replace")
