@@ -30,3 +30,23 @@ def test_core_modules_do_not_import_textual():
     code = ("import sys, psxj.cli, psxj.sources.proc, psxj.sources.loaded, psxj.select, psxj.psformat, "
             "psxj.export, psxj.daemon_rules; sys.exit('textual' in sys.modules)")
     assert subprocess.run([sys.executable, "-c", code], cwd=ROOT).returncode == 0
+
+
+@linux_only
+def test_the_interfaces_reader_helper_serves_the_same_records(spawner):
+    """The interface reads /proc through a helper process; its records are /proc's."""
+    from psxj.sources.reader import SnapshotReader
+
+    mine = spawner.python("os.setsid()\nREADY()\ntime.sleep(120)", "helper test")
+    reader = SnapshotReader()
+    try:
+        first = reader.read()
+        second = reader.read()  # the same helper answers again
+        helper = reader._helper
+        assert helper is not None and helper.poll() is None
+    finally:
+        reader.close()
+    assert helper.poll() is not None  # closing stops the helper
+    direct = proc.read_one(mine.pid)
+    for snapshot in (first, second):
+        assert snapshot.live and snapshot.get(mine.pid) == direct

@@ -21,6 +21,7 @@ from typing import List, Optional
 from psxj.demo.daemon import LOGFILE, PIDFILE, STEPFILE
 from psxj.errors import PsxjError, UsageError
 from psxj.locks import write_lock_holder
+from psxj.spawn import popen_module
 
 STATUS_RUNNING, STATUS_DEAD_PIDFILE, STATUS_NOT_RUNNING = 0, 1, 3
 
@@ -62,14 +63,8 @@ class DemoControl:
                 os.unlink(self.path(STEPFILE))  # a fresh narration for this run
             except FileNotFoundError:
                 pass
-        package_root = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
-        env = dict(os.environ)
-        env["PYTHONPATH"] = package_root + os.pathsep + env.get("PYTHONPATH", "")
-        return subprocess.Popen(
-            [sys.executable, "-m", "psxj.demo.daemon", "--rundir", self.rundir,
-             "--step-delay", str(step_delay), "--lifetime", str(lifetime)],
-            env=env, stdin=subprocess.DEVNULL,
-        )
+        return popen_module("psxj.demo.daemon", "--rundir", self.rundir, "--step-delay", str(step_delay),
+                            "--lifetime", str(lifetime), stdin=subprocess.DEVNULL)
 
     def steps(self) -> List[dict]:
         try:

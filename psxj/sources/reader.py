@@ -10,7 +10,6 @@ GIL held) and unmarshals the reply in C.
 from __future__ import annotations
 
 import marshal
-import os
 import struct
 import subprocess
 import sys
@@ -19,6 +18,7 @@ import time
 from typing import Optional
 
 from psxj.model import ProcessRecord, Snapshot
+from psxj.spawn import popen_module
 
 _LENGTH = struct.Struct("!Q")
 
@@ -45,13 +45,7 @@ class SnapshotReader:
         self._lock = threading.Lock()
 
     def _start(self) -> subprocess.Popen:
-        env = dict(os.environ)
-        package_root = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
-        env["PYTHONPATH"] = package_root + os.pathsep + env.get("PYTHONPATH", "")
-        return subprocess.Popen(
-            [sys.executable, "-m", "psxj.sources.reader"], stdin=subprocess.PIPE, stdout=subprocess.PIPE,
-            env=env, close_fds=True,
-        )
+        return popen_module("psxj.sources.reader", stdin=subprocess.PIPE, stdout=subprocess.PIPE)
 
     def read(self) -> Snapshot:
         with self._lock:
