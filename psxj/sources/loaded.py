@@ -11,7 +11,7 @@ import json
 import os
 import re
 import sys
-from typing import Any, Dict, Optional
+from typing import Any, Dict, List, Optional, Tuple
 
 from psxj.errors import PsxjError
 from psxj.escape import Escaper
@@ -111,19 +111,25 @@ def _strip_forest(command: str) -> str:
     return command
 
 
-def _parse_ps_row(line: str, escaper: Escaper, forest: bool = False) -> ProcessRecord:
+def _split_row(line: str) -> Tuple[List[str], str, int]:
+    """The nine columns before COMMAND, COMMAND itself, and TIME (the ninth) in seconds."""
     fields = line.split(None, 9)
     if len(fields) < 9:
         raise ValueError(f"expected 10 columns, found {len(fields)}")
-    ppid, pid, pgid, sid = (_int(v, h) for v, h in zip(fields[:4], PROCPS_HEADER))
-    tty, tpgid_text, stat, uid_text, time_text = fields[4:9]
     # COMMAND starts one space after TIME and may itself start with spaces (empty argv[0]).
     time_end = _end_of_field(line, 9)
     command = line[time_end + 1:] if time_end < len(line) else ""
     try:
-        cpu = parse_time(time_text)
+        cpu = parse_time(fields[8])
     except ValueError:
-        raise ValueError(f"TIME is not a time: {time_text!r}") from None
+        raise ValueError(f"TIME is not a time: {fields[8]!r}") from None
+    return fields[:9], command, cpu
+
+
+def _parse_ps_row(line: str, escaper: Escaper, forest: bool = False) -> ProcessRecord:
+    fields, command, cpu = _split_row(line)
+    ppid, pid, pgid, sid = (_int(v, h) for v, h in zip(fields[:4], PROCPS_HEADER))
+    tty, tpgid_text, stat, uid_text = fields[4:8]
     if forest:
         command = _strip_forest(command)
     command = escaper.text(command)
@@ -138,19 +144,11 @@ def _parse_ps_row(line: str, escaper: Escaper, forest: bool = False) -> ProcessR
 
 def _parse_bsd_row(line: str, escaper: Escaper, forest: bool = False) -> ProcessRecord:
     """USER PID PPID PGID SESS JOBC STAT TT TIME COMMAND: no UID, no TPGID (unknown, not invented)."""
-    fields = line.split(None, 9)
-    if len(fields) < 9:
-        raise ValueError(f"expected 10 columns, found {len(fields)}")
+    fields, command, cpu = _split_row(line)
     user = escaper.text(fields[0])
     pid, ppid, pgid, sid = (_int(v, h) for v, h in zip(fields[1:5], ("PID", "PPID", "PGID", "SESS")))
-    stat, tt, time_text = fields[6], fields[7], fields[8]
-    time_end = _end_of_field(line, 9)
-    command = escaper.text(line[time_end + 1:] if time_end < len(line) else "")
-    try:
-        cpu = parse_time(time_text)
-    except ValueError:
-        raise ValueError(f"TIME is not a time: {time_text!r}") from None
-    stat = escaper.text(stat)
+    stat, tt = escaper.text(fields[6]), fields[7]
+    command = escaper.text(command)
     return ProcessRecord(
         pid=pid, ppid=ppid, pgid=pgid, sid=sid, tty="?" if tt in ("??", "-", "?") else escaper.text(tt),
         tpgid=None, stat=stat, euid=None, cpu_seconds=cpu, command=command,
