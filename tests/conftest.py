@@ -109,17 +109,45 @@ class Spawner:
             except ProcessLookupError:
                 continue
             for _ in range(100):  # init reaps it; wait until it is gone
-                if not os.path.exists(f"/proc/{pid}") or _is_zombie(pid):
+                if gone_or_zombie(pid):
                     break
                 time.sleep(0.02)
 
 
-def _is_zombie(pid: int) -> bool:
+def stat_fields(pid: int) -> Optional[List[bytes]]:
+    """/proc/PID/stat after the name (state first), read here rather than by psxj; None once gone."""
     try:
         with open(f"/proc/{pid}/stat", "rb") as f:
-            return f.read().rsplit(b")", 1)[1].split()[0] == b"Z"
+            return f.read().rsplit(b")", 1)[1].split()
     except OSError:
-        return True
+        return None
+
+
+def gone_or_zombie(pid: int) -> bool:
+    fields = stat_fields(pid)
+    return fields is None or fields[0] == b"Z"
+
+
+def wait_for_zombie(pid: int, timeout: float = 3.0) -> None:
+    """Until a child that exited, and that nobody has reaped yet, shows as a zombie."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        fields = stat_fields(pid)
+        if fields is not None and fields[0] == b"Z":
+            return
+        time.sleep(0.01)
+
+
+class LiveReader:
+    """The interface's reader, in process: live snapshots without the helper process."""
+
+    def read(self):
+        from psxj.sources.proc import read_snapshot
+
+        return read_snapshot()
+
+    def close(self):
+        pass
 
 
 @pytest.fixture

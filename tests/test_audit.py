@@ -13,7 +13,7 @@ import time
 from pathlib import Path
 
 import pytest
-from conftest import ROOT, clean_env, linux_only, run_psxj
+from conftest import ROOT, LiveReader, clean_env, linux_only, run_psxj, stat_fields
 
 pytestmark = linux_only
 HELPER = Path(__file__).parent / "helpers" / "classic_daemon.py"
@@ -33,9 +33,8 @@ def start_daemon(spawner, *options, pass_fds=()):
     pid = int(data)
     spawner.track(pid)
     for _ in range(100):  # the middle process exits; wait until init has adopted the daemon
-        with open(f"/proc/{pid}/stat", "rb") as f:
-            if int(f.read().rsplit(b")", 1)[1].split()[1]) != launcher.pid:
-                break
+        if int(stat_fields(pid)[1]) != launcher.pid:
+            break
         time.sleep(0.02)
     return pid
 
@@ -199,23 +198,13 @@ def test_help_says_what_passes():
     assert "0022" in text and "journal" in text
 
 
-class _LiveReader:
-    def read(self):
-        from psxj.sources.proc import read_snapshot
-
-        return read_snapshot()
-
-    def close(self):
-        pass
-
-
 async def test_interface_audits_the_daemons_on_screen_and_shows_the_checklist(spawner, tmp_path):
     from psxj.select import parse_filter
     from psxj.tui.app import PsxjApp
     from psxj.tui.screens import AuditScreen, DetailScreen
 
     pid = start_daemon(spawner, "--pidfile", str(tmp_path / "x.pid"))
-    app = PsxjApp(reader=_LiveReader(), selection=parse_filter(f"-p {pid}"), delay=60)
+    app = PsxjApp(reader=LiveReader(), selection=parse_filter(f"-p {pid}"), delay=60)
     async with app.run_test(size=(140, 40)) as pilot:
         await pilot.pause(0.5)
         await pilot.press("a")

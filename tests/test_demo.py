@@ -7,7 +7,7 @@ import signal
 import time
 
 import pytest
-from conftest import linux_only, run_psxj
+from conftest import LiveReader, gone_or_zombie, linux_only, run_psxj, stat_fields
 
 from psxj.demo.control import DemoControl
 from psxj.demo.steps import narrate
@@ -46,9 +46,7 @@ def test_the_daemon_keeps_every_promise_of_the_tutorial(rundir):
     result = demo(rundir, "start")
     assert result.returncode == 0, result.stderr
     pid = int(result.stdout)
-    with open(f"/proc/{pid}/stat", "rb") as f:
-        fields = f.read().rsplit(b")", 1)[1].split()
-    ppid, pgid, sid, tty_nr, tpgid = (int(v) for v in fields[1:6])
+    ppid, pgid, sid, tty_nr, tpgid = (int(v) for v in stat_fields(pid)[1:6])
     with open(f"/proc/{ppid}/status") as f:
         assert ppid == 1 or "NSpid" in f.read()  # adopted by init (or a namespace's init)
     assert sid != pid and pgid != pid                   # second fork: not a leader
@@ -105,7 +103,7 @@ def test_status_codes_stop_restart_and_kill_9(rundir):
     assert result.returncode == 0 and f"(pid {pid})" in result.stdout.decode()
     restarted = demo(rundir, "restart")
     new_pid = int(restarted.stdout)
-    assert new_pid != pid and not os.path.exists(f"/proc/{pid}/cmdline") or _is_zombie(pid)
+    assert new_pid != pid and gone_or_zombie(pid)
     os.kill(new_pid, signal.SIGKILL)  # dies without cleaning up: the pidfile stays
     for _ in range(100):
         if DemoControl(str(rundir)).running_pid() is None:
@@ -119,14 +117,6 @@ def test_status_codes_stop_restart_and_kill_9(rundir):
     assert demo(rundir, "status").returncode == 3
     assert not (rundir / "psxj-demo.pid").exists()
     assert demo(rundir, "stop").returncode == 0  # stopping what is not running is fine
-
-
-def _is_zombie(pid):
-    try:
-        with open(f"/proc/{pid}/stat", "rb") as f:
-            return f.read().rsplit(b")", 1)[1].split()[0] == b"Z"
-    except OSError:
-        return True
 
 
 def test_sighup_is_logged_and_sigterm_cleans_up(rundir):
@@ -185,16 +175,6 @@ def test_bad_demo_usage():
     assert result.returncode == 2 and result.stderr.count(b"\n") == 1 and b"invalid choice" in result.stderr
 
 
-class _LiveReader:
-    def read(self):
-        from psxj.sources.proc import read_snapshot
-
-        return read_snapshot()
-
-    def close(self):
-        pass
-
-
 def _panel_text(app):
     from rich.console import Console
 
@@ -207,7 +187,7 @@ async def test_step_mode_in_the_interface_narrates_the_real_values(rundir):
     from psxj.tui.app import PsxjApp
 
     control = DemoControl(str(rundir))
-    app = PsxjApp(reader=_LiveReader(), delay=60, demo_rundir=str(rundir), demo_step_delay=0.4)
+    app = PsxjApp(reader=LiveReader(), delay=60, demo_rundir=str(rundir), demo_step_delay=0.4)
     seen = {}
     async with app.run_test(size=(160, 48)) as pilot:
         await pilot.pause(0.3)
@@ -252,4 +232,4 @@ async def test_step_mode_in_the_interface_narrates_the_real_values(rundir):
     # Quitting stopped the demo psxj started, and nothing of it is left.
     assert control.status() == 3
     for entry in control.steps():
-        assert not os.path.exists(f"/proc/{entry['pid']}/cmdline") or _is_zombie(entry["pid"])
+        assert gone_or_zombie(entry["pid"])

@@ -2,10 +2,8 @@
 
 from __future__ import annotations
 
-import time
-
 import pytest
-from conftest import clean_env, linux_only, needs_ps, rows_by_pid, run_ps, run_psxj
+from conftest import clean_env, linux_only, needs_ps, rows_by_pid, run_ps, run_psxj, wait_for_zombie
 
 from psxj.escape import Escaper, join_cmdline
 
@@ -54,11 +52,7 @@ HOSTILE_NAMES = {
 def test_hostile_names_of_zombies_match_ps(spawner, case, locale_name):
     """A zombie has no arguments: ps shows [comm] <defunct>, so the name itself is printed."""
     proc = spawner.python("READY()", comm=HOSTILE_NAMES[case])
-    for _ in range(300):
-        with open(f"/proc/{proc.pid}/stat", "rb") as f:
-            if f.read().rsplit(b")", 1)[1].split()[0] == b"Z":
-                break
-        time.sleep(0.01)
+    wait_for_zombie(proc.pid)
     env = clean_env(**LOCALES[locale_name])
     theirs = rows_by_pid(run_ps("-axj", env=env).stdout)[proc.pid]
     ours = rows_by_pid(run_psxj("--print", env=env).stdout)[proc.pid]

@@ -8,7 +8,7 @@ import signal
 import time
 
 import pytest
-from conftest import clean_env, linux_only, needs_ps, rows_by_pid, run_ps, run_psxj
+from conftest import clean_env, linux_only, needs_ps, rows_by_pid, run_ps, run_psxj, wait_for_zombie
 
 pytestmark = [needs_ps, linux_only]
 
@@ -76,11 +76,7 @@ def test_stopped_zombie_and_niced_processes(spawner):
     stopped = spawner.sleeper()
     os.kill(stopped.pid, signal.SIGSTOP)
     zombie = spawner.popen(["true"])
-    for _ in range(200):  # exited, not reaped: a zombie until we wait for it
-        with open(f"/proc/{zombie.pid}/stat", "rb") as f:
-            if f.read().rsplit(b")", 1)[1].split()[0] == b"Z":
-                break
-        time.sleep(0.01)
+    wait_for_zombie(zombie.pid)  # exited, not reaped: a zombie until we wait for it
     niced = spawner.python("os.nice(5)\nREADY()\ntime.sleep(120)")
     threaded = spawner.python("import threading\nthreading.Thread(target=time.sleep, args=(120,), daemon=True)"
                               ".start()\nREADY()\ntime.sleep(120)")

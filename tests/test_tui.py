@@ -6,7 +6,7 @@ import os
 import signal
 
 import pytest
-from conftest import FIXTURES, linux_only
+from conftest import FIXTURES, LiveReader, linux_only
 
 from psxj.model import Snapshot
 from psxj.sources.loaded import load_snapshot
@@ -160,22 +160,10 @@ async def test_command_palette_lists_every_action():
                 assert any(binding.description in title for title in titles)
 
 
-class _OneShotReader:
-    """A reader that serves live snapshots without the helper process."""
-
-    def read(self):
-        from psxj.sources.proc import read_snapshot
-
-        return read_snapshot()
-
-    def close(self):
-        pass
-
-
 @linux_only
 async def test_signal_needs_confirmation_and_reaches_the_process(spawner):
     proc = spawner.sleeper()
-    app = PsxjApp(reader=_OneShotReader(), delay=60)
+    app = PsxjApp(reader=LiveReader(), delay=60)
     async with app.run_test(size=(140, 30)) as pilot:
         await pilot.pause(0.5)
         assert app.table.select_pid(proc.pid)
