@@ -88,6 +88,10 @@ def _bytes(count: int) -> str:
     return str(count)
 
 
+def _memory(info) -> str:
+    return f"RSS {_bytes(info.rss)}, VSZ {_bytes(info.vms)}"
+
+
 def _name(number: Optional[int], lookup: Callable[[Optional[int]], Optional[str]]) -> str:
     if number is None:
         return "unknown"
@@ -134,8 +138,7 @@ def process_facts(snapshot: Snapshot, record: ProcessRecord) -> List[Fact]:
                 Fact("executable", _live(process.exe)),
                 Fact("cwd", _live(process.cwd), "current directory; a daemon moves to / so no disk stays busy"),
                 Fact("open descriptors", _live(process.num_fds)),
-                Fact("memory", _live(lambda: f"RSS {_bytes(process.memory_info().rss)}, "
-                                               f"VSZ {_bytes(process.memory_info().vms)}")),
+                Fact("memory", _live(lambda: _memory(process.memory_info()))),
             ]
     chain = snapshot.ancestry(r)
     facts.append(Fact("parent chain", " <- ".join(f"{p.pid} {p.comm}" for p in chain)

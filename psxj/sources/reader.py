@@ -25,12 +25,14 @@ _LENGTH = struct.Struct("!Q")
 
 def serve() -> int:
     """The helper's loop: one snapshot per request line, until stdin closes."""
+    from psxj.escape import Escaper
     from psxj.sources.proc import ProcReader, pid_digits
 
     stdin, stdout = sys.stdin.buffer, sys.stdout.buffer
     width = pid_digits()
+    escaper = Escaper.for_environment()  # the locale is the helper's for its whole life: probe it once
     while stdin.readline():
-        records = ProcReader().read_all(use_second_core=True)
+        records = ProcReader(escaper).read_all(use_second_core=True)
         data = marshal.dumps((width, time.time(), [tuple(r) for r in records]))
         stdout.write(_LENGTH.pack(len(data)) + data)
         stdout.flush()
