@@ -46,7 +46,6 @@ RULE_HELP: Dict[str, str] = {
               "has no /dev/log to connect to.",
     "signals": "Handle SIGHUP (reload) and SIGTERM (clean exit). Pass: both caught (SigCgt).",
 }
-RULE_IDS = tuple(RULE_HELP)
 
 _SIGNAL_NAMES = {1: "HUP", 2: "INT", 3: "QUIT", 10: "USR1", 12: "USR2", 13: "PIPE", 15: "TERM", 17: "CHLD"}
 

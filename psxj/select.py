@@ -17,7 +17,7 @@ import grp
 import pwd
 import shlex
 from operator import attrgetter
-from typing import Callable, Dict, FrozenSet, List, NamedTuple, Optional, Sequence
+from typing import Callable, Dict, FrozenSet, List, NamedTuple, Sequence
 
 from psxj.errors import PsxjError, UsageError
 from psxj.model import ProcessRecord
@@ -184,7 +184,3 @@ def parse_filter(line: str) -> Selection:
     if unknown:
         raise UsageError(f"unknown selector {unknown[0]}")
     return selection_from_arguments(args, " ".join(rest))
-
-
-def describe_or_all(selection: Optional[Selection]) -> str:
-    return selection.describe() if selection else "all processes"

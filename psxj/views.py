@@ -57,7 +57,6 @@ COLUMNS: Tuple[Column, ...] = (
     Column("command", "COMMAND", 0, False, lambda r: r.command, lambda r: r.command.lower()),
 )
 COLUMN_KEYS = tuple(c.key for c in COLUMNS)
-MODES = ("table", "forest", "sessions")
 
 
 class ViewOptions(NamedTuple):
