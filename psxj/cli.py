@@ -75,7 +75,7 @@ def run_table(argv: List[str]) -> int:
 
         return run_app(selection=selection, load=args.load, delay=args.delay, keep_demo=args.keep_demo)
 
-    from psxj.escape import Escaper
+    from psxj.render.escape import Escaper
 
     escaper = Escaper.for_environment()
     if args.load:
@@ -88,11 +88,11 @@ def run_table(argv: List[str]) -> int:
         snapshot = live_snapshot(use_second_core=True, escaper=escaper)
     records = selection.apply(snapshot.records)
     if args.json or args.csv:
-        from psxj.export import to_csv, to_json
+        from psxj.render.export import to_csv, to_json
 
         _write(to_json(snapshot, records) if args.json else to_csv(snapshot, records))
     else:
-        from psxj.psformat import render_lines, screen_columns
+        from psxj.render.psformat import render_lines, screen_columns
 
         lines = render_lines(snapshot, records, screen_columns(), escaper)
         _write("\n".join(lines) + "\n")
@@ -103,7 +103,7 @@ def main(argv: Optional[List[str]] = None) -> int:
     argv = sys.argv[1:] if argv is None else argv
     try:
         if argv[:1] == ["audit"]:
-            from psxj.audit_cli import main as audit_main
+            from psxj.judge.audit_cli import main as audit_main
 
             return audit_main(argv[1:])
         if argv[:1] == ["demo"]:

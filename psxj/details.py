@@ -12,7 +12,7 @@ from typing import Callable, List, NamedTuple, Optional
 
 from psxj.model import ProcessRecord, Snapshot
 from psxj.names import group_name, user_name
-from psxj.psformat import format_time
+from psxj.render.psformat import format_time
 
 NOT_READABLE = "not readable (permission denied)"
 

@@ -115,7 +115,7 @@ class Snapshot:
     @property
     def daemon_pids(self) -> frozenset:
         if self._daemons is None:
-            from psxj.daemon_rules import is_daemon
+            from psxj.judge.rules import is_daemon
 
             self._daemons = frozenset(r.pid for r in self.records if is_daemon(r, self.parent(r)))
         return self._daemons

@@ -11,7 +11,7 @@ from operator import attrgetter
 from typing import Callable, Dict, Iterable, List, NamedTuple, Optional, Tuple
 
 from psxj.model import ProcessRecord, Snapshot
-from psxj.psformat import format_time
+from psxj.render.psformat import format_time
 from psxj.select import Selection
 
 # Row kinds: what a line of the table is.

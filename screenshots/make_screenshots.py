@@ -21,7 +21,7 @@ from pathlib import Path
 HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE.parent))
 
-from psxj.audit import Report, Verdict  # noqa: E402
+from psxj.judge.audit import Report, Verdict  # noqa: E402
 from psxj.model import Snapshot  # noqa: E402
 from psxj.sources.loaded import load_snapshot  # noqa: E402
 from psxj.tui.app import PsxjApp  # noqa: E402

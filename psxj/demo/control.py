@@ -20,7 +20,7 @@ from typing import List, Optional
 
 from psxj.demo.daemon import LOGFILE, PIDFILE, STEPFILE
 from psxj.errors import PsxjError, UsageError
-from psxj.locks import write_lock_holder
+from psxj.judge.locks import write_lock_holder
 from psxj.spawn import popen_module
 
 STATUS_RUNNING, STATUS_DEAD_PIDFILE, STATUS_NOT_RUNNING = 0, 1, 3

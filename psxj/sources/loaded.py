@@ -14,8 +14,8 @@ import sys
 from typing import Any, Dict, List, Optional, Tuple
 
 from psxj.errors import PsxjError
-from psxj.escape import Escaper
 from psxj.model import ProcessRecord, Snapshot
+from psxj.render.escape import Escaper
 
 PROCPS_HEADER = ["PPID", "PID", "PGID", "SID", "TTY", "TPGID", "STAT", "UID", "TIME", "COMMAND"]
 # BSD and macOS `ps -axj`: macOS calls the session column SESS, FreeBSD SID.

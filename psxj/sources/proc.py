@@ -13,8 +13,8 @@ import os
 import threading
 from typing import Dict, List, Optional, Tuple
 
-from psxj.escape import Escaper
 from psxj.model import PF_KTHREAD, ProcessRecord, Snapshot
+from psxj.render.escape import Escaper
 from psxj.sources.ttynames import TtyNames
 
 _FORK_ABOVE = 1000        # below this many processes, a helper costs more than it saves

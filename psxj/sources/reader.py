@@ -25,7 +25,7 @@ _LENGTH = struct.Struct("!Q")
 
 def serve() -> int:
     """The helper's loop: one snapshot per request line, until stdin closes."""
-    from psxj.escape import Escaper
+    from psxj.render.escape import Escaper
     from psxj.sources.proc import ProcReader, pid_digits
 
     stdin, stdout = sys.stdin.buffer, sys.stdout.buffer

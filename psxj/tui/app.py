@@ -302,7 +302,7 @@ class PsxjApp(App):
 
     @work(thread=True, exclusive=True, group="audit")
     def _run_audit(self, snapshot: Snapshot, records) -> None:
-        from psxj.audit import SystemFacts, audit_process
+        from psxj.judge.audit import SystemFacts, audit_process
 
         system = SystemFacts(snapshot)
         reports = [audit_process(snapshot, record, system) for record in records]

@@ -143,7 +143,7 @@ def checklist_section(snapshot: Snapshot, record: ProcessRecord) -> Static:
     """The daemon checklist for the detail view, audited now."""
     if not snapshot.live:
         return Static("\n[b]Daemon checklist[/b]: needs a live process (this table was loaded from a file).")
-    from psxj.audit import audit_process
+    from psxj.judge.audit import audit_process
 
     return checklist_widget(audit_process(snapshot, record))
 
@@ -170,7 +170,7 @@ class AuditScreen(ModalScreen):
         self.reports = reports
 
     def compose(self) -> ComposeResult:
-        from psxj.audit import summary_line
+        from psxj.judge.audit import summary_line
 
         with VerticalScroll(id="help-body"):
             yield Static(f"[b]Audit[/b] of {len(self.reports)} daemon(s) on screen")

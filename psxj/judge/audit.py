@@ -16,8 +16,8 @@ import socket
 import struct
 from typing import Dict, List, NamedTuple, Optional, Tuple
 
-from psxj.daemon_rules import adopts_orphans, is_daemon
-from psxj.locks import proc_locks
+from psxj.judge.locks import proc_locks
+from psxj.judge.rules import adopts_orphans, is_daemon
 from psxj.model import ProcessRecord, Snapshot
 
 PASS, FAIL, UNKNOWN = "pass", "fail", "unknown"

@@ -11,8 +11,8 @@ import json
 import sys
 from typing import List
 
-from psxj.audit import RULE_HELP, SystemFacts, audit_process, format_report, summary_line
 from psxj.errors import PsxjError, UsageError
+from psxj.judge.audit import RULE_HELP, SystemFacts, audit_process, format_report, summary_line
 
 
 class _Parser(argparse.ArgumentParser):

@@ -9,7 +9,7 @@ from typing import Any, Dict, Iterable, List
 
 from psxj.model import ProcessRecord, Snapshot
 from psxj.names import user_name
-from psxj.psformat import format_time
+from psxj.render.psformat import format_time
 
 FIELDS = (
     "ppid", "pid", "pgid", "sid", "tty", "tpgid", "stat", "uid", "user", "time", "command",
