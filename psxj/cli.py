@@ -112,7 +112,10 @@ def main(argv: Optional[List[str]] = None) -> int:
             return demo_main(argv[1:])
         return run_table(argv)
     except PsxjError as exc:
-        print(f"psxj: {exc}", file=sys.stderr)
+        from psxj.render.escape import safe_text
+
+        # Messages quote arguments, file names and file contents: escaped, and one line always.
+        print(f"psxj: {safe_text(str(exc))}", file=sys.stderr)
         return exc.status
     except KeyboardInterrupt:
         return 130

@@ -15,9 +15,10 @@ from __future__ import annotations
 import argparse
 import grp
 import pwd
+import re
 import shlex
 from operator import attrgetter
-from typing import Callable, Dict, FrozenSet, List, NamedTuple, Sequence
+from typing import Callable, Dict, FrozenSet, List, NamedTuple, Optional, Sequence
 
 from psxj.errors import PsxjError, UsageError
 from psxj.model import ProcessRecord
@@ -39,33 +40,84 @@ class SelectorKind(NamedTuple):
     parse: Callable[[str, str, bool], List[object]]
 
 
-def _split(text: str) -> List[str]:
-    return [item for item in text.replace(",", " ").split() if item]
+_LIST_SEPARATORS = " ,\t"
+_MAX_ITEM = 64  # no id or name is longer; longer items are refused, not parsed, and shown cut
 
 
-def _ids(flag: str, what: str, allow_zero: bool) -> Callable[[str, str, bool], List[object]]:
+def shown(item: str) -> str:
+    """A user's list item, quoted for an error message: escaped and cut, so a hostile or huge
+    argument can neither drive the terminal nor flood it."""
+    from psxj.render.escape import safe_text
+
+    text = safe_text(item)
+    return repr(text if len(text) <= 40 else text[:37] + "...")
+
+
+def _split(flag: str, text: str) -> List[str]:
+    """A ps list: items separated by spaces, commas or tabs. As procps' parse_list() does, an
+    empty item (`1,,2`, a leading or trailing comma, an empty argument) is an improper list."""
+    items = re.split("[ ,\t]", text)
+    if any(not item for item in items):
+        raise UsageError(f"{flag}: improper list {shown(text)} (an empty item)")
+    return items
+
+
+_NUMBER = re.compile(r"\A[+-]?(0[xX][0-9a-fA-F]+|0[0-7]*|[1-9][0-9]*)\Z")
+
+
+def strtoul(item: str) -> Optional[int]:
+    """The number C's strtoul(item, &end, 0) reads when it reads all of item, else None.
+
+    Decimal, 0x hex or 0 octal, an optional sign (a minus wraps around, as in C, so it is out of
+    any range). ASCII digits only: `²` is not a number. Too long to be any id: out of range."""
+    if len(item) > _MAX_ITEM or not _NUMBER.match(item):
+        return None
+    sign, body = (item[0], item[1:]) if item[0] in "+-" else ("+", item)
+    value = int(body, 16) if body[:2].lower() == "0x" else int(body, 8) if body.startswith("0") else int(body)
+    return (1 << 64) - value if sign == "-" and value else value
+
+
+def _ids(what: str, highest: int) -> Callable[[str, str, bool], List[object]]:
+    """procps parse_pid(): -p and -s take 1 .. 0x7fffffff, written as strtoul reads them."""
     def parse(flag: str, item: str, strict_names: bool = True) -> List[object]:
-        try:
-            value = int(item, 10)
-        except ValueError:
-            raise UsageError(f"{flag}: invalid {what} '{item}'") from None
-        if value < 0 or (value == 0 and not allow_zero):
-            raise UsageError(f"{flag}: invalid {what} '{item}'")
+        value = strtoul(item)
+        if value is None:
+            if len(item) > _MAX_ITEM and item.isascii() and item.isdigit():
+                raise UsageError(f"{flag}: {what} out of range ({len(item)} digits)")
+            raise UsageError(f"{flag}: {what} list syntax error at {shown(item)}")
+        if not 1 <= value <= highest:
+            raise UsageError(f"{flag}: {what} out of range: {shown(item)}")
         return [value]
     return parse
+
+
+_ID_MAX = 0xFFFFFFFE  # procps refuses uid/gid 4294967295, (uid_t)-1
+
+
+def _numeric_id(flag: str, item: str, what: str) -> Optional[int]:
+    """A uid or gid written as a number, or None when item is a name."""
+    value = strtoul(item)
+    if value is None:
+        if item.isascii() and item.isdigit():  # only digits, but too many of them
+            raise UsageError(f"{flag}: {what} ID out of range ({len(item)} digits)")
+        return None
+    if value > _ID_MAX:
+        raise UsageError(f"{flag}: {what} ID out of range: {shown(item)}")
+    return value
 
 
 def _user(flag: str, item: str, strict_names: bool = True) -> List[object]:
     """A uid, and the name too: a BSD table names its users instead of numbering them.
     A loaded table's users need not exist here (strict_names=False): the name alone then."""
-    if item.isdigit():
-        return [int(item)]
+    number = _numeric_id(flag, item, "user")
+    if number is not None:
+        return [number]
     try:
         return [pwd.getpwnam(item).pw_uid, item]
-    except KeyError:
+    except (KeyError, ValueError):  # ValueError: a name with a NUL byte
         if not strict_names:
             return [item]
-        raise PsxjError(f"{flag}: no such user '{item}'") from None
+        raise PsxjError(f"{flag}: no such user {shown(item)}") from None
 
 
 def _effective_user(record: ProcessRecord) -> object:
@@ -73,14 +125,15 @@ def _effective_user(record: ProcessRecord) -> object:
 
 
 def _group(flag: str, item: str, strict_names: bool = True) -> List[object]:
-    if item.isdigit():
-        return [int(item)]
+    number = _numeric_id(flag, item, "group")
+    if number is not None:
+        return [number]
     try:
         return [grp.getgrnam(item).gr_gid]
-    except KeyError:
+    except (KeyError, ValueError):
         if not strict_names:
             return []  # loaded tables carry no group names: this group selects nothing there
-        raise PsxjError(f"{flag}: no such group '{item}'") from None
+        raise PsxjError(f"{flag}: no such group {shown(item)}") from None
 
 
 def _tty(flag: str, item: str, strict_names: bool = True) -> List[object]:
@@ -97,8 +150,8 @@ def _command(flag: str, item: str, strict_names: bool = True) -> List[object]:
 
 
 SELECTORS: Dict[str, SelectorKind] = {
-    "-p": SelectorKind("--pid", "PIDLIST", "process IDs", attrgetter("pid"), _ids("-p", "process ID", False)),
-    "-s": SelectorKind("--sid", "SIDLIST", "session IDs", attrgetter("sid"), _ids("-s", "session ID", True)),
+    "-p": SelectorKind("--pid", "PIDLIST", "process IDs", attrgetter("pid"), _ids("process ID", 0x7FFFFFFF)),
+    "-s": SelectorKind("--sid", "SIDLIST", "session IDs", attrgetter("sid"), _ids("session ID", 0x7FFFFFFF)),
     "-u": SelectorKind("--user", "USERLIST", "effective user, name or number", _effective_user, _user),
     "-U": SelectorKind("--User", "USERLIST", "real user, name or number", attrgetter("ruid"), _user),
     "-g": SelectorKind("--group", "GROUPLIST", "effective group, name or number", attrgetter("egid"), _group),
@@ -156,10 +209,7 @@ def selection_from_arguments(args: argparse.Namespace, text: str = "", strict_na
     for flag, kind in SELECTORS.items():
         values: set = set()
         for argument in getattr(args, f"select{flag}"):
-            items = _split(argument)
-            if not items:
-                raise UsageError(f"{flag}: empty list")
-            for item in items:
+            for item in _split(flag, argument):
                 values.update(kind.parse(flag, item, strict_names))
         if values:
             selectors.append(Selector(flag, frozenset(values)))

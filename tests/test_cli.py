@@ -10,10 +10,22 @@ from conftest import ROOT, clean_env, run_psxj
 
 
 @pytest.mark.parametrize("args, status, message", [
-    (["-p", "abc"], 2, "-p: invalid process ID 'abc'"),
-    (["-p", "0"], 2, "-p: invalid process ID '0'"),
-    (["-s", "-5"], 2, "-s: invalid session ID '-5'"),
-    (["-p", ","], 2, "-p: empty list"),
+    # procps' own words for lists and ids (parse_list, parse_pid, parse_uid in ps/parser.c)
+    (["-p", "abc"], 2, "-p: process ID list syntax error at 'abc'"),
+    (["-p", "0"], 2, "-p: process ID out of range: '0'"),
+    (["-p", "0x80000000"], 2, "-p: process ID out of range"),
+    (["-s", "-5"], 2, "-s: session ID out of range: '-5'"),
+    (["-s", "0"], 2, "-s: session ID out of range: '0'"),
+    (["-p", ","], 2, "-p: improper list"),
+    (["-p", "1,,2"], 2, "-p: improper list '1,,2'"),
+    (["-p", ""], 2, "-p: improper list"),
+    (["-p", "²"], 2, "-p: process ID list syntax error at '²'"),
+    (["-u", "9" * 4400], 2, "-u: user ID out of range (4400 digits)"),
+    (["-U", "9" * 4400], 2, "-U: user ID out of range (4400 digits)"),
+    (["-g", "9" * 4400], 2, "-g: group ID out of range (4400 digits)"),
+    (["-p", "9" * 4400], 2, "-p: process ID out of range (4400 digits)"),
+    (["-u", "4294967295"], 2, "-u: user ID out of range"),
+    (["-u", "²"], 1, "-u: no such user '²'"),
     (["-u", "no_such_user_psxj"], 1, "-u: no such user 'no_such_user_psxj'"),
     (["-U", "no_such_user_psxj"], 1, "-U: no such user"),
     (["-g", "no_such_group_psxj"], 1, "-g: no such group"),
@@ -30,6 +42,14 @@ def test_bad_input(args, status, message):
     assert err.startswith("psxj: ") and err.count("\n") == 1
     assert message in err
     assert "Traceback" not in err
+
+
+def test_numbers_are_read_as_strtoul_reads_them():
+    """ps takes -p 0x1 and -p 01 (strtoul, base 0): so does psxj."""
+    for spelling in ("0x1", "01", "+1"):
+        result = run_psxj("--print", "-p", spelling)
+        assert result.returncode == 0, result.stderr
+        assert result.stdout.splitlines()[1].split()[1] == b"1"
 
 
 def test_selector_that_matches_nothing_prints_the_header_and_fails():

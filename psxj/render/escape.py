@@ -237,3 +237,21 @@ class Escaper:
         if is_plain(data):
             return data.decode("ascii")
         return self.display_pass(self.library_pass(data))
+
+
+_default: Escaper | None = None
+
+
+def default_escaper() -> Escaper:
+    """The escaper for this process's environment, made once (probing the locale costs ~1 ms)."""
+    global _default
+    if _default is None:
+        _default = Escaper.for_environment()
+    return _default
+
+
+def safe_text(data: bytes | str) -> str:
+    """Untrusted text for any output that is not a COMMAND cell: error messages, audit evidence,
+    paths from /proc, names from files. The same escaping as COMMAND, so no control byte
+    (ESC, BEL, CSI, OSC) from a process, a file or an argument ever reaches a terminal."""
+    return default_escaper().text(data)
