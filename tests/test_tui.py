@@ -64,7 +64,7 @@ async def test_filter_with_selectors_text_and_errors():
         app.query_one("#filter").value = ""
         await pilot.press(*"-p abc", "enter")
         assert app.query_one("#filter-error").display
-        assert "invalid process ID" in screen_text(app.query_one("#filter-error"))
+        assert "process ID list syntax error" in screen_text(app.query_one("#filter-error"))
         assert shown_pids(app) == [1008, 2389]
         # Free text matches the command.
         app.query_one("#filter").value = ""
