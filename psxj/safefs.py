@@ -1,0 +1,215 @@
+"""Files psxj writes or trusts: run directories checked before use, and files in them opened without
+following symlinks.
+
+psxj runs as root on machines shared with other users. A directory another user made (or can
+write to) lets that user plant symlinks, so that root's next open() truncates or appends to a file
+of the attacker's choosing. Every file psxj keeps lives in a `RunDir`: a directory psxj created
+itself, or one owned by the caller that nobody else may write to, reached through directories
+that only root or the caller control. Files in it are opened relative to the directory's own
+descriptor, with O_NOFOLLOW, and must be regular files the caller owns.
+
+This module is the one place such checks live; everything else calls it.
+"""
+
+from __future__ import annotations
+
+import errno
+import os
+import stat
+from typing import List, Optional
+
+from psxj.errors import PsxjError
+
+_SYMLINK_HOPS = 40
+_CLOEXEC = getattr(os, "O_CLOEXEC", 0)
+
+
+class UnsafePath(PsxjError):
+    """A path psxj refuses to use: the message says what is wrong and how to fix it."""
+
+
+def _trusted_owner(st: os.stat_result) -> bool:
+    return st.st_uid in (0, os.geteuid())
+
+
+def _writable_by_others(st: os.stat_result) -> bool:
+    return bool(st.st_mode & (stat.S_IWGRP | stat.S_IWOTH))
+
+
+def _check_ancestor(path: str, st: os.stat_result) -> None:
+    """A directory on the way: root's or the caller's, and nobody else may replace what is in it
+    (group/other write is allowed only with the sticky bit, as on /tmp)."""
+    from psxj.render.escape import safe_text
+
+    if not stat.S_ISDIR(st.st_mode):
+        raise UnsafePath(f"{safe_text(path)} is not a directory")
+    if not _trusted_owner(st):
+        raise UnsafePath(f"{safe_text(path)} belongs to uid {st.st_uid}, not to root or you: refusing to use it")
+    if _writable_by_others(st) and not st.st_mode & stat.S_ISVTX:
+        raise UnsafePath(f"{safe_text(path)} is writable by other users (mode {stat.S_IMODE(st.st_mode):04o}): "
+                         "refusing to use it")
+
+
+def trusted_real_path(path: str) -> str:
+    """The real path of `path`'s parent directories, walked one component at a time with lstat.
+
+    A symlink on the way is followed only when root or the caller owns it and it sits in a
+    directory that passed the check; the last component is not followed at all (the caller
+    lstats it). Raises UnsafePath for anything another user could have steered."""
+    parts: List[str] = [p for p in os.path.abspath(path).split("/") if p]
+    if not parts:
+        return "/"
+    last = parts.pop()
+    current = "/"
+    _check_ancestor(current, os.lstat(current))
+    hops = 0
+    while parts:
+        name = parts.pop(0)
+        candidate = os.path.join(current, name)
+        try:
+            st = os.lstat(candidate)
+        except FileNotFoundError:
+            raise UnsafePath(f"{_shown(candidate)} does not exist") from None
+        if stat.S_ISLNK(st.st_mode):
+            hops += 1
+            if hops > _SYMLINK_HOPS or not _trusted_owner(st):
+                raise UnsafePath(f"{_shown(candidate)} is a symbolic link another user controls: refusing to follow it")
+            target = os.readlink(candidate)
+            target_parts = [p for p in target.split("/") if p]
+            if target.startswith("/"):
+                current = "/"
+            parts = target_parts + parts
+            continue
+        if name == "..":
+            current = os.path.dirname(current) or "/"
+            continue
+        if name == ".":
+            continue
+        _check_ancestor(candidate, st)
+        current = candidate
+    return os.path.join(current, last)
+
+
+def _shown(path: str) -> str:
+    from psxj.render.escape import safe_text
+
+    return safe_text(path)
+
+
+class RunDir:
+    """A directory psxj may keep files in, checked when opened; files opened relative to it."""
+
+    def __init__(self, path: str, fd: int) -> None:
+        self.path = path
+        self.fd = fd
+
+    @classmethod
+    def open(cls, path: str, create: bool = True) -> "RunDir":
+        """Check `path` (creating it, mode 0700, when missing and `create`) and open it.
+
+        Refuses a symlink, a non-directory, a directory owned by another user, one that group
+        or others may write to, and one reached through directories another user controls."""
+        real = trusted_real_path(path)
+        try:
+            st = os.lstat(real)
+        except FileNotFoundError:
+            if not create:
+                raise UnsafePath(f"{_shown(real)} does not exist") from None
+            try:
+                os.mkdir(real, 0o700)
+            except FileExistsError:
+                pass  # someone made it between our lstat and mkdir: it is checked below like any other
+            except OSError as exc:
+                raise UnsafePath(f"cannot create {_shown(real)}: {exc.strerror}") from None
+            st = os.lstat(real)
+        if stat.S_ISLNK(st.st_mode):
+            raise UnsafePath(f"{_shown(real)} is a symbolic link: a run directory must be a real directory")
+        if not stat.S_ISDIR(st.st_mode):
+            raise UnsafePath(f"{_shown(real)} is not a directory")
+        if st.st_uid != os.geteuid():
+            raise UnsafePath(f"{_shown(real)} belongs to uid {st.st_uid}, not to you (uid {os.geteuid()}): "
+                             "another user may have made it; remove it or choose another --rundir")
+        if _writable_by_others(st):
+            raise UnsafePath(f"{_shown(real)} is writable by other users (mode {stat.S_IMODE(st.st_mode):04o}): "
+                             "chmod go-w it or choose another --rundir")
+        fd = os.open(real, os.O_RDONLY | os.O_DIRECTORY | os.O_NOFOLLOW | _CLOEXEC)
+        opened = os.fstat(fd)
+        if (opened.st_dev, opened.st_ino) != (st.st_dev, st.st_ino):  # swapped between check and open
+            os.close(fd)
+            raise UnsafePath(f"{_shown(real)} changed while it was being checked")
+        return cls(real, fd)
+
+    def close(self) -> None:
+        if self.fd >= 0:
+            os.close(self.fd)
+            self.fd = -1
+
+    def __enter__(self) -> "RunDir":
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.close()
+
+    def join(self, name: str) -> str:
+        return os.path.join(self.path, name)
+
+    def open_file(self, name: str, flags: int, mode: int = 0o600) -> int:
+        """os.open of a file in this directory: never through a symlink, only a regular file the
+        caller owns. O_CREAT|O_EXCL is the caller's to ask for where the file must be new."""
+        if "/" in name or name in ("", ".", ".."):
+            raise ValueError(f"not a plain file name: {name!r}")
+        try:
+            fd = os.open(name, flags | os.O_NOFOLLOW | _CLOEXEC | getattr(os, "O_NONBLOCK", 0), mode,
+                         dir_fd=self.fd)
+        except OSError as exc:
+            if exc.errno == errno.ELOOP:
+                raise UnsafePath(f"{_shown(self.join(name))} is a symbolic link: refusing to open it") from None
+            raise
+        st = os.fstat(fd)
+        if not stat.S_ISREG(st.st_mode) or st.st_uid != os.geteuid() or st.st_nlink > 1:
+            os.close(fd)
+            raise UnsafePath(f"{_shown(self.join(name))} is not a regular file of yours with one link: "
+                             "refusing to use it")
+        os.set_blocking(fd, True)
+        return fd
+
+    def read_bytes(self, name: str, limit: int = 1 << 20) -> Optional[bytes]:
+        """The file's first `limit` bytes, or None when it does not exist."""
+        try:
+            fd = self.open_file(name, os.O_RDONLY)
+        except FileNotFoundError:
+            return None
+        try:
+            chunks, size = [], 0
+            while size < limit:
+                chunk = os.read(fd, min(65536, limit - size))
+                if not chunk:
+                    break
+                chunks.append(chunk)
+                size += len(chunk)
+            return b"".join(chunks)
+        finally:
+            os.close(fd)
+
+    def append(self, name: str, data: bytes, mode: int = 0o644) -> None:
+        fd = self.open_file(name, os.O_WRONLY | os.O_CREAT | os.O_APPEND, mode)
+        try:
+            os.write(fd, data)
+        finally:
+            os.close(fd)
+
+    def unlink(self, name: str) -> bool:
+        try:
+            os.unlink(name, dir_fd=self.fd)
+        except FileNotFoundError:
+            return False
+        return True
+
+    def listdir(self) -> List[str]:
+        return os.listdir(self.fd)
+
+    def stat(self, name: str) -> Optional[os.stat_result]:
+        try:
+            return os.stat(name, dir_fd=self.fd, follow_symlinks=False)
+        except FileNotFoundError:
+            return None
