@@ -24,7 +24,7 @@ def rundir(tmp_path):
     pid = control.running_pid()
     if pid is not None:
         control.stop(timeout=5)
-    for entry in control.steps():  # every process the demo ever was
+    for entry in [e for entries in control.all_runs().values() for e in entries]:  # every demo process
         try:
             os.kill(entry["pid"], signal.SIGKILL)
         except (ProcessLookupError, PermissionError):
@@ -82,11 +82,11 @@ def test_the_daemon_itself_refuses_a_second_instance(rundir):
     """Even started directly, past the control's check, running()'s lock refuses it."""
     control = DemoControl(str(rundir))
     pid = int(demo(rundir, "start").stdout)
-    launcher = control.launch(fresh=False)
-    launcher.wait(timeout=10)
+    run = control.launch()
+    run.launcher.wait(timeout=10)
     outcome = None
     for _ in range(200):
-        refused = [e for e in control.steps() if e["step"] == "refused"]
+        refused = [e for e in control.steps(run.run_id) if e["step"] == "refused"]
         if refused:
             outcome = refused[0]
             break
@@ -149,7 +149,7 @@ def test_lifetime_ends_a_forgotten_demo(rundir):
 
 def test_steps_record_each_change_as_proc_showed_it(rundir):
     pid = int(demo(rundir, "start").stdout)
-    entries = DemoControl(str(rundir)).steps()
+    (entries,) = DemoControl(str(rundir)).all_runs().values()
     names = [e["step"] for e in entries]
     assert names == ["start", "fork", "setsid", "second-fork", "umask", "chdir", "close", "devnull", "running",
                      "syslog", "signals"]
@@ -195,17 +195,17 @@ async def test_step_mode_in_the_interface_narrates_the_real_values(rundir):
         for _ in range(200):
             await pilot.pause(0.1)
             app.follow_demo()
-            entries = control.steps()
+            entries = control.steps(app.demo_run.run_id)
             if entries:
                 seen.setdefault(entries[-1]["step"], _panel_text(app))
             if entries and entries[-1]["step"] == "signals":
                 break
-        entries = control.steps()
+        entries = control.steps(app.demo_run.run_id)
         assert [e["step"] for e in entries][-1] == "signals"
         rows = {e["step"]: e["row"] for e in entries}
         # Each step's panel named it and showed the columns that really changed, old -> new.
         fork, setsid, second = rows["fork"], rows["setsid"], rows["second-fork"]
-        assert "Step 3: setsid()" in seen["setsid"]
+        assert "Step 3 of 11: setsid()" in seen["setsid"]
         assert f"SID {fork['SID']} -> {setsid['SID']}" in seen["setsid"] and setsid["SID"] == setsid["PID"]
         assert f"STAT {fork['STAT']} -> Ss" in seen["setsid"]
         assert f"PID {setsid['PID']} -> {second['PID']}" in seen["second-fork"]
@@ -225,11 +225,17 @@ async def test_step_mode_in_the_interface_narrates_the_real_values(rundir):
         for _ in range(100):
             await pilot.pause(0.1)
             app.follow_demo()
-            if "refused" in [e["step"] for e in control.steps()] and "SIGHUP: reloading" in control.log():
+            second_run = control.steps(app.demo_second_run.run_id) if app.demo_second_run else []
+            if "refused" in [e["step"] for e in second_run] and "SIGHUP: reloading" in control.log():
                 break
         assert "SIGHUP: reloading" in control.log()
-        assert any(e["step"] == "refused" and e["holder"] == second["PID"] for e in control.steps())
+        assert any(e["step"] == "refused" and e["holder"] == second["PID"] for e in second_run)
+        # The panel keeps the first run's steps and says what became of the second instance, apart.
+        panel = _panel_text(app)
+        assert f"Second instance (pid {second_run[-1]['pid']}): refused" in panel
+        assert "Steps 11/11" in panel
     # Quitting stopped the demo psxj started, and nothing of it is left.
     assert control.status() == 3
-    for entry in control.steps():
-        assert gone_or_zombie(entry["pid"])
+    for entries in control.all_runs().values():
+        for entry in entries:
+            assert gone_or_zombie(entry["pid"])

@@ -1,10 +1,14 @@
 """`psxj demo start|stop|restart|status|log|init-script|unit`: drive the demo like the tutorial's init script.
 
-The pidfile's lock, not its contents, says whether the daemon runs: the holder of the
-write lock (from /proc/locks) is the daemon, so a stale pidfile left by kill -9 never
-blocks a start, and stop never signals a PID that has been reused.
+The pidfile's lock, not its contents, says whether the daemon runs. But a lock is not a proof:
+before psxj signals the lock's holder it proves that the holder is the demo (psxj.identity):
+a POSIX write lock on the pidfile psxj opened without following symlinks, held by a process of
+the caller's own user that has that very file open, whose arguments are the demo's for this run
+directory, and whose executable and start time are the ones the demo recorded for itself when it
+took the lock. Anything else is refused with a message, and nothing is signalled.
 
-status follows LSB: 0 running, 1 dead but the pidfile remains, 3 not running.
+status follows LSB: 0 running, 1 dead but the pidfile remains, 3 not running, 4 unknown (a
+process holds the lock that psxj cannot prove is the demo).
 """
 
 from __future__ import annotations
@@ -13,24 +17,58 @@ import argparse
 import json
 import os
 import signal
+import stat
 import subprocess
 import sys
 import time
-from typing import List, Optional
+from typing import Dict, List, NamedTuple, Optional, Tuple
 
-from psxj.demo.daemon import LOGFILE, PIDFILE, STEPFILE
+from psxj.demo.daemon import (
+    LOGFILE,
+    MAX_LIFETIME,
+    MAX_STEP_DELAY,
+    PIDFILE,
+    STEPS_PATTERN,
+    finite_seconds,
+    new_run_id,
+    steps_file,
+)
 from psxj.errors import PsxjError, UsageError
-from psxj.judge.locks import write_lock_holder
+from psxj.identity import NotThatProcess, ProvenProcess, command_line, holds_open, owner_uid
+from psxj.safefs import RunDir, UnsafePath
 from psxj.spawn import popen_module
 
-STATUS_RUNNING, STATUS_DEAD_PIDFILE, STATUS_NOT_RUNNING = 0, 1, 3
+STATUS_RUNNING, STATUS_DEAD_PIDFILE, STATUS_NOT_RUNNING, STATUS_UNKNOWN = 0, 1, 3, 4
+_KEPT_RUNS = 4           # steps files of older runs are removed when a new run starts
+_STEPS_LIMIT = 1 << 20   # a steps file is a few kB; never read more than this
 
 
 def default_rundir() -> str:
-    runtime = os.environ.get("XDG_RUNTIME_DIR")
-    if runtime and os.path.isdir(runtime):
-        return os.path.join(runtime, "psxj")
-    return f"/tmp/psxj-{os.getuid()}"
+    """$XDG_RUNTIME_DIR/psxj when that directory is the caller's own, else /tmp/psxj-UID.
+
+    Under su, sudo or cron XDG_RUNTIME_DIR is often missing or still the other user's: /tmp is
+    then used, and psxj.safefs refuses /tmp/psxj-UID unless psxj made it or the caller owns it."""
+    runtime = os.environ.get("XDG_RUNTIME_DIR", "")
+    if runtime.startswith("/"):
+        try:
+            st = os.lstat(runtime)
+        except OSError:
+            st = None
+        if st is not None and stat.S_ISDIR(st.st_mode) and st.st_uid == os.geteuid():
+            return os.path.join(runtime, "psxj")
+    return f"/tmp/psxj-{os.geteuid()}"
+
+
+class DemoProcess(NamedTuple):
+    """The running demo as proven: its PID and the start time it recorded for itself."""
+    pid: int
+    start_ticks: int
+
+
+class Run(NamedTuple):
+    """One start of the demo: the launcher that was started, and the id its steps are filed under."""
+    launcher: subprocess.Popen
+    run_id: str
 
 
 class DemoControl:
@@ -42,42 +80,174 @@ class DemoControl:
     def path(self, name: str) -> str:
         return os.path.join(self.rundir, name)
 
+    def _open_dir(self, create: bool = False) -> Optional[RunDir]:
+        """The checked run directory, or None when it does not exist (nothing ever ran there)."""
+        if not create and not os.path.lexists(self.rundir):
+            return None
+        return RunDir.open(self.rundir, create=create)
+
+    # the lock and its holder -------------------------------------------------------
+    def _lock_holder(self, rundir: RunDir) -> Tuple[Optional[int], Optional[Tuple[int, int]]]:
+        """(PID holding a POSIX write lock on the pidfile, the pidfile's (dev, inode))."""
+        from psxj.judge.locks import proc_locks
+
+        try:
+            fd = rundir.open_file(PIDFILE, os.O_RDONLY)
+        except FileNotFoundError:
+            return None, None
+        try:
+            st = os.fstat(fd)
+        finally:
+            os.close(fd)
+        for lock in proc_locks():
+            # Only a POSIX lock: it belongs to one process and dies with it. flock and OFD locks
+            # follow an open file across fork and can be taken on a read-only descriptor.
+            if lock.kind == "POSIX" and lock.mode == "WRITE" and (lock.device, lock.inode) == (st.st_dev, st.st_ino):
+                return lock.pid, (st.st_dev, st.st_ino)
+        return None, (st.st_dev, st.st_ino)
+
+    def _prove(self, rundir: RunDir, pid: int, pidfile: Tuple[int, int]) -> ProvenProcess:
+        """Prove that `pid`, which holds the pidfile's lock, is this run directory's demo."""
+        recorded = self._recorded(rundir, pid)
+
+        def same_user(p: int) -> Optional[str]:
+            uid = owner_uid(p)
+            return None if uid == os.geteuid() else f"it runs as uid {uid}, not as you"
+
+        def demo_arguments(p: int) -> Optional[str]:
+            argv = command_line(p)
+            if "psxj.demo.daemon" not in argv or "--rundir" not in argv[:-1]:
+                return "its arguments are not psxj's demo daemon's"
+            if os.path.abspath(argv[argv.index("--rundir") + 1]) != self.rundir:
+                return "it is the demo of another run directory"
+            return None
+
+        def recorded_executable(p: int) -> Optional[str]:
+            try:
+                exe = os.readlink(f"/proc/{p}/exe")
+            except OSError:
+                return "its executable cannot be read"
+            return None if exe == recorded.get("exe") else "its executable is not the one the demo recorded"
+
+        def holds_the_pidfile(p: int) -> Optional[str]:
+            return None if holds_open(p, *pidfile) else "it does not have the pidfile open itself"
+
+        label = f"the process holding the pidfile lock (pid {pid})"
+        start = recorded.get("start_ticks")
+        if not isinstance(start, int):
+            raise NotThatProcess(f"{label} never recorded itself as this run directory's demo")
+        return ProvenProcess.prove(pid, start, label,
+                                   [same_user, demo_arguments, recorded_executable, holds_the_pidfile])
+
+    def _recorded(self, rundir: RunDir, pid: int) -> dict:
+        """What the demo wrote about itself when it took the lock ('running' with its pid)."""
+        for entries in self._all_runs(rundir).values():
+            for entry in entries:
+                if entry.get("step") == "running" and entry.get("pid") == pid:
+                    return entry
+        return {}
+
+    def running_demo(self) -> Optional[DemoProcess]:
+        """The demo, proven, or None when none runs. Raises PsxjError when the lock is held by a
+        process that cannot be proven to be the demo: the caller must not signal it."""
+        rundir = self._open_dir()
+        if rundir is None:
+            return None
+        with rundir:
+            pid, pidfile = self._lock_holder(rundir)
+            if pid is None:
+                return None
+            try:
+                with self._prove(rundir, pid, pidfile):
+                    return DemoProcess(pid, self._recorded(rundir, pid)["start_ticks"])
+            except NotThatProcess as exc:
+                raise PsxjError(f"{exc}: psxj will not signal it") from None
+
     def running_pid(self) -> Optional[int]:
-        """The daemon's PID: whoever holds the write lock on the pidfile."""
-        return write_lock_holder(self.path(PIDFILE))
+        """The demo's PID when it runs and is proven; None otherwise (also when unprovable)."""
+        try:
+            demo = self.running_demo()
+        except PsxjError:
+            return None
+        return demo.pid if demo else None
 
     def status(self) -> int:
-        if self.running_pid() is not None:
-            return STATUS_RUNNING
-        return STATUS_DEAD_PIDFILE if os.path.exists(self.path(PIDFILE)) else STATUS_NOT_RUNNING
-
-    def launch(self, step_delay: float = 0.0, lifetime: float = 600.0, fresh: bool = True) -> subprocess.Popen:
-        """Start the daemon program; returns its launcher, which exits after its first fork.
-
-        fresh=False keeps the earlier steps: the interface's "second instance" adds its
-        refusal to the running demo's story.
-        """
-        os.makedirs(self.rundir, mode=0o700, exist_ok=True)
-        if fresh:
-            try:
-                os.unlink(self.path(STEPFILE))  # a fresh narration for this run
-            except FileNotFoundError:
-                pass
-        return popen_module("psxj.demo.daemon", "--rundir", self.rundir, "--step-delay", str(step_delay),
-                            "--lifetime", str(lifetime), stdin=subprocess.DEVNULL)
-
-    def steps(self) -> List[dict]:
         try:
-            with open(self.path(STEPFILE)) as f:
-                return [json.loads(line) for line in f if line.strip()]
-        except (OSError, ValueError):
-            return []
+            if self.running_demo() is not None:
+                return STATUS_RUNNING
+        except PsxjError:
+            return STATUS_UNKNOWN
+        rundir = self._open_dir()
+        if rundir is None:
+            return STATUS_NOT_RUNNING
+        with rundir:
+            return STATUS_DEAD_PIDFILE if rundir.stat(PIDFILE) is not None else STATUS_NOT_RUNNING
 
-    def wait_for_outcome(self, timeout: float) -> dict:
-        """The step that ends a start: 'running' (or the later ones) or 'refused'."""
+    # starting ------------------------------------------------------------------
+    def launch(self, step_delay: float = 0.0, lifetime: float = 600.0,
+               tied_to: Optional[Tuple[int, int]] = None) -> Run:
+        """Start the daemon program for a new run; its launcher exits after the first fork."""
+        with RunDir.open(self.rundir, create=True) as rundir:
+            self._forget_old_runs(rundir)
+        run_id = new_run_id()
+        args = ["--rundir", self.rundir, "--run-id", run_id, "--step-delay", repr(step_delay),
+                "--lifetime", repr(lifetime)]
+        if tied_to is not None:
+            args += ["--tied-to", f"{tied_to[0]}:{tied_to[1]}"]
+        launcher = popen_module("psxj.demo.daemon", *args, stdin=subprocess.DEVNULL)
+        return Run(launcher, run_id)
+
+    def _forget_old_runs(self, rundir: RunDir) -> None:
+        runs = []
+        for name in rundir.listdir():
+            if STEPS_PATTERN.match(name):
+                st = rundir.stat(name)
+                if st is not None:
+                    runs.append((st.st_mtime, name))
+        for _, name in sorted(runs)[:-_KEPT_RUNS] if len(runs) > _KEPT_RUNS else []:
+            rundir.unlink(name)
+
+    def steps(self, run_id: str) -> List[dict]:
+        """The steps one run recorded, oldest first; malformed lines are skipped."""
+        rundir = self._open_dir()
+        if rundir is None:
+            return []
+        with rundir:
+            return self._read_steps(rundir, steps_file(run_id))
+
+    def all_runs(self) -> Dict[str, List[dict]]:
+        """Every run still on file: run id -> its steps."""
+        rundir = self._open_dir()
+        if rundir is None:
+            return {}
+        with rundir:
+            return self._all_runs(rundir)
+
+    def _all_runs(self, rundir: RunDir) -> Dict[str, List[dict]]:
+        return {match.group(1): self._read_steps(rundir, name)
+                for name in rundir.listdir() if (match := STEPS_PATTERN.match(name))}
+
+    @staticmethod
+    def _read_steps(rundir: RunDir, name: str) -> List[dict]:
+        try:
+            data = rundir.read_bytes(name, _STEPS_LIMIT) or b""
+        except (OSError, UnsafePath):
+            return []
+        entries = []
+        for line in data.decode("utf-8", "replace").splitlines():
+            try:
+                entry = json.loads(line)
+            except ValueError:
+                continue
+            if isinstance(entry, dict) and isinstance(entry.get("pid"), int) and isinstance(entry.get("step"), str):
+                entries.append(entry)
+        return entries
+
+    def wait_for_outcome(self, run_id: str, timeout: float) -> dict:
+        """The step that ends this run's start: 'running' or 'refused'."""
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
-            for entry in reversed(self.steps()):
+            for entry in reversed(self.steps(run_id)):
                 if entry["step"] in ("running", "refused"):
                     return entry
             time.sleep(0.02)
@@ -87,39 +257,70 @@ class DemoControl:
         holder = self.running_pid()
         if holder is not None:
             raise PsxjError(f"psxj-demo already running (pid {holder})")
-        launcher = self.launch(step_delay, lifetime)
-        launcher.wait()  # like a shell: the command returns once the first fork is done
-        outcome = self.wait_for_outcome(timeout=10 + 12 * step_delay)
+        run = self.launch(step_delay, lifetime)
+        run.launcher.wait()  # like a shell: the command returns once the first fork is done
+        outcome = self.wait_for_outcome(run.run_id, timeout=10 + 12 * step_delay)
         if outcome["step"] == "refused":
             raise PsxjError(f"psxj-demo already running (pid {outcome.get('holder')})")
         return outcome["pid"]
 
+    # stopping ------------------------------------------------------------------
     def stop(self, timeout: float = 10.0) -> Optional[int]:
-        """SIGTERM to the lock holder, then wait for the lock to go; SIGKILL if it will not."""
-        pid = self.running_pid()
-        if pid is None:
+        """SIGTERM to the proven demo, then SIGKILL if it has not exited within `timeout`.
+        Both go through the same pidfd: the second can never reach a process that took the PID."""
+        return self._signal_demo(signal.SIGTERM, wait=timeout)
+
+    def hangup(self) -> Optional[int]:
+        """SIGHUP to the proven demo (a reload); None when it does not run."""
+        return self._signal_demo(signal.SIGHUP)
+
+    def _signal_demo(self, signum: int, wait: Optional[float] = None) -> Optional[int]:
+        rundir = self._open_dir()
+        if rundir is None:
             return None
-        try:
-            os.kill(pid, signal.SIGTERM)
-        except ProcessLookupError:
-            return pid
-        deadline = time.monotonic() + timeout
-        while time.monotonic() < deadline:
-            if self.running_pid() != pid:
-                return pid
-            time.sleep(0.05)
-        if self.running_pid() == pid:
-            os.kill(pid, signal.SIGKILL)
-            while self.running_pid() == pid:
-                time.sleep(0.05)
+        with rundir:
+            pid, pidfile = self._lock_holder(rundir)
+            if pid is None:
+                return None
+            try:
+                process = self._prove(rundir, pid, pidfile)
+            except NotThatProcess as exc:
+                raise PsxjError(f"{exc}: nothing was signalled") from None
+        with process:
+            try:
+                process.send(signum)
+                if wait is not None and not process.wait_exit(wait):
+                    process.send(signal.SIGKILL)
+                    process.wait_exit(5)
+            except ProcessLookupError:
+                pass
         return pid
 
+    def end_run(self, run_id: str) -> List[int]:
+        """Kill what is left of one run that never took the lock (stopped half-way through its
+        steps): each process the run recorded, proven by its recorded start time and arguments."""
+        killed = []
+        for entry in self.steps(run_id):
+            pid, ticks = entry["pid"], entry.get("start_ticks")
+
+            def is_demo(p: int) -> Optional[str]:
+                return None if "psxj.demo.daemon" in command_line(p) else "it is no longer the demo"
+
+            try:
+                with ProvenProcess.prove(pid, ticks, f"demo step process {pid}", [is_demo]) as process:
+                    process.send(signal.SIGKILL)
+                    killed.append(pid)
+            except (NotThatProcess, ProcessLookupError, PermissionError):
+                continue
+        return killed
+
     def log(self) -> str:
-        try:
-            with open(self.path(LOGFILE), encoding="utf-8", errors="replace") as f:
-                return f.read()
-        except FileNotFoundError:
+        rundir = self._open_dir()
+        if rundir is None:
             return ""
+        with rundir:
+            data = rundir.read_bytes(LOGFILE, 1 << 24)
+        return (data or b"").decode("utf-8", "replace")
 
 
 def init_script(rundir: str) -> str:
@@ -139,14 +340,14 @@ NAME=psxj-demo
 PYTHON={python}
 RUNDIR={rundir}
 PIDFILE=$RUNDIR/psxj-demo.pid
-DAEMON_ARGS="-m psxj.demo.daemon --rundir $RUNDIR"
+DAEMON_ARGS="-I -m psxj.demo.daemon --rundir $RUNDIR"
 
 . /lib/lsb/init-functions
 
 case "$1" in
     start)
         echo -n "Starting $NAME: "
-        mkdir -p $RUNDIR
+        install -d -m 0700 "$RUNDIR"
         if start-stop-daemon --start --quiet --pidfile $PIDFILE --exec $PYTHON -- $DAEMON_ARGS
         then echo "OK"; log_end_msg 0 || true
         else echo "failed"; log_end_msg 1 || true
@@ -186,7 +387,7 @@ Description=psxj's teaching daemon (the tutorial's daemon() in Python)
 # The program forks and exits like a SysV daemon; systemd follows it through the pidfile.
 Type=forking
 PIDFile={rundir}/psxj-demo.pid
-ExecStart={sys.executable} -m psxj.demo.daemon --rundir {rundir}
+ExecStart={sys.executable} -I -m psxj.demo.daemon --rundir {rundir}
 ExecReload=/bin/kill -HUP $MAINPID
 
 [Install]
@@ -199,24 +400,16 @@ class _Parser(argparse.ArgumentParser):
         raise UsageError(f"demo: {message} (see psxj demo --help)")
 
 
-def _seconds(text: str) -> float:
-    try:
-        value = float(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"not a number: {text!r}") from None
-    if value < 0:
-        raise argparse.ArgumentTypeError("must not be negative")
-    return value
-
-
 def main(argv: List[str]) -> int:
     parser = _Parser(prog="psxj demo", description="Run psxj's teaching daemon like a classic init script.",
-                     epilog="status exits 0 running, 1 dead but the pidfile remains, 3 not running.")
+                     epilog="status exits 0 running, 1 dead but the pidfile remains, 3 not running, "
+                            "4 unknown (the pidfile is locked by a process psxj cannot prove is its demo).")
     parser.add_argument("command", choices=["start", "stop", "restart", "status", "log", "init-script", "unit"])
     parser.add_argument("--rundir", help=f"run directory (default {default_rundir()})")
-    parser.add_argument("--step-delay", type=_seconds, default=0.0, help="pause after each step (default 0)")
-    parser.add_argument("--lifetime", type=_seconds, default=600.0,
-                        help="exit by itself after this many seconds (default 600)")
+    parser.add_argument("--step-delay", type=lambda t: finite_seconds(t, "--step-delay", MAX_STEP_DELAY),
+                        default=0.0, help=f"pause after each step, 0 to {MAX_STEP_DELAY:g} (default 0)")
+    parser.add_argument("--lifetime", type=lambda t: finite_seconds(t, "--lifetime", MAX_LIFETIME, 0.001),
+                        default=600.0, help="exit by itself after this many seconds, at most a week (default 600)")
     args = parser.parse_args(argv)
     control = DemoControl(args.rundir)
     if args.command == "start":
@@ -235,13 +428,20 @@ def main(argv: List[str]) -> int:
         print(control.start(args.step_delay, args.lifetime))
         return 0
     if args.command == "status":
-        status = control.status()
-        print({STATUS_RUNNING: f"psxj-demo is running (pid {control.running_pid()})",
+        try:
+            demo = control.running_demo()
+        except PsxjError as exc:
+            print(f"psxj-demo status unknown: {exc}")
+            return STATUS_UNKNOWN
+        status = control.status() if demo is None else STATUS_RUNNING
+        print({STATUS_RUNNING: f"psxj-demo is running (pid {demo.pid if demo else '?'})",
                STATUS_DEAD_PIDFILE: "psxj-demo is not running, but its pidfile remains",
                STATUS_NOT_RUNNING: "psxj-demo is not running"}[status])
         return status
     if args.command == "log":
-        sys.stdout.write(control.log())
+        from psxj.render.escape import safe_text
+
+        sys.stdout.write("".join(safe_text(line) + "\n" for line in control.log().splitlines()))
         return 0
     if args.command == "init-script":
         sys.stdout.write(init_script(control.rundir))

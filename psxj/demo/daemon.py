@@ -1,12 +1,16 @@
 """The tutorial's daemon, in Python: daemon(), running(), and the main loop, step by step.
 
-    python -m psxj.demo.daemon --rundir DIR [--step-delay SECONDS] [--lifetime SECONDS]
+    python -m psxj.demo.daemon --rundir DIR [--run-id ID] [--step-delay S] [--lifetime S] [--tied-to PID:TICKS]
 
-Standard library only (plus psxj's own /proc reader to report each step). After
-each step the process appends a line to psxj-demo.steps in the run directory: the
-step, and its own row as ps would show it at that moment, so a viewer can follow it
-across both forks and narrate exactly what changed. With --step-delay it pauses
-after each step, so the change can be watched live.
+Standard library only (plus psxj's own /proc reader to report each step). After each
+step the process appends a line to its run's steps file (psxj-demo.RUN.steps) in the run
+directory: the step, its own row as ps would show it at that moment, and its start
+time, so a viewer can follow it across both forks, narrate exactly what changed, and
+later prove which processes were this run's. With --step-delay it pauses after each
+step, so the change can be watched live. With --tied-to it exits when the interface
+that started it is gone, even after a kill -9 of that interface.
+
+Every file lives in a run directory psxj checked (psxj.safefs): no symlink is followed.
 """
 
 from __future__ import annotations
@@ -14,63 +18,119 @@ from __future__ import annotations
 import argparse
 import fcntl
 import json
+import math
 import os
+import re
 import resource
 import signal
 import sys
 import syslog
 import time
-from typing import Optional
+from typing import Optional, Tuple
 
 from psxj.demo.steps import STEPS
+from psxj.safefs import RunDir
 
 PIDFILE = "psxj-demo.pid"
 LOGFILE = "psxj-demo.log"
-STEPFILE = "psxj-demo.steps"
+STEPS_PATTERN = re.compile(r"\Apsxj-demo\.([0-9a-f]{1,32})\.steps\Z")
+MAX_STEP_DELAY = 60.0
+MAX_LIFETIME = 7 * 24 * 3600.0
+
+
+def steps_file(run_id: str) -> str:
+    return f"psxj-demo.{run_id}.steps"
+
+
+def new_run_id() -> str:
+    return os.urandom(6).hex()
+
+
+def finite_seconds(text: str, what: str, highest: float, lowest: float = 0.0) -> float:
+    """A number of seconds from the command line: finite and within [lowest, highest]
+    (nan would never compare, inf would never end, 1e400 is inf)."""
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{what}: not a number") from None
+    if not math.isfinite(value) or not lowest <= value <= highest:
+        raise argparse.ArgumentTypeError(f"{what}: must be between {lowest:g} and {highest:g} seconds")
+    return value
+
+
+def parse_tie(text: str) -> Tuple[int, int]:
+    """PID:TICKS of the process this demo lives and dies with."""
+    pid, _, ticks = text.partition(":")
+    if not (pid.isascii() and pid.isdigit() and ticks.isascii() and ticks.isdigit()) or len(text) > 40:
+        raise argparse.ArgumentTypeError("--tied-to: expected PID:START_TICKS")
+    return int(pid), int(ticks)
+
+
+def process_start_ticks(pid: int) -> Optional[int]:
+    try:
+        with open(f"/proc/{pid}/stat", "rb") as f:
+            return int(f.read().rsplit(b")", 1)[1].split()[19])
+    except (OSError, IndexError, ValueError):
+        return None
 
 
 class Demo:
-    def __init__(self, rundir: str, step_delay: float, lifetime: float) -> None:
+    def __init__(self, rundir: str, step_delay: float, lifetime: float, run_id: Optional[str] = None,
+                 tied_to: Optional[Tuple[int, int]] = None) -> None:
         self.rundir = os.path.abspath(rundir)
+        self.run_id = run_id or new_run_id()
         self.step_delay = step_delay
         self.lifetime = lifetime
+        self.tied_to = tied_to
         self.pidfile_fd: Optional[int] = None
+        self.refused_by: Optional[int] = None
         self.stop_requested = False
 
     # reporting --------------------------------------------------------------
-    def path(self, name: str) -> str:
-        return os.path.join(self.rundir, name)
+    def _dir(self) -> RunDir:
+        """The run directory, checked again each time: descriptors are closed in step 6."""
+        return RunDir.open(self.rundir, create=False)
 
     def log(self, message: str) -> None:
         """Append to the run directory's log (and, once opened, to syslog): many machines and
         containers have no syslog daemon on /dev/log, and the demo's log must still be readable."""
         line = f"{time.strftime('%Y-%m-%d %H:%M:%S')} psxj-demo[{os.getpid()}]: {message}\n"
-        fd = os.open(self.path(LOGFILE), os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o644)
-        try:
-            os.write(fd, line.encode("utf-8", "replace"))
-        finally:
-            os.close(fd)
+        with self._dir() as rundir:
+            rundir.append(LOGFILE, line.encode("utf-8", "replace"))
 
     def report(self, step: str, **extra) -> None:
         """Record a step with this process's own row, then pause so a viewer can see it."""
         from psxj.sources.proc import read_one
 
         row = read_one(os.getpid())
-        entry = {"step": step, "pid": os.getpid(), "time": time.time(), **extra}
+        entry = {"step": step, "pid": os.getpid(), "run": self.run_id, "time": time.time(), **extra}
         if row is not None:
+            entry["start_ticks"] = row.start_ticks
             # A process reading its own stat is running (R) at that instant; in the table it is
             # asleep in its pause, so the sleeping letter is recorded. The flags are as read.
             stat = "S" + row.stat[1:] if row.stat.startswith("R") else row.stat
             entry["row"] = {"PID": row.pid, "PPID": row.ppid, "PGID": row.pgid, "SID": row.sid, "TTY": row.tty,
                             "TPGID": row.tpgid, "STAT": stat}
-        fd = os.open(self.path(STEPFILE), os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o644)
-        try:
-            os.write(fd, (json.dumps(entry) + "\n").encode())
-        finally:
-            os.close(fd)
+        with self._dir() as rundir:
+            rundir.append(steps_file(self.run_id), (json.dumps(entry) + "\n").encode())
         self.log(f"step {step}: {STEPS[step].title}" if step in STEPS else step)
         if self.step_delay:
-            time.sleep(self.step_delay)
+            self._pause(self.step_delay)
+
+    def _pause(self, seconds: float) -> None:
+        deadline = time.monotonic() + seconds
+        while not self.stop_requested and not self.abandoned():
+            remaining = deadline - time.monotonic()
+            if remaining <= 0:
+                return
+            time.sleep(min(remaining, 0.25))
+
+    def abandoned(self) -> bool:
+        """Has the interface this demo is tied to gone away (same PID and start time no more)?"""
+        if self.tied_to is None:
+            return False
+        pid, ticks = self.tied_to
+        return process_start_ticks(pid) != ticks
 
     @staticmethod
     def _fork_and_let_parent_exit() -> None:
@@ -138,11 +198,14 @@ class Demo:
         non-blocking POSIX write lock; if another instance holds it, say so. Otherwise truncate
         the file and write our PID. The lock, released by the kernel when we exit, decides: a
         stale pidfile left by kill -9 never blocks the next start."""
-        fd = os.open(self.path(PIDFILE), os.O_RDWR | os.O_CREAT, 0o644)
+        with self._dir() as rundir:
+            fd = rundir.open_file(PIDFILE, os.O_RDWR | os.O_CREAT, 0o644)
         try:
             fcntl.lockf(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
         except OSError:
+            st = os.fstat(fd)
             os.close(fd)
+            self.refused_by = _posix_write_lock_holder(st.st_dev, st.st_ino)
             return True
         os.ftruncate(fd, 0)
         os.write(fd, f"{os.getpid()}\n".encode())
@@ -175,12 +238,16 @@ class Demo:
             if remaining <= 0:
                 self.log(f"lifetime of {self.lifetime:g}s reached: exiting so a forgotten demo never lingers")
                 break
+            if self.abandoned():
+                self.log(f"the interface that started me (pid {self.tied_to[0]}) has gone: exiting")
+                break
             time.sleep(min(remaining, 1.0))
         if self.stop_requested:
             self.log("SIGTERM: removing the pidfile and exiting")
             syslog.syslog(syslog.LOG_INFO, "SIGTERM: exiting")
         try:
-            os.unlink(self.path(PIDFILE))
+            with self._dir() as rundir:
+                rundir.unlink(PIDFILE)
         except OSError:
             pass
         return 0
@@ -195,31 +262,44 @@ class Demo:
         self.close_inherited()
         self.reopen_devnull()
         if self.running():
-            holder = _read_pid(self.path(PIDFILE))
+            holder = self.refused_by
             self.log(f"psxj-demo already running (pid {holder}): refusing to start a second instance")
             self.report("refused", holder=holder)
             return 1
-        self.report("running")
+        self.report("running", exe=os.readlink("/proc/self/exe"))
         self.open_syslog()
         self.handle_signals()
         return self.main_loop()
 
 
-def _read_pid(path: str) -> Optional[int]:
-    try:
-        with open(path) as f:
-            return int(f.read().strip() or 0) or None
-    except (OSError, ValueError):
-        return None
+def _posix_write_lock_holder(device: int, inode: int) -> Optional[int]:
+    """Who holds the POSIX write lock that refused us: the kernel's table, not the pidfile's
+    contents, which the winner may not have written yet."""
+    from psxj.judge.locks import proc_locks
+
+    for lock in proc_locks():
+        if lock.kind == "POSIX" and lock.mode == "WRITE" and (lock.device, lock.inode) == (device, inode):
+            return lock.pid
+    return None
 
 
 def main(argv=None) -> int:
     parser = argparse.ArgumentParser(prog="python -m psxj.demo.daemon")
     parser.add_argument("--rundir", required=True)
-    parser.add_argument("--step-delay", type=float, default=0.0)
-    parser.add_argument("--lifetime", type=float, default=600.0)
+    parser.add_argument("--run-id", type=_run_id)
+    parser.add_argument("--step-delay", type=lambda t: finite_seconds(t, "--step-delay", MAX_STEP_DELAY),
+                        default=0.0)
+    parser.add_argument("--lifetime", type=lambda t: finite_seconds(t, "--lifetime", MAX_LIFETIME, 0.001),
+                        default=600.0)
+    parser.add_argument("--tied-to", type=parse_tie)
     args = parser.parse_args(argv)
-    return Demo(args.rundir, args.step_delay, args.lifetime).run()
+    return Demo(args.rundir, args.step_delay, args.lifetime, args.run_id, args.tied_to).run()
+
+
+def _run_id(text: str) -> str:
+    if not re.fullmatch(r"[0-9a-f]{1,32}", text):
+        raise argparse.ArgumentTypeError("--run-id: 1 to 32 hexadecimal digits")
+    return text
 
 
 if __name__ == "__main__":

@@ -55,8 +55,20 @@ def changes(before: Optional[dict], after: dict) -> List[str]:
     """`SID 1435 -> 9120` for each column that differs between two recorded rows."""
     if not before:
         return []
-    return [f"{column} {before[column]} -> {after[column]}" for column in COLUMNS
+    return [f"{column} {before.get(column)} -> {after.get(column)}" for column in COLUMNS
             if before.get(column) != after.get(column)]
+
+
+# The order a run takes: running() ends a second instance with "refused" instead of going on.
+RUN_ORDER = ("start", "fork", "setsid", "second-fork", "umask", "chdir", "close", "devnull", "running",
+             "syslog", "signals")
+
+
+def run_length(entries: List[dict]) -> int:
+    """How many steps this run will have: all of them, or up to its refusal."""
+    if any(entry.get("step") == "refused" for entry in entries):
+        return RUN_ORDER.index("running") + 1
+    return len(RUN_ORDER)
 
 
 def narrate(entries: List[dict]) -> List[Tuple[str, Step, List[str]]]:
@@ -68,7 +80,7 @@ def narrate(entries: List[dict]) -> List[Tuple[str, Step, List[str]]]:
         if step is None:
             continue
         row = entry.get("row")
-        told.append((entry["step"], step, changes(previous, row) if row else []))
-        if row:
+        told.append((entry["step"], step, changes(previous, row) if isinstance(row, dict) else []))
+        if isinstance(row, dict):
             previous = row
     return told

@@ -87,6 +87,9 @@ class PsxjApp(App):
         self.demo = None                  # DemoControl once the demo is shown
         self.demo_started_here = False
         self._demo_launchers: list = []   # launchers we must reap
+        self.demo_run = None              # the run the panel narrates (DemoControl.launch's Run)
+        self.demo_second_run = None       # the second instance I started, to be refused
+        self._demo_ended_at: Optional[float] = None
         self._demo_timer = None
         self._demo_seen_steps = 0
         self._demo_follow_pid: Optional[int] = None
@@ -102,6 +105,15 @@ class PsxjApp(App):
         self._previous_identities: Optional[set] = None
         self._timer = None
         self.ui_refresh_seconds: List[float] = []  # measured by bench/bench_tui.py
+
+    def notify(self, message: str, *, title: str = "", severity="information", timeout=None,
+               markup: bool = False) -> None:
+        """Notifications quote process names and file names: never parse them as Rich markup
+        (a process called `[/]` would crash the interface), and escape them like COMMAND."""
+        from psxj.render.escape import safe_text
+
+        super().notify(safe_text(message), title=safe_text(title), severity=severity, timeout=timeout,
+                       markup=markup)
 
     # layout -----------------------------------------------------------------
     def compose(self) -> ComposeResult:
@@ -138,8 +150,13 @@ class PsxjApp(App):
     def end_own_demo(self) -> None:
         """A demo psxj started ends with psxj, unless the user asked to keep it. Safe to call twice."""
         if self.demo is not None and self.demo_started_here and not self.keep_demo:
-            self.demo.stop(timeout=5)
-            self._stop_demo_stragglers()
+            try:
+                self.demo.stop(timeout=5)
+            except PsxjError:
+                pass  # the lock's holder is not provably our demo: it is not ours to stop
+            for run in (self.demo_run, self.demo_second_run):
+                if run is not None:
+                    self.demo.end_run(run.run_id)
             self.demo_started_here = False
         for launcher in self._demo_launchers:
             launcher.wait()
@@ -363,22 +380,36 @@ class PsxjApp(App):
             self.demo = DemoControl(self.demo_rundir)
         return self.demo
 
+    def _own_identity(self):
+        """(PID, start ticks) of this interface: a demo started here exits when it is gone."""
+        from psxj.identity import start_ticks
+
+        ticks = start_ticks(os.getpid())
+        return (os.getpid(), ticks) if ticks is not None else None
+
     def action_demo(self) -> None:
         if self.static_source:
             self.notify("The demo runs live processes; this table was loaded from a file.", severity="warning")
             return
         control = self._demo_control()
-        holder = control.running_pid()
-        if holder is not None:
-            def confirmed(yes: bool) -> None:
-                if yes:
-                    self._stop_demo()
-            self.push_screen(ConfirmScreen(f"Stop psxj-demo (pid {holder})?"), confirmed)
-            self._show_demo_panel()
+        try:
+            holder = control.running_pid()
+            if holder is not None:
+                def confirmed(yes: bool) -> None:
+                    if yes:
+                        self._stop_demo()
+                self.push_screen(ConfirmScreen(f"Stop psxj-demo (pid {holder})?"), confirmed)
+                self._show_demo_panel()
+                return
+            run = control.launch(step_delay=self.demo_step_delay, tied_to=self._own_identity())
+        except PsxjError as exc:
+            self.notify(str(exc), severity="error", title="Demo not started")
             return
-        self._demo_launchers.append(control.launch(step_delay=self.demo_step_delay))
+        self._demo_launchers.append(run.launcher)
+        self.demo_run, self.demo_second_run = run, None
         self.demo_started_here = True
         self._demo_seen_steps = 0
+        self._demo_ended_at = None
         self._show_demo_panel()
         self.notify(f"Demo started: one step every {self.demo_step_delay:g}s. Watch the highlighted rows.")
 
@@ -388,57 +419,80 @@ class PsxjApp(App):
             self._demo_timer = self.set_interval(0.5, self.follow_demo)
         self.follow_demo()
 
+    def _hide_demo_panel(self) -> None:
+        self.query_one("#demo", DemoPanel).display = False
+        if self._demo_timer is not None:
+            self._demo_timer.stop()
+            self._demo_timer = None
+        self.table.highlighted_pids = set()
+        self.table.refresh()
+
     def follow_demo(self) -> None:
-        """Read the demo's recorded steps and log; highlight its processes; refresh on each new step."""
-        control = self.demo
-        if control is None:
+        """Read this run's recorded steps and log; highlight its processes; refresh on each new step.
+        Once the demo has ended, say so for a few seconds, then take the panel away."""
+        control, run = self.demo, self.demo_run
+        if control is None or run is None:
             return
         self._demo_launchers = [p for p in self._demo_launchers if p.poll() is None]  # reap exited launchers
-        entries = control.steps()
-        log_tail = control.log().splitlines()[-3:]
-        self.query_one("#demo", DemoPanel).show(entries, log_tail)
-        self.table.highlighted_pids = {e["pid"] for e in entries}
+        entries = control.steps(run.run_id)
+        second = control.steps(self.demo_second_run.run_id) if self.demo_second_run else []
+        pids = {e["pid"] for e in entries + second}
+        log_tail = [line for line in control.log().splitlines() if _log_pid(line) in pids][-3:]
+        running = control.running_pid() is not None
+        ended = bool(entries) and not running and entries[-1]["step"] in ("signals", "refused") \
+            or self._demo_ended_at is not None
+        if ended and self._demo_ended_at is None:
+            self._demo_ended_at = time.monotonic()
+        panel = self.query_one("#demo", DemoPanel)
+        panel.show(entries, log_tail, second=second, ended=ended)
+        self.table.highlighted_pids = set() if ended else pids
         self.table.refresh()
-        if len(entries) != self._demo_seen_steps:
-            self._demo_seen_steps = len(entries)
-            self._demo_follow_pid = entries[-1]["pid"] if entries and self.demo_started_here else None
+        if ended and time.monotonic() - self._demo_ended_at > 6:
+            self._hide_demo_panel()
+            return
+        if len(entries) + len(second) != self._demo_seen_steps:
+            self._demo_seen_steps = len(entries) + len(second)
+            self._demo_follow_pid = entries[-1]["pid"] if entries and self.demo_started_here and not ended else None
             if not self.paused and not self.static_source:
                 self.action_refresh_now()  # show each step's row as soon as it happens
 
     def _stop_demo(self) -> None:
-        pid = self.demo.stop(timeout=5)
-        self._stop_demo_stragglers()
+        try:
+            pid = self.demo.stop(timeout=5)
+        except PsxjError as exc:
+            self.notify(str(exc), severity="error", title="Demo not stopped")
+            return
+        if self.demo_run is not None:
+            self.demo.end_run(self.demo_run.run_id)
+        self._demo_ended_at = time.monotonic()
         self.notify(f"psxj-demo stopped (pid {pid})." if pid else "psxj-demo was not running.")
         self.follow_demo()
 
-    def _stop_demo_stragglers(self) -> None:
-        """A demo stopped mid-way has no lock yet: end its current process, by PID, if it is still the demo's."""
-        import psutil
-
-        for entry in self.demo.steps():
-            try:
-                process = psutil.Process(entry["pid"])
-                if process.create_time() <= entry["time"] and "psxj.demo.daemon" in " ".join(process.cmdline()):
-                    process.kill()
-            except (psutil.Error, OSError):
-                continue
-
     def action_demo_hangup(self) -> None:
         control = self._demo_control()
-        pid = control.running_pid()
+        try:
+            pid = control.hangup()  # only to the proven demo, through its pidfd
+        except PsxjError as exc:
+            self.notify(str(exc), severity="error", title="SIGHUP not sent")
+            return
         if pid is None:
             self.notify("psxj-demo is not running (press d to start it).", severity="warning")
             return
-        os.kill(pid, signal.SIGHUP)  # the lock's holder right now: the daemon itself
         self.notify(f"SIGHUP sent to psxj-demo (pid {pid}): the log shows the reload.")
         self._show_demo_panel()
 
     def action_demo_second_instance(self) -> None:
         control = self._demo_control()
-        if control.running_pid() is None:
+        if control.running_pid() is None or self.demo_run is None:
             self.notify("Start the demo first (d); then a second instance has something to be refused by.")
             return
-        self._demo_launchers.append(control.launch(step_delay=0, fresh=False))
+        try:
+            run = control.launch(step_delay=0, tied_to=self._own_identity())
+        except PsxjError as exc:
+            self.notify(str(exc), severity="error", title="Second instance not started")
+            return
+        self._demo_launchers.append(run.launcher)
+        self.demo_second_run = run
         self.notify("A second psxj-demo is starting: running() will refuse it.")
         self._show_demo_panel()
 
@@ -449,6 +503,14 @@ class PsxjApp(App):
                 action = binding.action
                 yield SystemCommand(f"{binding.description} ({binding.key})", f"Key: {binding.key}",
                                     lambda action=action: self.run_action(action))
+
+
+def _log_pid(line: str) -> Optional[int]:
+    """The PID in a demo log line: `... psxj-demo[1234]: ...`."""
+    start = line.find("psxj-demo[")
+    end = line.find("]", start)
+    digits = line[start + 10:end] if start >= 0 and end > start else ""
+    return int(digits) if digits.isascii() and digits.isdigit() and len(digits) < 12 else None
 
 
 def run_app(selection: Optional[Selection] = None, load: Optional[str] = None, delay: float = 2.0,
