@@ -12,6 +12,7 @@ from typing import Callable, List, NamedTuple, Optional
 
 from psxj.model import ProcessRecord, Snapshot
 from psxj.names import group_name, user_name
+from psxj.render.escape import safe_text
 from psxj.render.psformat import format_time
 
 NOT_READABLE = "not readable (permission denied)"
@@ -53,7 +54,7 @@ FLAG_MEANINGS = {
 
 class Fact(NamedTuple):
     label: str
-    value: str
+    value: str      # escaped: values quote paths and names other users control
     meaning: str = ""
 
 
@@ -99,6 +100,14 @@ def _name(number: Optional[int], lookup: Callable[[Optional[int]], Optional[str]
     return f"{number} ({name})" if name else str(number)
 
 
+def format_start(start_time: Optional[float]) -> str:
+    """A start time as local date and time; a loaded file may hold any number (NaN, 1e300)."""
+    try:
+        return datetime.datetime.fromtimestamp(start_time).strftime("%Y-%m-%d %H:%M:%S")
+    except (TypeError, ValueError, OverflowError, OSError):
+        return "unknown"
+
+
 def process_facts(snapshot: Snapshot, record: ProcessRecord) -> List[Fact]:
     r = record
     facts = [
@@ -123,8 +132,7 @@ def process_facts(snapshot: Snapshot, record: ProcessRecord) -> List[Fact]:
              "no terminal, parent init or a subreaper: see the daemon checklist"),
         Fact("nice", "unknown" if r.nice is None else str(r.nice), "scheduling niceness, -20 (greedy) to 19"),
         Fact("threads", "unknown" if r.threads is None else str(r.threads)),
-        Fact("started", datetime.datetime.fromtimestamp(r.start_time).strftime("%Y-%m-%d %H:%M:%S")
-             if r.start_time else "unknown"),
+        Fact("started", format_start(r.start_time)),
     ]
     if snapshot.live and not r.kernel_thread:
         import psutil
@@ -146,4 +154,5 @@ def process_facts(snapshot: Snapshot, record: ProcessRecord) -> List[Fact]:
     children = snapshot.children(r.pid)
     facts.append(Fact("children", ", ".join(f"{c.pid} {c.comm}" for c in children[:20])
                       + (f" and {len(children) - 20} more" if len(children) > 20 else "") if children else "none"))
-    return facts
+    # One boundary: an executable path or cwd may hold ESC, BEL or OSC sequences.
+    return [fact._replace(value=safe_text(fact.value)) for fact in facts]

@@ -19,6 +19,7 @@ from typing import Dict, List, NamedTuple, Optional, Tuple
 from psxj.judge.locks import proc_locks
 from psxj.judge.rules import adopts_orphans, is_daemon
 from psxj.model import ProcessRecord, Snapshot
+from psxj.render.escape import safe_text
 
 PASS, FAIL, UNKNOWN = "pass", "fail", "unknown"
 
@@ -218,11 +219,13 @@ def _unix_sockets_by_netlink() -> Dict[int, Tuple[int, str, int]]:
 # --- the rules ------------------------------------------------------------------------------
 
 def _rule(rule_id: str, judge) -> Verdict:
+    """Run one rule. Evidence quotes paths and names another user controls (a cwd, a descriptor's
+    target, a lock's file): it is escaped here, once, like COMMAND, for every output."""
     try:
         verdict, evidence = judge()
     except Unreadable as exc:
-        return Verdict(rule_id, UNKNOWN, str(exc))
-    return Verdict(rule_id, verdict, evidence)
+        return Verdict(rule_id, UNKNOWN, safe_text(str(exc)))
+    return Verdict(rule_id, verdict, safe_text(evidence))
 
 
 def _orphaned(snapshot: Snapshot, r: ProcessRecord):
