@@ -173,6 +173,17 @@ class RunDir:
         os.set_blocking(fd, True)
         return fd
 
+    def check_existing(self, name: str) -> None:
+        """Refuse now, before anything is started, a file of this name that open_file would refuse."""
+        st = self.stat(name)
+        if st is None:
+            return
+        if stat.S_ISLNK(st.st_mode):
+            raise UnsafePath(f"{_shown(self.join(name))} is a symbolic link: refusing to open it")
+        if not stat.S_ISREG(st.st_mode) or st.st_uid != os.geteuid() or st.st_nlink > 1:
+            raise UnsafePath(f"{_shown(self.join(name))} is not a regular file of yours with one link: "
+                             "refusing to use it")
+
     def read_bytes(self, name: str, limit: int = 1 << 20) -> Optional[bytes]:
         """The file's first `limit` bytes, or None when it does not exist."""
         try:

@@ -157,3 +157,101 @@ def spawner():
         yield spawned
     finally:
         spawned.cleanup()
+
+
+NOBODY = 65534
+root_only = pytest.mark.skipif(os.geteuid() != 0, reason="acting as another user needs root")
+
+
+def as_nobody(action, *args) -> int:
+    """Run action(*args) in a forked child that has become nobody (uid and gid 65534, no groups),
+    as an unprivileged local user would; returns its exit status (0 when action returned)."""
+    child = os.fork()
+    if child == 0:
+        status = 1
+        try:
+            os.setgroups([])
+            os.setresgid(NOBODY, NOBODY, NOBODY)
+            os.setresuid(NOBODY, NOBODY, NOBODY)
+            action(*args)
+            status = 0
+        finally:
+            os._exit(status)
+    _, status = os.waitpid(child, 0)
+    return os.waitstatus_to_exitcode(status)
+
+
+def pid_reused_by(pid: int, argv: List[str], spawned: "Spawner", tries: int = 50) -> Optional[subprocess.Popen]:
+    """Start argv so that it gets `pid`, which must be free: the kernel hands out ns_last_pid + 1
+    next, so that is set just before the fork. Other forks on the machine can win the race: try
+    again; None when it never worked."""
+    for _ in range(tries):
+        try:
+            with open("/proc/sys/kernel/ns_last_pid", "w") as f:
+                f.write(str(pid - 1))
+        except OSError:
+            return None
+        proc = spawned.popen(argv)
+        if proc.pid == pid:
+            return proc
+        proc.kill()
+        proc.wait()
+    return None
+
+
+class PtySession:
+    """psxj's interface on a real pseudo-terminal: keys are typed into the master side, the screen's
+    bytes are drained in a thread (a full pty would block the app), and the process is reaped."""
+
+    def __init__(self, argv: List[str], *, columns: int = 120, lines: int = 40, new_session: bool = True,
+                 env: Optional[Dict[str, str]] = None, cwd=None) -> None:
+        import fcntl
+        import struct
+        import termios
+        import threading
+
+        self.master, slave = os.openpty()
+        fcntl.ioctl(slave, termios.TIOCSWINSZ, struct.pack("HHHH", lines, columns, 0, 0))
+        environment = dict(env or os.environ)
+        environment.update(TERM="xterm-256color", COLUMNS=str(columns), LINES=str(lines))
+        self.proc = subprocess.Popen(argv, stdin=slave, stdout=slave, stderr=slave, env=environment,
+                                     cwd=cwd or ROOT, start_new_session=new_session)
+        os.close(slave)
+        self.output = bytearray()
+        self._closed = False
+        self._reader = threading.Thread(target=self._drain, daemon=True)
+        self._reader.start()
+
+    def _drain(self) -> None:
+        while True:
+            try:
+                data = os.read(self.master, 65536)
+            except OSError:
+                return
+            if not data:
+                return
+            self.output += data
+
+    def type(self, keys: bytes) -> None:
+        os.write(self.master, keys)
+
+    def wait_for(self, needle: bytes, timeout: float = 15.0) -> bool:
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            if needle in self.output:
+                return True
+            time.sleep(0.05)
+        return False
+
+    def hang_up(self) -> None:
+        """Close the terminal's master side, as a terminal window closing does."""
+        if not self._closed:
+            self._closed = True
+            os.close(self.master)
+
+    def close(self) -> None:
+        if self.proc.poll() is None:
+            self.proc.kill()
+        self.proc.wait(timeout=10)
+        self.hang_up()
+        self._reader.join(timeout=5)

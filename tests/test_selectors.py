@@ -6,15 +6,13 @@ import os
 import pwd
 
 import pytest
-from conftest import J_COLUMNS, clean_env, linux_only, needs_ps, rows_by_pid, run_ps, run_psxj
+from conftest import J_COLUMNS, NOBODY, clean_env, linux_only, needs_ps, root_only, rows_by_pid, run_ps, run_psxj
 
 from psxj.errors import UsageError
 from psxj.select import parse_filter
 
 pytestmark = [needs_ps, linux_only]
 
-NOBODY = 65534
-root_only = pytest.mark.skipif(os.geteuid() != 0, reason="changing users needs root")
 
 
 @pytest.fixture

@@ -188,6 +188,8 @@ class DemoControl:
                tied_to: Optional[Tuple[int, int]] = None) -> Run:
         """Start the daemon program for a new run; its launcher exits after the first fork."""
         with RunDir.open(self.rundir, create=True) as rundir:
+            for name in (PIDFILE, LOGFILE):
+                rundir.check_existing(name)  # refuse here, not in a daemon that can only log it
             self._forget_old_runs(rundir)
         run_id = new_run_id()
         args = ["--rundir", self.rundir, "--run-id", run_id, "--step-delay", repr(step_delay),
@@ -406,9 +408,9 @@ def main(argv: List[str]) -> int:
                             "4 unknown (the pidfile is locked by a process psxj cannot prove is its demo).")
     parser.add_argument("command", choices=["start", "stop", "restart", "status", "log", "init-script", "unit"])
     parser.add_argument("--rundir", help=f"run directory (default {default_rundir()})")
-    parser.add_argument("--step-delay", type=lambda t: finite_seconds(t, "--step-delay", MAX_STEP_DELAY),
+    parser.add_argument("--step-delay", type=lambda t: finite_seconds(t, MAX_STEP_DELAY),
                         default=0.0, help=f"pause after each step, 0 to {MAX_STEP_DELAY:g} (default 0)")
-    parser.add_argument("--lifetime", type=lambda t: finite_seconds(t, "--lifetime", MAX_LIFETIME, 0.001),
+    parser.add_argument("--lifetime", type=lambda t: finite_seconds(t, MAX_LIFETIME, 0.001),
                         default=600.0, help="exit by itself after this many seconds, at most a week (default 600)")
     args = parser.parse_args(argv)
     control = DemoControl(args.rundir)
@@ -430,6 +432,8 @@ def main(argv: List[str]) -> int:
     if args.command == "status":
         try:
             demo = control.running_demo()
+        except UnsafePath:
+            raise  # the run directory itself is refused: an error, like every other command
         except PsxjError as exc:
             print(f"psxj-demo status unknown: {exc}")
             return STATUS_UNKNOWN

@@ -46,15 +46,15 @@ def new_run_id() -> str:
     return os.urandom(6).hex()
 
 
-def finite_seconds(text: str, what: str, highest: float, lowest: float = 0.0) -> float:
+def finite_seconds(text: str, highest: float, lowest: float = 0.0) -> float:
     """A number of seconds from the command line: finite and within [lowest, highest]
     (nan would never compare, inf would never end, 1e400 is inf)."""
     try:
         value = float(text)
     except ValueError:
-        raise argparse.ArgumentTypeError(f"{what}: not a number") from None
+        raise argparse.ArgumentTypeError("not a number") from None
     if not math.isfinite(value) or not lowest <= value <= highest:
-        raise argparse.ArgumentTypeError(f"{what}: must be between {lowest:g} and {highest:g} seconds")
+        raise argparse.ArgumentTypeError(f"must be between {lowest:g} and {highest:g} seconds")
     return value
 
 
@@ -287,9 +287,9 @@ def main(argv=None) -> int:
     parser = argparse.ArgumentParser(prog="python -m psxj.demo.daemon")
     parser.add_argument("--rundir", required=True)
     parser.add_argument("--run-id", type=_run_id)
-    parser.add_argument("--step-delay", type=lambda t: finite_seconds(t, "--step-delay", MAX_STEP_DELAY),
+    parser.add_argument("--step-delay", type=lambda t: finite_seconds(t, MAX_STEP_DELAY),
                         default=0.0)
-    parser.add_argument("--lifetime", type=lambda t: finite_seconds(t, "--lifetime", MAX_LIFETIME, 0.001),
+    parser.add_argument("--lifetime", type=lambda t: finite_seconds(t, MAX_LIFETIME, 0.001),
                         default=600.0)
     parser.add_argument("--tied-to", type=parse_tie)
     args = parser.parse_args(argv)

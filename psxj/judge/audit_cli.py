@@ -35,9 +35,19 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def _pid(text: str) -> int:
-    if not text.isdigit() or int(text) == 0:
-        raise UsageError(f"audit: invalid process ID '{text}'")
-    return int(text)
+    """A PID as ps's -p reads it (decimal, 0x hex, 0 octal; 1 .. 2^31-1)."""
+    from psxj.select import shown, strtoul
+
+    value = strtoul(text)
+    if value is None or not 1 <= value <= 0x7FFFFFFF:
+        raise UsageError(f"audit: invalid process ID {shown(text)}")
+    return value
+
+
+def _write(text: str) -> None:
+    """Bytes, not text: a strict stdout encoding must not choke on what /proc held (all escaped)."""
+    sys.stdout.buffer.write(text.encode("utf-8", "surrogateescape"))
+    sys.stdout.flush()
 
 
 def main(argv: List[str]) -> int:
@@ -60,11 +70,9 @@ def main(argv: List[str]) -> int:
     system = SystemFacts(snapshot)
     reports = [audit_process(snapshot, record, system) for record in records]
     if args.json:
-        sys.stdout.write(json.dumps([r.as_json() for r in reports], indent=1) + "\n")
+        _write(json.dumps([r.as_json() for r in reports], indent=1) + "\n")
     elif args.all:
-        print(f"{len(reports)} processes qualify as daemons")
-        for report in reports:
-            print(summary_line(report))
+        _write(f"{len(reports)} processes qualify as daemons\n" + "".join(summary_line(r) + "\n" for r in reports))
     else:
-        print("\n\n".join(format_report(r) for r in reports))
+        _write("\n\n".join(format_report(r) for r in reports) + "\n")
     return 0 if all(r.ok for r in reports) else 1

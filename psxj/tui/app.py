@@ -141,6 +141,15 @@ class PsxjApp(App):
 
                 self.reader = SnapshotReader()
             self.collect()
+        if not self.is_headless:
+            self.set_interval(1.0, self._watch_terminal)
+
+    def _watch_terminal(self) -> None:
+        """The terminal can go away without a SIGHUP reaching psxj (started under setsid or su -c),
+        and Textual would then spin on a dead input. A zero-byte write to a hung-up terminal fails
+        (EIO): quit then, as a hangup would, which also stops a demo started here."""
+        if not terminal_alive():
+            self.exit(return_code=129)
 
     def on_unmount(self) -> None:
         if self.reader is not None:
@@ -393,7 +402,8 @@ class PsxjApp(App):
             return
         control = self._demo_control()
         try:
-            holder = control.running_pid()
+            demo = control.running_demo()  # raises when a process psxj cannot prove holds the lock
+            holder = demo.pid if demo else None
             if holder is not None:
                 def confirmed(yes: bool) -> None:
                     if yes:
@@ -505,6 +515,17 @@ class PsxjApp(App):
                                     lambda action=action: self.run_action(action))
 
 
+def terminal_alive() -> bool:
+    for fd in (2, 1, 0):  # Textual draws on stderr; check what is a terminal
+        try:
+            if os.isatty(fd):
+                os.write(fd, b"")
+                return True
+        except OSError:
+            return False
+    return False
+
+
 def _log_pid(line: str) -> Optional[int]:
     """The PID in a demo log line: `... psxj-demo[1234]: ...`."""
     start = line.find("psxj-demo[")
@@ -514,15 +535,20 @@ def _log_pid(line: str) -> Optional[int]:
 
 
 def run_app(selection: Optional[Selection] = None, load: Optional[str] = None, delay: float = 2.0,
-            keep_demo: bool = False) -> int:
+            keep_demo: bool = False, **app_options) -> int:
+    """Run the interface on this terminal; the exit status: 0 quit, 128+N after signal N (129 when
+    the terminal went away), non-zero after a crash. app_options go to PsxjApp (tests use them)."""
     snapshot = None
     if load:
         from psxj.sources.loaded import load_snapshot
 
         snapshot = load_snapshot(load)
-    app = PsxjApp(selection=selection, snapshot=snapshot, delay=delay, keep_demo=keep_demo)
+    app = PsxjApp(selection=selection, snapshot=snapshot, delay=delay, keep_demo=keep_demo, **app_options)
+
+    received = []
 
     def hang_up(signum, frame):
+        received.append(signum)
         raise KeyboardInterrupt  # the terminal went away, or we were told to stop: quit as with q
 
     previous = {sig: signal.signal(sig, hang_up) for sig in (signal.SIGHUP, signal.SIGTERM)}
@@ -534,4 +560,7 @@ def run_app(selection: Optional[Selection] = None, load: Optional[str] = None, d
         for sig, handler in previous.items():
             signal.signal(sig, handler)
         app.end_own_demo()
-    return 0
+    if received:
+        return 128 + received[0]
+    # A crash (an exception Textual caught and printed) sets a non-zero return code: never exit 0 then.
+    return app.return_code or 0

@@ -83,10 +83,12 @@ class ProcessTable(ScrollView, can_focus=True):
             self._text_cache.clear()  # widths may change with a new snapshot
         self.snapshot, self.rows, self.new_identities = snapshot, list(rows), set(new_identities)
         if selected is not None:
-            index = self._index_of(selected.pid)
+            # Identity is (PID, start time): a newcomer that took the PID is another process.
+            index = self._index_of(selected.pid, selected.start_ticks)
+            still_there = snapshot.by_pid.get(selected.pid)
             if index is not None and not was_gone:
                 self.cursor = index
-            elif selected.pid not in snapshot.by_pid or was_gone:
+            elif still_there is None or still_there.identity != selected.identity or was_gone:
                 # It exited: a row says so, where it was, until the user moves on.
                 self.cursor = min(self.cursor, len(self.rows))
                 self.rows.insert(self.cursor, Row(GONE, selected, prefix=""))
@@ -116,16 +118,17 @@ class ProcessTable(ScrollView, can_focus=True):
             self._scroll_update(size)
 
     def select_pid(self, pid: int) -> bool:
-        index = self._index_of(pid)
+        index = self._index_of(pid, None)
         if index is None:
             return False
         self._move_to(index)
         return True
 
-    def _index_of(self, pid: int) -> Optional[int]:
+    def _index_of(self, pid: int, start_ticks: Optional[int]) -> Optional[int]:
+        """The row of process `pid`; with a start time, only if it is still the same process."""
         for index, row in enumerate(self.rows):
             if row.kind == PROCESS and row.record.pid == pid:
-                return index
+                return index if start_ticks is None or row.record.start_ticks == start_ticks else None
         return None
 
     # movement -------------------------------------------------------------
