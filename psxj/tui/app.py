@@ -23,6 +23,7 @@ from textual.widgets import Input, Static
 
 from psxj.errors import PsxjError
 from psxj.model import Snapshot
+from psxj.render.escape import safe_text
 from psxj.select import Selection, parse_filter
 from psxj.signals import SignalError, send_signal
 from psxj.tui.demo_panel import DemoPanel
@@ -110,8 +111,6 @@ class PsxjApp(App):
                markup: bool = False) -> None:
         """Notifications quote process names and file names: never parse them as Rich markup
         (a process called `[/]` would crash the interface), and escape them like COMMAND."""
-        from psxj.render.escape import safe_text
-
         super().notify(safe_text(message), title=safe_text(title), severity=severity, timeout=timeout,
                        markup=markup)
 
@@ -225,8 +224,10 @@ class PsxjApp(App):
         sort = f"sort {COLUMNS[COLUMN_KEYS.index(o.sort_key)].header}{'▼' if o.descending else '▲'}"
         parts = [f"psxj  {source}", f"{shown}/{len(snap)} processes", sort, *toggles,
                  f"filter: {self.filter_text}" if self.filter_text else "no filter"]
-        # One line, always: repaint it without asking the whole screen for a new layout.
-        self.query_one("#status", Static).update(Text("  │  ".join(parts), no_wrap=True), layout=False)
+        # One line, always: repaint it without asking the whole screen for a new layout. A loaded file's
+        # name and the filter are the user's words, escaped all the same.
+        line = safe_text("  │  ".join(parts))
+        self.query_one("#status", Static).update(Text(line, no_wrap=True), layout=False)
 
     # actions ----------------------------------------------------------------
     def _set_options(self, **changes) -> None:
