@@ -86,7 +86,7 @@ def run_table(argv: List[str]) -> int:
         from psxj.sources import live_snapshot
 
         snapshot = live_snapshot(use_second_core=True, escaper=escaper)
-    records = selection.apply(snapshot.records)
+    records = selection.apply(snapshot.records, snapshot)
     if args.json or args.csv:
         from psxj.render.export import to_csv, to_json
 

@@ -100,6 +100,18 @@ def _name(number: Optional[int], lookup: Callable[[Optional[int]], Optional[str]
     return f"{number} ({name})" if name else str(number)
 
 
+def _kind_facts(kind) -> List[Fact]:
+    from psxj.judge.kinds import MEANINGS
+
+    facts = [Fact("kind", kind.name + (" (inferred from the saved row)" if kind.inferred else ""),
+                  MEANINGS[kind.name])]
+    if kind.supervisor:
+        facts.append(Fact("supervisor", kind.supervisor + (f", unit {kind.unit}" if kind.unit else ""),
+                          "who started it and watches it"))
+    facts.extend(Fact("why" if i == 0 else "", reason) for i, reason in enumerate(kind.reasons))
+    return facts
+
+
 def format_start(start_time: Optional[float]) -> str:
     """A start time as local date and time; a loaded file may hold any number (NaN, 1e300)."""
     try:
@@ -128,8 +140,7 @@ def process_facts(snapshot: Snapshot, record: ProcessRecord) -> List[Fact]:
         Fact("COMMAND", r.command, COLUMN_MEANINGS["COMMAND"]),
         Fact("name", r.comm, "the kernel's 15-byte command name (comm)"),
         Fact("kernel thread", "yes" if r.kernel_thread else "no", "PF_KTHREAD: a worker of the kernel itself"),
-        Fact("daemon", "yes" if snapshot.is_daemon(r) else "no",
-             "no terminal, parent init or a subreaper: see the daemon checklist"),
+        *_kind_facts(snapshot.kind_of(r)),
         Fact("nice", "unknown" if r.nice is None else str(r.nice), "scheduling niceness, -20 (greedy) to 19"),
         Fact("threads", "unknown" if r.threads is None else str(r.threads)),
         Fact("started", format_start(r.start_time)),

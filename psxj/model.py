@@ -39,6 +39,7 @@ class ProcessRecord(NamedTuple):
     start_time: Optional[float] = None   # seconds since the epoch
     namespace_init: bool = False         # PID 1 of its own PID namespace
     user: Optional[str] = None           # a user name the source gave instead of a number
+    cgroup: Optional[str] = None         # the unified (or name=systemd) cgroup path, read where kinds need it
 
     @property
     def identity(self) -> Tuple[int, Optional[int]]:
@@ -68,13 +69,15 @@ class Snapshot:
         source: str = "live",
         taken_at: Optional[float] = None,
         pid_width: int = 5,
+        observations=None,
     ) -> None:
         self.records: Tuple[ProcessRecord, ...] = tuple(sorted(records, key=lambda r: r.pid))
         self.source = source
         self.taken_at = time.time() if taken_at is None else taken_at
         self.pid_width = pid_width
         self._by_pid: Optional[Dict[int, ProcessRecord]] = None
-        self._daemons: Optional[frozenset] = None
+        self._kinds: Optional[dict] = None
+        self.observations = observations   # psxj.judge.kinds.Observations from live events, if any
 
     def __len__(self) -> int:
         return len(self.records)
@@ -112,13 +115,19 @@ class Snapshot:
             chain.append(parent)
             seen.add(parent.pid)
 
-    @property
-    def daemon_pids(self) -> frozenset:
-        if self._daemons is None:
-            from psxj.judge.rules import is_daemon
+    def kind_of(self, record: ProcessRecord):
+        """The record's kind (psxj.judge.kinds.Kind): daemon, service, orphan, job..., with reasons."""
+        if self._kinds is None:
+            from psxj.judge.kinds import classify_all
 
-            self._daemons = frozenset(r.pid for r in self.records if is_daemon(r, self.parent(r)))
-        return self._daemons
+            self._kinds = classify_all(self, self.observations)
+        kind = self._kinds.get(record.pid)
+        if kind is None or self.get(record.pid) is not record:  # a record from another snapshot
+            from psxj.judge.kinds import classify_all
 
-    def is_daemon(self, record: ProcessRecord) -> bool:
-        return record.pid in self.daemon_pids
+            kind = classify_all(self, self.observations, [record])[record.pid]
+        return kind
+
+    def daemon_like(self, record: ProcessRecord) -> bool:
+        """init, container-init, service or daemon: what the table marks and `audit --all` audits."""
+        return self.kind_of(record).daemon_like

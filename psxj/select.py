@@ -21,15 +21,23 @@ from operator import attrgetter
 from typing import Callable, Dict, FrozenSet, List, NamedTuple, Optional, Sequence
 
 from psxj.errors import PsxjError, UsageError
-from psxj.model import ProcessRecord
+from psxj.model import ProcessRecord, Snapshot
 
 
 class Selector(NamedTuple):
     flag: str                 # "-p", "-s", ...
     values: FrozenSet         # resolved: ints for ids, strings for ttys and names
 
-    def matches(self, record: ProcessRecord) -> bool:
-        return SELECTORS[self.flag].field(record) in self.values
+    def field(self, snapshot: Optional[Snapshot]) -> Callable[[ProcessRecord], object]:
+        """What this selector compares: a record's field, or (--kind) its kind in this snapshot."""
+        if self.flag == "--kind":
+            if snapshot is None:
+                raise ValueError("--kind selects by kind, which needs the snapshot the records are in")
+            return lambda record: snapshot.kind_of(record).name
+        return SELECTORS[self.flag].field
+
+    def matches(self, record: ProcessRecord, snapshot: Optional[Snapshot] = None) -> bool:
+        return self.field(snapshot)(record) in self.values
 
 
 class SelectorKind(NamedTuple):
@@ -149,6 +157,17 @@ def _command(flag: str, item: str, strict_names: bool = True) -> List[object]:
     return [item[:15]]  # the kernel keeps 15 bytes of a command name
 
 
+def _kind(flag: str, item: str, strict_names: bool = True) -> List[object]:
+    """A process kind (psxj.judge.kinds), or `daemon-like` for init, container-init, service, daemon."""
+    from psxj.judge.kinds import DAEMON_LIKE, KINDS
+
+    if item == "daemon-like":
+        return sorted(DAEMON_LIKE)
+    if item not in KINDS:
+        raise UsageError(f"{flag}: unknown kind {shown(item)} (kinds: {', '.join(KINDS)}, daemon-like)")
+    return [item]
+
+
 SELECTORS: Dict[str, SelectorKind] = {
     "-p": SelectorKind("--pid", "PIDLIST", "process IDs", attrgetter("pid"), _ids("process ID", 0x7FFFFFFF)),
     "-s": SelectorKind("--sid", "SIDLIST", "session IDs", attrgetter("sid"), _ids("session ID", 0x7FFFFFFF)),
@@ -158,6 +177,9 @@ SELECTORS: Dict[str, SelectorKind] = {
     "-G": SelectorKind("--Group", "GROUPLIST", "real group, name or number", attrgetter("rgid"), _group),
     "-t": SelectorKind("--tty", "TTYLIST", "terminals: pts/1, tty1, ? for none", attrgetter("tty"), _tty),
     "-C": SelectorKind("--command", "CMDLIST", "command names (the kernel's comm)", attrgetter("comm"), _command),
+    # Not a ps selector: psxj's own judgement of each process (psxj.judge.kinds).
+    "--kind": SelectorKind("--kind", "KINDLIST", "kinds: daemon, service, orphan, job, ... or daemon-like",
+                           attrgetter("pid"), _kind),
 }
 
 
@@ -170,23 +192,24 @@ class Selection(NamedTuple):
     def __bool__(self) -> bool:
         return bool(self.selectors or self.text)
 
-    def matches(self, record: ProcessRecord) -> bool:
+    def matches(self, record: ProcessRecord, snapshot: Optional[Snapshot] = None) -> bool:
         if self.text and self.text.lower() not in record.command.lower():
             return False
-        return not self.selectors or any(s.matches(record) for s in self.selectors)
+        return not self.selectors or any(s.matches(record, snapshot) for s in self.selectors)
 
-    def apply(self, records: Sequence[ProcessRecord]) -> List[ProcessRecord]:
+    def apply(self, records: Sequence[ProcessRecord], snapshot: Optional[Snapshot] = None) -> List[ProcessRecord]:
         """The matching records, in order: the same test as matches(), one criterion per pass,
-        because the interface runs this over every process at each key press."""
+        because the interface runs this over every process at each key press. `snapshot` is the
+        one the records belong to (the --kind selector needs it)."""
         found = list(records)
         if self.text:
             text = self.text.lower()
             found = [r for r in found if text in r.command.lower()]
         if len(self.selectors) == 1:
-            field, values = SELECTORS[self.selectors[0].flag].field, self.selectors[0].values
+            field, values = self.selectors[0].field(snapshot), self.selectors[0].values
             found = [r for r in found if field(r) in values]
         elif self.selectors:
-            checks = [(SELECTORS[s.flag].field, s.values) for s in self.selectors]
+            checks = [(s.field(snapshot), s.values) for s in self.selectors]
             found = [r for r in found if any(field(r) in values for field, values in checks)]
         return found
 
@@ -200,7 +223,8 @@ class Selection(NamedTuple):
 def add_selector_arguments(parser: argparse.ArgumentParser) -> None:
     group = parser.add_argument_group("selectors (several select the union, as in ps)")
     for flag, kind in SELECTORS.items():
-        group.add_argument(flag, kind.long, dest=f"select{flag}", action="append", default=[],
+        names = (flag,) if flag == kind.long else (flag, kind.long)
+        group.add_argument(*names, dest=f"select{flag}", action="append", default=[],
                            metavar=kind.metavar, help=kind.help)
 
 

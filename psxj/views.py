@@ -69,16 +69,8 @@ class ViewOptions(NamedTuple):
 
 
 def flags(snapshot: Snapshot, record: ProcessRecord) -> str:
-    """The flag column: K kernel thread, D daemon, Z zombie, T stopped."""
-    if record.kernel_thread:
-        return "K"
-    if record.state == "Z":
-        return "Z"
-    if record.state in ("T", "t"):
-        return "T"
-    if snapshot.is_daemon(record):
-        return "D"
-    return ""
+    """The mark column: the record's kind as one character (psxj.judge.kinds.MARKS)."""
+    return snapshot.kind_of(record).mark
 
 
 def visible_records(snapshot: Snapshot, options: ViewOptions) -> List[ProcessRecord]:
@@ -86,9 +78,8 @@ def visible_records(snapshot: Snapshot, options: ViewOptions) -> List[ProcessRec
     if not options.show_kernel_threads:
         records = [r for r in records if not r.kernel_thread]
     if options.daemons_only:
-        daemons = snapshot.daemon_pids
-        records = [r for r in records if r.pid in daemons]
-    return options.selection.apply(list(records))
+        records = [r for r in records if snapshot.daemon_like(r)]
+    return options.selection.apply(list(records), snapshot)
 
 
 def _sorted(records: List[ProcessRecord], options: ViewOptions) -> List[ProcessRecord]:

@@ -255,3 +255,15 @@ class PtySession:
         self.proc.wait(timeout=10)
         self.hang_up()
         self._reader.join(timeout=5)
+
+
+async def select_live_row(app, pilot, pid: int, timeout: float = 15.0) -> None:
+    """Wait until the live table has the row of `pid` (a loaded machine is slow to refresh), then
+    select it. Asks for refreshes while waiting, as a user pressing r would."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if app.snapshot is not None and app.table.select_pid(pid):
+            return
+        app.action_refresh_now()
+        await pilot.pause(0.3)
+    raise AssertionError(f"PID {pid} never appeared in the interface's table")

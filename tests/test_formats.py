@@ -22,7 +22,10 @@ def test_macos_table_keeps_what_it_has_and_marks_the_rest_unknown():
         ("alice", 2000, 2001, 0, "s000", "Ss")
     assert zsh["uid"] is None and zsh["tpgid"] is None  # macOS ps -j shows neither: unknown
     assert rows[160]["time"] == "12:03" and rows[160]["cpu_seconds"] == 12 * 60 + 3
-    assert {pid for pid, row in rows.items() if row["daemon"]} == {101, 160, 512}
+    # launchd (PID 1) is init; logd and WindowServer lead their sessions (STAT s) under it: daemons.
+    # trustd's session is not in the file and it leads none: psxj cannot say it detached.
+    assert {pid for pid, row in rows.items() if row["daemon"]} == {1, 101, 160}
+    assert rows[1]["kind"] == "init" and rows[512]["kind"] == "orphan"
     printed = rows_by_pid(run_psxj("--print", "--load", str(FIXTURES / "macos-axj.txt"), "-p", "2050").stdout)
     assert printed[2050].split()[5:8] == [b"-", b"S+", b"-"]  # TPGID, STAT, UID
 

@@ -27,11 +27,12 @@ def test_tutorial_table_kernel_threads_and_daemons():
     assert len(rows) == 16
     kernel = {pid for pid, row in rows.items() if row["kernel_thread"]}
     assert kernel == {2, 3, 4, 5, 7, 8, 9, 10, 11, 12, 13, 14, 15}
-    # okdocd: parent init, no terminal, its own session: the tutorial's daemon.
-    assert {pid for pid, row in rows.items() if row["daemon"]} == {1008}
+    # okdocd: parent init, no terminal, its own session: the tutorial's daemon. init is daemon-like too.
+    assert {pid for pid, row in rows.items() if row["daemon"]} == {1, 1008}
+    assert rows[1008]["kind"] == "daemon" and rows[1]["kind"] == "init"
     bash = rows[2389]
     assert (bash["tty"], bash["tpgid"], bash["stat"], bash["uid"]) == ("pts/9", 5100, "Ss", 1000)
-    assert rows[1]["daemon"] is False  # init itself has no adoptive parent
+    assert rows[2389]["kind"] == "job"
 
 
 def test_tutorial_rows_print_as_they_were_written():
@@ -76,6 +77,8 @@ def test_live_json_loads_back(tmp_path):
     again = json.loads(run_psxj("--json", "--load", str(saved)).stdout)
     for row in original + again:
         row.pop("user")
+        # The kind is the same; its reasons add that it was judged from a saved row.
+        row.pop("kind_reasons")
     assert again == original
 
 

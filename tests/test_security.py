@@ -33,6 +33,7 @@ from conftest import (
     pid_reused_by,
     root_only,
     run_psxj,
+    select_live_row,
 )
 
 from psxj.demo.control import DemoControl
@@ -452,8 +453,7 @@ async def test_detail_view_shows_hostile_paths_escaped(hostile_process):
 
     app = PsxjApp(reader=LiveReader(), delay=60)
     async with app.run_test(size=(160, 48)) as pilot:
-        await pilot.pause(0.5)
-        assert app.table.select_pid(hostile_process.pid)
+        await select_live_row(app, pilot, hostile_process.pid)
         await pilot.press("enter")
         await pilot.pause(0.5)
         assert isinstance(app.screen, DetailScreen)
@@ -485,8 +485,7 @@ async def test_a_process_named_like_markup_or_escapes_can_be_signalled(spawner):
         proc = spawner.sleeper(comm=name)
         app = PsxjApp(reader=LiveReader(), delay=60)
         async with app.run_test(size=(140, 30)) as pilot:
-            await pilot.pause(0.4)
-            assert app.table.select_pid(proc.pid)
+            await select_live_row(app, pilot, proc.pid)
             await pilot.press("x", "down", "down", "enter", "y")
             await pilot.pause(0.3)
             assert app.is_running
@@ -506,15 +505,19 @@ async def test_the_selection_never_follows_a_reused_pid(spawner):
     first = spawner.sleeper()
     app = PsxjApp(reader=LiveReader(), delay=60)
     async with app.run_test(size=(140, 30)) as pilot:
-        await pilot.pause(0.4)
-        assert app.table.select_pid(first.pid)
+        await select_live_row(app, pilot, first.pid)
+        original = app.snapshot.get(first.pid)
         first.kill()
         first.wait()
         newcomer = pid_reused_by(first.pid, [sys.executable, "-c", "import time; time.sleep(60)"], spawner)
         if newcomer is None:
             pytest.skip("could not steer the next PID (ns_last_pid) to reuse the PID")
-        app.action_refresh_now()
-        await pilot.pause(0.6)
+        for _ in range(50):  # until a refresh has read the newcomer (slow on a loaded machine)
+            app.action_refresh_now()
+            await pilot.pause(0.3)
+            now = app.snapshot.get(first.pid)
+            if now is not None and now.start_ticks != original.start_ticks:
+                break
         assert app.snapshot.get(first.pid) is not None  # the PID is in the table again: the newcomer's
         assert app.table.current_is_gone  # but the selection is the exited process, shown as such
         await pilot.press("x")

@@ -6,7 +6,7 @@ import os
 import signal
 
 import pytest
-from conftest import FIXTURES, LiveReader, linux_only
+from conftest import FIXTURES, LiveReader, linux_only, select_live_row
 
 from psxj.model import Snapshot
 from psxj.sources.loaded import load_snapshot
@@ -81,7 +81,7 @@ async def test_toggles_kernel_threads_daemons_forest_sessions():
         await pilot.press("k")
         assert shown_pids(app) == [1, 1008, 2389]
         await pilot.press("k", "D")
-        assert shown_pids(app) == [1008]
+        assert shown_pids(app) == [1, 1008]  # init and the daemon: daemon-like kinds
         await pilot.press("D", "t")
         rows = app.table.rows
         by_pid = {r.record.pid: r for r in rows}
@@ -165,8 +165,7 @@ async def test_signal_needs_confirmation_and_reaches_the_process(spawner):
     proc = spawner.sleeper()
     app = PsxjApp(reader=LiveReader(), delay=60)
     async with app.run_test(size=(140, 30)) as pilot:
-        await pilot.pause(0.5)
-        assert app.table.select_pid(proc.pid)
+        await select_live_row(app, pilot, proc.pid)
         # First ask: say no. Nothing is sent.
         await pilot.press("x")
         assert isinstance(app.screen, SignalScreen)

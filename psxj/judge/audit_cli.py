@@ -13,6 +13,7 @@ from typing import List
 
 from psxj.errors import PsxjError, UsageError
 from psxj.judge.audit import RULE_HELP, SystemFacts, audit_process, format_report, summary_line
+from psxj.judge.profiles import PROFILES, RULES_OF
 
 
 class _Parser(argparse.ArgumentParser):
@@ -22,14 +23,21 @@ class _Parser(argparse.ArgumentParser):
 
 def build_parser() -> argparse.ArgumentParser:
     rules = "\n".join(f"  {rule_id:19} {text}" for rule_id, text in RULE_HELP.items())
+    profiles = "\n".join(f"  {name:10} {', '.join(RULES_OF[name])}" for name in PROFILES)
     parser = _Parser(
         prog="psxj audit", formatter_class=argparse.RawDescriptionHelpFormatter,
-        description="Check processes against the classic daemon rules, with the evidence read from /proc.",
-        epilog=f"Rules, and what psxj accepts as a pass:\n{rules}\n\n"
-               "Exit status: 0 all checked rules pass, 1 a rule fails or a PID does not exist, 2 usage error.",
+        description="Check processes against the daemon rules that fit them, with the evidence read from /proc. "
+                    "The profile follows the process's kind: classic (the tutorial's rules) for daemons, orphans "
+                    "and jobs; new-style (systemd's daemon(7)) for supervised services; container for PID 1.",
+        epilog=f"Profiles and their rules (the others are listed as n/a, with the reason):\n{profiles}\n\n"
+               f"Rules, and what psxj accepts as a pass:\n{rules}\n\n"
+               "Exit status: 0 no rule fails (unknown and n/a do not fail), 1 a rule fails or a PID does not "
+               "exist, 2 usage error.",
     )
     parser.add_argument("pids", nargs="*", metavar="PID", help="processes to audit")
-    parser.add_argument("--all", action="store_true", help="audit every process that qualifies as a daemon")
+    parser.add_argument("--all", action="store_true",
+                        help="audit every daemon-like process (init, container-init, service, daemon)")
+    parser.add_argument("--profile", choices=PROFILES, help="judge by this standard instead of the kind's")
     parser.add_argument("--json", action="store_true", help="print the verdicts as JSON")
     return parser
 
@@ -66,13 +74,14 @@ def main(argv: List[str]) -> int:
     if missing:
         raise PsxjError(f"audit: no process with PID {', '.join(map(str, missing))}")
     records = [snapshot.get(pid) for pid in pids] if pids else \
-        [r for r in snapshot.records if snapshot.is_daemon(r)]
+        [r for r in snapshot.records if snapshot.daemon_like(r)]
     system = SystemFacts(snapshot)
-    reports = [audit_process(snapshot, record, system) for record in records]
+    reports = [audit_process(snapshot, record, system, args.profile) for record in records]
     if args.json:
         _write(json.dumps([r.as_json() for r in reports], indent=1) + "\n")
     elif args.all:
-        _write(f"{len(reports)} processes qualify as daemons\n" + "".join(summary_line(r) + "\n" for r in reports))
+        _write(f"{len(reports)} daemon-like processes (init, container-init, service, daemon)\n"
+               + "".join(summary_line(r) + "\n" for r in reports))
     else:
         _write("\n\n".join(format_report(r) for r in reports) + "\n")
     return 0 if all(r.ok for r in reports) else 1

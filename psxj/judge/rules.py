@@ -1,41 +1,491 @@
-"""What makes a process a daemon. One place, reused by the table's flag, the audit and the demo."""
+"""The rules a daemon is judged by, each a small function from facts to (verdict, evidence).
+
+Three standards, chosen per process by psxj.judge.profiles:
+- classic: the tutorial's rules (fork, setsid, fork again, umask, chdir, close descriptors, /dev/null,
+  a pidfile lock, syslog, SIGHUP/SIGTERM), as a SysV daemon must do them itself;
+- new-style: systemd's daemon(7) for a process a service manager or supervisor runs in the
+  foreground: it needs no fork, no pidfile; it logs to stdout/stderr or the journal, exits on SIGTERM;
+- container: PID 1 of a container, which must reap orphans, handle SIGTERM (a PID 1 without a
+  handler ignores it) and pass signals on.
+
+Evidence says only what was seen. A rule that cannot see (another user's process) says unknown and
+why; a rule the process's supervisor makes unnecessary says n/a and why.
+"""
 
 from __future__ import annotations
 
-from typing import Optional
+import os
+import time
+from typing import Callable, Dict, List, NamedTuple, Optional, Set, Tuple
 
-from psxj.model import ProcessRecord
+from psxj.judge.facts import ProcFacts, SystemFacts, Unreadable, same_open_file, signal_bit
+from psxj.judge.kinds import Kind, program_names, session_detached
+from psxj.judge.locks import proc_locks
+from psxj.model import ProcessRecord, Snapshot
 
-# Processes that adopt orphans besides PID 1: service managers and container inits that
-# call prctl(PR_SET_CHILD_SUBREAPER) or run as PID 1 of a container. /proc does not say
-# which processes are subreapers, so psxj recognises them by name.
-KNOWN_SUBREAPERS = frozenset({
-    "systemd", "init", "tini", "docker-init", "dumb-init", "catatonit", "s6-svscan",
-    "runsvdir", "containerd-shim", "containerd-shim-runc-v2", "conmon", "supervisord",
-})
-
-
-def adopts_orphans(process: Optional[ProcessRecord]) -> bool:
-    """Is this the process an orphan is re-parented to: init, a namespace's init, a subreaper?"""
-    if process is None:
-        return False
-    return process.pid == 1 or process.namespace_init or process.comm in KNOWN_SUBREAPERS
+PASS, FAIL, UNKNOWN, NOT_NEEDED = "pass", "fail", "unknown", "n/a"
 
 
-def is_daemon(process: ProcessRecord, parent: Optional[ProcessRecord]) -> bool:
-    """Does `process` look like a daemon from the outside?
+class Context(NamedTuple):
+    """Everything a rule may look at for one process."""
+    snapshot: Snapshot
+    record: ProcessRecord
+    kind: Kind
+    facts: ProcFacts
+    system: SystemFacts
 
-    - Not a kernel thread: those are the kernel's own workers, shown in brackets, never
-      started by anyone's daemon() call.
-    - Not a zombie: it has exited and only waits for its parent to reap it.
-    - No controlling terminal (TTY `?`, TPGID -1): the session it runs in has none, so no
-      terminal can send it SIGHUP or SIGINT. Every process of a session shares the
-      session's terminal, so this holds for session leaders and members alike.
-    - Its parent adopts orphans (PID 1, a PID namespace's init, or a known subreaper): the
-      process that started it has exited, the first fork of the classic recipe.
-    """
-    if process.kernel_thread or process.state == "Z":
-        return False
-    if process.has_terminal or (process.tpgid is not None and process.tpgid != -1):
-        return False
-    return adopts_orphans(parent)
+
+Judgement = Tuple[str, str]
+
+
+class Rule(NamedTuple):
+    id: str
+    help: str                                   # what it asks and what passes: also `psxj audit --help`
+    judge: Callable[[Context], Judgement]
+
+
+def _label(record: Optional[ProcessRecord], pid: int) -> str:
+    return f"{pid} ({record.comm})" if record is not None else f"{pid} (not in the table)"
+
+
+# --- the tutorial's rules (classic) ----------------------------------------------------------
+
+def orphaned(c: Context) -> Judgement:
+    r, parent = c.record, c.snapshot.parent(c.record)
+    if r.ppid == 0:
+        return NOT_NEEDED, "PPID 0: the kernel started it; it has no parent to leave"
+    if c.kind.adopted:
+        return PASS, f"PPID {r.ppid}: {c.kind.reasons[1] if len(c.kind.reasons) > 1 else 'adopted'}"
+    if parent is None:
+        return UNKNOWN, f"PPID {r.ppid} is not in the table: psxj cannot tell who it is"
+    if c.kind.supervisor:
+        return FAIL, (f"PPID {_label(parent, r.ppid)}, its supervisor, started it and is alive: it never forked "
+                      "away (its supervisor makes that unnecessary: see --profile new-style)")
+    return FAIL, f"PPID {_label(parent, r.ppid)} is alive: it never forked away from it"
+
+
+def own_session(c: Context) -> Judgement:
+    detached, why = session_detached(c.snapshot, c.record)
+    return (PASS if detached else FAIL), f"SID {c.record.sid}: {why}"
+
+
+def no_tty(c: Context) -> Judgement:
+    r = c.record
+    if r.has_terminal:
+        return FAIL, f"TTY {r.tty}, TPGID {r.tpgid}: a terminal can send it SIGHUP and SIGINT"
+    return PASS, f"TTY ?, TPGID {r.tpgid}: no controlling terminal"
+
+
+def not_session_leader(c: Context) -> Judgement:
+    r = c.record
+    if r.session_leader:
+        return FAIL, f"SID {r.sid} == PID: a session leader acquires a terminal when it opens one (no second fork)"
+    leader = c.snapshot.get(r.sid)
+    if leader is not None and leader.sid == r.sid and leader.state != "Z":
+        return PASS, (f"SID {r.sid} != PID {r.pid}: not a session leader, so it cannot acquire a terminal; but the "
+                      f"session is {_label(leader, r.sid)}'s (see own-session)")
+    if r.pgid == r.sid and r.sid != 0:
+        return PASS, (f"SID {r.sid} != PID {r.pid}, and the session's leader has exited while it stayed in the "
+                      "leader's group: the second fork happened")
+    return PASS, f"SID {r.sid} != PID {r.pid}: not a session leader, so it cannot acquire a terminal"
+
+
+def umask(c: Context) -> Judgement:
+    status = c.facts.status()
+    if "Umask" not in status:
+        raise Unreadable("umask: this kernel does not show it (Linux 4.7+ does)")
+    value = int(status["Umask"].strip(), 8)
+    shown = f"Umask {value:04o}"
+    if value == 0:
+        return PASS, f"{shown}: the classic umask(0)"
+    if value & 0o700:
+        return FAIL, f"{shown}: removes the owner's own permission bits"
+    return PASS, f"{shown}: not the classic 0000, but it only removes group/other bits (accepted)"
+
+
+def cwd_root(c: Context) -> Judgement:
+    cwd = c.facts.cwd()
+    if cwd == "/":
+        return PASS, "cwd /"
+    try:
+        root = c.facts.root()
+    except Unreadable:
+        root = "/"
+    if root != "/" and cwd == root:
+        return PASS, f"cwd is the root of its chroot ({root}): it keeps only that directory, its own root"
+    return FAIL, f"cwd {cwd}: keeps that filesystem busy"
+
+
+def _family(snapshot: Snapshot, pid: int) -> Set[int]:
+    """The process and its descendants."""
+    members, frontier = {pid}, [pid]
+    children: Dict[int, List[int]] = {}
+    for record in snapshot.records:
+        children.setdefault(record.ppid, []).append(record.pid)
+    while frontier:
+        for child in children.get(frontier.pop(), []):
+            if child not in members:
+                members.add(child)
+                frontier.append(child)
+    return members
+
+
+def _is_terminal(target: str) -> bool:
+    return target.startswith(("/dev/pts/", "/dev/tty", "/dev/console"))
+
+
+def _socket_activation(c: Context) -> range:
+    """The descriptors systemd passed it (LISTEN_FDS, for this LISTEN_PID), if readable."""
+    try:
+        env = c.facts.environ()
+    except Unreadable:
+        return range(0)
+    if env.get("LISTEN_PID") != str(c.record.pid) or not env.get("LISTEN_FDS", "").isdigit():
+        return range(0)
+    return range(3, 3 + int(env["LISTEN_FDS"]))
+
+
+def fds_closed(c: Context) -> Judgement:
+    descriptors = [d for d in c.facts.descriptors() if d.fd > 2]
+    if not descriptors:
+        return PASS, "no descriptors above 2"
+    family = _family(c.snapshot, c.record.pid)
+    activated = _socket_activation(c)
+    problems, kept = [], []
+    for d in descriptors:
+        shown = f"fd {d.fd} -> {d.target}"
+        if _is_terminal(d.target):
+            problems.append(f"{shown} (a terminal)")
+            continue
+        if d.fd in activated:
+            kept.append(f"{shown} (socket activation: LISTEN_FDS)")
+            continue
+        sharer = _outside_sharer(c, d, family)
+        if sharer is not None:
+            problems.append(f"{shown} ({sharer}: inherited, never closed)")
+            continue
+        note = " (not close-on-exec)" if d.close_on_exec is False and not d.target.startswith(("socket:", "pipe:")) \
+            else ""
+        kept.append(shown + note)
+    if problems:
+        return FAIL, "; ".join(problems + kept)
+    return PASS, "descriptors above 2, none shared with a process outside it: " + ", ".join(kept)
+
+
+def _outside_sharer(c: Context, d, family: Set[int]) -> Optional[str]:
+    """Who outside the process and its descendants shares this open file, if anyone: the other end
+    of a pipe, or (kcmp) the very same open file description, as a starter's log left on fd 3 is."""
+    others = [(pid, fd) for pid, fd in c.system.holders(d.target) if pid not in family]
+    if not others:
+        return None
+    if d.target.startswith("pipe:"):
+        pid = others[0][0]
+        return f"other end held by {_label(c.snapshot.get(pid), pid)}, outside it"
+    for pid, fd in others:
+        same = same_open_file(c.record.pid, d.fd, pid, fd)
+        if same:
+            return f"the same open file as {_label(c.snapshot.get(pid), pid)}'s fd {fd}, outside it"
+    return None
+
+
+def stdio_devnull(c: Context) -> Judgement:
+    fds = c.facts.fds()
+    journal = c.kind.supervisor == "systemd"
+    shown, bad = [], False
+    for fd in (0, 1, 2):
+        target = fds.get(fd)
+        if target is None:
+            shown.append(f"fd {fd} closed (the next open() would get it)")
+            bad = True
+        elif target == "/dev/null":
+            shown.append(f"fd {fd} -> {target}")
+        elif fd > 0 and target.startswith("socket:") and journal:
+            shown.append(f"fd {fd} -> {target} (systemd's journal stream: accepted)")
+        else:
+            shown.append(f"fd {fd} -> {target}")
+            bad = True
+    return (FAIL if bad else PASS), "; ".join(shown)
+
+
+def pidfile_lock(c: Context) -> Judgement:
+    """A write lock held through the process's own descriptors (fdinfo), which is right even when
+    /proc/locks names another PID (cron takes its flock before its last fork). Without the
+    descriptors, /proc/locks (world-readable) still shows locks taken under its own PID."""
+    try:
+        descriptors = c.facts.descriptors()
+    except Unreadable:
+        descriptors = None
+    if descriptors is not None and any(d.flags is not None for d in descriptors):
+        held = [f"{_lock_words(line)} lock on {d.target}, held through its fd {d.fd}"
+                for d in descriptors for line in d.locks if " WRITE " in f" {line} "]
+        if held:
+            return PASS, "; ".join(held)
+        return FAIL, "holds no write lock through any of its descriptors: nothing stops a second instance"
+    mine = [lock for lock in proc_locks() if lock.pid == c.record.pid and lock.mode == "WRITE"]
+    if mine:
+        return PASS, "; ".join(f"{lock.kind} WRITE lock on inode {lock.inode} held by {lock.pid} (its descriptors "
+                               "are not readable, so the file is not named)" for lock in mine)
+    raise Unreadable("pidfile-lock: no write lock in /proc/locks under its PID, but its descriptors are not "
+                     "readable, and a lock taken before a fork shows the taker's PID")
+
+
+def _lock_words(line: str) -> str:
+    """`1: FLOCK  ADVISORY  WRITE 1234 08:01:1234 0 EOF` -> `FLOCK WRITE`."""
+    fields = line.split()
+    return " ".join(fields[1:2] + fields[3:4]) if len(fields) > 3 else line
+
+
+def syslog(c: Context) -> Judgement:
+    if not os.path.exists("/dev/log"):
+        raise Unreadable("no /dev/log on this machine: no syslog daemon to connect to")
+    connected = _connected_to_dev_log(c)
+    if connected:
+        return PASS, connected
+    raise Unreadable("no socket connected to /dev/log now; many daemons open it for each message (sshd, atd) "
+                     "or send unconnected datagrams (haproxy in a chroot): psxj cannot tell")
+
+
+def _connected_to_dev_log(c: Context) -> Optional[str]:
+    names = {"/dev/log", os.path.realpath("/dev/log")}
+    sockets = c.system.unix_sockets()
+    if not sockets:
+        return None
+    servers = {inode for inode, (_, name, _) in sockets.items() if name in names}
+    for fd, target in sorted(c.facts.fds().items()):
+        if target.startswith("socket:["):
+            info = sockets.get(int(target[8:-1]))
+            if info and info[2] in servers:
+                return f"fd {fd} -> {target} connected to /dev/log"
+    return None
+
+
+def _taken_synchronously(c: Context, name: str) -> Optional[str]:
+    """Taken by signalfd or sigtimedwait (tini, sd-event daemons): handled, and how."""
+    try:
+        waiting = "sigtimedwait" in c.facts.wchan()
+    except Unreadable:
+        waiting = False
+    if waiting:
+        # While it waits the kernel unblocks the awaited signals (SigBlk shows them clear), and which
+        # ones it awaits is not shown: the wait itself is the evidence.
+        return f"{name} taken by sigtimedwait(), which it is waiting in now"
+    if not c.facts.signal_mask("SigBlk") & signal_bit(name):
+        return None
+    try:
+        descriptors = c.facts.descriptors()
+    except Unreadable:
+        descriptors = []
+    for d in descriptors:
+        if d.target == "anon_inode:[signalfd]" and (d.sigmask is None or d.sigmask & signal_bit(name)):
+            return f"{name} blocked and read from a signalfd (fd {d.fd})"
+    return None
+
+
+def _handled(c: Context, name: str) -> Tuple[Optional[bool], str]:
+    if c.facts.signal_mask("SigCgt") & signal_bit(name):
+        return True, f"{name} caught (SigCgt)"
+    synchronous = _taken_synchronously(c, name)
+    if synchronous:
+        return True, synchronous
+    if c.facts.signal_mask("SigIgn") & signal_bit(name):
+        return False, f"{name} ignored"
+    if c.facts.signal_mask("SigBlk") & signal_bit(name):
+        return False, f"{name} blocked, and no signalfd or sigtimedwait takes it"
+    return None, f"{name} not handled (its default action: terminate)"
+
+
+def signals(c: Context) -> Judgement:
+    """Classic: SIGHUP reloads and SIGTERM exits cleanly, both handled."""
+    results = [_handled(c, name) for name in ("HUP", "TERM")]
+    evidence = "; ".join(text for _, text in results)
+    missing = [name for name, (ok, _) in zip(("HUP", "TERM"), results) if not ok]
+    if missing:
+        return FAIL, f"{evidence}; not handled: {' '.join(missing)}"
+    return PASS, evidence
+
+
+# --- new-style (daemon(7)) ------------------------------------------------------------------
+
+def supervised(c: Context) -> Judgement:
+    if not c.kind.supervisor:
+        parent = c.snapshot.parent(c.record)
+        return FAIL, f"no service manager or supervisor started it (its parent is {_label(parent, c.record.ppid)})"
+    evidence = c.kind.reasons[0]
+    try:
+        invocation = c.facts.environ().get("INVOCATION_ID")
+    except Unreadable:
+        invocation = None
+    if invocation:
+        evidence += f"; INVOCATION_ID={invocation[:32]} (systemd set it)"
+    return PASS, evidence
+
+
+_LOGGERS = frozenset({"svlogd", "multilog", "s6-log", "logger", "systemd-journald", "supervisord", "runsv",
+                      "rotatelogs", "cronolog", "tini", "daemon", "conmon", "containerd-shim"})
+
+
+def logging(c: Context) -> Judgement:
+    """daemon(7): log to stdout/stderr (the journal, a supervisor's pipe) or syslog."""
+    fds = c.facts.fds()
+    shown = []
+    verdicts = []
+    for fd in (1, 2):
+        target = fds.get(fd)
+        if target is None:
+            shown.append(f"fd {fd} closed")
+            verdicts.append(FAIL)
+        elif _is_terminal(target):
+            shown.append(f"fd {fd} -> {target} (a terminal: lost when it goes)")
+            verdicts.append(FAIL)
+        elif target == "/dev/null":
+            shown.append(f"fd {fd} -> /dev/null")
+            verdicts.append(UNKNOWN)
+        elif target.startswith(("socket:", "pipe:")):
+            reader = _reader_of(c, target)
+            shown.append(f"fd {fd} -> {target}" + (f" (read by {reader})" if reader else ""))
+            verdicts.append(PASS)
+        else:
+            shown.append(f"fd {fd} -> {target} (a file)")
+            verdicts.append(PASS)
+    if FAIL in verdicts:
+        return FAIL, "; ".join(shown)
+    if UNKNOWN in verdicts:
+        syslog_socket = _connected_to_dev_log(c)
+        if syslog_socket:
+            return PASS, "; ".join(shown) + f"; logs to syslog: {syslog_socket}"
+        raise Unreadable("; ".join(shown) + ": output is discarded; it may log through syslog per message or to "
+                         "its own files")
+    return PASS, "; ".join(shown)
+
+
+def _reader_of(c: Context, target: str) -> Optional[str]:
+    family = _family(c.snapshot, c.record.pid)
+    for pid, _ in c.system.holders(target):
+        if pid not in family:
+            return _label(c.snapshot.get(pid), pid)
+    if target.startswith("socket:["):
+        info = c.system.unix_sockets().get(int(target[8:-1]))
+        if info and info[2]:
+            for inode, (_, name, _) in c.system.unix_sockets().items():
+                if inode == info[2] and name:
+                    return name
+    return None
+
+
+def service_signals(c: Context) -> Judgement:
+    """daemon(7): SIGTERM ends it cleanly; SIGHUP reloads (or the documentation says otherwise)."""
+    term_ok, term = _handled(c, "TERM")
+    hup_ok, hup = _handled(c, "HUP")
+    if term_ok is False:
+        return FAIL, f"{term}: its manager's stop would have to kill it; {hup}"
+    if term_ok is None:
+        term += " (its manager counts that as a clean stop)"
+    if hup_ok is None:
+        raise Unreadable(f"{term}; {hup}: SIGHUP would end it, which is right only if its documentation says so")
+    return (PASS if hup_ok else FAIL), f"{term}; {hup}"
+
+
+def readiness(c: Context) -> Judgement:
+    env = c.facts.environ()
+    said = []
+    if env.get("NOTIFY_SOCKET"):
+        said.append(f"NOTIFY_SOCKET={env['NOTIFY_SOCKET']}: it can tell its manager when it is ready (sd_notify)")
+    activated = _socket_activation(c)
+    if activated:
+        said.append(f"socket activation: {len(activated)} listening socket(s) passed (LISTEN_FDS, LISTEN_PID)")
+    if said:
+        return PASS, "; ".join(said)
+    return NOT_NEEDED, "no readiness protocol or socket activation in use: fine for a service of Type=simple or exec"
+
+
+# --- container (PID 1) -----------------------------------------------------------------------
+
+def reaps_children(c: Context) -> Judgement:
+    """Zombies that stay under it: checked twice, so a child caught between exit and wait() is not blamed."""
+    children = c.snapshot.children(c.record.pid)
+    zombies = {z.identity for z in children if z.state == "Z"}
+    if zombies:
+        time.sleep(0.2)
+        still = []
+        from psxj.sources.proc import read_one
+
+        for pid, start in zombies:
+            now = read_one(pid)
+            if now is not None and now.state == "Z" and now.start_ticks == start:
+                still.append(pid)
+        if still:
+            return FAIL, (f"{len(still)} zombie child(ren) not reaped: {', '.join(map(str, sorted(still)[:10]))}; "
+                          "as PID 1 it inherits every orphan and must wait() for them")
+    return PASS, f"no zombie children ({len(children)} child(ren)): it reaps what it inherits"
+
+
+def pid1_signals(c: Context) -> Judgement:
+    ok, term = _handled(c, "TERM")
+    if ok:
+        return PASS, term
+    if c.record.namespace_init:
+        return FAIL, (f"{term}: a PID 1 without a handler ignores SIGTERM, so `docker stop` waits its timeout and "
+                      "then kills it")
+    return FAIL, f"{term}: a PID 1 without a handler ignores SIGTERM, so nothing can stop it that way"
+
+
+_FORWARDERS = frozenset({"tini", "docker-init", "dumb-init", "catatonit", "s6-svscan", "runit", "systemd", "init"})
+_SHELLS = frozenset({"sh", "bash", "dash", "ash", "zsh", "ksh", "busybox"})
+
+
+def forwards_signals(c: Context) -> Judgement:
+    names = set(program_names(c.record))
+    children = c.snapshot.children(c.record.pid)
+    if names & _FORWARDERS:
+        return PASS, f"{c.record.comm} passes SIGTERM and other signals on to its children"
+    if not children:
+        return NOT_NEEDED, "it has no children to pass signals to"
+    if names & _SHELLS:
+        return FAIL, f"a shell ({c.record.comm}) as PID 1 does not pass SIGTERM on to its children (use exec, or tini)"
+    raise Unreadable("psxj cannot see whether it passes signals on to its children")
+
+
+RULES: Dict[str, Rule] = {rule.id: rule for rule in (
+    Rule("orphaned", "fork() and let the parent exit, so init adopts the daemon. Pass: its parent is PID 1 or a "
+                     "PID namespace's init (which adopt every orphan), or an adoption was observed.", orphaned),
+    Rule("own-session", "setsid(): a session of its own, without a terminal. Pass: it leads its session, or the "
+                        "leader has exited and it stayed in the leader's group (after the second fork). Fail: a "
+                        "session another live process leads (dbus-activated services, nohup jobs).", own_session),
+    Rule("no-tty", "No controlling terminal, so no terminal can send it SIGHUP or SIGINT. Pass: TTY ?.", no_tty),
+    Rule("not-session-leader", "Fork again after setsid(), so it can never acquire a terminal by opening one "
+                               "(System V rule). Pass: SID differs from PID.", not_session_leader),
+    Rule("umask", "umask(0), so files get exactly the modes the daemon asks for. The classic rule wants 0000; psxj "
+                  "also passes a umask that only removes group/other bits (0022, 0027, 0077), which modern "
+                  "guidance recommends. Fail: the umask removes the owner's own bits.", umask),
+    Rule("cwd-root", "chdir(\"/\"), so the daemon keeps no filesystem busy. Pass: cwd is /, or the root of its "
+                     "chroot.", cwd_root),
+    Rule("fds-closed", "Close every inherited descriptor. Every descriptor above 2 is named. Fail: a terminal, a "
+                       "pipe whose other end a process outside the daemon holds, or an open file it shares with a "
+                       "process outside it (kcmp: a starter's log left on fd 3). Socket-activation descriptors "
+                       "(LISTEN_FDS) are expected.", fds_closed),
+    Rule("stdio-devnull", "0, 1 and 2 reopened on /dev/null. Pass: all three on /dev/null; also a socket on "
+                          "stdout/stderr of a systemd service (the journal's stream). Fail: closed, a terminal, "
+                          "or a file or pipe.", stdio_devnull),
+    Rule("pidfile-lock", "A write lock on a pidfile so only one instance runs. Pass: a write lock held through one "
+                         "of its own open files (fdinfo), whichever PID /proc/locks names; without root, a lock "
+                         "under its own PID in /proc/locks.", pidfile_lock),
+    Rule("syslog", "Log through syslog. Pass: a unix socket connected to /dev/log. No socket now is unknown, not "
+                   "fail: many daemons connect for each message.", syslog),
+    Rule("signals", "Handle SIGHUP (reload) and SIGTERM (clean exit). Pass: caught (SigCgt), or blocked and taken "
+                    "synchronously through a signalfd or sigtimedwait().", signals),
+    Rule("supervised", "new-style: a service manager or supervisor started it and watches it (systemd unit, runit, "
+                       "supervisord, s6, tini, dumb-init, libslack daemon, a container's init).", supervised),
+    Rule("logging", "new-style: stdout and stderr go where they are kept (the journal, a supervisor's or logger's "
+                    "pipe, a file), or it logs to syslog. Fail: a terminal or closed.", logging),
+    Rule("service-signals", "new-style: SIGTERM ends it cleanly (handled, or its default action, which its "
+                            "manager counts as a clean stop); SIGHUP reloads, or ending on it must be "
+                            "documented.", service_signals),
+    Rule("readiness", "new-style: readiness notification (NOTIFY_SOCKET, sd_notify) or socket activation "
+                      "(LISTEN_FDS/LISTEN_PID), where used; neither is required.", readiness),
+    Rule("reaps-children", "container: as PID 1 it inherits every orphan of its namespace and must wait() for "
+                           "them. Fail: zombie children that stay.", reaps_children),
+    Rule("pid1-signals", "container: SIGTERM handled; a PID 1 without a handler ignores it, so `docker stop` waits "
+                         "and kills.", pid1_signals),
+    Rule("forwards-signals", "container: signals passed on to its children (tini, dumb-init and the like do; a "
+                             "shell does not).", forwards_signals),
+)}

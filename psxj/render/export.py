@@ -15,10 +15,12 @@ FIELDS = (
     "ppid", "pid", "pgid", "sid", "tty", "tpgid", "stat", "uid", "user", "time", "command",
     "comm", "argv", "state", "flags", "nice", "threads", "tty_nr", "ruid", "euid", "rgid", "egid",
     "cpu_seconds", "start_ticks", "start_time", "namespace_init", "kernel_thread", "daemon",
+    "kind", "kind_reasons", "supervisor", "unit", "cgroup",
 )
 
 
 def as_dict(snapshot: Snapshot, record: ProcessRecord) -> Dict[str, Any]:
+    kind = snapshot.kind_of(record)
     return {
         "ppid": record.ppid, "pid": record.pid, "pgid": record.pgid, "sid": record.sid,
         "tty": record.tty, "tpgid": record.tpgid, "stat": record.stat, "uid": record.euid,
@@ -29,7 +31,9 @@ def as_dict(snapshot: Snapshot, record: ProcessRecord) -> Dict[str, Any]:
         "tty_nr": record.tty_nr, "ruid": record.ruid, "euid": record.euid, "rgid": record.rgid,
         "egid": record.egid, "cpu_seconds": record.cpu_seconds, "start_ticks": record.start_ticks,
         "start_time": record.start_time, "namespace_init": record.namespace_init,
-        "kernel_thread": record.kernel_thread, "daemon": snapshot.is_daemon(record),
+        "kernel_thread": record.kernel_thread, "daemon": kind.daemon_like,
+        "kind": kind.name, "kind_reasons": list(kind.reasons), "supervisor": kind.supervisor, "unit": kind.unit,
+        "cgroup": record.cgroup,
     }
 
 

@@ -250,4 +250,5 @@ def _record_from_json(row: Any, escaper: Escaper) -> ProcessRecord:
         threads=_json_int(row, "threads"), ruid=_json_int(row, "ruid"), rgid=_json_int(row, "rgid"),
         egid=_json_int(row, "egid"), start_ticks=_json_int(row, "start_ticks"), start_time=start_time,
         namespace_init=bool(row.get("namespace_init", False)),
+        cgroup=_json_text(row, "cgroup", escaper) if row.get("cgroup") is not None else None,
     )

@@ -175,8 +175,10 @@ class ProcReader:
     def read_all(self, use_second_core: bool = False) -> List[ProcessRecord]:
         pids = [int(name) for name in os.listdir("/proc") if name.isdigit()]
         if use_second_core and len(pids) >= _FORK_ABOVE and _can_fork():
-            return self._read_in_two_processes(pids)
-        return self.read_pids(pids)
+            records = self._read_in_two_processes(pids)
+        else:
+            records = self.read_pids(pids)
+        return with_cgroups(records)
 
     def _read_in_two_processes(self, pids: List[int]) -> List[ProcessRecord]:
         """Half the processes are read by a forked helper on the other core.
@@ -205,6 +207,36 @@ class ProcReader:
         if status != 0:  # the helper failed: read its half here rather than show less
             return records + self.read_pids(pids[1::2])
         return records + [ProcessRecord._make(t) for t in marshal.loads(data)]
+
+
+def read_cgroup(pid: int) -> Optional[str]:
+    """The process's cgroup path: the unified hierarchy's (`0::/...`), else systemd's named one."""
+    try:
+        data = read_file(f"/proc/{pid}/cgroup", 8192)
+    except OSError:
+        return None
+    named = None
+    for line in data.decode("utf-8", "surrogateescape").splitlines():
+        hierarchy, _, rest = line.partition(":")
+        controllers, _, path = rest.partition(":")
+        if hierarchy == "0" and controllers == "" and path not in ("", "/"):
+            return path
+        if controllers == "name=systemd":
+            named = path
+    return named
+
+
+def with_cgroups(records: List[ProcessRecord]) -> List[ProcessRecord]:
+    """Add the cgroup path where the kinds need it: to children of PID 1, of a systemd (a user
+    manager) and of a namespace's init, and to namespace inits (a container's scope). Reading it
+    for every process would cost a third more /proc reads for nothing."""
+    managers = {r.pid for r in records if r.comm == "systemd" or r.namespace_init}
+    out = []
+    for r in records:
+        if not r.kernel_thread and (r.ppid == 1 or r.pid == 1 or r.namespace_init or r.ppid in managers):
+            r = r._replace(cgroup=read_cgroup(r.pid))
+        out.append(r)
+    return out
 
 
 def _can_fork() -> bool:

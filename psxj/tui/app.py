@@ -320,7 +320,7 @@ class PsxjApp(App):
             self.notify("The audit reads /proc: it needs live processes, not a loaded file.", severity="warning")
             return
         daemons = [row.record for row in self.table.rows
-                   if row.kind == "process" and self.snapshot.is_daemon(row.record)]
+                   if row.kind == "process" and self.snapshot.daemon_like(row.record)]
         if not daemons:
             self.notify("No daemon on screen (press D to show only daemons, or clear the filter).")
             return

@@ -59,6 +59,13 @@ def help_text(selected: Optional[ProcessRecord]) -> Table:
     return table
 
 
+def legend_rows() -> List[tuple]:
+    """(mark, kind, meaning) for every kind, from psxj.judge.kinds: the table's first column."""
+    from psxj.judge.kinds import KINDS, MARKS, MEANINGS
+
+    return [(MARKS[kind] or "(blank)", kind, MEANINGS[kind]) for kind in KINDS]
+
+
 class HelpScreen(ModalScreen):
     """Columns and STAT letters in plain words, with the selected process's own values."""
 
@@ -80,11 +87,12 @@ class HelpScreen(ModalScreen):
             states = [(k, v, "◀" if k == stat[:1] else "") for k, v in STATE_MEANINGS.items()]
             flags = [(k, v, "◀" if k in here else "") for k, v in FLAG_MEANINGS.items()]
             yield Static(facts_table(states + flags, ("letter", "meaning", "here")))
-            yield Static(
-                "\n[b]Legend[/b]: the first column and the colours\n"
-                "  [b]K[/b] kernel thread   [b]D[/b] daemon (no terminal, parent init or a subreaper)\n"
-                "  [b]Z[/b] zombie          [b]T[/b] stopped          [b]×[/b] the process has exited\n"
-                "  underlined rows appeared at the last refresh", id="legend")
+            yield Static(Text.assemble("\n", ("Legend", "bold"), ": the first column is the process's kind, "
+                                       "never a STAT letter (STAT D means uninterruptible sleep)"), id="legend")
+            yield Static(facts_table(legend_rows(), ("mark", "kind", "meaning")))
+            yield Static("  Colours: daemon-like kinds green, orphans in the accent colour, kernel threads dim, "
+                         "zombies red, stopped jobs yellow; underlined rows appeared at the last refresh; "
+                         "- marks a process that has exited.")
             yield Static("\n[b]Keys[/b]")
             yield Static(facts_table(self.keys, ("key", "action")))
 
@@ -133,7 +141,7 @@ class ConfirmScreen(ModalScreen[bool]):
 def checklist_table(report) -> Table:
     """One audit report as a table: rule, verdict, evidence."""
     table = Table("rule", "verdict", "evidence", box=None, expand=True, pad_edge=False)
-    styles = {"pass": "bold green", "fail": "bold red", "unknown": "bold yellow"}
+    styles = {"pass": "bold green", "fail": "bold red", "unknown": "bold yellow", "n/a": "dim"}
     for rule in report.rules:
         table.add_row(Text(rule.id), Text(rule.verdict.upper(), style=styles[rule.verdict]), Text(rule.evidence))
     return table
@@ -151,10 +159,14 @@ def checklist_section(snapshot: Snapshot, record: ProcessRecord) -> Static:
 def checklist_widget(report) -> Static:
     if report.gone:
         return Static("\n[b]Daemon checklist[/b]: the process has exited.")
+    if report.profile is None:
+        return Static(Text(f"\nDaemon checklist: none; the daemon rules do not apply to a {report.kind.name}."))
     counts = report.counts()
     return Vertical(
-        Static(f"\n[b]Daemon checklist[/b] ({counts['pass']} pass, {counts['fail']} fail, "
-               f"{counts['unknown']} unknown; psxj audit --help says what passes)"),
+        Static(Text.assemble("\n", ("Daemon checklist", "bold"),
+                             f", profile {report.profile} ({counts['pass']} pass, {counts['fail']} fail, "
+                             f"{counts['unknown']} unknown, {counts['n/a']} not needed; psxj audit --help says what "
+                             "passes)")),
         Static(checklist_table(report), id="checklist"),
         id="checklist-section",
     )

@@ -18,6 +18,7 @@ from textual.message import Message
 from textual.scroll_view import ScrollView
 from textual.strip import Strip
 
+from psxj.judge.kinds import DAEMON_LIKE, ORPHAN
 from psxj.model import ProcessRecord, Snapshot
 from psxj.views import COLUMNS, GROUP_HEADER, PROCESS, SESSION_HEADER, Row, flags
 
@@ -29,7 +30,7 @@ class ProcessTable(ScrollView, can_focus=True):
     COMPONENT_CLASSES = {
         "ptable--header", "ptable--sorted", "ptable--cursor", "ptable--kernel", "ptable--daemon",
         "ptable--zombie", "ptable--stopped", "ptable--new", "ptable--gone", "ptable--session",
-        "ptable--group", "ptable--demo",
+        "ptable--group", "ptable--demo", "ptable--orphan",
     }
     BINDINGS = [
         Binding("up", "cursor(-1)", "Up", show=False),
@@ -227,8 +228,12 @@ class ProcessTable(ScrollView, can_focus=True):
             names.append("ptable--zombie")
         elif record.state in ("T", "t"):
             names.append("ptable--stopped")
-        elif self.snapshot is not None and self.snapshot.is_daemon(record):
-            names.append("ptable--daemon")
+        elif self.snapshot is not None:
+            kind = self.snapshot.kind_of(record).name
+            if kind in DAEMON_LIKE:
+                names.append("ptable--daemon")
+            elif kind == ORPHAN:
+                names.append("ptable--orphan")
         if record.pid in self.highlighted_pids and row.kind != GONE:
             names.append("ptable--demo")
         if record.identity in self.new_identities:
@@ -264,7 +269,7 @@ class ProcessTable(ScrollView, can_focus=True):
             segments = [Segment(row.text, style)]
         else:
             style = base + self._row_style(row)
-            flag = flags(self.snapshot, row.record) if row.kind == PROCESS and self.snapshot else "×"
+            flag = flags(self.snapshot, row.record) if row.kind == PROCESS and self.snapshot else "-"
             # One segment per line: renderers of exported screens drop spaces that begin a span.
             segments = [Segment(flag.ljust(FLAG_WIDTH) + self.row_text(row), style)]
         if index == self.cursor:

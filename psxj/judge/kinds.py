@@ -1,0 +1,278 @@
+"""What kind of process each record is, with the reasons, in plain sentences.
+
+    kernel-thread   a worker of the kernel itself (PF_KTHREAD)
+    zombie          exited; only its exit status waits for its parent
+    init            PID 1 of the machine: started by the kernel, adopts every orphan
+    container-init  PID 1 of another PID namespace (a container's init)
+    service         started and watched by a live service manager or supervisor
+    daemon          detached itself the tutorial's way and was adopted
+    orphan          adopted, but never detached (a nohup job whose shell is gone...)
+    job             everything else: terminal jobs, children of a live parent
+
+Daemon-like kinds (init, container-init, service, daemon) get the table's daemon mark.
+
+Adoption is evidence, never a name: psxj says a process was adopted only when its parent is PID 1
+or a PID namespace's init (which adopt every orphan), or when an adoption was observed (events).
+A process whose live parent started it is never described as adopted. Supervisors are recognised
+by the program their process runs (runsv, supervisord, tini, ...), and systemd units by the
+process's cgroup. Without /proc (a loaded file) the kind is judged from what the row says, and the
+reasons say what was inferred.
+"""
+
+from __future__ import annotations
+
+import os
+from typing import Dict, Iterable, NamedTuple, Optional, Tuple
+
+from psxj.model import ProcessRecord, Snapshot
+
+KERNEL_THREAD, ZOMBIE, INIT, CONTAINER_INIT = "kernel-thread", "zombie", "init", "container-init"
+SERVICE, DAEMON, ORPHAN, JOB = "service", "daemon", "orphan", "job"
+KINDS = (KERNEL_THREAD, ZOMBIE, INIT, CONTAINER_INIT, SERVICE, DAEMON, ORPHAN, JOB)
+DAEMON_LIKE = frozenset({INIT, CONTAINER_INIT, SERVICE, DAEMON})
+
+# The table's first column: one character per kind, none of them a STAT letter (STAT D means
+# uninterruptible sleep, so the daemon mark is not D). Shared by the table, the legend and help.
+MARKS: Dict[str, str] = {
+    KERNEL_THREAD: "K", ZOMBIE: "x", INIT: "#", CONTAINER_INIT: "#", SERVICE: "@", DAEMON: "*", ORPHAN: "~", JOB: "",
+}
+MEANINGS: Dict[str, str] = {
+    KERNEL_THREAD: "a worker of the kernel itself, shown in [brackets]",
+    ZOMBIE: "exited; waits for its parent to collect its exit status",
+    INIT: "PID 1: started by the kernel, adopts every orphan",
+    CONTAINER_INIT: "PID 1 of a container's own PID namespace",
+    SERVICE: "started and watched by a live service manager or supervisor",
+    DAEMON: "detached itself (setsid, no terminal) and was adopted, the tutorial's way",
+    ORPHAN: "adopted, but never detached: still in a session it did not create",
+    JOB: "a terminal's job, or a child of a live parent",
+}
+
+# Programs that start processes and watch them, by the name of what they run -> what they are.
+SUPERVISORS: Dict[str, str] = {
+    "systemd": "systemd", "runsv": "runit", "runsvdir": "runit", "runit": "runit", "supervisord": "supervisord",
+    "s6-supervise": "s6", "s6-svscan": "s6", "tini": "tini", "docker-init": "tini (docker --init)",
+    "dumb-init": "dumb-init", "catatonit": "catatonit", "daemon": "libslack daemon", "conmon": "conmon",
+    "containerd-shim": "containerd", "containerd-shim-runc-v2": "containerd", "monit": "monit",
+    "circusd": "circus", "immortal": "immortal", "openrc-run": "OpenRC", "supervise-daemon": "OpenRC",
+}
+# Supervisors that make themselves subreapers (PR_SET_CHILD_SUBREAPER): orphans below them go to them.
+_SUBREAPER_SUPERVISORS = frozenset({"runsv", "daemon"})
+_INTERPRETERS = ("python", "python2", "python3", "perl", "ruby", "sh", "bash", "node")
+_CONTAINER_SCOPES = (("docker-", "docker container"), ("libpod-", "podman container"),
+                     ("machine-", "systemd-nspawn machine"), ("lxc.payload.", "LXC container"),
+                     ("lxc/", "LXC container"), ("crio-", "CRI-O container"),
+                     ("cri-containerd-", "containerd container"))
+
+
+class Kind(NamedTuple):
+    name: str
+    reasons: Tuple[str, ...]
+    supervisor: Optional[str] = None    # "supervisord (pid 812)", "systemd"
+    unit: Optional[str] = None          # "nginx.service", a container's id
+    adopted: Optional[bool] = None      # True known, False started by its live parent, None unknown
+    inferred: bool = False              # judged from a saved row, without /proc
+
+    @property
+    def daemon_like(self) -> bool:
+        return self.name in DAEMON_LIKE
+
+    @property
+    def mark(self) -> str:
+        return MARKS[self.name]
+
+
+class Observations:
+    """What live events showed (psxj.sources.events feeds it): adoptions seen as they happened.
+    Empty without events; the judgement then relies on PID 1 and namespace inits alone."""
+
+    def __init__(self) -> None:
+        self._adopted_by: Dict[Tuple[int, Optional[int]], Tuple[int, str]] = {}
+
+    def record_adoption(self, identity: Tuple[int, Optional[int]], adopter: int, proof: str) -> None:
+        self._adopted_by[identity] = (adopter, proof)
+
+    def adoption(self, record: ProcessRecord) -> Optional[Tuple[int, str]]:
+        return self._adopted_by.get(record.identity)
+
+
+def program_names(record: Optional[ProcessRecord]) -> Tuple[str, ...]:
+    """The names a process goes by: its comm, its argv[0], and the script an interpreter runs."""
+    if record is None:
+        return ()
+    names = [record.comm]
+    argv = record.argv if record.argv else tuple(record.command.split()[:2])
+    if argv:
+        names.append(os.path.basename(argv[0]).lstrip("-"))
+        if len(argv) > 1 and names[-1].rstrip("0123456789.") in _INTERPRETERS and not argv[1].startswith("-"):
+            names.append(os.path.basename(argv[1]))
+    return tuple(names)
+
+
+def supervisor_of(record: Optional[ProcessRecord]) -> Optional[str]:
+    """What supervisor this process is, by the program it runs; None when it is none."""
+    for name in program_names(record):
+        if name in SUPERVISORS:
+            return SUPERVISORS[name]
+    return None
+
+
+def _label(record: ProcessRecord) -> str:
+    return f"{record.pid} ({record.comm})"
+
+
+def unit_of(cgroup: Optional[str]) -> Optional[str]:
+    """The systemd unit a cgroup path names: the last `NAME.service` component."""
+    if not cgroup:
+        return None
+    for part in reversed(cgroup.split("/")):
+        if part.endswith(".service"):
+            return part
+    return None
+
+
+def container_of(cgroup: Optional[str]) -> Optional[str]:
+    """"docker container 3f2a…" and the like, when the cgroup path says."""
+    if not cgroup:
+        return None
+    for part in cgroup.split("/"):
+        for prefix, what in _CONTAINER_SCOPES:
+            if part.startswith(prefix):
+                name = part[len(prefix):]
+                name = name[:-len(".scope")] if name.endswith(".scope") else name
+                return f"{what} {name[:12]}" if name else what
+    return None
+
+
+def session_detached(snapshot: Snapshot, r: ProcessRecord) -> Tuple[bool, str]:
+    """Did it make the session it is in (no terminal): it leads it, or the leader has exited and it
+    is still in the leader's process group, as after the second fork. (answer, why)"""
+    if r.has_terminal:
+        return False, f"it has a controlling terminal, {r.tty}: it is still in a terminal's session"
+    if r.session_leader:
+        return True, f"it leads its own session {r.sid}, which has no terminal (setsid())"
+    if not snapshot.live and r.sid == 0 and r.pid != 0:
+        # BSD and macOS tables print 0 (or a kernel address) where they do not know the session.
+        if "s" in r.stat[1:]:
+            return True, "its STAT has s: it leads its own session, which has no terminal (setsid())"
+        return False, "the saved table does not say which session it is in, and its STAT has no s: psxj cannot " \
+                      "tell that it ever called setsid()"
+    leader = snapshot.get(r.sid)
+    if leader is not None and leader.sid == r.sid and leader.state != "Z":
+        return False, (f"it is in session {r.sid}, which {_label(leader)} leads and which is alive: "
+                       "it never called setsid()")
+    if leader is None:
+        missing = "has exited" if snapshot.live else "is not in the saved table (taken to have exited)"
+    elif leader.sid != r.sid:
+        missing = "has exited (its PID now belongs to another process)"
+    else:
+        missing = "has exited (a zombie)"
+    if r.sid == 0:
+        return False, "it is in session 0, the kernel's: it never called setsid()"
+    if r.pgid == r.sid:
+        return True, (f"its session {r.sid}'s leader {missing} and it is still in that leader's process "
+                      "group: the shape the second fork leaves")
+    return False, (f"its session {r.sid}'s leader {missing}, but it is in process group {r.pgid}, not the "
+                   "leader's: it was a job of that session and never called setsid()")
+
+
+class _Judge:
+    """Classifies the records of one snapshot; looks each parent and session leader up once."""
+
+    def __init__(self, snapshot: Snapshot, observations: Optional[Observations]) -> None:
+        self.snapshot = snapshot
+        self.observations = observations or Observations()
+        self.live = snapshot.live
+        init = snapshot.get(1)
+        self.systemd_is_init = init is not None and "systemd" in program_names(init)
+
+    def adoption(self, r: ProcessRecord, parent: Optional[ProcessRecord]) -> Tuple[Optional[bool], str]:
+        """Was it adopted? True only when known; False when its live parent started it (or may have)."""
+        observed = self.observations.adoption(r)
+        if observed is not None:
+            adopter, proof = observed
+            return True, f"it was seen being adopted by {adopter}: {proof}"
+        if r.ppid == 1:
+            name = parent.comm if parent is not None else "init, not in the table"
+            return True, f"its parent is PID 1 ({name}), which adopts every orphan (and may have started it)"
+        if parent is not None and parent.namespace_init:
+            return True, f"its parent {_label(parent)} is the init of its PID namespace, which adopts orphans"
+        if parent is None:
+            if r.ppid == 0:
+                return False, "PPID 0: the kernel started it"
+            return None, f"its parent {r.ppid} is not in the table"
+        return False, f"its parent {_label(parent)} is alive: psxj cannot tell whether it started it or adopted it"
+
+    def classify(self, r: ProcessRecord) -> Kind:
+        inferred = not self.live
+        if r.kernel_thread:
+            return Kind(KERNEL_THREAD, ("PF_KTHREAD: the kernel runs it; the daemon rules do not apply",),
+                        inferred=inferred)
+        if r.state == "Z":
+            return Kind(ZOMBIE, (f"it has exited; its parent {r.ppid} has not yet collected its exit status",),
+                        inferred=inferred)
+        if r.pid == 1 and r.ppid == 0:
+            return Kind(INIT, ("PID 1: the kernel started it, and it adopts every orphan",), inferred=inferred)
+        if r.namespace_init:
+            where = container_of(r.cgroup)
+            reasons = ["PID 1 of its own PID namespace (NSpid ends in 1): a container's init"]
+            if where:
+                reasons.append(f"its cgroup says {where}")
+            return Kind(CONTAINER_INIT, tuple(reasons), unit=where)
+        parent = self.snapshot.get(r.ppid)
+        service = self._service(r, parent)
+        if service is not None:
+            return service
+        detached, why_session = session_detached(self.snapshot, r)
+        adopted, why_parent = self.adoption(r, parent)
+        reasons = [why_session, why_parent]
+        if inferred:
+            reasons.append("judged from the saved row: psxj could not look at /proc")
+        if adopted and detached:
+            return Kind(DAEMON, tuple(reasons), adopted=True, inferred=inferred)
+        if adopted:
+            return Kind(ORPHAN, tuple(reasons), adopted=True, inferred=inferred)
+        if r.has_terminal:
+            group = "the foreground" if r.tpgid == r.pgid else "a background"
+            reasons = [f"a job of terminal {r.tty}: in {group} process group ({r.pgid})", why_parent]
+            if inferred:
+                reasons.append("judged from the saved row: psxj could not look at /proc")
+        return Kind(JOB, tuple(reasons), adopted=adopted, inferred=inferred)
+
+    def _service(self, r: ProcessRecord, parent: Optional[ProcessRecord]) -> Optional[Kind]:
+        unit = unit_of(r.cgroup)
+        if unit is not None and parent is not None and "systemd" in program_names(parent):
+            manager = "systemd" if r.ppid == 1 else f"the user manager {_label(parent)}"
+            return Kind(SERVICE, (f"systemd unit {unit}: its cgroup is {r.cgroup}",
+                                  f"started by {manager}, which is alive and supervises it"),
+                        supervisor="systemd" if r.ppid == 1 else f"systemd --user (pid {parent.pid})",
+                        unit=unit, adopted=False)
+        if unit is not None and r.ppid == 1 and self.systemd_is_init:
+            return Kind(SERVICE, (f"systemd unit {unit}: its cgroup is {r.cgroup}; systemd tracks every process "
+                                  "of the unit, forked ones too",), supervisor="systemd", unit=unit)
+        if parent is None or parent.state == "Z":
+            return None
+        what = supervisor_of(parent)
+        if parent.pid == 1 or parent.namespace_init:
+            # An init adopts orphans too: only a child still in the init's own session is taken as
+            # one it started (tini's child is; a daemon that detached is judged as adopted).
+            if (what is None and not parent.namespace_init) or what == "systemd" or r.sid != parent.sid:
+                return None
+            role = f"a {what} supervisor" if what else "its container's init"
+            return Kind(SERVICE, (f"started by {_label(parent)}, {role}, and still in that init's session "
+                                  f"{parent.sid}",), supervisor=f"{what or 'container init'} (pid {parent.pid})",
+                        adopted=False, inferred=not self.live)
+        if what is None or what == "systemd":  # systemd is recognised by its units' cgroups, not by name
+            return None
+        reasons = [f"started by {_label(parent)}, a {what} supervisor, which is alive and watches it"]
+        if r.session_leader and set(program_names(parent)) & _SUBREAPER_SUPERVISORS:
+            reasons.append(f"{parent.comm} is a subreaper: a process that detached under it may also have been "
+                           "adopted by it (events would tell)")
+        return Kind(SERVICE, tuple(reasons), supervisor=f"{what} (pid {parent.pid})", adopted=False,
+                    inferred=not self.live)
+
+
+def classify_all(snapshot: Snapshot, observations: Optional[Observations] = None,
+                 records: Optional[Iterable[ProcessRecord]] = None) -> Dict[int, Kind]:
+    """The kind of every record (or of `records`), by PID."""
+    judge = _Judge(snapshot, observations)
+    return {r.pid: judge.classify(r) for r in (snapshot.records if records is None else records)}

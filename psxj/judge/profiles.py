@@ -1,0 +1,56 @@
+"""Which standard a process is audited against, and which rules that standard asks for.
+
+The profile follows the kind unless the user forces one (`psxj audit --profile`):
+    daemon, orphan, job       -> classic    (the tutorial's rules: what it did, or never did)
+    service                   -> new-style  (systemd's daemon(7): its supervisor does the detaching)
+    container-init, init      -> container  (PID 1's duties)
+Rules a standard does not ask for are still listed, as n/a with the reason, so the classic view
+stays visible for teaching and the JSON keeps every rule id.
+"""
+
+from __future__ import annotations
+
+from typing import Dict, Optional, Tuple
+
+from psxj.judge.kinds import CONTAINER_INIT, INIT, SERVICE, Kind
+
+CLASSIC, NEW_STYLE, CONTAINER = "classic", "new-style", "container"
+PROFILES = (CLASSIC, NEW_STYLE, CONTAINER)
+
+CLASSIC_RULES = ("orphaned", "own-session", "no-tty", "not-session-leader", "umask", "cwd-root", "fds-closed",
+                 "stdio-devnull", "pidfile-lock", "syslog", "signals")
+RULES_OF: Dict[str, Tuple[str, ...]] = {
+    CLASSIC: CLASSIC_RULES,
+    NEW_STYLE: ("supervised", "no-tty", "fds-closed", "logging", "service-signals", "readiness"),
+    CONTAINER: ("reaps-children", "pid1-signals", "forwards-signals"),
+}
+
+# Why a classic rule is not needed under the other standards (the supervisor's name goes in {who}).
+NOT_NEEDED: Dict[str, Dict[str, str]] = {
+    NEW_STYLE: {
+        "orphaned": "{who} started it and watches it: it need not fork away",
+        "own-session": "{who} decides its session: it need not call setsid() itself",
+        "not-session-leader": "{who} never gives it a terminal: no second fork needed",
+        "umask": "{who} sets its umask (systemd's UMask=)",
+        "cwd-root": "{who} sets its working directory",
+        "stdio-devnull": "its stdout and stderr are its log here: see logging",
+        "pidfile-lock": "{who} knows its PID and runs one instance: no pidfile needed",
+        "syslog": "stdout/stderr or the journal serve as its log: see logging",
+        "signals": "see service-signals: SIGTERM must end it, SIGHUP reload it or be documented",
+    },
+    CONTAINER: {rule: "PID 1 runs in the foreground and is adopted by nobody: its duties are the three above "
+                      "(reaping, SIGTERM, passing signals on)" for rule in CLASSIC_RULES},
+}
+
+
+def profile_for(kind: Kind, forced: Optional[str] = None) -> Optional[str]:
+    """The standard to judge by; None for kernel threads and zombies, which have nothing to audit."""
+    if kind.name in ("kernel-thread", "zombie"):
+        return None
+    if forced:
+        return forced
+    if kind.name == SERVICE:
+        return NEW_STYLE
+    if kind.name in (CONTAINER_INIT, INIT):
+        return CONTAINER
+    return CLASSIC
