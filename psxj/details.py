@@ -29,6 +29,11 @@ COLUMN_MEANINGS = {
     "UID": "effective user ID: whose permissions it runs with",
     "TIME": "CPU time used, minutes:seconds (user + system)",
     "COMMAND": "arguments, or [name] in brackets when there are none (kernel threads)",
+    "KIND": "psxj's judgement: daemon, service, orphan, job... (the first column's mark says the same)",
+    "%CPU": "share of one CPU used since the refresh before",
+    "RSS": "resident memory: pages in RAM (K, M, G)",
+    "START": "when it started: the time today, the date before",
+    "ELAPSED": "how long it has run: [[days-]hours:]minutes:seconds",
 }
 
 STATE_MEANINGS = {

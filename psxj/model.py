@@ -40,6 +40,8 @@ class ProcessRecord(NamedTuple):
     namespace_init: bool = False         # PID 1 of its own PID namespace
     user: Optional[str] = None           # a user name the source gave instead of a number
     cgroup: Optional[str] = None         # the unified (or name=systemd) cgroup path, read where kinds need it
+    cpu_ticks: Optional[int] = None      # user + system time in clock ticks: %CPU between two snapshots
+    rss_kb: Optional[int] = None         # resident memory
 
     @property
     def identity(self) -> Tuple[int, Optional[int]]:
@@ -70,6 +72,7 @@ class Snapshot:
         taken_at: Optional[float] = None,
         pid_width: int = 5,
         observations=None,
+        time_source: Optional[str] = None,
     ) -> None:
         self.records: Tuple[ProcessRecord, ...] = tuple(sorted(records, key=lambda r: r.pid))
         self.source = source
@@ -78,6 +81,10 @@ class Snapshot:
         self._by_pid: Optional[Dict[int, ProcessRecord]] = None
         self._kinds: Optional[dict] = None
         self.observations = observations   # psxj.judge.kinds.Observations from live events, if any
+        # Where taken_at comes from, in words: "the clock" (live), "the file's modification time"...;
+        # None: unknown (taken_at is then only when psxj read it).
+        self.time_source = "the clock" if source == "live" and time_source is None else time_source
+        self.cpu_percent: Dict = {}         # identity -> %CPU since the snapshot before (views.cpu_percent)
 
     def __len__(self) -> int:
         return len(self.records)

@@ -209,6 +209,19 @@ class RunDir:
         finally:
             os.close(fd)
 
+    def write_atomic(self, name: str, data: bytes, mode: int = 0o600) -> None:
+        """Replace `name` with `data` in one step: written to a new file (O_EXCL, never through a
+        symlink), then renamed over the old one, so a reader never sees half of it."""
+        temporary = f".{name}.{os.getpid()}.tmp"
+        self.unlink(temporary)
+        fd = self.open_file(temporary, os.O_WRONLY | os.O_CREAT | os.O_EXCL, mode)
+        try:
+            os.write(fd, data)
+            os.fsync(fd)
+        finally:
+            os.close(fd)
+        os.replace(temporary, name, src_dir_fd=self.fd, dst_dir_fd=self.fd)
+
     def unlink(self, name: str) -> bool:
         try:
             os.unlink(name, dir_fd=self.fd)

@@ -18,7 +18,7 @@ import pwd
 import re
 import shlex
 from operator import attrgetter
-from typing import Callable, Dict, FrozenSet, List, NamedTuple, Optional, Sequence
+from typing import Callable, Dict, FrozenSet, List, NamedTuple, Optional, Sequence, Tuple
 
 from psxj.errors import PsxjError, UsageError
 from psxj.model import ProcessRecord, Snapshot
@@ -171,14 +171,14 @@ def _kind(flag: str, item: str, strict_names: bool = True) -> List[object]:
 SELECTORS: Dict[str, SelectorKind] = {
     "-p": SelectorKind("--pid", "PIDLIST", "process IDs", attrgetter("pid"), _ids("process ID", 0x7FFFFFFF)),
     "-s": SelectorKind("--sid", "SIDLIST", "session IDs", attrgetter("sid"), _ids("session ID", 0x7FFFFFFF)),
-    "-u": SelectorKind("--user", "USERLIST", "effective user, name or number", _effective_user, _user),
-    "-U": SelectorKind("--User", "USERLIST", "real user, name or number", attrgetter("ruid"), _user),
-    "-g": SelectorKind("--group", "GROUPLIST", "effective group, name or number", attrgetter("egid"), _group),
-    "-G": SelectorKind("--Group", "GROUPLIST", "real group, name or number", attrgetter("rgid"), _group),
-    "-t": SelectorKind("--tty", "TTYLIST", "terminals: pts/1, tty1, ? for none", attrgetter("tty"), _tty),
+    "-u": SelectorKind("--user", "USERLIST", "effective users (names or numbers)", _effective_user, _user),
+    "-U": SelectorKind("--User", "USERLIST", "real users (names or numbers)", attrgetter("ruid"), _user),
+    "-g": SelectorKind("--group", "GROUPLIST", "effective groups (names or numbers)", attrgetter("egid"), _group),
+    "-G": SelectorKind("--Group", "GROUPLIST", "real groups (names or numbers)", attrgetter("rgid"), _group),
+    "-t": SelectorKind("--tty", "TTYLIST", "terminals (pts/1, tty1, ? for none)", attrgetter("tty"), _tty),
     "-C": SelectorKind("--command", "CMDLIST", "command names (the kernel's comm)", attrgetter("comm"), _command),
     # Not a ps selector: psxj's own judgement of each process (psxj.judge.kinds).
-    "--kind": SelectorKind("--kind", "KINDLIST", "kinds: daemon, service, orphan, job, ... or daemon-like",
+    "--kind": SelectorKind("--kind", "KINDLIST", "kinds (daemon, service, orphan, job, ... or daemon-like)",
                            attrgetter("pid"), _kind),
 }
 
@@ -240,21 +240,53 @@ def selection_from_arguments(args: argparse.Namespace, text: str = "", strict_na
     return Selection(tuple(selectors), text)
 
 
-class _FilterParser(argparse.ArgumentParser):
-    def error(self, message: str):  # argparse would print usage and exit
-        raise UsageError(message)
+_EXAMPLES = {"-p": "-p 1234,5678", "-s": "-s 1234", "-u": "-u root", "-U": "-U alice", "-g": "-g adm",
+             "-G": "-G adm", "-t": "-t pts/1", "-C": "-C sshd", "--kind": "--kind daemon,service"}
+
+
+def _selector_word(word: str) -> Tuple[Optional[str], Optional[str]]:
+    """(flag, value attached to it) when `word` is a selector: -p, -p1234, --pid, --pid=1234."""
+    for flag, kind in SELECTORS.items():
+        if word in (flag, kind.long):
+            return flag, None
+        if word.startswith(kind.long + "="):
+            return flag, word[len(kind.long) + 1:]
+        if len(flag) == 2 and word.startswith(flag) and len(word) > 2 and not word.startswith("--"):
+            return flag, word[2:]
+    return None, None
 
 
 def parse_filter(line: str) -> Selection:
-    """The interface's filter line: selectors as on the command line, other words as text."""
+    """The interface's filter line: selectors as on the command line, every other word as text to
+    find in COMMAND. A word is a selector only if it is one of ps's flags (-p -s -u -U -g -G -t -C,
+    their long names, or --kind): `python3 -m http.server` and `bash --norc` are text."""
     try:
         words = shlex.split(line)
     except ValueError as exc:
-        raise UsageError(str(exc)) from None
-    parser = _FilterParser(prog="filter", add_help=False)
-    add_selector_arguments(parser)
-    args, rest = parser.parse_known_args(words)
-    unknown = [w for w in rest if w.startswith("-") and not w.lstrip("-").isdigit()]
-    if unknown:
-        raise UsageError(f"unknown selector {unknown[0]}")
-    return selection_from_arguments(args, " ".join(rest))
+        raise UsageError(f"{exc} (close the quote, or leave quotes out)") from None
+    text: List[str] = []
+    lists: Dict[str, List[str]] = {}
+    index = 0
+    while index < len(words):
+        flag, value = _selector_word(words[index])
+        if flag is None:
+            text.append(words[index])
+            index += 1
+            continue
+        if value is None:
+            if index + 1 >= len(words):
+                raise UsageError(f"{words[index]} needs {SELECTORS[flag].help}, as in {_EXAMPLES[flag]}")
+            value = words[index + 1]
+            index += 2
+        else:
+            index += 1
+        lists.setdefault(flag, []).append(value)
+    selectors = []
+    for flag, kind in SELECTORS.items():
+        values: set = set()
+        for argument in lists.get(flag, []):
+            for item in _split(flag, argument):
+                values.update(kind.parse(flag, item, True))
+        if values:
+            selectors.append(Selector(flag, frozenset(values)))
+    return Selection(tuple(selectors), " ".join(text))

@@ -13,7 +13,12 @@ import signal
 from psxj.identity import NotThatProcess, ProvenProcess
 from psxj.model import ProcessRecord
 
-MENU = ("HUP", "INT", "TERM", "KILL", "STOP", "CONT", "USR1", "USR2")
+# The interface's menu, SIGTERM first (preselected), with what each does, in plain words.
+MENU = ("TERM", "HUP", "INT", "KILL", "STOP", "CONT", "USR1", "USR2")
+MEANINGS = {"HUP": "hang up: daemons reload", "INT": "interrupt, as Ctrl-C does",
+            "TERM": "ask it to end (the polite stop)", "KILL": "end it now; it cannot refuse",
+            "STOP": "pause it; it cannot refuse", "CONT": "let a paused process go on",
+            "USR1": "user-defined 1", "USR2": "user-defined 2"}
 
 
 class SignalError(Exception):

@@ -6,6 +6,8 @@ interface calls them on every refresh and key press, and tests call them directl
 
 from __future__ import annotations
 
+import math
+import time
 from functools import partial
 from operator import attrgetter
 from typing import Callable, Dict, Iterable, List, NamedTuple, Optional, Tuple
@@ -31,32 +33,133 @@ _new_row = partial(tuple.__new__, Row)
 
 
 class Column(NamedTuple):
-    """One table column: header, width, alignment, its text and its sort key, together."""
+    """One table column: header, width, alignment, its text and its sort key, together.
+
+    text and sort_key take the record and the snapshot it is in (%CPU needs the snapshot's
+    measurement against the one before)."""
     key: str
     header: str
-    width: int
+    width: int           # 0: as wide as its text (COMMAND, always last)
     right: bool
-    text: Callable[[ProcessRecord], str]
-    sort_key: Callable[[ProcessRecord], object]
+    text: Callable[[ProcessRecord, Snapshot], str]
+    sort_key: Callable[[ProcessRecord, Snapshot], object]
+    pid_like: bool = False   # as wide as the widest PID shown
+    optional: bool = False   # off until chosen (o in the interface)
+    drop_order: int = 0      # on a narrow terminal, hidden first when higher (0: never hidden)
 
 
 def _opt(value: Optional[int]) -> str:
     return "-" if value is None else str(value)
 
 
+def _field(name: str) -> Callable[[ProcessRecord, Snapshot], object]:
+    get = attrgetter(name)
+    return lambda record, snapshot: get(record)
+
+
+def _kib(value: Optional[int]) -> str:
+    if value is None:
+        return "-"
+    for unit in ("K", "M", "G", "T"):
+        if value < 10000 or unit == "T":
+            return f"{value}{unit}"
+        value //= 1024
+    return str(value)
+
+
+def _clock(start_time: Optional[float], now: float) -> str:
+    """START as ps prints it: the time of day today, the month and day before."""
+    if start_time is None or not math.isfinite(start_time) or not 0 < start_time < 2 ** 40:
+        return "-"
+    started = time.localtime(start_time)
+    return time.strftime("%H:%M" if now - start_time < 86400 else "%b%d", started)
+
+
+def _elapsed(start_time: Optional[float], now: float) -> str:
+    """ELAPSED as ps's etime: [[DD-]HH:]MM:SS."""
+    if start_time is None or not math.isfinite(start_time) or not 0 < start_time < 2 ** 40:
+        return "-"
+    seconds = max(int(now - start_time), 0)
+    days, rest = divmod(seconds, 86400)
+    hours, rest = divmod(rest, 3600)
+    minutes, seconds = divmod(rest, 60)
+    if days:
+        return f"{days}-{hours:02d}:{minutes:02d}:{seconds:02d}"
+    if hours:
+        return f"{hours:02d}:{minutes:02d}:{seconds:02d}"
+    return f"{minutes:02d}:{seconds:02d}"
+
+
+def _cpu_text(record: ProcessRecord, snapshot: Snapshot) -> str:
+    percent = snapshot.cpu_percent.get(record.identity)
+    return "-" if percent is None else f"{percent:.1f}"
+
+
+def _kind_name(record: ProcessRecord, snapshot: Snapshot) -> str:
+    return snapshot.kind_of(record).name
+
+
 COLUMNS: Tuple[Column, ...] = (
-    Column("ppid", "PPID", 7, True, lambda r: str(r.ppid), attrgetter("ppid")),
-    Column("pid", "PID", 7, True, lambda r: str(r.pid), attrgetter("pid")),
-    Column("pgid", "PGID", 7, True, lambda r: str(r.pgid), attrgetter("pgid")),
-    Column("sid", "SID", 7, True, lambda r: str(r.sid), attrgetter("sid")),
-    Column("tty", "TTY", 8, False, lambda r: r.tty, attrgetter("tty")),
-    Column("tpgid", "TPGID", 7, True, lambda r: _opt(r.tpgid), lambda r: -2 if r.tpgid is None else r.tpgid),
-    Column("stat", "STAT", 5, False, lambda r: r.stat, attrgetter("stat")),
-    Column("uid", "UID", 6, True, lambda r: _opt(r.euid), lambda r: -1 if r.euid is None else r.euid),
-    Column("time", "TIME", 7, True, lambda r: format_time(r.cpu_seconds).strip(), attrgetter("cpu_seconds")),
-    Column("command", "COMMAND", 0, False, lambda r: r.command, lambda r: r.command.lower()),
+    Column("ppid", "PPID", 5, True, lambda r, s: str(r.ppid), _field("ppid"), pid_like=True),
+    Column("pid", "PID", 5, True, lambda r, s: str(r.pid), _field("pid"), pid_like=True),
+    Column("pgid", "PGID", 5, True, lambda r, s: str(r.pgid), _field("pgid"), pid_like=True),
+    Column("sid", "SID", 5, True, lambda r, s: str(r.sid), _field("sid"), pid_like=True),
+    Column("tty", "TTY", 8, False, lambda r, s: r.tty, _field("tty")),
+    Column("tpgid", "TPGID", 5, True, lambda r, s: _opt(r.tpgid), lambda r, s: -2 if r.tpgid is None else r.tpgid,
+           pid_like=True, drop_order=1),
+    Column("stat", "STAT", 5, False, lambda r, s: r.stat, _field("stat")),
+    Column("uid", "UID", 5, True, lambda r, s: _opt(r.euid), lambda r, s: -1 if r.euid is None else r.euid,
+           drop_order=2),
+    Column("time", "TIME", 6, True, lambda r, s: format_time(r.cpu_seconds).strip(), _field("cpu_seconds"),
+           drop_order=3),
+    Column("kind", "KIND", 14, False, _kind_name, _kind_name, optional=True, drop_order=4),
+    Column("cpu", "%CPU", 5, True, _cpu_text, lambda r, s: s.cpu_percent.get(r.identity, -1.0), optional=True,
+           drop_order=5),
+    Column("rss", "RSS", 6, True, lambda r, s: _kib(r.rss_kb), lambda r, s: r.rss_kb or 0, optional=True,
+           drop_order=6),
+    Column("start", "START", 5, True, lambda r, s: _clock(r.start_time, s.taken_at),
+           lambda r, s: r.start_time or 0.0, optional=True, drop_order=7),
+    Column("elapsed", "ELAPSED", 11, True, lambda r, s: _elapsed(r.start_time, s.taken_at),
+           lambda r, s: -(r.start_time or 0.0), optional=True, drop_order=8),
+    Column("command", "COMMAND", 0, False, lambda r, s: r.command, lambda r, s: r.command.lower()),
 )
 COLUMN_KEYS = tuple(c.key for c in COLUMNS)
+OPTIONAL_KEYS = tuple(c.key for c in COLUMNS if c.optional)
+COLUMN_BY_KEY: Dict[str, Column] = {c.key: c for c in COLUMNS}
+
+
+def shown_columns(optional: Iterable[str] = ()) -> Tuple[Column, ...]:
+    """The always-on columns and the chosen optional ones, in table order, COMMAND last."""
+    chosen = set(optional)
+    return tuple(c for c in COLUMNS if not c.optional or c.key in chosen)
+
+
+def fit_columns(columns: Tuple[Column, ...], widths: List[int], room: int, least_command: int = 16
+                ) -> Tuple[Tuple[Column, ...], List[int], Tuple[str, ...]]:
+    """Hide the droppable columns (highest drop_order first) until COMMAND has `least_command`
+    cells of `room`; returns the columns kept, their widths, and the headers of those hidden."""
+    kept = list(zip(columns[:-1], widths))
+    hidden: List[str] = []
+    droppable = sorted((c for c, _ in kept if c.drop_order), key=lambda c: -c.drop_order)
+    while sum(w + 1 for _, w in kept) + least_command > room and droppable:
+        victim = droppable.pop(0)
+        kept = [(c, w) for c, w in kept if c is not victim]
+        hidden.append(victim.header)
+    return tuple(c for c, _ in kept) + (columns[-1],), [w for _, w in kept], tuple(hidden)
+
+
+def cpu_percent(previous: Optional[Snapshot], current: Snapshot, ticks_per_second: int) -> Dict:
+    """%CPU of each process between two snapshots (identity -> percent of one CPU), as top shows it."""
+    if previous is None or current.taken_at <= previous.taken_at:
+        return {}
+    before = {r.identity: r.cpu_ticks for r in previous.records if r.cpu_ticks is not None}
+    span = (current.taken_at - previous.taken_at) * ticks_per_second
+    result = {}
+    for record in current.records:
+        earlier = before.get(record.identity)
+        if earlier is not None and record.cpu_ticks is not None:
+            result[record.identity] = max(record.cpu_ticks - earlier, 0) * 100.0 / span
+    return result
 
 
 class ViewOptions(NamedTuple):
@@ -66,6 +169,7 @@ class ViewOptions(NamedTuple):
     mode: str = "table"
     sort_key: str = "pid"
     descending: bool = False
+    columns: Tuple[str, ...] = ()       # optional columns chosen
 
 
 def flags(snapshot: Snapshot, record: ProcessRecord) -> str:
@@ -82,28 +186,30 @@ def visible_records(snapshot: Snapshot, options: ViewOptions) -> List[ProcessRec
     return options.selection.apply(list(records), snapshot)
 
 
-def _sorted(records: List[ProcessRecord], options: ViewOptions) -> List[ProcessRecord]:
-    column = COLUMNS[COLUMN_KEYS.index(options.sort_key)]
+def _sorted(records: List[ProcessRecord], options: ViewOptions, snapshot: Snapshot) -> List[ProcessRecord]:
+    key = COLUMN_BY_KEY[options.sort_key].sort_key
     # Records arrive in PID order and the sort is stable (also reversed): ties stay in PID
     # order both ways, so equal rows never swap places between refreshes.
-    return sorted(records, key=column.sort_key, reverse=options.descending)
+    if options.sort_key == "pid":
+        return list(reversed(records)) if options.descending else list(records)
+    return sorted(records, key=lambda r: key(r, snapshot), reverse=options.descending)
 
 
 def build_rows(snapshot: Snapshot, options: ViewOptions) -> List[Row]:
     records = visible_records(snapshot, options)
     if options.mode == "forest":
-        return forest_rows(records, options)
+        return forest_rows(records, options, snapshot)
     if options.mode == "sessions":
         return session_rows(snapshot, records, options)
-    return [_new_row((PROCESS, r, "", "", 0)) for r in _sorted(records, options)]
+    return [_new_row((PROCESS, r, "", "", 0)) for r in _sorted(records, options, snapshot)]
 
 
-def forest_rows(records: List[ProcessRecord], options: ViewOptions) -> List[Row]:
+def forest_rows(records: List[ProcessRecord], options: ViewOptions, snapshot: Snapshot) -> List[Row]:
     """Children under their parents with ps -axjf's glyphs (` \\_ `, ` |  `); siblings in sort order."""
     shown = {r.pid for r in records}
     children: Dict[int, List[ProcessRecord]] = {}
     roots = []
-    for record in _sorted(records, options):
+    for record in _sorted(records, options, snapshot):
         if record.ppid in shown and record.ppid != record.pid:
             children.setdefault(record.ppid, []).append(record)
         else:
@@ -123,13 +229,16 @@ def forest_rows(records: List[ProcessRecord], options: ViewOptions) -> List[Row]
 
 
 def session_rows(snapshot: Snapshot, records: List[ProcessRecord], options: ViewOptions) -> List[Row]:
-    """Sessions, then their process groups, then processes; the terminal's foreground group marked."""
+    """Sessions, then their process groups, then processes; the terminal's foreground group marked.
+
+    The sort applies at every level: processes in sort order within their group, and each group
+    and session placed where its first process falls in that order (sort by TIME descending and
+    the session of the busiest process comes first)."""
     sessions: Dict[int, Dict[int, List[ProcessRecord]]] = {}
-    for record in _sorted(records, options._replace(sort_key="pid", descending=False)):
+    for record in _sorted(records, options, snapshot):
         sessions.setdefault(record.sid, {}).setdefault(record.pgid, []).append(record)
     rows: List[Row] = []
-    for sid in sorted(sessions):
-        groups = sessions[sid]
+    for sid, groups in sessions.items():
         members = [r for g in groups.values() for r in g]
         leader = snapshot.get(sid)
         tty = members[0].tty
@@ -138,10 +247,23 @@ def session_rows(snapshot: Snapshot, records: List[ProcessRecord], options: View
         terminal = f"terminal {tty}, foreground group {foreground}" if tty != "?" else "no terminal"
         count = f"{len(members)} process{'es' if len(members) != 1 else ''}"
         rows.append(_new_row((SESSION_HEADER, None, "", f"Session {sid}  ({who}; {terminal}; {count})", 0)))
-        for pgid in sorted(groups):
+        for pgid, group in groups.items():
             mark = "  [foreground]" if pgid == foreground else "  [background]" if foreground else ""
             group_leader = snapshot.get(pgid)
             name = group_leader.comm if group_leader is not None else "leader not in the table"
             rows.append(_new_row((GROUP_HEADER, None, "", f"  Process group {pgid} ({name}){mark}", 1)))
-            rows.extend(_new_row((PROCESS, r, "    ", "", 2)) for r in groups[pgid])
+            rows.extend(_new_row((PROCESS, r, "    ", "", 2)) for r in group)
     return rows
+
+
+def header_members(rows: List[Row], index: int) -> Tuple[str, int, List[ProcessRecord]]:
+    """For a session or group header row: ("session"|"group", its id, the processes under it)."""
+    header = rows[index]
+    members = []
+    for row in rows[index + 1:]:
+        if row.kind == SESSION_HEADER or (header.kind == GROUP_HEADER and row.kind == GROUP_HEADER):
+            break
+        if row.kind == PROCESS:
+            members.append(row.record)
+    ident = int(header.text.split()[1 if header.kind == SESSION_HEADER else 2])
+    return header.kind, ident, members

@@ -56,8 +56,8 @@ def test_the_daemon_keeps_every_promise_of_the_tutorial(rundir):
     fds = {int(n): os.readlink(f"/proc/{pid}/fd/{n}") for n in os.listdir(f"/proc/{pid}/fd")}
     assert fds[0] == fds[1] == fds[2] == "/dev/null"
     others = {fd: target for fd, target in fds.items() if fd > 2}
-    assert list(others.values()) in ([str(rundir / "psxj-demo.pid")],
-                                     [str(rundir / "psxj-demo.pid"), *[t for t in others.values() if "socket" in t]])
+    # The pidfile, and a socket to /dev/log where the machine runs a syslog daemon.
+    assert [t for t in others.values() if not t.startswith("socket:")] == [str(rundir / "psxj-demo.pid")]
     st = os.stat(rundir / "psxj-demo.pid")
     with open("/proc/locks") as f:
         locks = [line.split() for line in f]

@@ -108,5 +108,14 @@ def test_filter_line_uses_the_same_syntax():
     assert selection.text == "sshd"
     with pytest.raises(UsageError):
         parse_filter("-p abc")
-    with pytest.raises(UsageError):
-        parse_filter("--nonsense 3")
+    # Words that are not ps selectors are text to find in COMMAND, dashes and all.
+    assert parse_filter("python3 -m http.server") == parse_filter("python3 -m http.server")._replace(selectors=())
+    assert parse_filter("python3 -m http.server").text == "python3 -m http.server"
+    assert parse_filter("bash --norc").text == "bash --norc" and not parse_filter("bash --norc").selectors
+    assert parse_filter("--nonsense 3").text == "--nonsense 3"
+    # A selector is read as the command line reads it, attached or not, and explained in the user's terms.
+    assert parse_filter("-p5 --sid=7").selectors == parse_filter("-p 5 -s 7").selectors
+    with pytest.raises(UsageError, match=r"^-p needs process IDs, as in -p 1234,5678$"):
+        parse_filter("sleep -p")
+    with pytest.raises(UsageError, match="close the quote"):
+        parse_filter("'sleep")

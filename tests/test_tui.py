@@ -11,7 +11,7 @@ from conftest import FIXTURES, LiveReader, linux_only, select_live_row
 from psxj.model import Snapshot
 from psxj.sources.loaded import load_snapshot
 from psxj.tui.app import PsxjApp
-from psxj.tui.screens import ConfirmScreen, DetailScreen, HelpScreen, SignalScreen
+from psxj.tui.screens import DetailScreen, HelpScreen, SignalScreen
 
 TUTORIAL = FIXTURES / "tutorial-axj.txt"
 FIXED_TIME = 1_700_000_000.0
@@ -70,9 +70,13 @@ async def test_filter_with_selectors_text_and_errors():
         app.query_one("#filter").value = ""
         await pilot.press(*"kworker", "enter")
         assert shown_pids(app) == [4, 5]
-        # Escape clears it.
+        # Escape closes what is open but never drops the filter; Backspace clears it and says so.
         await pilot.press("escape")
+        assert shown_pids(app) == [4, 5]
+        await pilot.press("backspace")
+        await pilot.pause()
         assert len(shown_pids(app)) == 16
+        assert any("Filter cleared (it was: kworker)" in n.message for n in app._notifications)
 
 
 async def test_toggles_kernel_threads_daemons_forest_sessions():
@@ -166,17 +170,16 @@ async def test_signal_needs_confirmation_and_reaches_the_process(spawner):
     app = PsxjApp(reader=LiveReader(), delay=60)
     async with app.run_test(size=(140, 30)) as pilot:
         await select_live_row(app, pilot, proc.pid)
-        # First ask: say no. Nothing is sent.
+        # The dialog names the process and the signal: SIGTERM, preselected. Esc: nothing is sent.
         await pilot.press("x")
         assert isinstance(app.screen, SignalScreen)
-        await pilot.press("down", "down", "enter")  # SIGTERM
-        assert isinstance(app.screen, ConfirmScreen)
-        assert f"SIGTERM to PID {proc.pid}" in app.screen.question
-        await pilot.press("n")
+        assert app.screen.chosen == "TERM"
+        assert f"PID {proc.pid}" in str(app.screen.query_one("#signal-target").render())
+        await pilot.press("escape")
         await pilot.pause(0.2)
         assert proc.poll() is None
-        # Second ask: yes. The process gets SIGTERM.
-        await pilot.press("x", "down", "down", "enter", "y")
+        # Two keys after choosing the process: x, Enter. The process gets SIGTERM.
+        await pilot.press("x", "enter")
         assert proc.wait(timeout=10) == -signal.SIGTERM
 
 

@@ -39,6 +39,11 @@ def read_source(path: str) -> tuple:
     return data.decode("utf-8", "surrogateescape"), path, taken
 
 
+def _time_source(taken: Optional[float]) -> Optional[str]:
+    """ps text and psxj's JSON carry no time: the file's modification time is all there is."""
+    return "the file's modification time" if taken is not None else None
+
+
 def load_snapshot(path: str, escaper: Optional[Escaper] = None) -> Snapshot:
     text, name, taken = read_source(path)
     escaper = escaper or Escaper.for_environment()
@@ -102,7 +107,7 @@ def parse_ps_text(text: str, name: str, taken: Optional[float], escaper: Escaper
             records.append(parse_row(line, escaper, forest))
         except ValueError as exc:
             raise PsxjError(f"{name}: line {number}: {exc}") from None
-    return Snapshot(records, source=name, taken_at=taken, pid_width=max(pid_width, 5))
+    return Snapshot(records, source=name, taken_at=taken, pid_width=max(pid_width, 5), time_source=_time_source(taken))
 
 
 def _strip_forest(command: str) -> str:
@@ -191,7 +196,7 @@ def parse_json(text: str, name: str, taken: Optional[float], escaper: Escaper) -
             records.append(_record_from_json(row, escaper))
         except (KeyError, TypeError, ValueError) as exc:
             raise PsxjError(f"{name}: item {index}: {_json_problem(exc)}") from None
-    return Snapshot(records, source=name, taken_at=taken)
+    return Snapshot(records, source=name, taken_at=taken, time_source=_time_source(taken))
 
 
 def _json_problem(exc: Exception) -> str:

@@ -123,6 +123,7 @@ class ProcReader:
         self.escaper = escaper or Escaper.for_environment()
         self.ttys = TtyNames()
         self.hertz = os.sysconf("SC_CLK_TCK")
+        self.page_kb = os.sysconf("SC_PAGE_SIZE") // 1024
         self.boot = boot_time()
         self.status_lines = StatusLines()
 
@@ -161,7 +162,9 @@ class ProcReader:
             tuple(cmdline.decode("utf-8", "backslashreplace").split("\0")[:-1]),
             tty_nr, flags, nice, threads, ruid, rgid, egid, start_ticks,
             self.boot + start_ticks / self.hertz,
-            namespace_init,
+            namespace_init, None, None,
+            int(f[11]) + int(f[12]),
+            int(f[21]) * self.page_kb,
         )
 
     def read_pids(self, pids: List[int]) -> List[ProcessRecord]:

@@ -20,7 +20,7 @@ _STATE_LETTERS = {
     psutil.STATUS_DEAD: "X", psutil.STATUS_IDLE: "I", psutil.STATUS_WAITING: "W",
 }
 _ATTRS = ["pid", "ppid", "name", "cmdline", "status", "terminal", "uids", "gids", "nice",
-          "num_threads", "cpu_times", "create_time"]
+          "num_threads", "cpu_times", "create_time", "memory_info"]
 
 
 def read_snapshot(escaper: Optional[Escaper] = None) -> Snapshot:
@@ -53,5 +53,7 @@ def read_snapshot(escaper: Optional[Escaper] = None) -> Snapshot:
             ruid=uids.real if uids else None, rgid=gids.real if gids else None,
             egid=gids.effective if gids else None, start_time=info["create_time"],
             namespace_init=pid == 1,
+            cpu_ticks=int((times.user + times.system) * 100) if times else None,
+            rss_kb=info["memory_info"].rss // 1024 if info["memory_info"] else None,
         ))
     return Snapshot(records, source="live")

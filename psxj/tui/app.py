@@ -1,9 +1,10 @@
-"""The Textual application: a live `ps -axj` table with filters, views, details and signals.
+"""The Textual application: a live `ps -axj` table with filters, search, views, details and signals.
 
 The app is thin: snapshots come from sources (a helper process for /proc, or a loaded
-file), rows from views.build_rows, text from the table widget. A worker thread waits
-for each snapshot; the UI thread applies it and schedules the next with set_timer, so
-refreshes never overlap and nothing blocks the screen.
+file), rows from views.build_rows, text from the table widget, keys from the main screen
+(psxj.tui.main_screen), which owns the table's bindings. A worker thread waits for each
+snapshot; the UI thread applies it and schedules the next with set_timer, so refreshes never
+overlap and nothing blocks the screen.
 """
 
 from __future__ import annotations
@@ -11,13 +12,12 @@ from __future__ import annotations
 import os
 import signal
 import time
-from typing import Iterable, List, Optional
+from typing import Dict, Iterable, List, Optional, Tuple
 
 from rich.text import Text
 from textual import on, work
-from textual.app import App, ComposeResult, SystemCommand
+from textual.app import App, SystemCommand
 from textual.binding import Binding
-from textual.containers import Vertical
 from textual.screen import Screen
 from textual.widgets import Input, Static
 
@@ -25,62 +25,40 @@ from psxj.errors import PsxjError
 from psxj.model import Snapshot
 from psxj.render.escape import safe_text
 from psxj.select import Selection, parse_filter
-from psxj.signals import SignalError, send_signal
 from psxj.tui.demo_panel import DemoPanel
-from psxj.tui.screens import (
-    AuditScreen,
-    ConfirmScreen,
-    DetailScreen,
-    HelpScreen,
-    SignalScreen,
-    checklist_section,
-)
+from psxj.tui.keys import keys_of
+from psxj.tui.main_screen import MainScreen
 from psxj.tui.table import ProcessTable
-from psxj.views import COLUMN_KEYS, COLUMNS, ViewOptions, build_rows
+from psxj.views import (
+    COLUMN_BY_KEY,
+    COLUMN_KEYS,
+    GROUP_HEADER,
+    PROCESS,
+    SESSION_HEADER,
+    ViewOptions,
+    build_rows,
+    cpu_percent,
+    header_members,
+)
 
-_KEY_LABELS = {"slash": "/", "less_than_sign": "<", "greater_than_sign": ">", "question_mark": "?",
-               "enter": "⏎"}
-
-
-def key_bar(bindings) -> Text:
-    text = Text()
-    for binding in bindings:
-        if binding.show and binding.description:
-            text.append(f" {_KEY_LABELS.get(binding.key, binding.key)}", style="bold reverse")
-            text.append(f" {binding.description} ")
-    text.append(" ^p", style="bold reverse")
-    text.append(" palette")
-    return text
+# Actions that only make sense on live processes: hidden, and refused, on a loaded table.
+LIVE_ONLY = frozenset({"signal", "demo", "pause", "refresh_now", "demo_hangup", "demo_second_instance", "audit"})
+_TICKS = os.sysconf("SC_CLK_TCK") if hasattr(os, "sysconf") else 100
+_PID_JUMP_SECONDS = 1.0
 
 
 class PsxjApp(App):
     CSS_PATH = os.path.join(os.path.dirname(os.path.abspath(__file__)), "psxj.tcss")  # also for subclasses
     TITLE = "psxj"
     BINDINGS = [
-        Binding("q", "quit", "Quit"),
-        Binding("slash", "filter", "Filter"),
-        Binding("escape", "clear_filter", "Clear filter", show=False),
-        Binding("k", "toggle_kernel", "Kernel"),
-        Binding("D", "toggle_daemons", "Daemons"),
-        Binding("t", "mode('forest')", "Forest"),
-        Binding("g", "mode('sessions')", "Sessions"),
-        Binding("less_than_sign", "sort(-1)", "Sort ◀", show=False),
-        Binding("greater_than_sign", "sort(1)", "Sort"),
-        Binding("i", "invert_sort", "Reverse"),
-        Binding("p", "pause", "Pause"),
-        Binding("r", "refresh_now", "Refresh"),
-        Binding("enter", "details", "Details"),
-        Binding("x", "signal", "Signal"),
-        Binding("a", "audit", "Audit"),
-        Binding("d", "demo", "Demo"),
-        Binding("H", "demo_hangup", "Demo: HUP", show=False),
-        Binding("I", "demo_second_instance", "Demo: 2nd instance", show=False),
-        Binding("question_mark", "help", "Help"),
+        Binding("q,f10", "quit", "Quit"),
+        Binding("ctrl+c", "quit", "Quit", show=False, priority=True),
+        Binding("f1", "help", "Help", show=False),
     ]
 
     def __init__(self, *, selection: Optional[Selection] = None, snapshot: Optional[Snapshot] = None,
                  delay: float = 2.0, reader=None, demo_rundir: Optional[str] = None,
-                 demo_step_delay: float = 2.0, keep_demo: bool = False) -> None:
+                 demo_step_delay: float = 2.0, keep_demo: bool = False, remember: bool = False) -> None:
         super().__init__()
         self.demo_rundir = demo_rundir
         self.demo_step_delay = demo_step_delay
@@ -95,17 +73,44 @@ class PsxjApp(App):
         self._demo_seen_steps = 0
         self._demo_follow_pid: Optional[int] = None
         selection = selection or Selection()
-        self.options = ViewOptions(selection=selection)
+        self.remember = remember          # keep the theme and columns in the user's config (psxj.tui.config)
+        saved = self._load_choices() if remember else {}
+        self.options = ViewOptions(selection=selection, columns=saved.get("columns", ()))
         self.filter_text = selection.describe() if selection else ""
+        self.command_line_selection = bool(selection)   # for the exit status: nothing matched it
+        self.ever_matched = False
         self.snapshot: Optional[Snapshot] = snapshot
         self.static_source = snapshot is not None  # a loaded file: read-only, never refreshed
         self.delay = delay
         self.paused = False
         self.reader = reader
         self.refresh_count = 0
+        self._previous: Optional[Snapshot] = None
         self._previous_identities: Optional[set] = None
         self._timer = None
+        self._pid_typed = ""
+        self._pid_typed_at = 0.0
+        self.search_text = ""
         self.ui_refresh_seconds: List[float] = []  # measured by bench/bench_tui.py
+        if saved.get("theme") in self.available_themes:
+            self.theme = saved["theme"]
+        self._theme_ready = True
+
+    def get_default_screen(self) -> Screen:
+        return MainScreen(id="main")
+
+    @property
+    def main(self) -> MainScreen:
+        """The table's screen, at the bottom of the stack whatever is shown on top of it."""
+        return self.screen_stack[0]
+
+    @property
+    def table(self) -> ProcessTable:
+        return self.main.query_one(ProcessTable)
+
+    def widget(self, selector: str, kind=Static):
+        """A widget of the main screen, found even while another screen is on top."""
+        return self.main.query_one(selector, kind)
 
     def notify(self, message: str, *, title: str = "", severity="information", timeout=None,
                markup: bool = False) -> None:
@@ -114,24 +119,37 @@ class PsxjApp(App):
         super().notify(safe_text(message), title=safe_text(title), severity=severity, timeout=timeout,
                        markup=markup)
 
-    # layout -----------------------------------------------------------------
-    def compose(self) -> ComposeResult:
-        yield Static(id="status")
-        yield ProcessTable(id="table")
-        with Vertical(id="bottom"):
-            yield DemoPanel(id="demo")
-            yield Static(id="filter-error")
-            yield Input(placeholder="/ to filter: -s SID -u USER -p PID ... or text in the command; "
-                                    "Enter applies, Esc clears", id="filter")
-            # A fixed line of keys, not Textual's Footer: the Footer rebuilds all its widgets at every
-            # focus change (table <-> filter line), which costs ~150 ms with a large table on screen.
-            yield Static(key_bar(self.BINDINGS), id="keys")
+    # choices kept between runs ------------------------------------------------
+    @staticmethod
+    def _load_choices() -> dict:
+        from psxj.tui import config
 
-    def on_mount(self) -> None:
-        self.query_one("#filter", Input).value = self.filter_text
-        self.query_one("#filter-error", Static).display = False
-        self.query_one("#demo", DemoPanel).display = False
-        self.table.focus()
+        saved = config.load()
+        columns = saved.get("columns")
+        if not (isinstance(columns, list) and all(c in COLUMN_BY_KEY and COLUMN_BY_KEY[c].optional for c in columns)):
+            saved.pop("columns", None)
+        else:
+            saved["columns"] = tuple(columns)
+        return saved
+
+    def _save_choices(self, **choices) -> None:
+        if not self.remember:
+            return
+        from psxj.tui import config
+
+        problem = config.save(choices)
+        if problem:
+            self.notify(f"Not remembered: {problem}", severity="warning")
+
+    def watch_theme(self, theme: str) -> None:
+        if getattr(self, "_theme_ready", False) and self.is_running:
+            self._save_choices(theme=theme)
+
+    # start and stop -------------------------------------------------------------
+    def main_ready(self) -> None:
+        """The main screen has its widgets (MainScreen.on_mount calls this): fill and start."""
+        self.widget("#filter", Input).value = self.filter_text
+        self.main.update_keys()
         if self.static_source:
             self.apply_snapshot(self.snapshot)
         else:
@@ -170,9 +188,19 @@ class PsxjApp(App):
             launcher.wait()
         self._demo_launchers = []
 
-    @property
-    def table(self) -> ProcessTable:
-        return self.query_one(ProcessTable)
+    def key_is_offered(self, action: str) -> bool:
+        """Is the key bar to offer this action now? (Also: is it enabled, see check_action.)"""
+        name = action.split(".", 1)[-1].split("(", 1)[0]
+        if self.static_source and name in LIVE_ONLY:
+            return False
+        if name == "clear_filter" and not self.options.selection:
+            return False
+        return True
+
+    def check_action(self, action: str, parameters) -> Optional[bool]:
+        if self.static_source and action in LIVE_ONLY:
+            return False  # a loaded table: these keys could only say no, so they are not offered
+        return True
 
     # refresh ----------------------------------------------------------------
     @work(thread=True, exclusive=True, group="collect")
@@ -182,12 +210,15 @@ class PsxjApp(App):
             self.call_from_thread(self.apply_snapshot, snapshot)
 
     def apply_snapshot(self, snapshot: Snapshot) -> None:
-        if not self.is_running or not self.query(ProcessTable):
+        if not self.is_running or not self.screen_stack:
             return  # a refresh that finished while psxj was quitting
         started = time.perf_counter()
         identities = {r.identity for r in snapshot.records}
         new = identities - self._previous_identities if self._previous_identities is not None else set()
         self._previous_identities = identities
+        if snapshot.live:
+            snapshot.cpu_percent = cpu_percent(self._previous, snapshot, _TICKS)
+            self._previous = snapshot
         self.snapshot = snapshot
         self.refresh_count += 1
         self.rebuild(new)
@@ -202,32 +233,65 @@ class PsxjApp(App):
             return
         table = self.table
         table.sort_key, table.descending = self.options.sort_key, self.options.descending
-        table.set_rows(self.snapshot, build_rows(self.snapshot, self.options), new_identities)
+        if table.optional_columns != self.options.columns:
+            table.set_columns(self.options.columns)
+        rows = build_rows(self.snapshot, self.options)
+        if any(row.kind == PROCESS for row in rows):
+            self.ever_matched = True
+        table.empty_message = self._empty_message()
+        table.set_rows(self.snapshot, rows, new_identities)
         self.update_status()
+
+    def _empty_message(self) -> str:
+        o = self.options
+        if o.selection:
+            return (f"No process matches the filter {self.filter_text}.\n"
+                    "Backspace clears the filter; / changes it.")
+        hidden = [what for what, on in (("kernel threads hidden (k)", not o.show_kernel_threads),
+                                        ("daemons only (D)", o.daemons_only)) if on]
+        return "No process to show" + (f": {', '.join(hidden)}." if hidden else ".")
 
     def update_status(self) -> None:
         snap = self.snapshot
-        if snap is None:
+        if snap is None or not self.screen_stack:
             return
-        shown = sum(1 for row in self.table.rows if row.record is not None and row.kind == "process")
+        table = self.table
+        shown = sum(1 for row in table.rows if row.kind == PROCESS)
         if self.static_source:
-            taken = time.strftime("%Y-%m-%d %H:%M", time.localtime(snap.taken_at)) if snap.taken_at else "?"
-            source = f"{snap.source} (taken {taken}, read-only)"
+            when = time.strftime("%Y-%m-%d %H:%M", time.localtime(snap.taken_at)) if snap.time_source else None
+            source = f"{snap.source} ({'taken ' + when + ', from ' + snap.time_source if when else 'time unknown'}" \
+                     ", read-only)"
         else:
             source = "live" + (", paused" if self.paused else f", every {self.delay:g}s")
         o = self.options
-        toggles = [o.mode] if o.mode != "table" else []
+        parts = [(0, f"psxj  {source}"), (0, f"{shown}/{len(snap)} processes")]
+        sort = COLUMN_BY_KEY[o.sort_key].header + ("▼" if o.descending else "▲")
+        parts.append((3, f"sort {sort}"))
+        if o.mode != "table":
+            parts.append((1, o.mode))
         if not o.show_kernel_threads:
-            toggles.append("no kernel threads")
+            parts.append((2, "no kernel threads"))
         if o.daemons_only:
-            toggles.append("daemons only")
-        sort = f"sort {COLUMNS[COLUMN_KEYS.index(o.sort_key)].header}{'▼' if o.descending else '▲'}"
-        parts = [f"psxj  {source}", f"{shown}/{len(snap)} processes", sort, *toggles,
-                 f"filter: {self.filter_text}" if self.filter_text else "no filter"]
-        # One line, always: repaint it without asking the whole screen for a new layout. A loaded file's
-        # name and the filter are the user's words, escaped all the same.
-        line = safe_text("  │  ".join(parts))
-        self.query_one("#status", Static).update(Text(line, no_wrap=True), layout=False)
+            parts.append((1, "daemons only"))
+        if table.tagged:
+            parts.append((1, f"{len(table.tagged)} tagged"))
+        if table.hidden_columns:
+            parts.append((4, f"{' '.join(table.hidden_columns)} hidden (o)"))
+        if self._pid_typed:
+            parts.append((0, f"PID {self._pid_typed}…"))
+        parts.append((0, f"filter: {self.filter_text}" if self.filter_text else "no filter"))
+        # One line, always: the least needed parts go first when the terminal is narrow.
+        width = max(self.main.size.width - 2, 20)
+        while len(parts) > 1 and len("  │  ".join(text for _, text in parts)) > width:
+            weakest = max(range(len(parts)), key=lambda i: (parts[i][0], i))
+            if parts[weakest][0] == 0:
+                break
+            parts.pop(weakest)
+        line = safe_text("  │  ".join(text for _, text in parts))
+        # Repaint it without asking the whole screen for a new layout. A loaded file's name and the
+        # filter are the user's words, escaped all the same.
+        self.widget("#status").update(Text(line, no_wrap=True, overflow="ellipsis"), layout=False)
+        self.main.update_keys()
 
     # actions ----------------------------------------------------------------
     def _set_options(self, **changes) -> None:
@@ -244,8 +308,9 @@ class PsxjApp(App):
         self._set_options(mode="table" if self.options.mode == mode else mode)
 
     def action_sort(self, step: int) -> None:
-        index = (COLUMN_KEYS.index(self.options.sort_key) + step) % len(COLUMN_KEYS)
-        self._set_options(sort_key=COLUMN_KEYS[index])
+        keys = [key for key in COLUMN_KEYS if not COLUMN_BY_KEY[key].optional or key in self.options.columns]
+        index = (keys.index(self.options.sort_key) + step) % len(keys) if self.options.sort_key in keys else 0
+        self._set_options(sort_key=keys[index])
 
     def action_invert_sort(self) -> None:
         self._set_options(descending=not self.options.descending)
@@ -257,10 +322,21 @@ class PsxjApp(App):
         else:
             self._set_options(sort_key=event.column_key, descending=False)
 
+    def action_columns(self) -> None:
+        from psxj.tui.screens import ColumnsScreen
+
+        def chosen(columns: Optional[Tuple[str, ...]]) -> None:
+            if columns is None:
+                return
+            if self.options.sort_key not in COLUMN_KEYS or (COLUMN_BY_KEY[self.options.sort_key].optional
+                                                            and self.options.sort_key not in columns):
+                self.options = self.options._replace(sort_key="pid")
+            self._set_options(columns=columns)
+            self._save_choices(columns=list(columns))
+
+        self.push_screen(ColumnsScreen(self.options.columns), chosen)
+
     def action_pause(self) -> None:
-        if self.static_source:
-            self.notify("A loaded file does not refresh.")
-            return
         self.paused = not self.paused
         if self.paused and self._timer is not None:
             self._timer.stop()
@@ -270,74 +346,196 @@ class PsxjApp(App):
 
     def action_refresh_now(self) -> None:
         if self.static_source:
-            self.notify("A loaded file does not refresh.")
             return
         if self._timer is not None:
             self._timer.stop()
         self.collect()
 
+    def action_close(self) -> None:
+        """Esc: close what is open (the search line, a half-typed PID), never drop the filter."""
+        if self.widget("#search", Input).display:
+            self._close_search()
+        elif self._pid_typed:
+            self._pid_typed = ""
+            self.update_status()
+        elif self.options.selection:
+            self.notify("Esc closes what is open; the filter stays. Backspace clears it.")
+
     # filter -------------------------------------------------------------------
     def action_filter(self) -> None:
         # The filter line is always on screen, showing the filter in force; / moves into it.
-        self.query_one("#filter", Input).focus()
+        self.widget("#filter", Input).focus()
 
     @on(Input.Submitted, "#filter")
     def apply_filter(self, event: Input.Submitted) -> None:
-        error = self.query_one("#filter-error", Static)
+        error = self.widget("#filter-error")
         try:
             selection = parse_filter(event.value)
         except PsxjError as exc:
             # A bad filter is reported where it was typed; the last good one stays in force.
-            error.update(Text(f"filter not applied: {exc}"))
+            error.update(Text(safe_text(f"filter not applied: {exc}")))
             error.display = True
             return
         error.display = False
         self.filter_text = event.value.strip()
+        self.command_line_selection = False
         self._set_options(selection=selection)
         # The new rows first; the focus moves back to the table after that paint (a focus change
         # makes Textual repaint the whole screen, which would hold the new rows back).
         self.call_after_refresh(self.table.focus)
 
     def action_clear_filter(self) -> None:
-        self.query_one("#filter", Input).value = ""
-        self.query_one("#filter-error", Static).display = False
+        was = self.filter_text
+        self.widget("#filter", Input).value = ""
+        self.widget("#filter-error").display = False
         self.filter_text = ""
+        self.command_line_selection = False
         self.table.focus()
         self._set_options(selection=Selection())
+        if was:
+            self.notify(f"Filter cleared (it was: {was}).")
 
     def on_key(self, event) -> None:
-        if event.key == "escape" and self.focused is self.query_one("#filter", Input):
+        """Esc in the filter line closes it: the filter in force stays, and the line shows it again."""
+        filter_line = self.widget("#filter", Input)
+        if event.key == "escape" and self.focused is filter_line:
             event.stop()
-            self.action_clear_filter()
+            if filter_line.value.strip() != self.filter_text:
+                self.notify(f"Not applied; the filter in force is still: {self.filter_text or 'none'} "
+                            "(Enter in the filter line applies, Backspace on the table clears).")
+            filter_line.value = self.filter_text
+            self.widget("#filter-error").display = False
+            self.table.focus()
+        elif event.key == "escape" and self.focused is self.widget("#search", Input):
+            event.stop()
+            self._close_search()
 
-    # details, help, signals -----------------------------------------------------
+    # search and PID jump ----------------------------------------------------------
+    def action_search(self) -> None:
+        line = self.widget("#search", Input)
+        if line.display and self.search_text:
+            self.action_search_next(1)
+            return
+        line.display = True
+        line.focus()
+
+    def _matcher(self, text: str):
+        needle = text.lower()
+        return lambda record: needle in record.command.lower() or needle == str(record.pid)
+
+    @on(Input.Changed, "#search")
+    def search_typed(self, event: Input.Changed) -> None:
+        self.search_text = event.value
+        table = self.table
+        table.match = self._matcher(event.value) if event.value else None
+        if event.value:
+            index = table.find(table.match, include_current=True)
+            if index is not None:
+                table.move_to(index)
+        table.refresh()
+
+    @on(Input.Submitted, "#search")
+    def search_submitted(self, event: Input.Submitted) -> None:
+        self.action_search_next(1)
+
+    def action_search_next(self, step: int = 1) -> None:
+        table = self.table
+        if not self.search_text:
+            self.action_search()
+            return
+        index = table.find(self._matcher(self.search_text), step=step)
+        if index is None:
+            self.notify(f"No process matches {self.search_text!r}.")
+        else:
+            table.move_to(index)
+
+    def _close_search(self) -> None:
+        line = self.widget("#search", Input)
+        line.display = False
+        line.value = ""
+        self.search_text = ""
+        self.table.match = None
+        self.table.focus()
+        self.table.refresh()
+
+    def jump_to_pid_digit(self, digit: str) -> None:
+        """Typed digits jump to the process with that PID (or the first whose PID starts so)."""
+        now = time.monotonic()
+        self._pid_typed = (self._pid_typed if now - self._pid_typed_at < _PID_JUMP_SECONDS else "") + digit
+        self._pid_typed_at = now
+        typed = self._pid_typed
+        table = self.table
+        if not table.select_pid(int(typed)):
+            index = table.find(lambda r: str(r.pid).startswith(typed), include_current=True)
+            if index is not None:
+                table.move_to(index)
+        self.update_status()
+        self.set_timer(_PID_JUMP_SECONDS + 0.05, self._forget_pid_typed)
+
+    def _forget_pid_typed(self) -> None:
+        if self._pid_typed and time.monotonic() - self._pid_typed_at >= _PID_JUMP_SECONDS:
+            self._pid_typed = ""
+            self.update_status()
+
+    # tags ---------------------------------------------------------------------
+    def action_tag(self) -> None:
+        record = self.table.current
+        if record is None or self.table.current_is_gone:
+            return
+        tagged = self.table.tagged
+        tagged.symmetric_difference_update({record.identity})
+        self.table.action_cursor(1)
+        self.update_status()
+
+    def action_untag_all(self) -> None:
+        self.table.tagged.clear()
+        self.table.refresh()
+        self.update_status()
+
+    # details, help, audit ----------------------------------------------------------
     def detail_sections(self, record) -> list:
+        from psxj.tui.screens import checklist_section
+
         snapshot = self.snapshot
         return [lambda: checklist_section(snapshot, record)]
 
     def action_audit(self) -> None:
         if self.snapshot is None or not self.snapshot.live:
-            self.notify("The audit reads /proc: it needs live processes, not a loaded file.", severity="warning")
             return
         daemons = [row.record for row in self.table.rows
-                   if row.kind == "process" and self.snapshot.daemon_like(row.record)]
+                   if row.kind == PROCESS and self.snapshot.daemon_like(row.record)]
         if not daemons:
-            self.notify("No daemon on screen (press D to show only daemons, or clear the filter).")
+            self.notify("No daemon-like process on screen (D shows only those; or clear the filter).")
             return
-        self.notify(f"Auditing {len(daemons)} daemon(s)...")
+        self.notify(f"Auditing {len(daemons)} daemon-like process(es)...")
         self._run_audit(self.snapshot, daemons)
 
     @work(thread=True, exclusive=True, group="audit")
     def _run_audit(self, snapshot: Snapshot, records) -> None:
         from psxj.judge.audit import SystemFacts, audit_process
+        from psxj.tui.screens import AuditScreen
 
         system = SystemFacts(snapshot)
         reports = [audit_process(snapshot, record, system) for record in records]
         self.call_from_thread(self.push_screen, AuditScreen(reports))
 
+    def _header_leader(self) -> Optional[object]:
+        """On a session or group header: its leader's record, or None (with a notice why)."""
+        row = self.table.current_row
+        kind, ident, _ = header_members(self.table.rows, self.table.cursor)
+        leader = self.snapshot.get(ident) if self.snapshot else None
+        if leader is None:
+            self.notify(f"The leader of {kind} {ident} is not in the table (it has exited); its members are below.")
+        return leader if row is not None else None
+
     def action_details(self) -> None:
-        record = self.table.current
-        if record is None or self.snapshot is None:
+        from psxj.tui.screens import DetailScreen
+
+        row = self.table.current_row
+        if row is None or self.snapshot is None:
+            return
+        record = self._header_leader() if row.kind in (SESSION_HEADER, GROUP_HEADER) else self.table.current
+        if record is None:
             return
         self.push_screen(DetailScreen(self.snapshot, record, self.detail_sections(record)))
 
@@ -346,41 +544,101 @@ class PsxjApp(App):
         self.action_details()
 
     def action_help(self) -> None:
-        keys = [(b.key, b.description) for b in self.BINDINGS if b.description]
-        self.push_screen(HelpScreen(self.table.current, keys))
+        from psxj.tui.screens import HelpScreen
+
+        keys, seen = [], set()
+        for binding in [*self.main.BINDINGS, *self.BINDINGS, *ProcessTable.BINDINGS]:
+            if binding.description and binding.action not in seen and self.key_is_offered(binding.action):
+                seen.add(binding.action)
+                keys.append((", ".join(keys_of(binding.key)), binding.description))
+        keys.append(("0-9", "type a PID to jump to it"))
+        self.push_screen(HelpScreen(self.table.current, keys, self.snapshot))
+
+    # signals ------------------------------------------------------------------
+    def _signal_targets(self) -> Dict[str, object]:
+        """Whom the signal dialog can aim at from here: the process, its group, its session, the tagged."""
+        from psxj.tui.screens import SignalTarget
+
+        table, snapshot = self.table, self.snapshot
+        targets: Dict[str, object] = {}
+        row = table.current_row
+        record = table.current if row is not None and row.kind == PROCESS else None
+        if record is not None:
+            targets["process"] = SignalTarget(f"PID {record.pid} ({record.comm}): {record.command[:60]}", (record,),
+                                              f"kill -SIG {record.pid}")
+        if row is not None and row.kind in (SESSION_HEADER, GROUP_HEADER):
+            kind, ident, members = header_members(table.rows, table.cursor)
+            pgid, sid = (ident, None) if kind == GROUP_HEADER else (None, ident)
+        else:
+            pgid, sid = (record.pgid, record.sid) if record is not None else (None, None)
+        live = [r for r in snapshot.records if not r.kernel_thread and r.state != "Z"]
+        if pgid is not None:
+            group = tuple(r for r in live if r.pgid == pgid)
+            if group:
+                targets["group"] = SignalTarget(f"process group {pgid} ({len(group)} processes: "
+                                                f"{', '.join(str(r.pid) for r in group[:8])}"
+                                                f"{'…' if len(group) > 8 else ''})", group, f"kill -SIG -- -{pgid}")
+        if sid is not None and sid != 0:
+            session = tuple(r for r in live if r.sid == sid)
+            if session:
+                targets["session"] = SignalTarget(f"session {sid} ({len(session)} processes)", session,
+                                                  f"pkill -SIG -s {sid}")
+        tagged = tuple(r for r in snapshot.records if r.identity in table.tagged)
+        if tagged:
+            targets["tagged"] = SignalTarget(f"the {len(tagged)} tagged processes "
+                                             f"({', '.join(str(r.pid) for r in tagged[:8])}"
+                                             f"{'…' if len(tagged) > 8 else ''})", tagged,
+                                             "kill -SIG " + " ".join(str(r.pid) for r in tagged[:8]))
+        return targets
 
     def action_signal(self) -> None:
-        record = self.table.current
-        if record is None:
-            return
-        if self.static_source:
-            self.notify("Signals go to live processes only; this table was loaded from a file.",
-                        severity="warning")
-            return
-        if self.table.current_is_gone:
-            self.notify(f"PID {record.pid} has exited.", severity="warning")
-            return
+        from psxj.tui.screens import SignalScreen
 
-        def chosen(name: Optional[str]) -> None:
-            if name is None:
+        if self.snapshot is None:
+            return
+        if self.table.current_is_gone and not self.table.tagged:
+            self.notify(f"PID {self.table.current.pid} has exited.", severity="warning")
+            return
+        targets = self._signal_targets()
+        if not targets:
+            return
+        row = self.table.current_row
+        scope = "tagged" if "tagged" in targets else \
+            ("group" if row is not None and row.kind == GROUP_HEADER else
+             "session" if row is not None and row.kind == SESSION_HEADER else "process")
+        scope = scope if scope in targets else next(iter(targets))
+
+        def chosen(answer: Optional[Tuple[str, str]]) -> None:
+            if answer is None:
+                self.notify("Nothing sent.")
                 return
-            question = f"Send SIG{name} to PID {record.pid} ({record.comm}): {record.command[:60]}?"
+            scope, name = answer
+            self._send(name, targets[scope])
 
-            def confirmed(yes: bool) -> None:
-                if not yes:
-                    self.notify("Nothing sent.")
-                    return
-                try:
-                    send_signal(record, name)
-                except SignalError as exc:
-                    self.notify(str(exc), severity="error", title="Signal not sent")
-                else:
-                    self.notify(f"SIG{name} sent to PID {record.pid} ({record.comm}).")
-                    self.action_refresh_now()
+        self.push_screen(SignalScreen(targets, scope), chosen)
 
-            self.push_screen(ConfirmScreen(question), confirmed)
+    def _send(self, name: str, target) -> None:
+        """Signal each process of the target, each proven by its start time (psxj.signals)."""
+        from psxj.signals import SignalError, send_signal
 
-        self.push_screen(SignalScreen(record), chosen)
+        sent, refused = [], []
+        for record in target.records:
+            try:
+                send_signal(record, name)
+            except SignalError as exc:
+                refused.append(str(exc))
+            else:
+                sent.append(record.pid)
+        if sent and not refused:
+            what = f"PID {sent[0]} ({target.records[0].comm})" if len(target.records) == 1 else \
+                f"{len(sent)} processes of {target.title.split(' (')[0]}"
+            self.notify(f"SIG{name} sent to {what}.")
+        elif sent:
+            self.notify(f"SIG{name} sent to {len(sent)} of {len(target.records)}; not to the rest: "
+                        + "; ".join(refused[:3]), severity="warning", title="Signal partly sent")
+        else:
+            self.notify("; ".join(refused[:3]), severity="error", title="Signal not sent")
+        self.action_refresh_now()
 
     # the demo ---------------------------------------------------------------------
     def _demo_control(self):
@@ -409,6 +667,8 @@ class PsxjApp(App):
                 def confirmed(yes: bool) -> None:
                     if yes:
                         self._stop_demo()
+                from psxj.tui.screens import ConfirmScreen
+
                 self.push_screen(ConfirmScreen(f"Stop psxj-demo (pid {holder})?"), confirmed)
                 self._show_demo_panel()
                 return
@@ -425,13 +685,13 @@ class PsxjApp(App):
         self.notify(f"Demo started: one step every {self.demo_step_delay:g}s. Watch the highlighted rows.")
 
     def _show_demo_panel(self) -> None:
-        self.query_one("#demo", DemoPanel).display = True
+        self.widget("#demo", DemoPanel).display = True
         if self._demo_timer is None:
             self._demo_timer = self.set_interval(0.5, self.follow_demo)
         self.follow_demo()
 
     def _hide_demo_panel(self) -> None:
-        self.query_one("#demo", DemoPanel).display = False
+        self.widget("#demo", DemoPanel).display = False
         if self._demo_timer is not None:
             self._demo_timer.stop()
             self._demo_timer = None
@@ -454,7 +714,7 @@ class PsxjApp(App):
             or self._demo_ended_at is not None
         if ended and self._demo_ended_at is None:
             self._demo_ended_at = time.monotonic()
-        panel = self.query_one("#demo", DemoPanel)
+        panel = self.widget("#demo", DemoPanel)
         panel.show(entries, log_tail, second=second, ended=ended)
         self.table.highlighted_pids = set() if ended else pids
         self.table.refresh()
@@ -508,12 +768,22 @@ class PsxjApp(App):
         self._show_demo_panel()
 
     def get_system_commands(self, screen: Screen) -> Iterable[SystemCommand]:
-        yield from super().get_system_commands(screen)
-        for binding in self.BINDINGS:
-            if binding.description:
-                action = binding.action
-                yield SystemCommand(f"{binding.description} ({binding.key})", f"Key: {binding.key}",
-                                    lambda action=action: self.run_action(action))
+        """The palette: Textual's own commands it does not duplicate, then each psxj action once,
+        with its keys as they are typed."""
+        ours = {"quit", "help"}
+        for command in super().get_system_commands(screen):
+            if command.title.lower().split()[0] not in ours:
+                yield command
+        seen = set()
+        for binding in [*self.main.BINDINGS, *self.BINDINGS]:
+            action = binding.action
+            if not binding.description or action in seen or not self.key_is_offered(action):
+                continue
+            seen.add(action)
+            target = action.split(".", 1)[-1]
+            yield SystemCommand(f"{binding.description} ({', '.join(keys_of(binding.key))})",
+                                f"Key: {', '.join(keys_of(binding.key))}",
+                                lambda target=target: self.run_action(target))
 
 
 def terminal_alive() -> bool:

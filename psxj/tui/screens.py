@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Callable, List, Optional
+from typing import Callable, Dict, List, NamedTuple, Optional, Tuple
 
 from rich.markup import escape as escape_markup
 from rich.table import Table
@@ -15,7 +15,7 @@ from textual.widgets import Button, Footer, Label, OptionList, Static
 
 from psxj.details import COLUMN_MEANINGS, FLAG_MEANINGS, STATE_MEANINGS, process_facts
 from psxj.model import ProcessRecord, Snapshot
-from psxj.signals import MENU
+from psxj.signals import MEANINGS, MENU
 from psxj.views import COLUMNS
 
 
@@ -50,10 +50,10 @@ class DetailScreen(Screen):
         yield Footer()
 
 
-def help_text(selected: Optional[ProcessRecord]) -> Table:
+def help_text(selected: Optional[ProcessRecord], snapshot: Optional[Snapshot]) -> Table:
     table = Table("column", "value here", "meaning", box=None, expand=True, pad_edge=False)
     for column in COLUMNS:
-        value = column.text(selected) if selected is not None else ""
+        value = column.text(selected, snapshot) if selected is not None and snapshot is not None else ""
         table.add_row(Text(column.header), Text(value, overflow="ellipsis", no_wrap=True),
                       Text(COLUMN_MEANINGS[column.header]))
     return table
@@ -69,17 +69,19 @@ def legend_rows() -> List[tuple]:
 class HelpScreen(ModalScreen):
     """Columns and STAT letters in plain words, with the selected process's own values."""
 
-    BINDINGS = [Binding("escape,q,question_mark", "app.pop_screen", "Close")]
+    BINDINGS = [Binding("escape,q,question_mark,f1", "app.pop_screen", "Close")]
 
-    def __init__(self, selected: Optional[ProcessRecord], keys: List[tuple]) -> None:
+    def __init__(self, selected: Optional[ProcessRecord], keys: List[tuple], snapshot: Optional[Snapshot] = None,
+                 ) -> None:
         super().__init__()
         self.selected = selected
         self.keys = keys
+        self.snapshot = snapshot
 
     def compose(self) -> ComposeResult:
         with VerticalScroll(id="help-body"):
             yield Static("[b]psxj[/b]: the columns of ps -axj", id="help-title")
-            yield Static(help_text(self.selected))
+            yield Static(help_text(self.selected, self.snapshot))
             stat = self.selected.stat if self.selected else ""
             yield Static("\n[b]STAT[/b]: a state letter, then flags" +
                          (f" (here [b]{escape_markup(stat)}[/b])" if stat else ""))
@@ -97,22 +99,115 @@ class HelpScreen(ModalScreen):
             yield Static(facts_table(self.keys, ("key", "action")))
 
 
-class SignalScreen(ModalScreen[Optional[str]]):
-    """Pick a signal for the selected process."""
+class SignalTarget(NamedTuple):
+    """Whom a signal goes to: a title, the processes (each proven before it is signalled), and what
+    the same would be on a shell's command line."""
+    title: str
+    records: Tuple[ProcessRecord, ...]
+    shell: str           # "kill -SIG 1234", "kill -SIG -- -1200"
+
+
+
+
+class SignalScreen(ModalScreen[Optional[Tuple[str, str]]]):
+    """Pick a signal, and whom it goes to; SIGTERM is preselected, so x and Enter send it.
+
+    The dialog is the confirmation: it names the signal and every target before Enter. Typing a
+    signal's number selects it; p, g, s and t switch between the process, its process group, its
+    session and the tagged processes, where there are any."""
 
     BINDINGS = [Binding("escape", "dismiss(None)", "Cancel")]
+    SCOPE_KEYS = {"p": "process", "g": "group", "s": "session", "t": "tagged"}
 
-    def __init__(self, record: ProcessRecord) -> None:
+    def __init__(self, targets: Dict[str, SignalTarget], scope: str) -> None:
         super().__init__()
-        self.record = record
+        self.targets = targets
+        self.scope = scope
+        self._typed = ""
 
     def compose(self) -> ComposeResult:
+        from psxj.signals import signal_number
+
         with Vertical(id="signal-dialog", classes="dialog"):
-            yield Label(Text(f"Send a signal to PID {self.record.pid} ({self.record.comm})"))
-            yield OptionList(*[f"SIG{name}" for name in MENU], id="signal-list")
+            yield Label(id="signal-target")
+            yield Label(id="signal-scopes")
+            options = [f"{signal_number(name):2d} SIG{name:5} {MEANINGS[name]}" for name in MENU]
+            yield OptionList(*options, id="signal-list")
+            yield Label(id="signal-hint")
+
+    def on_mount(self) -> None:
+        menu = self.query_one("#signal-list", OptionList)
+        menu.highlighted = 0  # SIGTERM
+        menu.focus()
+        self._describe()
+
+    @property
+    def chosen(self) -> str:
+        index = self.query_one("#signal-list", OptionList).highlighted
+        return MENU[index or 0]
+
+    def _describe(self) -> None:
+        target = self.targets[self.scope]
+        self.query_one("#signal-target", Label).update(Text(f"Send a signal to {target.title}", style="bold"))
+        others = [f"{key} {scope}" for key, scope in self.SCOPE_KEYS.items()
+                  if scope in self.targets and scope != self.scope]
+        self.query_one("#signal-scopes", Label).update(Text(("or: " + " · ".join(others)) if others else ""))
+        shell = target.shell.replace("SIG", self.chosen)
+        self.query_one("#signal-hint", Label).update(Text(
+            f"Enter sends SIG{self.chosen} ({shell}) · type a number to pick · Esc cancels"))
+
+    def on_option_list_option_highlighted(self, event: OptionList.OptionHighlighted) -> None:
+        if self.is_mounted:
+            self._describe()
 
     def on_option_list_option_selected(self, event: OptionList.OptionSelected) -> None:
-        self.dismiss(MENU[event.option_index])
+        self.dismiss((self.scope, MENU[event.option_index]))
+
+    def on_key(self, event) -> None:
+        from psxj.signals import signal_number
+
+        if event.character in self.SCOPE_KEYS and self.SCOPE_KEYS[event.character] in self.targets:
+            self.scope = self.SCOPE_KEYS[event.character]
+            self._describe()
+            event.stop()
+        elif event.character and event.character.isdigit():
+            # A number picks the signal with that number: 9 is KILL, 1 then 5 is TERM.
+            self._typed = (self._typed + event.character)[-2:]
+            numbers = [signal_number(name) for name in MENU]
+            for candidate in (self._typed, event.character):
+                if candidate.isdigit() and int(candidate) in numbers:
+                    self.query_one("#signal-list", OptionList).highlighted = numbers.index(int(candidate))
+                    break
+            event.stop()
+
+
+class ColumnsScreen(ModalScreen[Optional[Tuple[str, ...]]]):
+    """Choose the optional columns (Space toggles, Enter applies, Esc leaves them as they were)."""
+
+    BINDINGS = [Binding("escape", "dismiss(None)", "Cancel"), Binding("enter", "apply", "Apply")]
+
+    def __init__(self, chosen: Tuple[str, ...]) -> None:
+        super().__init__()
+        self.chosen = chosen
+
+    def compose(self) -> ComposeResult:
+        from textual.widgets import SelectionList
+
+        from psxj.details import COLUMN_MEANINGS
+        from psxj.views import COLUMN_BY_KEY, OPTIONAL_KEYS
+
+        with Vertical(classes="dialog", id="columns-dialog"):
+            yield Label(Text("Optional columns (Space toggles, Enter applies, Esc cancels)", style="bold"))
+            yield SelectionList(*[(f"{COLUMN_BY_KEY[key].header:8} {COLUMN_MEANINGS[COLUMN_BY_KEY[key].header]}",
+                                   key, key in self.chosen) for key in OPTIONAL_KEYS], id="columns-list")
+
+    def action_apply(self) -> None:
+        from textual.widgets import SelectionList
+
+        from psxj.views import OPTIONAL_KEYS
+
+        selected = set(self.query_one("#columns-list", SelectionList).selected)
+        self.dismiss(tuple(key for key in OPTIONAL_KEYS if key in selected))
 
 
 class ConfirmScreen(ModalScreen[bool]):

@@ -2,13 +2,19 @@
 
 Textual's DataTable keeps a widget-side copy of every cell and takes ~0.7 s to reload
 5,000 rows; this table holds a list of view rows and turns one into a line of text
-only when that line is on screen. Line 0 is the header and never scrolls.
+only when that line is on screen. Line 0 is the header and never scrolls down.
+
+Horizontal scrolling is the table's own (no scrollbar to hide the last row): the mark
+column stays put, everything after it shifts, as far as the end of the longest COMMAND.
+Columns that do not fit a narrow terminal give way (views.fit_columns) so COMMAND keeps
+room; `o` chooses the optional ones.
 """
 
 from __future__ import annotations
 
-from typing import List, Optional, Set, Tuple
+from typing import Callable, List, Optional, Set, Tuple
 
+from rich.cells import cell_len
 from rich.segment import Segment
 from rich.style import Style
 from textual import events
@@ -20,17 +26,18 @@ from textual.strip import Strip
 
 from psxj.judge.kinds import DAEMON_LIKE, ORPHAN
 from psxj.model import ProcessRecord, Snapshot
-from psxj.views import COLUMNS, GROUP_HEADER, PROCESS, SESSION_HEADER, Row, flags
+from psxj.views import GROUP_HEADER, PROCESS, SESSION_HEADER, Column, Row, fit_columns, flags, shown_columns
 
-FLAG_WIDTH = 2
+MARK_WIDTH = 2
 GONE = "gone"  # kind of the row that stands where the selected process was when it exited
+H_STEP = 8     # columns per Left/Right press
 
 
 class ProcessTable(ScrollView, can_focus=True):
     COMPONENT_CLASSES = {
         "ptable--header", "ptable--sorted", "ptable--cursor", "ptable--kernel", "ptable--daemon",
         "ptable--zombie", "ptable--stopped", "ptable--new", "ptable--gone", "ptable--session",
-        "ptable--group", "ptable--demo", "ptable--orphan",
+        "ptable--group", "ptable--demo", "ptable--orphan", "ptable--tagged", "ptable--match", "ptable--empty",
     }
     BINDINGS = [
         Binding("up", "cursor(-1)", "Up", show=False),
@@ -39,6 +46,8 @@ class ProcessTable(ScrollView, can_focus=True):
         Binding("pagedown", "page(1)", "Page down", show=False),
         Binding("home", "jump(0)", "First", show=False),
         Binding("end", "jump(-1)", "Last", show=False),
+        Binding("left", "scroll_columns(-1)", "Scroll left", show=False),
+        Binding("right", "scroll_columns(1)", "Scroll right", show=False),
     ]
 
     class HeaderClicked(Message):
@@ -51,18 +60,29 @@ class ProcessTable(ScrollView, can_focus=True):
             super().__init__()
             self.record = record
 
+    class CursorMoved(Message):
+        pass
+
     def __init__(self, **kwargs) -> None:
         super().__init__(**kwargs)
         self.rows: List[Row] = []
         self.snapshot: Optional[Snapshot] = None
         self.cursor = 0
+        self.h_offset = 0
         self.sort_key = "pid"
         self.descending = False
+        self.optional_columns: Tuple[str, ...] = ()
+        self.hidden_columns: Tuple[str, ...] = ()   # headers fit_columns took away on this width
         self.new_identities: Set[Tuple[int, Optional[int]]] = set()
         self.highlighted_pids: Set[int] = set()
+        self.tagged: Set[Tuple[int, Optional[int]]] = set()
+        self.match: Optional[Callable[[ProcessRecord], bool]] = None   # the search's rows
+        self.empty_message = ""
+        self._layout: Optional[Tuple[Tuple[Column, ...], List[int]]] = None
         self._spans: List[Tuple[int, int, str]] = []
         self._text_cache: dict = {}    # row -> its text; rows are immutable
         self._styles: dict = {}        # component class -> rich style, for one paint
+        self._widest: Optional[int] = None
 
     # data -----------------------------------------------------------------
     @property
@@ -73,18 +93,24 @@ class ProcessTable(ScrollView, can_focus=True):
         return None
 
     @property
+    def current_row(self) -> Optional[Row]:
+        return self.rows[self.cursor] if 0 <= self.cursor < len(self.rows) else None
+
+    @property
     def current_is_gone(self) -> bool:
         return 0 <= self.cursor < len(self.rows) and self.rows[self.cursor].kind == GONE
 
     def set_rows(self, snapshot: Snapshot, rows: List[Row], new_identities=frozenset()) -> None:
-        """Show new rows, keeping the selected process selected by PID wherever it moved."""
+        """Show new rows, keeping the selected process selected, wherever it moved: by identity,
+        so a newcomer that took its PID is never mistaken for it."""
         selected = self.current
         was_gone = self.current_is_gone
         if snapshot is not self.snapshot:
-            self._text_cache.clear()  # widths may change with a new snapshot
+            self._text_cache.clear()  # widths and %CPU change with a new snapshot
+            self._layout = None
         self.snapshot, self.rows, self.new_identities = snapshot, list(rows), set(new_identities)
+        self._widest = None
         if selected is not None:
-            # Identity is (PID, start time): a newcomer that took the PID is another process.
             index = self._index_of(selected.pid, selected.start_ticks)
             still_there = snapshot.by_pid.get(selected.pid)
             if index is not None and not was_gone:
@@ -97,8 +123,16 @@ class ProcessTable(ScrollView, can_focus=True):
                 self.cursor = min(self.cursor, max(len(self.rows) - 1, 0))
         else:
             self.cursor = min(self.cursor, max(len(self.rows) - 1, 0))
+        live = {r.identity for r in snapshot.records}
+        self.tagged &= live  # a tagged process that exited is no longer tagged
         self._update_virtual_size()
         self._scroll_cursor_into_view()
+        self.refresh()
+
+    def set_columns(self, optional: Tuple[str, ...]) -> None:
+        self.optional_columns = tuple(optional)
+        self._layout = None
+        self._text_cache.clear()
         self.refresh()
 
     def _update_virtual_size(self) -> None:
@@ -132,6 +166,17 @@ class ProcessTable(ScrollView, can_focus=True):
                 return index if start_ticks is None or row.record.start_ticks == start_ticks else None
         return None
 
+    def find(self, predicate: Callable[[ProcessRecord], bool], step: int = 1, include_current: bool = False
+             ) -> Optional[int]:
+        """The next process row (after the cursor, wrapping) whose record satisfies predicate."""
+        count = len(self.rows)
+        for offset in range(0 if include_current else 1, count + 1):
+            index = (self.cursor + step * offset) % count if count else 0
+            row = self.rows[index] if count else None
+            if row is not None and row.kind == PROCESS and predicate(row.record):
+                return index
+        return None
+
     # movement -------------------------------------------------------------
     def _move_to(self, index: int) -> None:
         if self.current_is_gone and index != self.cursor:
@@ -145,20 +190,39 @@ class ProcessTable(ScrollView, can_focus=True):
         self.refresh()
         self.post_message(self.CursorMoved())
 
-    class CursorMoved(Message):
-        pass
+    def move_to(self, index: int) -> None:
+        self._move_to(index)
 
     def action_cursor(self, delta: int) -> None:
         self._move_to(self.cursor + delta)
 
     def action_page(self, direction: int) -> None:
-        self._move_to(self.cursor + direction * max(self.size.height - 2, 1))
+        self._move_to(self.cursor + direction * max(self._visible_rows() - 1, 1))
 
     def action_jump(self, where: int) -> None:
         self._move_to(len(self.rows) - 1 if where < 0 else 0)
 
+    def action_scroll_columns(self, direction: int) -> None:
+        self.h_offset = max(0, min(self.h_offset + direction * H_STEP, self.max_h_offset()))
+        self.refresh()
+
+    def max_h_offset(self) -> int:
+        """How far right the view may go: until the end of the longest line is on screen."""
+        if self._widest is None:
+            fixed = sum(w + 1 for w in self._widths())
+            longest = max((len(r.prefix) + len(r.record.command) for r in self.rows if r.record is not None), default=0)
+            self._widest = fixed + longest + (len("(exited) ") if any(r.kind == GONE for r in self.rows) else 0)
+        return max(self._widest - (self.size.width - MARK_WIDTH - self._scrollbar_width()), 0)
+
+    def _scrollbar_width(self) -> int:
+        return self.scrollbar_size_vertical if self.show_vertical_scrollbar else 0
+
+    def _visible_rows(self) -> int:
+        """Rows of processes on screen: the region the scrollbars leave, less the header."""
+        return max(self.scrollable_content_region.height - 1, 1)
+
     def _scroll_cursor_into_view(self) -> None:
-        visible = max(self.size.height - 1, 1)
+        visible = self._visible_rows()
         top = int(self.scroll_y)
         if self.cursor < top:
             self.scroll_to(y=self.cursor, animate=False)
@@ -168,8 +232,9 @@ class ProcessTable(ScrollView, can_focus=True):
     # mouse ----------------------------------------------------------------
     def on_click(self, event: events.Click) -> None:
         if event.y == 0:
+            x = event.x - MARK_WIDTH + self.h_offset
             for start, end, key in self._spans:
-                if start <= event.x + int(self.scroll_x) < end:
+                if start <= x < end:
                     self.post_message(self.HeaderClicked(key))
             return
         index = int(self.scroll_y) + event.y - 1
@@ -179,18 +244,36 @@ class ProcessTable(ScrollView, can_focus=True):
                 self.post_message(self.RowActivated(self.current))
 
     def on_resize(self, event: events.Resize) -> None:
+        self._layout = None
+        self._text_cache.clear()
         self.virtual_size = Size(event.size.width, len(self.rows) + 1)
+        self.h_offset = min(self.h_offset, self.max_h_offset())
+        self._scroll_cursor_into_view()
 
-    # painting ---------------------------------------------------------------
+    # layout -----------------------------------------------------------------
+    def layout(self) -> Tuple[Tuple[Column, ...], List[int]]:
+        """The columns shown and their widths on this screen: PID-like columns as wide as the
+        widest PID in the table, the droppable ones given up when COMMAND would have too little room."""
+        if self._layout is None:
+            columns = shown_columns(self.optional_columns)
+            widest_pid = max((r.pid for r in self.snapshot.records), default=0) if self.snapshot else 0
+            pid_width = max(len(str(widest_pid)), 1)
+            widths = [max(len(c.header), pid_width) if c.pid_like else c.width for c in columns[:-1]]
+            room = self.size.width - MARK_WIDTH - self._scrollbar_width()
+            kept, kept_widths, hidden = fit_columns(columns, widths, room)
+            self.hidden_columns = hidden
+            self._layout = (kept, kept_widths)
+        return self._layout
+
     def _widths(self) -> List[int]:
-        pid_width = max(self.snapshot.pid_width if self.snapshot else 5, 5)
-        return [pid_width if c.right and c.key not in ("uid", "time") else c.width for c in COLUMNS[:-1]]
+        return self.layout()[1]
 
     def header_text(self) -> str:
-        parts = [" " * FLAG_WIDTH]
+        columns, widths = self.layout()
+        parts = []
         self._spans = []
-        position = FLAG_WIDTH
-        for column, width in zip(COLUMNS, self._widths() + [0]):
+        position = 0
+        for column, width in zip(columns, widths + [0]):
             title = column.header
             if column.key == self.sort_key:
                 title += "▼" if self.descending else "▲"
@@ -207,16 +290,18 @@ class ProcessTable(ScrollView, can_focus=True):
         return text
 
     def _make_row_text(self, row: Row) -> str:
-        record = row.record
+        record, snapshot = row.record, self.snapshot
+        columns, widths = self.layout()
         cells = [
-            (column.text(record).rjust(width) if column.right else column.text(record).ljust(width))
-            for column, width in zip(COLUMNS[:-1], self._widths())
+            (column.text(record, snapshot).rjust(width) if column.right else column.text(record, snapshot).ljust(width))
+            for column, width in zip(columns[:-1], widths)
         ]
         command = row.prefix + record.command
         if row.kind == GONE:
             command = f"(exited) {command}"
         return " ".join(cells) + " " + command
 
+    # painting ---------------------------------------------------------------
     def _row_style(self, row: Row) -> Style:
         record = row.record
         names = []
@@ -238,6 +323,10 @@ class ProcessTable(ScrollView, can_focus=True):
             names.append("ptable--demo")
         if record.identity in self.new_identities:
             names.append("ptable--new")
+        if record.identity in self.tagged:
+            names.append("ptable--tagged")
+        if self.match is not None and row.kind == PROCESS and self.match(record):
+            names.append("ptable--match")
         style = Style()
         for name in names:
             style += self._style(name)
@@ -254,26 +343,44 @@ class ProcessTable(ScrollView, can_focus=True):
         return super().render_lines(crop)
 
     def render_line(self, y: int) -> Strip:
-        width = self.size.width
-        scroll_x = int(self.scroll_x)
+        width = self.size.width - self._scrollbar_width()
+        avail = max(width - MARK_WIDTH, 0)
         base = self.rich_style
+        offset = self.h_offset
         if y == 0:
             style = base + self._style("ptable--header")
-            return Strip([Segment(self.header_text(), style)]).crop_extend(scroll_x, scroll_x + width, style)
+            header = self.header_text()
+            if offset and not header[offset:offset + avail].strip():
+                # Scrolled into COMMAND, past its header: say where the view is.
+                header = " " * offset + f"COMMAND, from its column {offset - self._spans[-1][0] + 1} on (← goes back)"
+            body = Strip([Segment(header, style)]).crop_extend(offset, offset + avail, style)
+            return Strip.join([Strip([Segment(" " * MARK_WIDTH, style)]), body])
         index = int(self.scroll_y) + y - 1
+        if not self.rows:
+            return self._empty_line(y, width, base)
         if index >= len(self.rows):
             return Strip.blank(width, base)
         row = self.rows[index]
         if row.kind in (SESSION_HEADER, GROUP_HEADER):
             style = base + self._style("ptable--session" if row.kind == SESSION_HEADER else "ptable--group")
-            segments = [Segment(row.text, style)]
+            mark, body_text = "", row.text
         else:
             style = base + self._row_style(row)
-            flag = flags(self.snapshot, row.record) if row.kind == PROCESS and self.snapshot else "-"
-            # One segment per line: renderers of exported screens drop spaces that begin a span.
-            segments = [Segment(flag.ljust(FLAG_WIDTH) + self.row_text(row), style)]
+            mark = flags(self.snapshot, row.record) if row.kind == PROCESS and self.snapshot else "-"
+            body_text = self.row_text(row)
         if index == self.cursor:
-            cursor = self._style("ptable--cursor")
-            segments = [Segment(text, seg_style + cursor) for text, seg_style, _ in segments]
-            style = style + cursor
-        return Strip(segments).crop_extend(scroll_x, scroll_x + width, style)
+            style = style + self._style("ptable--cursor")
+        # One segment each: renderers of exported screens drop spaces that begin a span.
+        body = Strip([Segment(body_text, style)]).crop_extend(offset, offset + avail, style)
+        return Strip.join([Strip([Segment(mark.ljust(MARK_WIDTH), style)]), body])
+
+    def _empty_line(self, y: int, width: int, base: Style) -> Strip:
+        """With no row to show, the message saying why, a few lines down."""
+        lines = self.empty_message.splitlines()
+        at = y - 2
+        if 0 <= at < len(lines):
+            text = lines[at][:max(width - 2, 0)]
+            style = base + self._style("ptable--empty")
+            pad = max((width - cell_len(text)) // 2, 0)
+            return Strip([Segment(" " * pad + text, style)]).crop_extend(0, width, base)
+        return Strip.blank(width, base)

@@ -1,0 +1,68 @@
+"""Keys as a user types them, and the key bar that fits the terminal's width.
+
+Textual names keys after what they are (`slash`, `less_than_sign`, `f9`); help, the key bar
+and the command palette show them as they are typed (`/`, `<`, `F9`, `Enter`).
+"""
+
+from __future__ import annotations
+
+from typing import Iterable, List, NamedTuple, Sequence
+
+from rich.cells import cell_len
+from rich.text import Text
+
+_NAMES = {
+    "slash": "/", "backslash": "\\", "less_than_sign": "<", "greater_than_sign": ">", "question_mark": "?",
+    "enter": "Enter", "escape": "Esc", "space": "Space", "backspace": "Backspace", "tab": "Tab",
+    "home": "Home", "end": "End", "pageup": "PgUp", "pagedown": "PgDn", "left": "←", "right": "→",
+    "up": "↑", "down": "↓", "delete": "Del", "minus": "-", "plus": "+", "exclamation_mark": "!",
+}
+
+
+def key_name(key: str) -> str:
+    """`slash` -> `/`, `f9` -> `F9`, `ctrl+c` -> `Ctrl+C`, `shift+f3` -> `Shift+F3`."""
+    parts = key.split("+")
+    last = parts[-1]
+    if last in _NAMES:
+        shown = _NAMES[last]
+    elif len(last) > 1 and last[0] == "f" and last[1:].isdigit():
+        shown = last.upper()
+    else:
+        shown = last.upper() if len(parts) > 1 else last
+    modifiers = [p.capitalize() for p in parts[:-1]]
+    return "+".join(modifiers + [shown])
+
+
+def keys_of(binding_key: str) -> List[str]:
+    """A binding's keys, as typed: `q,f10` -> [`q`, `F10`]."""
+    return [key_name(k.strip()) for k in binding_key.split(",") if k.strip()]
+
+
+class BarEntry(NamedTuple):
+    keys: str          # "F9 x"
+    label: str         # "Signal"
+
+
+def bar_entries(bindings: Iterable, allowed=lambda action: True) -> List[BarEntry]:
+    """The key bar's entries, in the bindings' order (their priority), one per action."""
+    entries, seen = [], set()
+    for binding in bindings:
+        if not binding.show or not binding.description or binding.action in seen or not allowed(binding.action):
+            continue
+        seen.add(binding.action)
+        entries.append(BarEntry(" ".join(keys_of(binding.key)[:2]), binding.description))
+    return entries
+
+
+def key_bar(entries: Sequence[BarEntry], width: int) -> Text:
+    """As many entries as fit on one line of `width` cells, in priority order."""
+    text = Text(no_wrap=True, overflow="crop")
+    used = 0
+    for entry in entries:
+        size = cell_len(entry.keys) + cell_len(entry.label) + 3
+        if used + size > width:
+            continue  # a shorter entry further down may still fit
+        text.append(f"{entry.keys}", style="bold reverse")
+        text.append(f" {entry.label}  ")
+        used += size
+    return text
