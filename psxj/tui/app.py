@@ -814,6 +814,7 @@ def run_app(selection: Optional[Selection] = None, load: Optional[str] = None, d
         from psxj.sources.loaded import load_snapshot
 
         snapshot = load_snapshot(load)
+    app_options.setdefault("remember", True)  # the theme and columns chosen last time
     app = PsxjApp(selection=selection, snapshot=snapshot, delay=delay, keep_demo=keep_demo, **app_options)
 
     received = []
@@ -834,4 +835,7 @@ def run_app(selection: Optional[Selection] = None, load: Optional[str] = None, d
     if received:
         return 128 + received[0]
     # A crash (an exception Textual caught and printed) sets a non-zero return code: never exit 0 then.
-    return app.return_code or 0
+    if app.return_code:
+        return app.return_code
+    # As with --print: a selection from the command line that never matched anything exits 1.
+    return 1 if app.command_line_selection and not app.ever_matched else 0
