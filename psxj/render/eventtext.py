@@ -117,7 +117,7 @@ def _describe_exit(event: ProcessEvent) -> str:
         parts.append(f"its child {orphan.pid} ({_cut(orphan.command, 24)}) adopted by "
                      f"{process_name(orphan.new_parent, orphan.new_parent_command)}")
     if event.row_basis == ROW_LAST and event.row_time is not None and event.time - event.row_time > 1:
-        parts.append(f"row as read at {clock(event.row_time)}")
+        parts.append(f"row as of {clock(event.row_time)}")
     return "; ".join(parts)
 
 
@@ -162,7 +162,7 @@ def as_json(event: ProcessEvent) -> Dict[str, Any]:
                      "start_ticks": row.start_ticks})
     data.update({
         "row_basis": event.row_basis if row is not None else None,
-        "row_read_at": round(event.row_time, 3) if event.row_time is not None else None,
+        "row_as_of": round(event.row_time, 3) if event.row_time is not None else None,
         "parent": None if event.parent_pid is None else {"pid": event.parent_pid, "command": event.parent_command},
         "what": describe(event),
     })

@@ -22,7 +22,7 @@ import re
 import select
 import socket
 import time
-from typing import Dict, List, NamedTuple, Optional, Union
+from typing import Dict, List, NamedTuple, Optional, Tuple, Union
 
 from psxj.sources.cn_proc import (
     CN_IDX_PROC,
@@ -103,7 +103,8 @@ class ConnectorListener:
         self.lost = 0                    # events known lost (sequence numbers)
         self.gaps = 0                    # losses noticed
         self._ack_timeout = ack_timeout
-        self._last_seq: Dict[int, int] = {}
+        self._last_seq: Dict[int, Tuple[int, int]] = {}  # cpu -> (seq, overflows seen by then)
+        self._overflows = 0
         self._last_timestamp: Optional[int] = None
         self._pending: List[KernelEvent] = []
         self._sock: Optional[socket.socket] = None
@@ -227,6 +228,7 @@ class ConnectorListener:
                 if exc.errno != errno.ENOBUFS:
                     raise
                 self.gaps += 1
+                self._overflows += 1
                 out.append(Gap(time.time(), None, self._last_timestamp))
                 continue
             if sender[0] != 0:  # only the kernel (port 0) speaks for the kernel
@@ -239,25 +241,28 @@ class ConnectorListener:
         return out
 
     def _check_sequence(self, event: KernelEvent, out: List[Union[KernelEvent, Gap]]) -> None:
-        """Each CPU numbers the events it sends; with no filter, a jump counts lost events. The
-        count goes to the loss noticed last in this batch (the buffer overflow that caused it),
-        or to a new Gap when nothing else was noticed."""
+        """Each CPU numbers the events it sends; with no filter, a jump counts lost events. A jump
+        across a buffer overflow is that overflow's size (added to its Gap while it is still in
+        this batch); a jump without one is a loss of its own (the kernel could not queue an event)."""
         self._last_timestamp = event.timestamp_ns
         if self.filtered:
             return
         last = self._last_seq.get(event.cpu)
-        self._last_seq[event.cpu] = event.seq
+        self._last_seq[event.cpu] = (event.seq, self._overflows)
         if last is None:
             return
-        missing = (event.seq - last - 1) & 0xFFFFFFFF
+        last_seq, overflows_then = last
+        missing = (event.seq - last_seq - 1) & 0xFFFFFFFF
         if not 0 < missing < 1 << 31:  # no jump, or a step back (reordering, not loss)
             return
         self.lost += missing
-        for index in range(len(out) - 1, -1, -1):
-            gap = out[index]
-            if isinstance(gap, Gap):
-                out[index] = gap._replace(lost=(gap.lost or 0) + missing)
-                return
+        if overflows_then < self._overflows:
+            for index in range(len(out) - 1, -1, -1):
+                gap = out[index]
+                if isinstance(gap, Gap):
+                    out[index] = gap._replace(lost=(gap.lost or 0) + missing)
+                    break
+            return  # already marked where the overflow was noticed
         self.gaps += 1
         out.append(Gap(time.time(), missing, self._last_timestamp))
 

@@ -45,7 +45,7 @@ from psxj.sources.cn_proc import (
     KernelEvent,
 )
 from psxj.sources.connector import Gap
-from psxj.sources.proc import ProcReader, state_string
+from psxj.sources.proc import ProcReader, parse_stat, read_file, state_string
 
 FORK, EXEC, UID, GID, SID, PTRACE, COMM, COREDUMP, EXIT = (
     "FORK", "EXEC", "UID", "GID", "SID", "PTRACE", "COMM", "COREDUMP", "EXIT")
@@ -64,6 +64,7 @@ class Orphan(NamedTuple):
     new_parent: int
     new_parent_command: str  # escaped
     start_ticks: Optional[int] = None
+    new_parent_namespace_init: bool = False  # the adopter is PID 1 of a PID namespace (a container's init)
 
 
 class ProcessEvent(NamedTuple):
@@ -74,7 +75,7 @@ class ProcessEvent(NamedTuple):
     pid: int                             # the process (thread-group id); 0 for a GAP
     row: Optional[ProcessRecord]         # the ps columns at that moment; None: never known
     row_basis: str = ROW_DERIVED         # ROW_READ, ROW_DERIVED or ROW_LAST (see the module doc)
-    row_time: Optional[float] = None     # when the /proc read under `row` was made
+    row_time: Optional[float] = None     # the moment `row` describes: a /proc read, or the event it follows
     parent_pid: Optional[int] = None     # FORK: the parent; EXIT, COREDUMP: the parent at exit
     parent_command: Optional[str] = None
     born_parent: Optional[int] = None    # EXIT: the parent it had at FORK (or when first seen)
@@ -181,6 +182,14 @@ class KernelClock:
         return (timestamp_ns + self.boot_offset_ns) * self.hertz // 1_000_000_000
 
 
+def parent_now(pid: int) -> Optional[int]:
+    """A live process's PPID from /proc/PID/stat (one small read), or None once it is gone."""
+    try:
+        return int(parse_stat(read_file(f"/proc/{pid}/stat"))[1][1])
+    except (OSError, IndexError, ValueError):
+        return None
+
+
 def process_of(event: KernelEvent) -> Optional[int]:
     """The process a kernel event is about, or None when it concerns only a thread."""
     what = event.what
@@ -204,10 +213,11 @@ class EventTracker:
         self.selection = selection if selection else None
         self.followed: Optional[Set[int]] = None if follow is None else set()
         self.rows: Dict[int, ProcessRecord] = {}
-        self.row_time: Dict[int, float] = {}
+        self.row_time: Dict[int, float] = {}  # the moment each row describes
         self.born_parent: Dict[int, int] = {}
         self.children: Dict[int, Set[int]] = collections.defaultdict(set)
         self.stats = EventStats()
+        self.parent_now: Callable[[int], Optional[int]] = parent_now
         self._last_event_time: Optional[float] = None
 
     # -- what to show --------------------------------------------------------------------------
@@ -330,14 +340,14 @@ class EventTracker:
             return None
         if what == PROC_EVENT_SID:
             row = row_after_setsid(row) if basis == ROW_DERIVED else row
-            self._set_row(pid, row)
+            self._set_row(pid, row, when)
             kind = SID
         elif what in (PROC_EVENT_UID, PROC_EVENT_GID):
             real, effective = ev.real_id, ev.effective_id
             if basis == ROW_DERIVED:
                 row = (row._replace(ruid=real, euid=effective) if what == PROC_EVENT_UID
                        else row._replace(rgid=real, egid=effective))
-                self._set_row(pid, row)
+                self._set_row(pid, row, when)
             kind = UID if what == PROC_EVENT_UID else GID
         elif what == PROC_EVENT_COMM:
             previous = row.comm
@@ -345,7 +355,7 @@ class EventTracker:
             if basis == ROW_DERIVED:
                 # A process without arguments (a kernel thread) shows its name as COMMAND: [name].
                 row = row._replace(comm=name, command=row.command if row.argv else f"[{name}]")
-                self._set_row(pid, row)
+                self._set_row(pid, row, when)
             if not self.wanted(pid, row):
                 return None
             return self._event(when, COMM, pid, row, basis, ev, comm=name, previous=previous)
@@ -396,8 +406,7 @@ class EventTracker:
             ticks = self.clock.start_ticks(ev.timestamp_ns)
             row = row_after_fork(parent_row, child, ticks, self.clock.boot + ticks / self.clock.hertz)
             basis = ROW_DERIVED
-            self._set_row(child, row)
-            self.row_time[child] = self.row_time.get(parent, when)
+            self._set_row(child, row, when)
         if row is None or not self.wanted(child, row):
             return None
         return self._event(when, FORK, child, row, basis, ev, parent_pid=parent,
@@ -432,21 +441,19 @@ class EventTracker:
         orphans = []
         for child in sorted(kids):
             row = self.rows.get(child)
-            new_parent = self._parent_now(child)
+            new_parent = self.parent_now(child)
             if row is None or new_parent is None or new_parent == pid:
                 continue
             self._set_row(child, row._replace(ppid=new_parent))
-            orphans.append(Orphan(child, row.command, new_parent, self.command_of(new_parent) or "?",
-                                  row.start_ticks))
+            orphans.append(self._orphan(row, new_parent))
         return tuple(orphans)
 
-    def _parent_now(self, pid: int) -> Optional[int]:
-        from psxj.sources.proc import parse_stat, read_file
-
-        try:
-            return int(parse_stat(read_file(f"/proc/{pid}/stat"))[1][1])
-        except (OSError, IndexError, ValueError):
-            return None
+    def _orphan(self, row: ProcessRecord, new_parent: int) -> Orphan:
+        adopter = self.rows.get(new_parent)
+        if adopter is None and new_parent > 1:
+            adopter = self._read(new_parent)  # rarely needed: an adopter nobody followed
+        return Orphan(row.pid, row.command, new_parent, adopter.command if adopter is not None else "?",
+                      row.start_ticks, bool(adopter is not None and adopter.namespace_init))
 
     def _gap(self, gap: Gap) -> List[ProcessEvent]:
         """Events were lost: say where, then rescan, so no story claims what psxj did not see."""
@@ -492,7 +499,7 @@ class EventTracker:
             self._set_row(pid, new, now)
             if old.ppid != new.ppid and old.ppid in exits:
                 index = exits[old.ppid]
-                orphan = Orphan(pid, new.command, new.ppid, self.command_of(new.ppid) or "?", new.start_ticks)
+                orphan = self._orphan(new, new.ppid)
                 out[index] = out[index]._replace(orphans=out[index].orphans + (orphan,))
             if not self.wanted(pid, new):
                 continue
