@@ -384,17 +384,25 @@ def test_buffer_overflow_is_marked_as_a_gap_with_its_size():
     assert len(seen_forks & set(children)) < len(children)
 
 
-def test_namespace_reason_reads_nspid_and_uid_map(tmp_path):
-    status = tmp_path / "status"
-    uid_map = tmp_path / "uid_map"
+def test_namespace_reason_reads_links_nspid_and_uid_map(tmp_path):
+    status, uid_map, ns = tmp_path / "status", tmp_path / "uid_map", tmp_path / "ns"
+    ns.mkdir()
     status.write_bytes(b"Name:\tx\nNSpid:\t5370\n")
     uid_map.write_bytes(b"         0          0 4294967295\n")
-    assert namespace_reason(str(status), str(uid_map)) is None
+    paths = (str(status), str(uid_map), str(ns))
+    assert namespace_reason(*paths) is None
+    os.symlink("pid:[4026531836]", ns / "pid")  # the initial PID namespace's fixed inode, 0xEFFFFFFC
+    os.symlink("user:[4026531837]", ns / "user")
+    assert namespace_reason(*paths) is None
+    os.unlink(ns / "pid")
+    os.symlink("pid:[4026532301]", ns / "pid")
+    assert "PID namespace" in namespace_reason(*paths)
+    os.unlink(ns / "pid")
     status.write_bytes(b"Name:\tx\nNSpid:\t5370\t12\n")
-    assert "PID namespace" in namespace_reason(str(status), str(uid_map))
+    assert "PID namespace" in namespace_reason(*paths)
     status.write_bytes(b"NSpid:\t5370\n")
     uid_map.write_bytes(b"0 1000 1\n")
-    assert "user namespace" in namespace_reason(str(status), str(uid_map))
+    assert "user namespace" in namespace_reason(*paths)
 
 
 @linux_only

@@ -142,8 +142,8 @@ class EventLog:
         self.max_lives = max_lives
         self._lock = threading.Lock()
         self._current: Dict[int, Life] = {}
-        self._ended: "collections.OrderedDict[Tuple[int, int], Life]" = collections.OrderedDict()
-        self._serial = 0
+        self._ended: Deque[Life] = collections.deque()   # oldest first, for forgetting
+        self._ended_by_pid: Dict[int, List[Life]] = {}   # for finding
         self._adoptions: Deque[Adoption] = collections.deque(maxlen=10000)
         self._gaps: Deque[ProcessEvent] = collections.deque(maxlen=1000)
         self.polled = False  # some events came from polling: stories may miss short steps
@@ -183,10 +183,14 @@ class EventLog:
     def _end(self, life: Life) -> None:
         if self._current.get(life.pid) is life:
             del self._current[life.pid]
-        self._serial += 1
-        self._ended[(life.pid, self._serial)] = life
+        self._ended.append(life)
+        self._ended_by_pid.setdefault(life.pid, []).append(life)
         while len(self._ended) + len(self._current) > self.max_lives and self._ended:
-            self._ended.popitem(last=False)
+            oldest = self._ended.popleft()
+            same_pid = self._ended_by_pid[oldest.pid]
+            same_pid.remove(oldest)
+            if not same_pid:
+                del self._ended_by_pid[oldest.pid]
 
     def _orphaned(self, orphan: Orphan, proof: ProcessEvent) -> None:
         life = self._current.get(orphan.pid)
@@ -217,8 +221,8 @@ class EventLog:
             current = self._current.get(pid)
             if current is not None and current.matches(start_ticks):
                 return current
-            for (ended_pid, _), life in reversed(self._ended.items()):
-                if ended_pid == pid and life.matches(start_ticks):
+            for life in reversed(self._ended_by_pid.get(pid, ())):
+                if life.matches(start_ticks):
                     return life
         return None
 
@@ -349,9 +353,10 @@ def inferred_story(snapshot: Snapshot, record: ProcessRecord) -> List[StoryLine]
     leader = snapshot.get(record.sid)
     if record.sid == record.pid:
         lines.append(StoryLine(None, f"called setsid(): it leads session {record.sid}", True))
-    elif record.sid > 0 and leader is None:
-        lines.append(StoryLine(None, f"its session {record.sid} has lost its leader: a process called "
-                                     "setsid() and exited, as a double fork's first child does", True))
+    elif record.sid > 0 and (leader is None or leader.state == "Z"):
+        gone = "has lost its leader" if leader is None else "has a leader that exited (a zombie not yet reaped)"
+        lines.append(StoryLine(None, f"its session {record.sid} {gone}: a process called setsid() and "
+                                     "exited, as a double fork's first child does", True))
     elif leader is not None:
         lines.append(StoryLine(None, f"in session {record.sid} of {_name(leader.pid, leader.command)}", False))
     if not record.has_terminal:

@@ -54,18 +54,41 @@ class Gap(NamedTuple):
     last_timestamp_ns: Optional[int]  # the kernel time of the last event received before it
 
 
-def namespace_reason(status_path: str = "/proc/self/status",
-                     uid_map_path: str = "/proc/self/uid_map") -> Optional[str]:
-    """Why this process cannot have process events because of its namespaces, or None."""
+# include/linux/proc_ns.h: the initial namespaces have fixed inode numbers (since Linux 3.8).
+PROC_USER_INIT_INO = 0xEFFFFFFD
+PROC_PID_INIT_INO = 0xEFFFFFFC
+
+
+def _namespace_inode(link: str) -> Optional[int]:
+    try:
+        target = os.readlink(link)  # "pid:[4026531836]"
+    except OSError:
+        return None
+    match = re.fullmatch(r"\w+:\[(\d+)\]", target)
+    return int(match.group(1)) if match else None
+
+
+def namespace_reason(status_path: str = "/proc/self/status", uid_map_path: str = "/proc/self/uid_map",
+                     ns_dir: str = "/proc/self/ns") -> Optional[str]:
+    """Why this process cannot have process events because of its namespaces, or None.
+
+    The namespace links name the initial namespaces by fixed inodes. NSpid (more than one PID: a
+    nested namespace seen from outside) and a partial uid_map say the same where the links are
+    unreadable; a /proc mounted inside the namespace shows only its own level of NSpid."""
+    pid_ns = _namespace_inode(os.path.join(ns_dir, "pid"))
+    if pid_ns is not None and pid_ns != PROC_PID_INIT_INO:
+        return ("psxj runs in a PID namespace (a container): the kernel sends process events only to "
+                "listeners in the initial PID namespace")
+    user_ns = _namespace_inode(os.path.join(ns_dir, "user"))
+    if user_ns is not None and user_ns != PROC_USER_INIT_INO:
+        return ("psxj runs in a user namespace: the kernel sends process events only to "
+                "listeners in the initial user namespace")
     try:
         with open(status_path, "rb") as f:
             for line in f:
-                if line.startswith(b"NSpid:"):
-                    levels = line.split()[1:]
-                    if len(levels) > 1:
-                        return (f"psxj runs in a PID namespace (PID {levels[-1].decode('ascii', 'replace')} "
-                                f"here, {levels[0].decode('ascii', 'replace')} on the host): the kernel sends "
-                                "process events only to listeners in the initial PID namespace")
+                if line.startswith(b"NSpid:") and len(line.split()) > 2:
+                    return ("psxj runs in a PID namespace (NSpid has several levels): the kernel sends "
+                            "process events only to listeners in the initial PID namespace")
     except OSError:
         pass
     try:
