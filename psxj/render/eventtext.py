@@ -33,10 +33,15 @@ COMMAND_CELLS = 32   # COMMAND is cut to this in a log line; --json carries it w
 NAME_CELLS = 40      # a parent's or adopter's command inside a sentence
 
 
+_last_second = [-1, ""]  # a log prints many events per second: format each second once
+
+
 def clock(seconds: float) -> str:
     """HH:MM:SS.mmm, local time."""
     whole = int(seconds)
-    return time.strftime("%H:%M:%S", time.localtime(whole)) + f".{int((seconds - whole) * 1000):03d}"
+    if whole != _last_second[0]:
+        _last_second[:] = [whole, time.strftime("%H:%M:%S", time.localtime(whole))]
+    return f"{_last_second[1]}.{int((seconds - whole) * 1000):03d}"
 
 
 def _ms(seconds: float) -> str:

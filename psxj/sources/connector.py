@@ -225,9 +225,13 @@ class ConnectorListener:
     def fileno(self) -> int:
         return self._sock.fileno() if self._sock else -1
 
-    def read(self, timeout: Optional[float] = None, limit: int = 4096) -> List[Union[KernelEvent, Gap]]:
+    def read(self, timeout: Optional[float] = None, limit: int = 4096,
+             linger: float = 0.0) -> List[Union[KernelEvent, Gap]]:
         """The events queued now, waiting up to `timeout` seconds for the first (None: forever).
-        A Gap stands where events were lost, in the order psxj noticed it."""
+        A Gap stands where events were lost, in the order psxj noticed it.
+
+        `linger`: once the first event is there, wait this long for more before reading, so a
+        fork storm is read in batches, not one wake-up per event (the times are the kernel's)."""
         out: List[Union[KernelEvent, Gap]] = []
         pending, self._pending = self._pending, []
         for event in pending:
@@ -239,6 +243,8 @@ class ConnectorListener:
             return out
         if not out and not self._poller.poll(None if timeout is None else max(timeout, 0) * 1000):
             return out
+        if linger > 0:
+            time.sleep(linger)
         recvfrom = sock.recvfrom
         for _ in range(limit):
             try:

@@ -54,6 +54,7 @@ KINDS = (FORK, EXEC, UID, GID, SID, PTRACE, COMM, COREDUMP, EXIT, GAP)
 
 ROW_READ, ROW_DERIVED, ROW_LAST = "read", "derived", "last"
 REREAD_PARENT_AFTER = 1.0  # seconds: a parent's row older than this is read again before a FORK shows it
+LINGER = 0.02  # seconds to let events gather after the first: a fork storm costs 50 wake-ups a second
 
 
 class Orphan(NamedTuple):
@@ -538,6 +539,7 @@ class EventStream:
         self.poller = None
         self.notice: Optional[str] = None
         self.reason: Optional[str] = None
+        self.linger = LINGER
         mask = PROC_EVENT_ALL
         if self.kinds is not None:
             # EXIT and FORK are always needed inside: they keep the rows and the followed tree right.
@@ -580,7 +582,7 @@ class EventStream:
         while True:
             left = None if deadline is None else max(deadline - time.monotonic(), 0.0)
             if self.listener is not None:
-                events = self.tracker.handle(self.listener.read(left))
+                events = self.tracker.handle(self.listener.read(left, linger=self.linger))
             else:
                 events = self.poller.read(left)
             if self.kinds is not None:
