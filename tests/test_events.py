@@ -215,6 +215,23 @@ def test_polled_snapshots_become_polled_events():
     assert [(o.pid, o.new_parent) for o in exit_event.orphans] == [(102, 1)]
 
 
+def test_a_process_exits_when_it_becomes_a_zombie_not_when_it_is_reaped():
+    child = record(101, 100, 100, 50, command="worker", start=1500)
+    tracker, _ = tracker_with(SHELL, child)
+    zombie = child._replace(stat="Z", state="Z", command="[worker] <defunct>")
+    [exit_event] = tracker.apply_snapshot([SHELL, zombie], time.time(), 0.5)
+    assert (exit_event.kind, exit_event.pid, exit_event.polled, exit_event.row.stat) == (EXIT, 101, True, "Z")
+    assert tracker.apply_snapshot([SHELL], time.time(), 0.5) == []  # reaped: not a second exit
+
+
+def test_a_rescan_does_not_retell_an_exit_the_kernel_reported():
+    tracker, _ = tracker_with(SHELL)
+    tracker.handle([kernel(PROC_EVENT_FORK, 101, related=100, ts=5_000_000_000),
+                    kernel(PROC_EVENT_EXIT, 101, related=100, exit_code=0, ts=5_000_100_000)])
+    zombie = record(101, 100, 100, 50, stat="Z", start=tracker.clock.start_ticks(5_000_000_000))
+    assert tracker.apply_snapshot([SHELL, zombie], time.time(), 1.0) == []
+
+
 # -- the real kernel -------------------------------------------------------------------------------
 
 @pytest.fixture
@@ -437,3 +454,69 @@ def test_prctl_rename_is_seen_escaped(listener):
     [rename] = [e for e in events if e.pid == pid and e.kind == "COMM"]
     assert "\x1b" not in rename.comm and "\x07" not in rename.comm and rename.comm.startswith("e?[31mvil")
 
+
+
+@linux_only
+def test_polling_follows_a_subtree_every_50_ms(spawner):
+    """The fallback, forced: a child and its grandchild, each living 0.3 s, are seen by polling."""
+    stream = EventStream(follow=os.getpid(), poll=True)
+    try:
+        assert stream.mode == "polling" and "every 50 ms" in stream.notice and "may never be seen" in stream.notice
+        code = ("import os, time\n"
+                "pid = os.fork()\n"
+                "if pid == 0:\n    time.sleep(0.3)\n    os._exit(0)\n"
+                "print(pid, flush=True)\ntime.sleep(0.3)\nos.waitpid(pid, 0)\n")
+        child = spawner.popen([sys.executable, "-c", code], stdout=subprocess.PIPE)
+        grandchild = int(child.stdout.readline())
+        events = collect(stream, lambda es: any(e.kind == EXIT and e.pid == child.pid for e in es))
+        child.wait(timeout=10)
+    finally:
+        stream.close()
+    mine = [(e.kind, e.pid) for e in events if e.pid in (child.pid, grandchild)]
+    assert (FORK, child.pid) in mine and (FORK, grandchild) in mine and (EXIT, grandchild) in mine
+    assert all(e.polled and 0 < e.window < 1.0 for e in events)
+    [born] = [e for e in events if e.kind == FORK and e.pid == grandchild]
+    assert born.parent_pid == child.pid
+
+
+@linux_only
+def test_kinds_narrow_what_a_stream_hands_out(spawner):
+    stream = EventStream(follow=os.getpid(), kinds={EXIT})
+    try:
+        if stream.mode != "events":
+            pytest.skip(f"the kernel gives no process events here: {stream.reason}")
+        proc = spawner.popen(["true"])
+        proc.wait(timeout=10)
+        events = collect(stream, lambda es: any(e.pid == proc.pid for e in es))
+    finally:
+        stream.close()
+    assert {e.kind for e in events} == {EXIT}
+    assert [e.pid for e in events].count(proc.pid) == 1
+
+
+@linux_only
+def test_feed_hands_out_events_from_its_thread_without_blocking():
+    from psxj.judge.story import EventLog
+    from psxj.sources.events import EventFeed
+
+    log = EventLog()
+    feed = EventFeed(follow=os.getpid(), on_events=log.add_many)
+    try:
+        if feed.mode != "events":
+            pytest.skip(f"the kernel gives no process events here: {feed.stream.reason}")
+        pid = os.fork()
+        if pid == 0:
+            os._exit(7)
+        os.waitpid(pid, 0)
+        drained = []
+        deadline = time.monotonic() + 5
+        while time.monotonic() < deadline and not any(e.kind == EXIT and e.pid == pid for e in drained):
+            drained.extend(feed.drain())
+            time.sleep(0.05)
+    finally:
+        feed.close()
+    assert [e.kind for e in drained if e.pid == pid] == [FORK, EXIT]
+    assert [e.exit_code for e in drained if e.pid == pid and e.kind == EXIT] == [7 << 8]
+    story = [line.text for line in log.story((pid, None))]
+    assert story[0].startswith(f"forked by PID {os.getpid()} ") and story[-1].startswith("exited at ")
+    assert feed.error is None and not feed._thread.is_alive()

@@ -219,6 +219,8 @@ class EventTracker:
         self.children: Dict[int, Set[int]] = collections.defaultdict(set)
         self.stats = EventStats()
         self.parent_now: Callable[[int], Optional[int]] = parent_now
+        # Exits already told (PID -> start ticks), so a zombie found by a later scan is not news.
+        self._exited: "collections.OrderedDict[int, Optional[int]]" = collections.OrderedDict()
         self._last_event_time: Optional[float] = None
 
     # -- what to show --------------------------------------------------------------------------
@@ -421,6 +423,7 @@ class EventTracker:
             row = self._read(pid)  # a zombie's /proc row still holds its PGID, SID and TTY
             basis = ROW_READ
         born_parent = self.born_parent.get(pid, row.ppid if row is not None else None)
+        self._note_exit(pid, row.start_ticks if row is not None else None)
         orphans = self._adoptions(pid)
         show = row is not None and self.wanted(pid, row)
         if row is not None:
@@ -468,27 +471,43 @@ class EventTracker:
     def apply_snapshot(self, records: Iterable[ProcessRecord], now: float, window: float,
                        scope: Optional[Set[int]] = None) -> List[ProcessEvent]:
         """What changed since the rows psxj holds, as polled events. `scope`: the PIDs this snapshot
-        looked at (None: all of them), so a process outside it is not taken for gone."""
+        looked at (None: all of them), so a process outside it is not taken for gone.
+
+        A process exits when it becomes a zombie (its children are handed on then), not when its
+        parent reaps it: a row turning Z is its EXIT, and a zombie's row vanishing later is not."""
         current = {r.pid: r for r in records}
         out: List[ProcessEvent] = []
         exits: Dict[int, int] = {}
         polled = {"polled": True, "window": max(window, 0.0)}
+
+        def exit_event(pid: int, last: ProcessRecord, zombie: bool) -> None:
+            self._note_exit(pid, last.start_ticks)
+            if not (self.wanted(pid, last) or any(self.wanted(c, self.rows.get(c))
+                                                  for c in self.children.get(pid, ()))):
+                return
+            exits[pid] = len(out)
+            out.append(ProcessEvent(now, EXIT, pid, last if zombie else row_at_exit(last, None),
+                                    ROW_READ if zombie else ROW_LAST, now if zombie else self.row_time.get(pid),
+                                    parent_pid=last.ppid, parent_command=self.command_of(last.ppid),
+                                    born_parent=self.born_parent.get(pid, last.ppid), **polled))
+
         for pid, old in list(self.rows.items()):
             if scope is not None and pid not in scope:
                 continue
             new = current.get(pid)
             if new is not None and same_process(old, new):
+                if new.state == "Z" and old.state != "Z":
+                    exit_event(pid, new, zombie=True)
                 continue
-            if self.wanted(pid, old) or any(self.wanted(c, self.rows.get(c)) for c in self.children.get(pid, ())):
-                exits[pid] = len(out)
-                out.append(ProcessEvent(now, EXIT, pid, row_at_exit(old, None), ROW_LAST, self.row_time.get(pid),
-                                        parent_pid=old.ppid, parent_command=self.command_of(old.ppid),
-                                        born_parent=self.born_parent.get(pid, old.ppid), **polled))
+            if old.state != "Z":  # a zombie's exit was told when it became one
+                exit_event(pid, old, zombie=False)
             self._forget(pid)
         for new in sorted(current.values(), key=lambda r: (r.start_ticks or 0, r.pid)):
             pid = new.pid
             old = self.rows.get(pid)
             if old is None:
+                if new.state == "Z" and self._exit_noted(pid, new.start_ticks):
+                    continue  # its exit was told already; only its parent has not reaped it
                 if self.followed is not None and new.ppid in self.followed:
                     self.followed.add(pid)
                 self.born_parent[pid] = new.ppid
@@ -496,13 +515,15 @@ class EventTracker:
                 if self.wanted(pid, new):
                     out.append(self._event(now, FORK, pid, new, ROW_READ, None, parent_pid=new.ppid,
                                            parent_command=self.command_of(new.ppid), **polled))
+                if new.state == "Z":  # born and gone between two looks
+                    exit_event(pid, new, zombie=True)
                 continue
             self._set_row(pid, new, now)
             if old.ppid != new.ppid and old.ppid in exits:
                 index = exits[old.ppid]
                 orphan = self._orphan(new, new.ppid)
                 out[index] = out[index]._replace(orphans=out[index].orphans + (orphan,))
-            if not self.wanted(pid, new):
+            if not self.wanted(pid, new) or new.state == "Z":
                 continue
             if old.argv != new.argv or old.command != new.command:
                 out.append(self._event(now, EXEC, pid, new, ROW_READ, None, previous=old.command, **polled))
@@ -517,6 +538,18 @@ class EventTracker:
                 out.append(self._event(now, GID, pid, new, ROW_READ, None, ids=(new.rgid, new.egid), **polled))
         self.stats.shown += len(out)
         return out
+
+    def _note_exit(self, pid: int, start_ticks: Optional[int]) -> None:
+        self._exited[pid] = start_ticks
+        self._exited.move_to_end(pid)
+        if len(self._exited) > 10000:
+            self._exited.popitem(last=False)
+
+    def _exit_noted(self, pid: int, start_ticks: Optional[int]) -> bool:
+        if pid not in self._exited:
+            return False
+        noted = self._exited[pid]
+        return noted is None or start_ticks is None or abs(noted - start_ticks) <= 1
 
 
 class EventStream:
