@@ -95,7 +95,7 @@ def main(argv: List[str]) -> int:
         raise PsxjError("events: needs Linux /proc")
     from psxj.render.escape import Escaper, safe_text
     from psxj.render.eventtext import EventLines, json_line
-    from psxj.sources.events import EventStream
+    from psxj.sources.event_stream import EventStream
     from psxj.sources.proc import pid_digits
 
     previous = signal.signal(signal.SIGTERM, _on_sigterm)

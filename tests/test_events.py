@@ -31,6 +31,8 @@ from psxj.sources.cn_proc import (
     KernelEvent,
 )
 from psxj.sources.connector import ConnectorListener, EventsUnavailable, Gap, namespace_reason
+from psxj.sources.event_stream import EventStream
+from psxj.sources.event_tracker import EventTracker
 from psxj.sources.events import (
     EXEC,
     EXIT,
@@ -39,8 +41,6 @@ from psxj.sources.events import (
     ROW_LAST,
     ROW_READ,
     SID,
-    EventStream,
-    EventTracker,
 )
 from psxj.sources.proc import ProcReader
 
@@ -497,7 +497,7 @@ def test_kinds_narrow_what_a_stream_hands_out(spawner):
 @linux_only
 def test_feed_hands_out_events_from_its_thread_without_blocking():
     from psxj.judge.story import EventLog
-    from psxj.sources.events import EventFeed
+    from psxj.sources.event_stream import EventFeed
 
     log = EventLog()
     feed = EventFeed(follow=os.getpid(), on_events=log.add_many)

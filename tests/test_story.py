@@ -18,6 +18,7 @@ from conftest import ROOT, linux_only
 
 from psxj.judge.story import EventLog, inferred_story
 from psxj.model import ProcessRecord
+from psxj.sources.event_stream import EventStream
 from psxj.sources.events import (
     EXEC,
     EXIT,
@@ -26,7 +27,6 @@ from psxj.sources.events import (
     ROW_DERIVED,
     ROW_READ,
     SID,
-    EventStream,
     Orphan,
     ProcessEvent,
 )

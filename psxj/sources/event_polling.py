@@ -30,7 +30,7 @@ def _ms(seconds: float) -> str:
 
 
 class Poller:
-    """Polls for the tracker (psxj.sources.events.EventTracker) and hands back polled events."""
+    """Polls for the tracker (psxj.sources.event_tracker.EventTracker) and hands back polled events."""
 
     def __init__(self, tracker, interval: Optional[float] = None, scan_seconds: float = 0.0) -> None:
         """`scan_seconds`: how long a whole snapshot took, to pick an interval it fits in."""
