@@ -281,29 +281,33 @@ def read_pids(stream) -> dict:
 
 
 @linux_only
-def test_classic_double_fork_is_seen_step_by_step(spawner):
-    try:
-        stream = EventStream(follow=os.getpid())
-    except Exception as exc:  # pragma: no cover - only where /proc itself is odd
-        pytest.skip(f"no event stream: {exc}")
+def _double_fork_seen(spawner):
+    stream = EventStream(follow=os.getpid())
     try:
         if stream.mode != "events":
             pytest.skip(f"the kernel gives no process events here: {stream.reason}")
         starter = spawner.popen([sys.executable, "-c", DOUBLE_FORK], stdout=subprocess.PIPE)
         pids = read_pids(starter.stdout)
-        daemon, first_child = pids["daemon"], pids["child"]
-        spawner.track(daemon)
+        spawner.track(pids["daemon"])
         starter.wait(timeout=10)
-        ours = {starter.pid, first_child, daemon}
         events = collect(stream, lambda es: any(e.kind == EXIT and e.pid == starter.pid for e in es))
     finally:
         stream.close()
+    return events, starter.pid, pids["child"], pids["daemon"]
+
+
+def test_classic_double_fork_is_seen_step_by_step(spawner):
+    for _ in range(3):  # a loss (another process's fork storm filled the buffer) is marked: try again
+        events, starter, first_child, daemon = _double_fork_seen(spawner)
+        if not any(e.kind == GAP for e in events):
+            break
+    ours = {starter, first_child, daemon}
     story = [(e.kind, e.pid) for e in events if e.pid in ours]
-    expected = [(FORK, first_child), (SID, first_child), (FORK, daemon), (EXIT, first_child), (EXIT, starter.pid)]
+    expected = [(FORK, first_child), (SID, first_child), (FORK, daemon), (EXIT, first_child), (EXIT, starter)]
     positions = [story.index(step) for step in expected]
     assert positions == sorted(positions), story
     by_step = {(e.kind, e.pid): e for e in events}
-    assert by_step[FORK, first_child].parent_pid == starter.pid
+    assert by_step[FORK, first_child].parent_pid == starter
     assert by_step[SID, first_child].row.sid == first_child and by_step[SID, first_child].row.tty == "?"
     grandchild = by_step[FORK, daemon].row
     assert (grandchild.ppid, grandchild.pgid, grandchild.sid, grandchild.tty) == (first_child, first_child,

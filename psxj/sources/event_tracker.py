@@ -166,6 +166,8 @@ class EventTracker:
                     del self.children[row.ppid]
         self.row_time.pop(pid, None)
         self.born_parent.pop(pid, None)
+        if not self.children.get(pid, True):
+            del self.children[pid]  # its children were handed on at its exit
         if self.followed is not None:
             self.followed.discard(pid)
 
