@@ -13,9 +13,9 @@ import time
 from typing import Callable, Deque, Dict, Iterable, List, Optional
 
 from psxj.model import ProcessRecord
-from psxj.render.escape import safe_text
+from psxj.render.escape import Escaper, safe_text
 from psxj.sources.event_tracker import EventTracker, parent_now
-from psxj.sources.events import EXEC, EXIT, FORK, GAP, EventStats, ProcessEvent
+from psxj.sources.events import EXEC, EXIT, FORK, GAP, EventStats, ProcessEvent, RecordFilter
 from psxj.sources.proc import ProcReader
 
 LINGER = 0.02        # in a storm, seconds to let events gather after the first: 50 wake-ups a second
@@ -33,9 +33,9 @@ class EventStream:
     the processes alive now: call it off the interface's thread.
     """
 
-    def __init__(self, follow: Optional[int] = None, selection=None, poll: bool = False,
+    def __init__(self, follow: Optional[int] = None, selection: Optional[RecordFilter] = None, poll: bool = False,
                  kinds: Optional[Iterable[str]] = None, receive_buffer: Optional[int] = None,
-                 escaper=None) -> None:
+                 escaper: Optional[Escaper] = None) -> None:
         from psxj.sources.cn_proc import MASK_OF, PROC_EVENT_ALL
         from psxj.sources.connector import DEFAULT_RECEIVE_BUFFER, ConnectorListener, EventsUnavailable
 
@@ -155,7 +155,7 @@ class EventFeed:
     Opening blocks as EventStream's does (up to a second): start it from a worker.
     """
 
-    def __init__(self, follow: Optional[int] = None, selection=None, capacity: int = 10000,
+    def __init__(self, follow: Optional[int] = None, selection: Optional[RecordFilter] = None, capacity: int = 10000,
                  on_events: Optional[Callable[[List[ProcessEvent]], None]] = None, poll: bool = False) -> None:
         self._events: Deque[ProcessEvent] = collections.deque(maxlen=capacity)
         self._lock = threading.Lock()

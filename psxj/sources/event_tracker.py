@@ -43,6 +43,7 @@ from psxj.sources.events import (
     EventStats,
     Orphan,
     ProcessEvent,
+    RecordFilter,
     row_after_fork,
     row_after_setsid,
     row_at_exit,
@@ -100,7 +101,8 @@ class EventTracker:
     (and so what is read from /proc); without either, every process is shown.
     """
 
-    def __init__(self, reader: ProcReader, follow: Optional[int] = None, selection=None) -> None:
+    def __init__(self, reader: ProcReader, follow: Optional[int] = None,
+                 selection: Optional[RecordFilter] = None) -> None:
         self.reader = reader
         self.clock = KernelClock(reader.hertz, reader.boot)
         self.follow = follow

@@ -26,7 +26,7 @@ whichever thread makes the call, so they are kept and named by the process.
 
 from __future__ import annotations
 
-from typing import NamedTuple, Optional, Tuple
+from typing import NamedTuple, Optional, Protocol, Tuple
 
 from psxj.model import ProcessRecord
 from psxj.sources.proc import state_string
@@ -37,6 +37,12 @@ GAP = "GAP"  # events were lost here; what a rescan found follows as polled even
 KINDS = (FORK, EXEC, UID, GID, SID, PTRACE, COMM, COREDUMP, EXIT, GAP)
 
 ROW_READ, ROW_DERIVED, ROW_LAST = "read", "derived", "last"
+
+
+class RecordFilter(Protocol):
+    """What narrows the events shown: a psxj.select.Selection (sources do not import select)."""
+
+    def matches(self, record: ProcessRecord) -> bool: ...
 
 
 class Orphan(NamedTuple):
