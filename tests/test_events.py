@@ -1,6 +1,6 @@
 """Live process events: rows event by event, threads left out, losses marked, and the real kernel.
 
-The first tests drive psxj.sources.events.EventTracker with kernel events and rows written here
+The first tests drive psxj.sources.event_tracker.EventTracker with kernel events and rows written here
 (a stand-in /proc reader): they check psxj's bookkeeping, not what a kernel sends. The live tests
 further down listen to this machine's kernel and start their own processes; they skip only where
 the kernel refuses the socket, and say why.
