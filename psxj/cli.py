@@ -2,6 +2,7 @@
 
     psxj [SELECTORS] [--print | --json | --csv] [--load FILE] [--delay SECONDS]
     psxj audit PID ... | --all
+    psxj events [SELECTORS] [--follow PID] [--json]
     psxj demo start|stop|restart|status|log|init-script|unit
 
 On a terminal psxj starts the interface; into a pipe, or with --print, it prints the
@@ -106,6 +107,10 @@ def main(argv: Optional[List[str]] = None) -> int:
             from psxj.judge.audit_cli import main as audit_main
 
             return audit_main(argv[1:])
+        if argv[:1] == ["events"]:
+            from psxj.events_cli import main as events_main
+
+            return events_main(argv[1:])
         if argv[:1] == ["demo"]:
             from psxj.demo.control import main as demo_main
 

@@ -1,0 +1,367 @@
+"""Each process's birth story: forked by whom, exec'd, setsid(), orphaned, adopted by whom.
+
+Part of the judge stage: it reads ProcessEvents (psxj.sources.events) and snapshots, and
+decides nothing about the screen. Two kinds of story:
+
+- EventLog.story(identity): what psxj saw happen, event by event, since it started listening.
+  Where events were lost (a GAP) while the process lived, the story says so at that point.
+- inferred_story(snapshot, record): without events, what /proc says now and what can be
+  inferred from it, each inference flagged as one (StoryLine.inferred).
+
+It also collects observed adoptions: a live process whose parent changed (same PID and start
+time) because its parent exited, with that EXIT event as proof. A process that received such an
+orphan and is not PID 1 (nor a container's init) is a subreaper, observed, not guessed by name.
+
+EventLog is thread-safe: a feed thread adds, the interface asks.
+"""
+
+from __future__ import annotations
+
+import collections
+import threading
+import time
+from typing import Deque, Dict, Iterable, List, NamedTuple, Optional, Tuple
+
+from psxj.judge.rules import adopts_orphans
+from psxj.model import ProcessRecord, Snapshot
+from psxj.sources.cn_proc import wait_status_text
+from psxj.sources.events import (
+    COMM,
+    COREDUMP,
+    EXEC,
+    EXIT,
+    FORK,
+    GAP,
+    GID,
+    PTRACE,
+    ROW_LAST,
+    ROW_READ,
+    SID,
+    UID,
+    Orphan,
+    ProcessEvent,
+)
+
+Identity = Tuple[int, Optional[int]]  # (pid, start ticks), as ProcessRecord.identity
+
+
+class StoryLine(NamedTuple):
+    time: Optional[float]                # None: the moment is not known
+    text: str                            # escaped, ready to print
+    inferred: bool                       # True: a guess from what /proc shows now, not something seen
+    event: Optional[ProcessEvent] = None  # the event it tells, when one was seen
+
+    def display(self) -> str:
+        """The text with its status: an inference says it is one."""
+        return f"inferred: {self.text}" if self.inferred else self.text
+
+
+class Adoption(NamedTuple):
+    """A live process's parent changed: its parent exited and the kernel gave it a new one."""
+
+    child: Identity
+    child_command: str
+    old_parent: Optional[int]
+    old_parent_command: Optional[str]
+    new_parent: int
+    new_parent_command: str
+    time: float                  # the moment it was seen (the old parent's exit, or the child's own exit)
+    proof: ProcessEvent          # the EXIT event that shows it
+    at_parent_exit: bool         # True: seen as the parent exited; False: only at the child's own exit
+    new_parent_namespace_init: bool = False
+
+
+class ObservedSubreaper(NamedTuple):
+    pid: int
+    command: str
+    adoptions: Tuple[Adoption, ...]  # the proof: orphans it received
+
+
+def _clock(seconds: float) -> str:
+    whole = int(seconds)
+    return time.strftime("%H:%M:%S", time.localtime(whole)) + f".{int((seconds - whole) * 1000):03d}"
+
+
+def _name(pid: Optional[int], command: Optional[str]) -> str:
+    if pid is None:
+        return "?"
+    if pid == 1:
+        return "PID 1 (init)"
+    return f"PID {pid} ({command})" if command else f"PID {pid}"
+
+
+class Life:
+    """One process from its first event to its exit. Identity: PID and start ticks."""
+
+    MAX_EVENTS = 200  # a process that execs or renames itself forever keeps its first and last ones
+
+    def __init__(self, pid: int, first_seen: float, start_ticks: Optional[int], start_exact: bool = False,
+                 born: Optional[ProcessEvent] = None) -> None:
+        self.pid = pid
+        self.born = born  # its FORK, when psxj saw it
+        self.first_seen = first_seen
+        self.start_ticks = start_ticks
+        self.start_exact = start_exact
+        self.events: List[ProcessEvent] = []
+        self.skipped = 0
+        self.adoptions: List[Adoption] = []
+        self.ended: Optional[ProcessEvent] = None
+
+    @property
+    def identity(self) -> Identity:
+        return (self.pid, self.start_ticks)
+
+    def add(self, event: ProcessEvent) -> None:
+        if event.row is not None and event.row.start_ticks is not None and not self.start_exact \
+                and event.row_basis == ROW_READ:
+            self.start_ticks, self.start_exact = event.row.start_ticks, True
+        if len(self.events) >= self.MAX_EVENTS:
+            self.events.pop(self.MAX_EVENTS // 4)
+            self.skipped += 1
+        self.events.append(event)
+        if event.kind == EXIT:
+            self.ended = event
+
+    def matches(self, start_ticks: Optional[int]) -> bool:
+        if start_ticks is None or self.start_ticks is None:
+            return True
+        return abs(self.start_ticks - start_ticks) <= (0 if self.start_exact else 1)
+
+    def spans(self, moment: float) -> bool:
+        begin = self.born.time if self.born is not None else float("-inf")
+        end = self.ended.time if self.ended is not None else float("inf")
+        return begin <= moment <= end
+
+
+class EventLog:
+    """Events by process, for stories and adoptions. `max_lives` bounds memory: the oldest
+    ended lives are forgotten first."""
+
+    def __init__(self, max_lives: int = 50000, started_at: Optional[float] = None) -> None:
+        self.started_at = time.time() if started_at is None else started_at
+        self.max_lives = max_lives
+        self._lock = threading.Lock()
+        self._current: Dict[int, Life] = {}
+        self._ended: Deque[Life] = collections.deque()   # oldest first, for forgetting
+        self._ended_by_pid: Dict[int, List[Life]] = {}   # for finding
+        self._adoptions: Deque[Adoption] = collections.deque(maxlen=10000)
+        self._gaps: Deque[ProcessEvent] = collections.deque(maxlen=1000)
+        self.polled = False  # some events came from polling: stories may miss short steps
+
+    # -- adding ----------------------------------------------------------------------------------
+    def add(self, event: ProcessEvent) -> None:
+        self.add_many((event,))
+
+    def add_many(self, events: Iterable[ProcessEvent]) -> None:
+        with self._lock:
+            for event in events:
+                self._add(event)
+
+    def _add(self, event: ProcessEvent) -> None:
+        if event.kind == GAP:
+            self._gaps.append(event)
+            return
+        if event.polled:
+            self.polled = True
+        life = self._current.get(event.pid)
+        if event.kind == FORK or life is None or \
+                (event.row is not None and not life.matches(event.row.start_ticks)):
+            if life is not None:
+                self._end(life)  # its exit was not seen (lost, or before a rescan)
+            row = event.row
+            life = Life(event.pid, event.time, row.start_ticks if row is not None else None,
+                        event.row_basis == ROW_READ and row is not None,
+                        event if event.kind == FORK else None)
+            self._current[event.pid] = life
+        life.add(event)
+        if event.kind == EXIT:
+            self._adopted_at_own_exit(life, event)
+            for orphan in event.orphans:
+                self._orphaned(orphan, event)
+            self._end(life)
+
+    def _end(self, life: Life) -> None:
+        if self._current.get(life.pid) is life:
+            del self._current[life.pid]
+        self._ended.append(life)
+        self._ended_by_pid.setdefault(life.pid, []).append(life)
+        while len(self._ended) + len(self._current) > self.max_lives and self._ended:
+            oldest = self._ended.popleft()
+            same_pid = self._ended_by_pid[oldest.pid]
+            same_pid.remove(oldest)
+            if not same_pid:
+                del self._ended_by_pid[oldest.pid]
+
+    def _orphaned(self, orphan: Orphan, proof: ProcessEvent) -> None:
+        life = self._current.get(orphan.pid)
+        if life is None or not life.matches(orphan.start_ticks):
+            life = Life(orphan.pid, proof.time, orphan.start_ticks)
+            self._current[orphan.pid] = life
+        adoption = Adoption((orphan.pid, life.start_ticks if life.start_ticks is not None else orphan.start_ticks),
+                            orphan.command, proof.pid, proof.row.command if proof.row is not None else None,
+                            orphan.new_parent, orphan.new_parent_command, proof.time, proof, True,
+                            orphan.new_parent_namespace_init)
+        life.adoptions.append(adoption)
+        self._adoptions.append(adoption)
+
+    def _adopted_at_own_exit(self, life: Life, event: ProcessEvent) -> None:
+        """An EXIT whose parent is not the one at birth: an adoption psxj did not see happen."""
+        adopter = event.adopted_by
+        if adopter is None or any(a.new_parent == adopter for a in life.adoptions):
+            return
+        adoption = Adoption(life.identity, event.row.command if event.row is not None else "?", event.born_parent,
+                            None, adopter, event.parent_command or "?", event.time, event, False)
+        life.adoptions.append(adoption)
+        self._adoptions.append(adoption)
+
+    # -- asking ----------------------------------------------------------------------------------
+    def life(self, identity: Identity) -> Optional[Life]:
+        pid, start_ticks = identity
+        with self._lock:
+            current = self._current.get(pid)
+            if current is not None and current.matches(start_ticks):
+                return current
+            for life in reversed(self._ended_by_pid.get(pid, ())):
+                if life.matches(start_ticks):
+                    return life
+        return None
+
+    def story(self, identity: Identity) -> List[StoryLine]:
+        """What psxj saw of this process, in time order; empty when it saw nothing."""
+        life = self.life(identity)
+        if life is None:
+            return []
+        with self._lock:
+            events = list(life.events)
+            adoptions = list(life.adoptions)
+            gaps = [g for g in self._gaps if life.spans(g.time)]
+            skipped = life.skipped
+        lines: List[StoryLine] = []
+        if life.born is None:
+            lines.append(StoryLine(self.started_at, f"already running when psxj started listening "
+                                                    f"at {_clock(self.started_at)}", False))
+        for event in events:
+            text = _event_text(event)
+            if text:
+                lines.append(StoryLine(event.time, text, False, event))
+        for adoption in adoptions:
+            adopter = _name(adoption.new_parent, adoption.new_parent_command)
+            if adoption.at_parent_exit:
+                text = (f"its parent {_name(adoption.old_parent, adoption.old_parent_command)} exited at "
+                        f"{_clock(adoption.time)}; adopted by {adopter}")
+            else:
+                text = (f"adopted by {adopter} at a moment psxj "
+                        f"did not see: it was born to {_name(adoption.old_parent, None)}")
+            lines.append(StoryLine(adoption.time, text, False, adoption.proof))
+        for gap in gaps:
+            lost = "events were lost" if gap.lost is None else f"{gap.lost} events were lost"
+            lines.append(StoryLine(gap.time, f"{lost} here (psxj's receive buffer overflowed): steps of this "
+                                             "story may be missing", False, gap))
+        if skipped:
+            lines.append(StoryLine(None, f"{skipped} events in the middle are not kept", False))
+        lines.sort(key=lambda line: float("inf") if line.time is None else line.time)
+        if self.polled and any(line.event is not None and line.event.polled for line in lines):
+            lines.append(StoryLine(None, "some steps were seen by polling: a step shorter than a poll may be "
+                                         "missing, and times are when a poll noticed it", False))
+        return lines
+
+    def story_or_inferred(self, snapshot: Snapshot, record: ProcessRecord) -> List[StoryLine]:
+        """The story seen, with what must be inferred for the part before psxj listened."""
+        seen = self.story(record.identity)
+        life = self.life(record.identity)
+        if life is not None and life.born is not None:
+            return seen
+        return inferred_story(snapshot, record) + seen
+
+    def adoptions(self) -> List[Adoption]:
+        with self._lock:
+            return list(self._adoptions)
+
+    def observed_subreapers(self) -> List[ObservedSubreaper]:
+        """Processes other than PID 1 (and a container's init) that received an orphan."""
+        by_parent: Dict[int, List[Adoption]] = collections.defaultdict(list)
+        for adoption in self.adoptions():
+            if adoption.new_parent > 1 and not adoption.new_parent_namespace_init:
+                by_parent[adoption.new_parent].append(adoption)
+        return [ObservedSubreaper(pid, found[-1].new_parent_command, tuple(found))
+                for pid, found in sorted(by_parent.items())]
+
+    def gaps(self) -> List[ProcessEvent]:
+        with self._lock:
+            return list(self._gaps)
+
+
+def _event_text(event: ProcessEvent) -> Optional[str]:
+    row = event.row
+    kind = event.kind
+    at = _clock(event.time)
+    if event.polled:
+        seen = f"seen by a poll at {at} (it happened up to {event.window * 1000:.0f} ms earlier)"
+        texts = {
+            FORK: f"appeared, child of {_name(event.parent_pid, event.parent_command)}: {seen}",
+            EXEC: f"its command changed to {row.command if row else '?'}: {seen}",
+            SID: f"now in session {row.sid if row else '?'}: {seen}",
+            EXIT: f"gone: {seen}",
+        }
+        return texts.get(kind, f"{kind.lower()} changed: {seen}")
+    if kind == FORK:
+        return f"forked by {_name(event.parent_pid, event.parent_command)} at {at}"
+    if kind == EXEC:
+        if event.row_basis == ROW_LAST:
+            return f"exec'd at {at} (the new command was not read in time)"
+        return f"exec'd at {at}: {row.command if row else '?'}"
+    if kind == SID:
+        return f"setsid() at {at}: new session {row.sid if row else event.pid}, no terminal"
+    if kind in (UID, GID):
+        real, effective = event.ids or (None, None)
+        return f"{kind.lower()} changed at {at}: real {real}, effective {effective}"
+    if kind == COMM:
+        return f"renamed itself at {at}: '{event.comm}' (was '{event.previous}')"
+    if kind == PTRACE:
+        if not event.tracer_pid:
+            return f"ptrace detached at {at}"
+        return f"traced by {_name(event.tracer_pid, event.parent_command)} at {at}"
+    if kind == COREDUMP:
+        return f"dumped core at {at}"
+    if kind == EXIT:
+        text = f"exited at {at}: {wait_status_text(event.exit_code or 0)}"
+        return text + f"; its parent then {_name(event.parent_pid, event.parent_command)}"
+    return None
+
+
+def inferred_story(snapshot: Snapshot, record: ProcessRecord) -> List[StoryLine]:
+    """What /proc says of a process's origin now (facts), and what follows from it (inferences)."""
+    lines: List[StoryLine] = []
+    if record.start_time is not None:
+        lines.append(StoryLine(record.start_time, f"started at {_clock(record.start_time)} (its start time "
+                                                  "in /proc)", False))
+    parent = snapshot.parent(record)
+    if record.ppid == 0:
+        lines.append(StoryLine(None, "started by the kernel itself (PPID 0)", False))
+    elif record.kernel_thread:
+        lines.append(StoryLine(None, f"a kernel thread, started by {_name(record.ppid, 'kthreadd')}", False))
+    elif adopts_orphans(parent):
+        lines.append(StoryLine(None, f"its parent is {_name(record.ppid, parent.command if parent else None)}, "
+                                     "which adopts orphans: either it started this process, or the process "
+                                     "that forked it exited (no fork event was seen)", True))
+    elif parent is not None:
+        lines.append(StoryLine(None, f"forked by {_name(parent.pid, parent.command)}, its parent now "
+                                     "(no fork event was seen; a parent that exits passes its children on)",
+                               True))
+    else:
+        lines.append(StoryLine(None, f"its parent {_name(record.ppid, None)} is not in the table", False))
+    leader = snapshot.get(record.sid)
+    if record.sid == record.pid:
+        lines.append(StoryLine(None, f"called setsid(): it leads session {record.sid}", True))
+    elif record.sid > 0 and (leader is None or leader.state == "Z"):
+        gone = "has lost its leader" if leader is None else "has a leader that exited (a zombie not yet reaped)"
+        lines.append(StoryLine(None, f"its session {record.sid} {gone}: a process called setsid() and "
+                                     "exited, as a double fork's first child does", True))
+    elif leader is not None:
+        lines.append(StoryLine(None, f"in session {record.sid} of {_name(leader.pid, leader.command)}", False))
+    if not record.has_terminal:
+        lines.append(StoryLine(None, "no controlling terminal (TTY ?)", False))
+    if record.pgid == record.pid and record.sid != record.pid:
+        lines.append(StoryLine(None, f"leads process group {record.pgid}: it called setpgid(), or a shell "
+                                     "made it a job of its own", True))
+    return lines
