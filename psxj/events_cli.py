@@ -43,7 +43,7 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--follow", metavar="PID", type=_pid,
                         help="only this process and its descendants, including those born later")
     parser.add_argument("--json", action="store_true", help="one JSON object per line")
-    parser.add_argument("--kind", metavar="LIST", type=_kinds, default=None,
+    parser.add_argument("--event", metavar="LIST", type=_kinds, default=None,
                         help="only these events: fork,exec,uid,gid,sid,ptrace,comm,coredump,exit")
     parser.add_argument("--duration", metavar="SECONDS", type=_duration, default=None,
                         help="stop after this many seconds (default: until Ctrl-C)")
@@ -91,6 +91,9 @@ def _on_sigterm(signum, frame):
 def main(argv: List[str]) -> int:
     args = build_parser().parse_args(argv)
     selection = selection_from_arguments(args)
+    if any(selector.flag == "--kind" for selector in selection.selectors):
+        # A process's kind is judged over a whole table; an event carries one row.
+        raise UsageError("events: --kind selects processes in a table; for kinds of event use --event fork,exit")
     if not os.path.exists("/proc/self/stat"):
         raise PsxjError("events: needs Linux /proc")
     from psxj.render.escape import Escaper, safe_text
@@ -101,7 +104,7 @@ def main(argv: List[str]) -> int:
     previous = signal.signal(signal.SIGTERM, _on_sigterm)
     stream: Optional[EventStream] = None
     try:
-        stream = EventStream(follow=args.follow, selection=selection, poll=args.poll, kinds=args.kind,
+        stream = EventStream(follow=args.follow, selection=selection, poll=args.poll, kinds=args.event,
                              escaper=Escaper.for_environment())
         if stream.notice:
             print(f"psxj: {safe_text(stream.notice)}", file=sys.stderr, flush=True)

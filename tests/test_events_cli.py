@@ -236,7 +236,7 @@ def test_duration_ends_with_status_zero():
 @pytest.mark.parametrize("args,status,words", [
     (["--follow", "abc"], 2, "not a process ID"),
     (["--follow", "0"], 2, "not a process ID"),
-    (["--kind", "fork,nope"], 2, "no event kind 'nope'"),
+    (["--event", "fork,nope"], 2, "no event kind 'nope'"),
     (["--duration", "-1"], 2, "between 0 and a week"),
     (["-p", "1,,2"], 2, "improper list"),
     (["--follow", "2147483647"], 1, "no process with PID 2147483647"),

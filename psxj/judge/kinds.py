@@ -95,6 +95,11 @@ class Observations:
         return self._adopted_by.get(record.identity)
 
 
+def adopts_every_orphan(record: Optional[ProcessRecord]) -> bool:
+    """PID 1 and a PID namespace's init adopt every orphan: the only adopters known without events."""
+    return record is not None and (record.pid == 1 or record.namespace_init)
+
+
 def program_names(record: Optional[ProcessRecord]) -> Tuple[str, ...]:
     """The names a process goes by: its comm, its argv[0], and the script an interpreter runs."""
     if record is None:
@@ -194,7 +199,7 @@ class _Judge:
         if r.ppid == 1:
             name = parent.comm if parent is not None else "init, not in the table"
             return True, f"its parent is PID 1 ({name}), which adopts every orphan (and may have started it)"
-        if parent is not None and parent.namespace_init:
+        if adopts_every_orphan(parent):
             return True, f"its parent {_label(parent)} is the init of its PID namespace, which adopts orphans"
         if parent is None:
             if r.ppid == 0:

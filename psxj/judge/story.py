@@ -22,7 +22,7 @@ import threading
 import time
 from typing import Deque, Dict, Iterable, List, NamedTuple, Optional, Tuple
 
-from psxj.judge.rules import adopts_orphans
+from psxj.judge.kinds import adopts_every_orphan
 from psxj.model import ProcessRecord, Snapshot
 from psxj.sources.cn_proc import wait_status_text
 from psxj.sources.events import (
@@ -340,7 +340,7 @@ def inferred_story(snapshot: Snapshot, record: ProcessRecord) -> List[StoryLine]
         lines.append(StoryLine(None, "started by the kernel itself (PPID 0)", False))
     elif record.kernel_thread:
         lines.append(StoryLine(None, f"a kernel thread, started by {_name(record.ppid, 'kthreadd')}", False))
-    elif adopts_orphans(parent):
+    elif adopts_every_orphan(parent) or record.ppid == 1:
         lines.append(StoryLine(None, f"its parent is {_name(record.ppid, parent.command if parent else None)}, "
                                      "which adopts orphans: either it started this process, or the process "
                                      "that forked it exited (no fork event was seen)", True))
