@@ -72,9 +72,9 @@ def run_table(argv: List[str]) -> int:
     selection = selection_from_arguments(args, strict_names=not args.load)
     want_text = args.print or not (args.json or args.csv) and not sys.stdout.isatty()
     if not (want_text or args.json or args.csv):
-        from psxj.tui.app import run_app
+        from psxj.tui.launch import start_interface
 
-        return run_app(selection=selection, load=args.load, delay=args.delay, keep_demo=args.keep_demo)
+        return start_interface(selection, args.load, args.delay, args.keep_demo)
 
     from psxj.render.escape import Escaper
 

@@ -85,6 +85,8 @@ class Snapshot:
         # None: unknown (taken_at is then only when psxj read it).
         self.time_source = "the clock" if source == "live" and time_source is None else time_source
         self.cpu_percent: Dict = {}         # identity -> %CPU since the snapshot before (views.cpu_percent)
+        self.partial_of: Optional[int] = None   # a first frame's rows: of how many processes in all
+        self.partial_rows: frozenset = frozenset()
 
     def __len__(self) -> int:
         return len(self.records)

@@ -148,6 +148,46 @@ def fit_columns(columns: Tuple[Column, ...], widths: List[int], room: int, least
     return tuple(c for c, _ in kept) + (columns[-1],), [w for _, w in kept], tuple(hidden)
 
 
+class TableLayout:
+    """The table's columns and their widths for one snapshot and one screen width, and the text of
+    its header and rows. Textual-free: the interface's table and its first frame share it."""
+
+    MARK_WIDTH = 2
+
+    def __init__(self, snapshot: Optional[Snapshot], optional: Iterable[str], room: int) -> None:
+        columns = shown_columns(optional)
+        widest_pid = max((r.pid for r in snapshot.records), default=0) if snapshot is not None else 0
+        pid_width = max(len(str(widest_pid)), 1)
+        widths = [max(len(c.header), pid_width) if c.pid_like else c.width for c in columns[:-1]]
+        self.snapshot = snapshot
+        self.columns, self.widths, self.hidden = fit_columns(columns, widths, room)
+        self.spans: List[Tuple[int, int, str]] = []   # header cells: (start, end, column key)
+
+    @property
+    def fixed_width(self) -> int:
+        """Cells before COMMAND."""
+        return sum(w + 1 for w in self.widths)
+
+    def header_text(self, sort_key: str, descending: bool) -> str:
+        parts, self.spans, position = [], [], 0
+        for column, width in zip(self.columns, self.widths + [0]):
+            title = column.header
+            if column.key == sort_key:
+                title += "▼" if descending else "▲"
+            text = (title.rjust(width) if column.right else title.ljust(width)) if width else title
+            self.spans.append((position, position + max(len(text), 1) + 1, column.key))
+            parts.append(text + " ")
+            position += len(text) + 1
+        return "".join(parts)
+
+    def row_text(self, record: ProcessRecord, prefix: str = "", gone: bool = False) -> str:
+        snapshot = self.snapshot
+        cells = [(c.text(record, snapshot).rjust(w) if c.right else c.text(record, snapshot).ljust(w))
+                 for c, w in zip(self.columns[:-1], self.widths)]
+        command = prefix + record.command
+        return " ".join(cells) + " " + ("(exited) " + command if gone else command)
+
+
 def cpu_percent(previous: Optional[Snapshot], current: Snapshot, ticks_per_second: int) -> Dict:
     """%CPU of each process between two snapshots (identity -> percent of one CPU), as top shows it."""
     if previous is None or current.taken_at <= previous.taken_at:

@@ -45,22 +45,39 @@ class SnapshotReader:
     def __init__(self) -> None:
         self._helper: Optional[subprocess.Popen] = None
         self._lock = threading.Lock()
+        self._asked = False   # a request is on its way: prefetch() sent it before the interface was up
 
     def _start(self) -> subprocess.Popen:
         return popen_module("psxj.sources.reader", stdin=subprocess.PIPE, stdout=subprocess.PIPE)
 
+    def _ask(self) -> subprocess.Popen:
+        if self._helper is None or self._helper.poll() is not None:
+            self._helper = self._start()
+            self._asked = False
+        if not self._asked:
+            self._helper.stdin.write(b"snapshot\n")
+            self._helper.stdin.flush()
+            self._asked = True
+        return self._helper
+
+    def prefetch(self) -> None:
+        """Start the helper and ask for the first snapshot now, so /proc is read while the interface
+        is still importing and starting."""
+        with self._lock:
+            try:
+                self._ask()
+            except OSError:
+                self._helper = None
+
     def read(self) -> Snapshot:
         with self._lock:
-            if self._helper is None or self._helper.poll() is not None:
-                self._helper = self._start()
-            helper = self._helper
             try:
-                helper.stdin.write(b"snapshot\n")
-                helper.stdin.flush()
+                helper = self._ask()
                 header = helper.stdout.read(_LENGTH.size)
                 if len(header) != _LENGTH.size:
                     raise OSError("the /proc reader stopped")
                 data = helper.stdout.read(_LENGTH.unpack(header)[0])
+                self._asked = False
             except OSError:
                 self._helper = None
                 from psxj.sources import live_snapshot

@@ -58,7 +58,8 @@ class PsxjApp(App):
 
     def __init__(self, *, selection: Optional[Selection] = None, snapshot: Optional[Snapshot] = None,
                  delay: float = 2.0, reader=None, demo_rundir: Optional[str] = None,
-                 demo_step_delay: float = 2.0, keep_demo: bool = False, remember: bool = False) -> None:
+                 demo_step_delay: float = 2.0, keep_demo: bool = False, remember: bool = False,
+                 first_snapshot: Optional[Snapshot] = None) -> None:
         super().__init__()
         self.demo_rundir = demo_rundir
         self.demo_step_delay = demo_step_delay
@@ -91,6 +92,7 @@ class PsxjApp(App):
         self._pid_typed = ""
         self._pid_typed_at = 0.0
         self.search_text = ""
+        self.first_snapshot = first_snapshot   # the first frame's rows (first_frame.paint), shown until all are read
         self.ui_refresh_seconds: List[float] = []  # measured by bench/bench_tui.py
         if saved.get("theme") in self.available_themes:
             self.theme = saved["theme"]
@@ -157,6 +159,8 @@ class PsxjApp(App):
                 from psxj.sources.reader import SnapshotReader
 
                 self.reader = SnapshotReader()
+            if self.first_snapshot is not None:
+                self.apply_snapshot(self.first_snapshot, partial=True)
             self.collect()
         if not self.is_headless:
             self.set_interval(1.0, self._watch_terminal)
@@ -209,14 +213,19 @@ class PsxjApp(App):
         if self.is_running:
             self.call_from_thread(self.apply_snapshot, snapshot)
 
-    def apply_snapshot(self, snapshot: Snapshot) -> None:
+    def apply_snapshot(self, snapshot: Snapshot, partial: bool = False) -> None:
+        """Show a snapshot. A partial one (the first frame's first rows) is shown as it is: it neither
+        marks rows as new nor counts as the measure for %CPU, and schedules no refresh."""
         if not self.is_running or not self.screen_stack:
             return  # a refresh that finished while psxj was quitting
         started = time.perf_counter()
-        identities = {r.identity for r in snapshot.records}
-        new = identities - self._previous_identities if self._previous_identities is not None else set()
-        self._previous_identities = identities
-        if snapshot.live:
+        new: set = set()
+        if not partial:
+            identities = {r.identity for r in snapshot.records}
+            new = identities - self._previous_identities if self._previous_identities is not None else set()
+            self._previous_identities = identities
+            self.first_snapshot = None
+        if snapshot.live and not partial:
             snapshot.cpu_percent = cpu_percent(self._previous, snapshot, _TICKS)
             self._previous = snapshot
         self.snapshot = snapshot
@@ -225,7 +234,7 @@ class PsxjApp(App):
         if self._demo_follow_pid is not None and self.table.select_pid(self._demo_follow_pid):
             self._demo_follow_pid = None  # the cursor follows the demo once per step, then is the user's
         self.ui_refresh_seconds.append(time.perf_counter() - started)
-        if not self.static_source and not self.paused:
+        if not self.static_source and not self.paused and not partial:
             self._timer = self.set_timer(self.delay, self.collect)
 
     def rebuild(self, new_identities: Iterable = frozenset()) -> None:
@@ -257,37 +266,52 @@ class PsxjApp(App):
             return
         table = self.table
         shown = sum(1 for row in table.rows if row.kind == PROCESS)
+        width = max(self.main.size.width - 2, 20)
         if self.static_source:
             when = time.strftime("%Y-%m-%d %H:%M", time.localtime(snap.taken_at)) if snap.time_source else None
-            source = f"{snap.source} ({'taken ' + when + ', from ' + snap.time_source if when else 'time unknown'}" \
-                     ", read-only)"
+            taken = f"taken {when}, from {snap.time_source}" if when else "time unknown"
+            source = (f"{snap.source} ({taken}, read-only)", f"{os.path.basename(snap.source)} (read-only)")
         else:
-            source = "live" + (", paused" if self.paused else f", every {self.delay:g}s")
+            state = ", paused" if self.paused else f", every {self.delay:g}s"
+            source = ("live" + state, "live" + (", paused" if self.paused else ""))
         o = self.options
-        parts = [(0, f"psxj  {source}"), (0, f"{shown}/{len(snap)} processes")]
+        count = (f"{shown}/{len(snap)} processes", f"{shown}/{len(snap)}")
+        if self.first_snapshot is snap:
+            count = (f"reading /proc: {getattr(snap, 'partial_of', len(snap))} processes…", "reading /proc…")
+        # (priority, long form, short form): on a narrow terminal the short forms come first, then the
+        # least needed parts go; priority 0 stays.
+        parts = [(0, "psxj  " + source[0], source[1]), (0, count[0], count[1])]
         sort = COLUMN_BY_KEY[o.sort_key].header + ("▼" if o.descending else "▲")
-        parts.append((3, f"sort {sort}"))
+        parts.append((3, f"sort {sort}", sort))
         if o.mode != "table":
-            parts.append((1, o.mode))
+            parts.append((1, o.mode, o.mode))
         if not o.show_kernel_threads:
-            parts.append((2, "no kernel threads"))
+            parts.append((2, "no kernel threads", "no kthreads"))
         if o.daemons_only:
-            parts.append((1, "daemons only"))
+            parts.append((1, "daemons only", "daemons"))
         if table.tagged:
-            parts.append((1, f"{len(table.tagged)} tagged"))
+            parts.append((1, f"{len(table.tagged)} tagged", f"{len(table.tagged)} tagged"))
         if table.hidden_columns:
-            parts.append((4, f"{' '.join(table.hidden_columns)} hidden (o)"))
+            parts.append((4, f"{' '.join(table.hidden_columns)} hidden (o)", "cols hidden"))
         if self._pid_typed:
-            parts.append((0, f"PID {self._pid_typed}…"))
-        parts.append((0, f"filter: {self.filter_text}" if self.filter_text else "no filter"))
-        # One line, always: the least needed parts go first when the terminal is narrow.
-        width = max(self.main.size.width - 2, 20)
-        while len(parts) > 1 and len("  │  ".join(text for _, text in parts)) > width:
-            weakest = max(range(len(parts)), key=lambda i: (parts[i][0], i))
-            if parts[weakest][0] == 0:
+            parts.append((0, f"PID {self._pid_typed}…", f"PID {self._pid_typed}…"))
+        parts.append((0, f"filter: {self.filter_text}", f"filter: {self.filter_text}") if self.filter_text
+                     else (5, "no filter", ""))
+        texts = [long for _, long, _ in parts]
+        separator = "  │  " if width >= 100 else " │ "
+
+        def line_length() -> int:
+            return len(separator.join(t for t in texts if t))
+
+        for index in sorted(range(len(parts)), key=lambda i: -parts[i][0]):  # shorten, least needed first
+            if line_length() <= width:
                 break
-            parts.pop(weakest)
-        line = safe_text("  │  ".join(text for _, text in parts))
+            texts[index] = parts[index][2]
+        for index in sorted(range(len(parts)), key=lambda i: -parts[i][0]):  # then drop
+            if line_length() <= width or parts[index][0] == 0:
+                break
+            texts[index] = ""
+        line = safe_text(separator.join(text for text in texts if text))
         # Repaint it without asking the whole screen for a new layout. A loaded file's name and the
         # filter are the user's words, escaped all the same.
         self.widget("#status").update(Text(line, no_wrap=True, overflow="ellipsis"), layout=False)
@@ -546,11 +570,18 @@ class PsxjApp(App):
     def action_help(self) -> None:
         from psxj.tui.screens import HelpScreen
 
-        keys, seen = [], set()
+        keys: List[Tuple[str, str]] = []
+        where: Dict[str, int] = {}
         for binding in [*self.main.BINDINGS, *self.BINDINGS, *ProcessTable.BINDINGS]:
-            if binding.description and binding.action not in seen and self.key_is_offered(binding.action):
-                seen.add(binding.action)
-                keys.append((", ".join(keys_of(binding.key)), binding.description))
+            action = binding.action.removeprefix("app.")
+            if not binding.description or not self.key_is_offered(action):
+                continue
+            if action in where:  # one line per action, with all its keys
+                index = where[action]
+                keys[index] = (keys[index][0] + ", " + ", ".join(keys_of(binding.key)), keys[index][1])
+                continue
+            where[action] = len(keys)
+            keys.append((", ".join(keys_of(binding.key)), binding.description))
         keys.append(("0-9", "type a PID to jump to it"))
         self.push_screen(HelpScreen(self.table.current, keys, self.snapshot))
 
@@ -776,11 +807,10 @@ class PsxjApp(App):
                 yield command
         seen = set()
         for binding in [*self.main.BINDINGS, *self.BINDINGS]:
-            action = binding.action
-            if not binding.description or action in seen or not self.key_is_offered(action):
+            target = binding.action.removeprefix("app.")
+            if not binding.description or target in seen or not self.key_is_offered(target):
                 continue
-            seen.add(action)
-            target = action.split(".", 1)[-1]
+            seen.add(target)
             yield SystemCommand(f"{binding.description} ({', '.join(keys_of(binding.key))})",
                                 f"Key: {', '.join(keys_of(binding.key))}",
                                 lambda target=target: self.run_action(target))

@@ -47,9 +47,10 @@ def bar_entries(bindings: Iterable, allowed=lambda action: True) -> List[BarEntr
     """The key bar's entries, in the bindings' order (their priority), one per action."""
     entries, seen = [], set()
     for binding in bindings:
-        if not binding.show or not binding.description or binding.action in seen or not allowed(binding.action):
+        action = binding.action.removeprefix("app.")
+        if not binding.show or not binding.description or action in seen or not allowed(action):
             continue
-        seen.add(binding.action)
+        seen.add(action)
         entries.append(BarEntry(" ".join(keys_of(binding.key)[:2]), binding.description))
     return entries
 

@@ -184,7 +184,8 @@ class SignalScreen(ModalScreen[Optional[Tuple[str, str]]]):
 class ColumnsScreen(ModalScreen[Optional[Tuple[str, ...]]]):
     """Choose the optional columns (Space toggles, Enter applies, Esc leaves them as they were)."""
 
-    BINDINGS = [Binding("escape", "dismiss(None)", "Cancel"), Binding("enter", "apply", "Apply")]
+    # Enter applies (a priority binding: the list itself would take Enter as another toggle).
+    BINDINGS = [Binding("escape", "dismiss(None)", "Cancel"), Binding("enter", "apply", "Apply", priority=True)]
 
     def __init__(self, chosen: Tuple[str, ...]) -> None:
         super().__init__()

@@ -26,7 +26,7 @@ from textual.strip import Strip
 
 from psxj.judge.kinds import DAEMON_LIKE, ORPHAN
 from psxj.model import ProcessRecord, Snapshot
-from psxj.views import GROUP_HEADER, PROCESS, SESSION_HEADER, Column, Row, fit_columns, flags, shown_columns
+from psxj.views import GROUP_HEADER, PROCESS, SESSION_HEADER, Row, TableLayout, flags
 
 MARK_WIDTH = 2
 GONE = "gone"  # kind of the row that stands where the selected process was when it exited
@@ -78,7 +78,7 @@ class ProcessTable(ScrollView, can_focus=True):
         self.tagged: Set[Tuple[int, Optional[int]]] = set()
         self.match: Optional[Callable[[ProcessRecord], bool]] = None   # the search's rows
         self.empty_message = ""
-        self._layout: Optional[Tuple[Tuple[Column, ...], List[int]]] = None
+        self._layout: Optional[TableLayout] = None
         self._spans: List[Tuple[int, int, str]] = []
         self._text_cache: dict = {}    # row -> its text; rows are immutable
         self._styles: dict = {}        # component class -> rich style, for one paint
@@ -209,7 +209,7 @@ class ProcessTable(ScrollView, can_focus=True):
     def max_h_offset(self) -> int:
         """How far right the view may go: until the end of the longest line is on screen."""
         if self._widest is None:
-            fixed = sum(w + 1 for w in self._widths())
+            fixed = self.layout().fixed_width
             longest = max((len(r.prefix) + len(r.record.command) for r in self.rows if r.record is not None), default=0)
             self._widest = fixed + longest + (len("(exited) ") if any(r.kind == GONE for r in self.rows) else 0)
         return max(self._widest - (self.size.width - MARK_WIDTH - self._scrollbar_width()), 0)
@@ -251,55 +251,29 @@ class ProcessTable(ScrollView, can_focus=True):
         self._scroll_cursor_into_view()
 
     # layout -----------------------------------------------------------------
-    def layout(self) -> Tuple[Tuple[Column, ...], List[int]]:
-        """The columns shown and their widths on this screen: PID-like columns as wide as the
-        widest PID in the table, the droppable ones given up when COMMAND would have too little room."""
+    def layout(self) -> TableLayout:
+        """The columns shown and their widths on this screen (views.TableLayout): PID-like columns as
+        wide as the widest PID, droppable ones given up when COMMAND would have too little room."""
         if self._layout is None:
-            columns = shown_columns(self.optional_columns)
-            widest_pid = max((r.pid for r in self.snapshot.records), default=0) if self.snapshot else 0
-            pid_width = max(len(str(widest_pid)), 1)
-            widths = [max(len(c.header), pid_width) if c.pid_like else c.width for c in columns[:-1]]
             room = self.size.width - MARK_WIDTH - self._scrollbar_width()
-            kept, kept_widths, hidden = fit_columns(columns, widths, room)
-            self.hidden_columns = hidden
-            self._layout = (kept, kept_widths)
+            self._layout = TableLayout(self.snapshot, self.optional_columns, room)
+            self.hidden_columns = self._layout.hidden
         return self._layout
 
     def _widths(self) -> List[int]:
-        return self.layout()[1]
+        return self.layout().widths
 
     def header_text(self) -> str:
-        columns, widths = self.layout()
-        parts = []
-        self._spans = []
-        position = 0
-        for column, width in zip(columns, widths + [0]):
-            title = column.header
-            if column.key == self.sort_key:
-                title += "▼" if self.descending else "▲"
-            text = (title.rjust(width) if column.right else title.ljust(width)) if width else title
-            self._spans.append((position, position + max(len(text), 1) + 1, column.key))
-            parts.append(text + " ")
-            position += len(text) + 1
-        return "".join(parts)
+        layout = self.layout()
+        text = layout.header_text(self.sort_key, self.descending)
+        self._spans = layout.spans
+        return text
 
     def row_text(self, row: Row) -> str:
         text = self._text_cache.get(row)
         if text is None:
-            text = self._text_cache[row] = self._make_row_text(row)
+            text = self._text_cache[row] = self.layout().row_text(row.record, row.prefix, row.kind == GONE)
         return text
-
-    def _make_row_text(self, row: Row) -> str:
-        record, snapshot = row.record, self.snapshot
-        columns, widths = self.layout()
-        cells = [
-            (column.text(record, snapshot).rjust(width) if column.right else column.text(record, snapshot).ljust(width))
-            for column, width in zip(columns[:-1], widths)
-        ]
-        command = row.prefix + record.command
-        if row.kind == GONE:
-            command = f"(exited) {command}"
-        return " ".join(cells) + " " + command
 
     # painting ---------------------------------------------------------------
     def _row_style(self, row: Row) -> Style:

@@ -1,0 +1,111 @@
+"""The first frame, painted before Textual is imported: paint what is known first.
+
+Importing Textual and starting an application takes ~0.3 s; htop shows its table in ~0.2 s.
+So psxj reads the first screenful of processes (the lowest PIDs, the table's first rows in its
+default order, plus each one's parent and session leader for its kind), lays them out exactly as
+the table will (views.TableLayout), and draws them on the alternate screen with plain SGR. The
+interface then starts on that screen with the same rows (`partial_snapshot`) and repaints in its
+theme; the full table replaces them when the reader helper has read all of /proc.
+
+Nothing here imports Textual. Keys typed meanwhile are neither echoed nor lost: the terminal
+stops echoing until the interface takes it over, and run_app restores its modes on the way out.
+"""
+
+from __future__ import annotations
+
+import os
+import termios
+from typing import List, Optional, Tuple
+
+from psxj.model import ProcessRecord, Snapshot
+from psxj.views import TableLayout
+
+_RESET, _BOLD, _DIM, _REVERSE, _GREEN, _ITALIC = "\x1b[0m", "\x1b[1m", "\x1b[2m", "\x1b[7m", "\x1b[32m", "\x1b[3m"
+_CHROME_LINES = 4   # status line, header, filter line, key bar
+
+
+def terminal_fd() -> Optional[int]:
+    for fd in (2, 1, 0):  # Textual draws on stderr
+        if os.isatty(fd):
+            return fd
+    return None
+
+
+def quiet_terminal(fd: int) -> Optional[list]:
+    """Stop echoing typed keys onto the first frame; returns the modes to restore at exit."""
+    try:
+        saved = termios.tcgetattr(fd)
+        quiet = termios.tcgetattr(fd)
+        quiet[3] &= ~(termios.ECHO | termios.ICANON)
+        termios.tcsetattr(fd, termios.TCSANOW, quiet)
+        return saved
+    except termios.error:
+        return None
+
+
+def restore_terminal(fd: int, saved: Optional[list]) -> None:
+    if saved is not None:
+        try:
+            termios.tcsetattr(fd, termios.TCSANOW, saved)
+        except termios.error:
+            pass
+
+
+def read_first_rows(rows: int) -> Tuple[Snapshot, int]:
+    """(a live snapshot of the first `rows` processes by PID, with the parents and session leaders
+    their kinds need; how many processes there are in all)."""
+    from psxj.sources.proc import ProcReader, pid_digits, with_cgroups
+
+    pids = sorted(int(name) for name in os.listdir("/proc") if name.isdigit())
+    reader = ProcReader()
+    first = reader.read_pids(pids[:rows])
+    have = {r.pid for r in first}
+    extra = {p for r in first for p in (r.ppid, r.sid, r.pgid)} - have - {0}
+    records = with_cgroups(first + reader.read_pids(sorted(extra)))
+    snapshot = Snapshot(records, source="live", pid_width=pid_digits())
+    snapshot.partial_of = len(pids)
+    snapshot.partial_rows = {r.pid for r in first}
+    return snapshot, len(pids)
+
+
+def frame_lines(snapshot: Snapshot, width: int, height: int, delay: float) -> List[str]:
+    """The screen, line by line, with SGR: status, header, rows, and the bottom lines."""
+    layout = TableLayout(snapshot, (), width - TableLayout.MARK_WIDTH - 1)
+    rows = [r for r in snapshot.records if r.pid in snapshot.partial_rows][:max(height - _CHROME_LINES, 0)]
+    status = f" psxj  live, every {delay:g}s  │  reading /proc: {snapshot.partial_of} processes…"
+    lines = [_REVERSE + status[:width].ljust(width) + _RESET,
+             _BOLD + ("  " + layout.header_text("pid", False))[:width].ljust(width) + _RESET]
+    for record in rows:
+        kind = snapshot.kind_of(record)
+        style = _DIM + _ITALIC if record.kernel_thread else _GREEN if kind.daemon_like else ""
+        text = (kind.mark.ljust(2) + layout.row_text(record))[:width]
+        lines.append(style + text.ljust(width) + (_RESET if style else ""))
+    while len(lines) < height - 2:
+        lines.append(" " * width)
+    lines.append(_DIM + " Filter: / or F4    Search: F3    Help: F1 or ?"[:width].ljust(width) + _RESET)
+    lines.append(_REVERSE + " starting the interface…"[:width].ljust(width) + _RESET)
+    return lines[:height]
+
+
+def paint(fd: int, delay: float) -> Optional[Snapshot]:
+    """Draw the first frame on the alternate screen; the partial snapshot it showed, or None."""
+    try:
+        size = os.get_terminal_size(fd)
+    except OSError:
+        return None
+    if size.columns < 20 or size.lines < 6:
+        return None
+    snapshot, _ = read_first_rows(size.lines - _CHROME_LINES)
+    lines = frame_lines(snapshot, size.columns, size.lines, delay)
+    # Alternate screen, no cursor, home; each line at its row (no scrolling at the last one).
+    out = "\x1b[?1049h\x1b[?25l" + "".join(f"\x1b[{row + 1};1H{line}" for row, line in enumerate(lines))
+    os.write(fd, out.encode("utf-8", "surrogateescape"))
+    return snapshot
+
+
+def leave(fd: int) -> None:
+    """Undo what paint() did, when the interface never started."""
+    os.write(fd, b"\x1b[?25h\x1b[?1049l")
+
+
+__all__ = ["paint", "leave", "quiet_terminal", "restore_terminal", "terminal_fd", "ProcessRecord"]
