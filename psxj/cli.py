@@ -68,7 +68,9 @@ def _write(text: str) -> None:
 
 def run_table(argv: List[str]) -> int:
     args = build_parser().parse_args(argv)
-    selection = selection_from_arguments(args, strict_names=not args.load)
+    if args.load == "":
+        raise UsageError("--load: empty file name")
+    selection = selection_from_arguments(args, strict_names=args.load is None)
     want_text = args.print or not (args.json or args.csv) and not sys.stdout.isatty()
     if not (want_text or args.json or args.csv):
         from psxj.tui.app import run_app
@@ -78,7 +80,7 @@ def run_table(argv: List[str]) -> int:
     from psxj.render.escape import Escaper
 
     escaper = Escaper.for_environment()
-    if args.load:
+    if args.load is not None:
         from psxj.sources.loaded import load_snapshot
 
         snapshot = load_snapshot(args.load, escaper)
