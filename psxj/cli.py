@@ -89,6 +89,12 @@ def run_table(argv: List[str]) -> int:
 
         snapshot = live_snapshot(use_second_core=True, escaper=escaper)
     records = selection.apply(snapshot.records)
+    if args.load is not None and selection:
+        from psxj.render.escape import safe_text
+        from psxj.select import unanswerable
+
+        for note in unanswerable(selection, snapshot.records):
+            print(f"psxj: note: {safe_text(note)}", file=sys.stderr)
     if args.json or args.csv:
         from psxj.render.export import to_csv, to_json
 

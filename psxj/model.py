@@ -22,7 +22,7 @@ class ProcessRecord(NamedTuple):
     tpgid: Optional[int]         # foreground group of the terminal, -1 without one
     stat: str                    # ps STAT: state letter then < N L s l +
     euid: Optional[int]          # None when the source does not say (BSD ps shows USER instead)
-    cpu_seconds: int             # user + system time, whole seconds
+    cpu_seconds: Optional[int]   # user + system time, whole seconds; None when the source does not say
     command: str                 # ps COMMAND, escaped: safe to print
     comm: str                    # the kernel's short name (escaped)
     state: str                   # the first STAT letter
@@ -39,6 +39,10 @@ class ProcessRecord(NamedTuple):
     start_time: Optional[float] = None   # seconds since the epoch
     namespace_init: bool = False         # PID 1 of its own PID namespace
     user: Optional[str] = None           # a user name the source gave instead of a number
+    # The session as a source identified it when that is not a session ID: a kernel address
+    # (old macOS, OpenBSD), or "" when it gave none (macOS prints SESS 0). sid then holds
+    # the session inferred from the rows (psxj.sources.systems.infer_sessions), 0 if none.
+    session_key: Optional[str] = None
 
     @property
     def identity(self) -> Tuple[int, Optional[int]]:
@@ -68,11 +72,13 @@ class Snapshot:
         source: str = "live",
         taken_at: Optional[float] = None,
         pid_width: int = 5,
+        system: Optional[str] = None,
     ) -> None:
         self.records: Tuple[ProcessRecord, ...] = tuple(sorted(records, key=lambda r: r.pid))
         self.source = source
         self.taken_at = time.time() if taken_at is None else taken_at
         self.pid_width = pid_width
+        self.system = system  # "linux", "macos", "freebsd" for a loaded table that says; None otherwise
         self._by_pid: Optional[Dict[int, ProcessRecord]] = None
         self._daemons: Optional[frozenset] = None
 

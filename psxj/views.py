@@ -11,7 +11,7 @@ from operator import attrgetter
 from typing import Callable, Dict, Iterable, List, NamedTuple, Optional, Tuple
 
 from psxj.model import ProcessRecord, Snapshot
-from psxj.render.psformat import format_time
+from psxj.render.psformat import format_time, session_text
 from psxj.select import Selection
 
 # Row kinds: what a line of the table is.
@@ -48,12 +48,13 @@ COLUMNS: Tuple[Column, ...] = (
     Column("ppid", "PPID", 7, True, lambda r: str(r.ppid), attrgetter("ppid")),
     Column("pid", "PID", 7, True, lambda r: str(r.pid), attrgetter("pid")),
     Column("pgid", "PGID", 7, True, lambda r: str(r.pgid), attrgetter("pgid")),
-    Column("sid", "SID", 7, True, lambda r: str(r.sid), attrgetter("sid")),
+    Column("sid", "SID", 7, True, session_text, attrgetter("sid")),
     Column("tty", "TTY", 8, False, lambda r: r.tty, attrgetter("tty")),
     Column("tpgid", "TPGID", 7, True, lambda r: _opt(r.tpgid), lambda r: -2 if r.tpgid is None else r.tpgid),
     Column("stat", "STAT", 5, False, lambda r: r.stat, attrgetter("stat")),
     Column("uid", "UID", 6, True, lambda r: _opt(r.euid), lambda r: -1 if r.euid is None else r.euid),
-    Column("time", "TIME", 7, True, lambda r: format_time(r.cpu_seconds).strip(), attrgetter("cpu_seconds")),
+    Column("time", "TIME", 7, True, lambda r: format_time(r.cpu_seconds).strip(),
+           lambda r: -1 if r.cpu_seconds is None else r.cpu_seconds),
     Column("command", "COMMAND", 0, False, lambda r: r.command, lambda r: r.command.lower()),
 )
 COLUMN_KEYS = tuple(c.key for c in COLUMNS)

@@ -95,7 +95,7 @@ def test_hostile_text_in_a_loaded_file_is_escaped(tmp_path):
 
 @pytest.mark.parametrize("content, message", [
     (b"", "empty file"),
-    (b"USER PID %CPU\nroot 1 0.0\n", "line 1: not a `ps -axj` header"),
+    (b"USER PID %CPU\nroot 1 0.0\n", "line 1: not a ps table header"),
     (b" PPID   PID  PGID   SID TTY      TPGID STAT   UID   TIME COMMAND\n"
      b"    0     1     1     1 ?           -1 Ss       0   0:00 /sbin/init\n"
      b"    x     2     0     0 ?           -1 S        0   0:00 [kthreadd]\n", "line 3: PPID is not a number"),

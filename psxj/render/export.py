@@ -22,7 +22,7 @@ from psxj.render.psformat import format_time
 FIELDS = (
     "ppid", "pid", "pgid", "sid", "tty", "tpgid", "stat", "uid", "user", "time", "command",
     "comm", "argv", "state", "flags", "nice", "threads", "tty_nr", "ruid", "euid", "rgid", "egid",
-    "cpu_seconds", "start_ticks", "start_time", "namespace_init", "kernel_thread", "daemon",
+    "cpu_seconds", "start_ticks", "start_time", "namespace_init", "kernel_thread", "daemon", "session_key",
 )
 
 
@@ -38,6 +38,7 @@ def as_dict(snapshot: Snapshot, record: ProcessRecord) -> Dict[str, Any]:
         "egid": record.egid, "cpu_seconds": record.cpu_seconds, "start_ticks": record.start_ticks,
         "start_time": record.start_time, "namespace_init": record.namespace_init,
         "kernel_thread": record.kernel_thread, "daemon": snapshot.is_daemon(record),
+        "session_key": record.session_key,
     }
 
 
