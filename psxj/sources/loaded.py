@@ -59,9 +59,23 @@ def read_source(path: str) -> tuple:
     return data.decode("utf-8", "surrogateescape"), path, taken
 
 
-def load_snapshot(path: str, escaper: Optional[Escaper] = None) -> Snapshot:
+def load_snapshot(path: str, escaper: Optional[Escaper] = None, at: Optional[str] = None) -> Snapshot:
+    """The table a file holds; of a recording, its latest table, or the one at `at` (a time
+    as psxj.sources.recording.parse_when reads it)."""
+    escaper = escaper or Escaper.for_environment()
+    if path not in ("", "-"):
+        from psxj.sources.recording import is_recording, open_recording, parse_when
+
+        if is_recording(path):
+            recording = open_recording(path, escaper)
+            return recording.latest() if at is None else recording.snapshot_at(parse_when(at, recording.last))
+    if at is not None:
+        if path not in ("", "-") and not os.path.exists(path):
+            raise PsxjError(f"cannot read {path}: no such file or directory")
+        raise UsageError(f"{path or 'stdin'}: a time (--at, or FILE@TIME) needs a recording (psxj record DIR), "
+                         "not a single table")
     text, name, taken = read_source(path)
-    return parse_text(text, name, taken, escaper or Escaper.for_environment())
+    return parse_text(text, name, taken, escaper)
 
 
 def parse_text(text: str, name: str, taken: Optional[float], escaper: Escaper) -> Snapshot:
