@@ -57,8 +57,8 @@ SUFFIX = ".psxjrec"
 _ENTRY = struct.Struct("!2sBBId")       # magic, kind, version, payload length, time
 _CRC = struct.Struct("!I")
 HEADER_SIZE = _ENTRY.size + _CRC.size   # 20 bytes
-MAX_PAYLOAD = 256 * 1024 * 1024         # no table compresses to more: a longer length is damage
-MAX_DECODED = 512 * 1024 * 1024         # zlib output bound: a small bomb cannot fill memory
+MAX_PAYLOAD = 64 * 1024 * 1024          # no table compresses to more: a longer length is damage
+MAX_DECODED = 64 * 1024 * 1024          # zlib output bound, as --load's: a small bomb cannot fill memory
 HEADER, KEYFRAME, DELTA, EVENTS = b"H", b"K", b"D", b"E"
 FIELDS = ProcessRecord._fields
 _IDENTITY = (FIELDS.index("pid"), FIELDS.index("start_ticks"), FIELDS.index("start_time"))
@@ -361,9 +361,14 @@ class Recording:
                     self.event_entries.append(entry)
 
     def _payload(self, entry: Entry) -> Any:
-        with open(self.segment_paths[entry.segment], "rb") as f:
-            f.seek(entry.offset)
-            data = f.read(entry.length)
+        try:
+            fd = os.open(self.segment_paths[entry.segment], os.O_RDONLY | getattr(os, "O_NOFOLLOW", 0))
+            try:
+                data = os.pread(fd, entry.length, entry.offset)
+            finally:
+                os.close(fd)
+        except OSError as exc:
+            raise PsxjError(f"{self.segment_paths[entry.segment]}: {exc.strerror}") from None
         try:
             inflater = zlib.decompressobj()
             text = inflater.decompress(data, MAX_DECODED)
