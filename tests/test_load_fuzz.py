@@ -20,6 +20,7 @@ import re
 import time
 import tracemalloc
 
+import pytest
 from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
@@ -166,6 +167,7 @@ PROCPS_HEADER = b" PPID   PID  PGID   SID TTY      TPGID STAT   UID   TIME COMMA
 PROCPS_ROW = b"    1   100   100   100 ?           -1 Ss       0   0:00 x\n"
 
 
+@pytest.mark.timeout(max(120, EXAMPLES // 10))  # a long run on demand gets its time
 @FUZZ
 @given(INPUTS)
 # The issue's own cases, always run: a header after a million spaces (500 MB of output),
