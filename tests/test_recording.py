@@ -254,8 +254,17 @@ def test_load_at_prints_the_table_as_it_was(tmp_path):
 
 
 def _start_recorder(path, *extra):
-    return subprocess.Popen([sys.executable, "-m", "psxj", "record", path, "--interval", "0.1", *extra],
-                            cwd=ROOT, env=clean_env(), stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    """A recorder, once it has written its first table (a slow machine takes a while to start one)."""
+    before = set(os.listdir(path)) if os.path.isdir(path) else set()
+    recorder = subprocess.Popen([sys.executable, "-m", "psxj", "record", path, "--interval", "0.1", *extra],
+                                cwd=ROOT, env=clean_env(), stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    deadline = time.monotonic() + 30
+    while time.monotonic() < deadline and recorder.poll() is None:
+        new = set(os.listdir(path)) - before if os.path.isdir(path) else set()
+        if new and os.path.getsize(os.path.join(path, new.pop())) > 2000:
+            break
+        time.sleep(0.02)
+    return recorder
 
 
 @linux_only
@@ -267,7 +276,7 @@ def test_a_recorder_killed_at_any_moment_reads_back(tmp_path):
     for round_number in range(6):
         recorder = _start_recorder(path)
         try:
-            time.sleep(0.4 + rng.random())
+            time.sleep(rng.random())
         finally:
             recorder.send_signal(signal.SIGKILL)
             recorder.wait()
