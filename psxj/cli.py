@@ -1,6 +1,8 @@
 """The command line: arguments become a source, a selection and a view.
 
-    psxj [SELECTORS] [--print | --json | --csv] [--load FILE] [--delay SECONDS]
+    psxj [SELECTORS] [--print | --json | --csv] [--load FILE [--at TIME]] [--delay SECONDS]
+    psxj record DIR [--interval S] [--max-size SIZE] [SELECTORS]
+    psxj diff A B [--json]
     psxj audit PID ... | --all
     psxj events [SELECTORS] [--follow PID] [--json]
     psxj demo start|stop|restart|status|log|init-script|unit
@@ -32,7 +34,8 @@ def build_parser() -> argparse.ArgumentParser:
         prog="psxj",
         description="Explore processes the way `ps -axj` shows them: parent, process group, "
         "session, controlling terminal, foreground group, state.",
-        epilog="Subcommands: `psxj audit PID...` checks processes against the daemon rules; "
+        epilog="Subcommands: `psxj record DIR` records the table over time; `psxj diff A B` compares "
+        "two tables; `psxj audit PID...` checks processes against the daemon rules; "
         "`psxj demo start|stop|restart|status|log` runs the teaching daemon. "
         "Exit status: 0 ok, 1 nothing matched or bad data, 2 usage error.",
     )
@@ -43,7 +46,10 @@ def build_parser() -> argparse.ArgumentParser:
     view.add_argument("--json", action="store_true", help="print the rows as a JSON array")
     view.add_argument("--csv", action="store_true", help="print the rows as CSV")
     parser.add_argument("--load", metavar="FILE",
-                        help="read a saved table (psxj JSON or ps -axj text; - for stdin) instead of /proc")
+                        help="read a saved table (ps text, psxj JSON or CSV, a recording; - for stdin), not /proc")
+    parser.add_argument("--at", metavar="TIME",
+                        help="with --load of a recording: the table as it was at TIME (2024-05-01T03:00[Z], "
+                        "HH:MM[:SS] today, or -10m before the last table)")
     parser.add_argument("--delay", metavar="SECONDS", type=_delay, default=2.0,
                         help="refresh interval of the interface (default 2)")
     parser.add_argument("--keep-demo", action="store_true",
@@ -69,9 +75,16 @@ def _write(text: str) -> None:
 
 def run_table(argv: List[str]) -> int:
     args = build_parser().parse_args(argv)
-    selection = selection_from_arguments(args, strict_names=not args.load)
+    if args.load == "":
+        raise UsageError("--load: empty file name")
+    selection = selection_from_arguments(args, strict_names=args.load is None)
+    if args.at is not None and args.load is None:
+        raise UsageError("--at needs --load of a recording")
     want_text = args.print or not (args.json or args.csv) and not sys.stdout.isatty()
     if not (want_text or args.json or args.csv):
+        if args.at is not None:
+            raise UsageError("--at works with --print, --json or --csv; the interface opens a recording "
+                             "at its latest table")
         from psxj.tui.launch import start_interface
 
         return start_interface(selection, args.load, args.delay, args.keep_demo)
@@ -79,15 +92,21 @@ def run_table(argv: List[str]) -> int:
     from psxj.render.escape import Escaper
 
     escaper = Escaper.for_environment()
-    if args.load:
+    if args.load is not None:
         from psxj.sources.loaded import load_snapshot
 
-        snapshot = load_snapshot(args.load, escaper)
+        snapshot = load_snapshot(args.load, escaper, at=args.at)
     else:
         from psxj.sources import live_snapshot
 
         snapshot = live_snapshot(use_second_core=True, escaper=escaper)
     records = selection.apply(snapshot.records, snapshot)
+    if args.load is not None and selection:
+        from psxj.render.escape import safe_text
+        from psxj.select import unanswerable
+
+        for note in unanswerable(selection, snapshot.records):
+            print(f"psxj: note: {safe_text(note)}", file=sys.stderr)
     if args.json or args.csv:
         from psxj.render.export import to_csv, to_json
 
@@ -111,6 +130,14 @@ def main(argv: Optional[List[str]] = None) -> int:
             from psxj.events_cli import main as events_main
 
             return events_main(argv[1:])
+        if argv[:1] == ["record"]:
+            from psxj.record_cli import main as record_main
+
+            return record_main(argv[1:])
+        if argv[:1] == ["diff"]:
+            from psxj.diff_cli import main as diff_main
+
+            return diff_main(argv[1:])
         if argv[:1] == ["demo"]:
             from psxj.demo.control import main as demo_main
 

@@ -22,7 +22,7 @@ class ProcessRecord(NamedTuple):
     tpgid: Optional[int]         # foreground group of the terminal, -1 without one
     stat: str                    # ps STAT: state letter then < N L s l +
     euid: Optional[int]          # None when the source does not say (BSD ps shows USER instead)
-    cpu_seconds: int             # user + system time, whole seconds
+    cpu_seconds: Optional[int]   # user + system time, whole seconds; None when the source does not say
     command: str                 # ps COMMAND, escaped: safe to print
     comm: str                    # the kernel's short name (escaped)
     state: str                   # the first STAT letter
@@ -42,6 +42,10 @@ class ProcessRecord(NamedTuple):
     cgroup: Optional[str] = None         # the unified (or name=systemd) cgroup path, read where kinds need it
     cpu_ticks: Optional[int] = None      # user + system time in clock ticks: %CPU between two snapshots
     rss_kb: Optional[int] = None         # resident memory
+    # The session as a source identified it when that is not a session ID: a kernel address
+    # (old macOS, OpenBSD), or "" when it gave none (macOS prints SESS 0). sid then holds
+    # the session inferred from the rows (psxj.sources.systems.infer_sessions), 0 if none.
+    session_key: Optional[str] = None
 
     @property
     def identity(self) -> Tuple[int, Optional[int]]:
@@ -73,14 +77,19 @@ class Snapshot:
         pid_width: int = 5,
         observations=None,
         time_source: Optional[str] = None,
+        saved_kinds: Optional[Dict[int, tuple]] = None,
+        system: Optional[str] = None,
     ) -> None:
         self.records: Tuple[ProcessRecord, ...] = tuple(sorted(records, key=lambda r: r.pid))
         self.source = source
         self.taken_at = time.time() if taken_at is None else taken_at
         self.pid_width = pid_width
+        self.system = system  # "linux", "macos", "freebsd" for a loaded table that says; None otherwise
         self._by_pid: Optional[Dict[int, ProcessRecord]] = None
         self._kinds: Optional[dict] = None
         self.observations = observations   # psxj.judge.kinds.Observations from live events, if any
+        # A saved psxj table's own judgement, pid -> (kind, reasons, supervisor, unit): kinds prefers it.
+        self.saved_kinds: Dict[int, tuple] = saved_kinds or {}
         # Where taken_at comes from, in words: "the clock" (live), "the file's modification time"...;
         # None: unknown (taken_at is then only when psxj read it).
         self.time_source = "the clock" if source == "live" and time_source is None else time_source

@@ -145,12 +145,19 @@ def _group(flag: str, item: str, strict_names: bool = True) -> List[object]:
 
 
 def _tty(flag: str, item: str, strict_names: bool = True) -> List[object]:
-    """The names a TTY argument may mean, tried as procps' parse_tty() tries them."""
-    if item in ("-", "?"):
+    """The names a TTY argument may mean, tried as procps' parse_tty() tries them.
+
+    Records hold terminal names as procps prints them, whatever system a table came from,
+    so BSD abbreviations need no other rule: FreeBSD's `1` is pts/1 and `v0` ttyv0, macOS's
+    `s045` ttys045; `??` (BSD's no terminal) is `?`, and `co`/`con` is the console."""
+    if item in ("-", "?", "??"):
         return ["?"]
     if item.startswith("/dev/"):
         return [item[5:]]
-    return [f"pts/{item}", item, f"tty{item}", f"pty{item}"]
+    names = [f"pts/{item}", item, f"tty{item}", f"pty{item}"]
+    if item in ("co", "con"):
+        names.append("console")
+    return names
 
 
 def _command(flag: str, item: str, strict_names: bool = True) -> List[object]:
@@ -181,6 +188,23 @@ SELECTORS: Dict[str, SelectorKind] = {
     "--kind": SelectorKind("--kind", "KINDLIST", "kinds (daemon, service, orphan, job, ... or daemon-like)",
                            attrgetter("pid"), _kind),
 }
+
+
+def unanswerable(selection: "Selection", records: Sequence[ProcessRecord]) -> List[str]:
+    """What a loaded table cannot answer of the selectors asked, said rather than silently
+    selecting nothing: a uid of a table that names its users (BSD), a field it lacks."""
+    notes = []
+    for selector in selection.selectors:
+        kind = SELECTORS[selector.flag]
+        numbers = sorted(v for v in selector.values if isinstance(v, int))
+        if selector.flag == "-u" and numbers and any(r.euid is None and r.user for r in records):
+            asked = ",".join(str(n) for n in numbers if n != 0)
+            if asked:
+                notes.append(f"-u {asked}: this table names its users without their numbers "
+                             "(only root is known to be 0); select them by name")
+        elif selector.flag != "-u" and records and all(kind.field(r) is None for r in records):
+            notes.append(f"{selector.flag}: this table does not give {kind.help}: it selects nothing")
+    return notes
 
 
 class Selection(NamedTuple):

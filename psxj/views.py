@@ -13,7 +13,7 @@ from operator import attrgetter
 from typing import Callable, Dict, Iterable, List, NamedTuple, Optional, Tuple
 
 from psxj.model import ProcessRecord, Snapshot
-from psxj.render.psformat import format_time
+from psxj.render.psformat import format_time, session_text
 from psxj.select import Selection
 
 # Row kinds: what a line of the table is.
@@ -103,15 +103,15 @@ COLUMNS: Tuple[Column, ...] = (
     Column("ppid", "PPID", 5, True, lambda r, s: str(r.ppid), _field("ppid"), pid_like=True),
     Column("pid", "PID", 5, True, lambda r, s: str(r.pid), _field("pid"), pid_like=True),
     Column("pgid", "PGID", 5, True, lambda r, s: str(r.pgid), _field("pgid"), pid_like=True),
-    Column("sid", "SID", 5, True, lambda r, s: str(r.sid), _field("sid"), pid_like=True),
+    Column("sid", "SID", 5, True, lambda r, s: session_text(r), _field("sid"), pid_like=True),
     Column("tty", "TTY", 8, False, lambda r, s: r.tty, _field("tty")),
     Column("tpgid", "TPGID", 5, True, lambda r, s: _opt(r.tpgid), lambda r, s: -2 if r.tpgid is None else r.tpgid,
            pid_like=True, drop_order=1),
     Column("stat", "STAT", 5, False, lambda r, s: r.stat, _field("stat")),
     Column("uid", "UID", 5, True, lambda r, s: _opt(r.euid), lambda r, s: -1 if r.euid is None else r.euid,
            drop_order=2),
-    Column("time", "TIME", 6, True, lambda r, s: format_time(r.cpu_seconds).strip(), _field("cpu_seconds"),
-           drop_order=3),
+    Column("time", "TIME", 6, True, lambda r, s: format_time(r.cpu_seconds).strip(),
+           lambda r, s: -1 if r.cpu_seconds is None else r.cpu_seconds, drop_order=3),
     Column("kind", "KIND", 14, False, _kind_name, _kind_name, optional=True, drop_order=4),
     Column("cpu", "%CPU", 5, True, _cpu_text, lambda r, s: s.cpu_percent.get(r.identity, -1.0), optional=True,
            drop_order=5),

@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 import re
 import shlex
+import shutil
 import subprocess
 import sys
 
@@ -55,6 +56,7 @@ def test_every_console_command_runs(tmp_path):
     finally:
         subprocess.run([sys.executable, "-m", "psxj", "demo", "stop", "--rundir", "/tmp/psxj-readme"],
                        cwd=ROOT, env=env, capture_output=True)
-        for leftover in ("/tmp/psxj-host.txt", "/tmp/psxj-one.json"):
+        for leftover in ("/tmp/psxj-host.txt", "/tmp/psxj-one.json", "/tmp/psxj-before.txt", "/tmp/psxj-after.txt"):
             if os.path.exists(leftover):
                 os.unlink(leftover)
+        shutil.rmtree("/tmp/psxj-rec", ignore_errors=True)

@@ -208,6 +208,10 @@ class _Judge:
         return False, f"its parent {_label(parent)} is alive: psxj cannot tell whether it started it or adopted it"
 
     def classify(self, r: ProcessRecord) -> Kind:
+        saved = self.snapshot.saved_kinds.get(r.pid)
+        if saved is not None and saved[0] in KINDS:  # judged when the table was saved, with /proc at hand
+            name, reasons, supervisor, unit = saved
+            return Kind(name, reasons, supervisor, unit)
         inferred = not self.live
         if r.kernel_thread:
             return Kind(KERNEL_THREAD, ("PF_KTHREAD: the kernel runs it; the daemon rules do not apply",),

@@ -1,4 +1,11 @@
-"""Machine-readable views: JSON and CSV rows with the ps columns and the raw facts."""
+"""Machine-readable views: JSON and CSV rows with the ps columns and the raw facts.
+
+JSON is always valid JSON: no NaN or Infinity is ever written. CSV cells that hold text
+from processes or files are guarded against formula injection as OWASP recommends: a cell
+that a spreadsheet would run (starting with = + - @, a tab or a carriage return) gets a
+single quote in front, and so does a cell that starts with a quote, so that psxj's own
+CSV loader, which removes one leading quote, gets every value back exactly.
+"""
 
 from __future__ import annotations
 
@@ -7,6 +14,7 @@ import io
 import json
 from typing import Any, Dict, Iterable, List
 
+from psxj.errors import PsxjError
 from psxj.model import ProcessRecord, Snapshot
 from psxj.names import user_name
 from psxj.render.psformat import format_time
@@ -15,7 +23,7 @@ FIELDS = (
     "ppid", "pid", "pgid", "sid", "tty", "tpgid", "stat", "uid", "user", "time", "command",
     "comm", "argv", "state", "flags", "nice", "threads", "tty_nr", "ruid", "euid", "rgid", "egid",
     "cpu_seconds", "start_ticks", "start_time", "namespace_init", "kernel_thread", "daemon",
-    "kind", "kind_reasons", "supervisor", "unit", "cgroup",
+    "kind", "kind_reasons", "supervisor", "unit", "cgroup", "session_key",
 )
 
 
@@ -34,12 +42,24 @@ def as_dict(snapshot: Snapshot, record: ProcessRecord) -> Dict[str, Any]:
         "kernel_thread": record.kernel_thread, "daemon": kind.daemon_like,
         "kind": kind.name, "kind_reasons": list(kind.reasons), "supervisor": kind.supervisor, "unit": kind.unit,
         "cgroup": record.cgroup,
+        "session_key": record.session_key,
     }
 
 
 def to_json(snapshot: Snapshot, records: Iterable[ProcessRecord]) -> str:
     rows = [as_dict(snapshot, r) for r in records]
-    return json.dumps(rows, indent=1, ensure_ascii=True) + "\n"
+    try:
+        return json.dumps(rows, indent=1, ensure_ascii=True, allow_nan=False) + "\n"
+    except ValueError:  # sources check every number; this is the last guard, never a traceback
+        raise PsxjError("cannot write JSON: a number is not finite") from None
+
+
+_FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r", "'")
+
+
+def neutralised(text: str) -> str:
+    """A text cell a spreadsheet will show, never run: OWASP's quote before a formula start."""
+    return "'" + text if text.startswith(_FORMULA_STARTS) else text
 
 
 def to_csv(snapshot: Snapshot, records: Iterable[ProcessRecord]) -> str:
@@ -55,6 +75,8 @@ def to_csv(snapshot: Snapshot, records: Iterable[ProcessRecord]) -> str:
                 value = "true" if value else "false"
             elif isinstance(value, list):
                 value = json.dumps(value, ensure_ascii=True)
+            elif isinstance(value, str):
+                value = neutralised(value)
             row.append(value)
         writer.writerow(row)
     return out.getvalue()

@@ -39,9 +39,20 @@ def columns(pid_width: int = 5) -> List[Column]:
     ]
 
 
-def format_time(cpu_seconds: int) -> str:
-    """BSD TIME (pr_bsdtime): minutes and seconds, the minutes never roll over into hours."""
+def format_time(cpu_seconds: Optional[int]) -> str:
+    """BSD TIME (pr_bsdtime): minutes and seconds, the minutes never roll over into hours.
+    `-` when the source did not say (a busybox table without TIME)."""
+    if cpu_seconds is None:
+        return "-"
     return f"{cpu_seconds // 60:3d}:{cpu_seconds % 60:02d}"
+
+
+def session_text(record: ProcessRecord) -> str:
+    """SID as shown: the number, or what the source gave instead (a macOS session address,
+    `-` where macOS printed 0); the inferred session stays in record.sid for selection."""
+    if record.session_key is None:
+        return str(record.sid)
+    return record.session_key or "-"
 
 
 def format_optional(value: Optional[int]) -> str:
@@ -50,7 +61,7 @@ def format_optional(value: Optional[int]) -> str:
 
 def cells(record: ProcessRecord) -> List[str]:
     return [
-        str(record.ppid), str(record.pid), str(record.pgid), str(record.sid), record.tty,
+        str(record.ppid), str(record.pid), str(record.pgid), session_text(record), record.tty,
         format_optional(record.tpgid), record.stat, format_optional(record.euid),
         format_time(record.cpu_seconds), record.command,
     ]
@@ -143,7 +154,8 @@ class Layout:
     def row(self, record: ProcessRecord) -> str:
         tpgid = record.tpgid
         fixed = self._fixed.format(
-            record.ppid, record.pid, record.pgid, record.sid, record.tty,
+            record.ppid, record.pid, record.pgid,
+            record.sid if record.session_key is None else session_text(record), record.tty,
             "-" if tpgid is None else tpgid, record.stat, "-" if record.euid is None else record.euid,
             format_time(record.cpu_seconds))
         if len(fixed) != self._fixed_width:

@@ -1,208 +1,177 @@
-"""The loaded source: a table saved earlier, as psxj's JSON or as `ps -axj` text.
+"""The loaded source: a table saved earlier, as psxj's JSON or CSV or as `ps -axj` text.
 
 `ssh host ps -axj > host.txt; psxj --load host.txt` shows another machine. Everything
-read from a file is untrusted: every string goes through the same escaping as live
-process names, and a malformed file gets an error naming the line or item.
+read from a file is untrusted: at most MAX_INPUT bytes are read, every number is checked
+against the range the kernel allows, every string goes through the same escaping as live
+process names, and a malformed file gets a one-line error naming the line or item.
+Memory and output stay proportional to the input.
 """
 
 from __future__ import annotations
 
+import csv
 import json
+import math
 import os
 import re
 import sys
-from typing import Any, Dict, List, Optional, Tuple
+from typing import Any, Dict, Iterator, List, Optional
 
-from psxj.errors import PsxjError
+from psxj.errors import PsxjError, UsageError
 from psxj.model import ProcessRecord, Snapshot
 from psxj.render.escape import Escaper
+from psxj.sources.checks import checked, epoch_seconds, lines_of, number, parse_time, shown
+from psxj.sources.pstext import _kernel_thread_by_look, parse_ps_text
+from psxj.sources.systems import comm_from_command
 
-PROCPS_HEADER = ["PPID", "PID", "PGID", "SID", "TTY", "TPGID", "STAT", "UID", "TIME", "COMMAND"]
-# BSD and macOS `ps -axj`: macOS calls the session column SESS, FreeBSD SID.
-BSD_HEADERS = (["USER", "PID", "PPID", "PGID", "SESS", "JOBC", "STAT", "TT", "TIME", "COMMAND"],
-               ["USER", "PID", "PPID", "PGID", "SID", "JOBC", "STAT", "TT", "TIME", "COMMAND"])
-# What procps' forest_helper() puts before COMMAND in `ps -axjf`, four characters a level.
-_FOREST_CHUNKS = ("    ", " |  ", " \\_ ")
+MAX_INPUT = 64 * 1024 * 1024  # bytes: a table of 100,000 processes with long arguments fits
+_CHUNK = 1024 * 1024
+
+
+def read_bounded(stream, name: str, limit: int = MAX_INPUT) -> bytes:
+    """All of a stream, or an error once it passes `limit` bytes: /dev/zero or a writer that
+    never stops must not fill memory. Read in chunks, so a small file costs a small buffer."""
+    chunks: List[bytes] = []
+    total = 0
+    while True:
+        chunk = stream.read(min(_CHUNK, limit + 1 - total))
+        if not chunk:
+            return b"".join(chunks)
+        chunks.append(chunk)
+        total += len(chunk)
+        if total > limit:
+            raise PsxjError(f"{name}: more than {limit // (1024 * 1024)} MiB, the most --load reads")
 
 
 def read_source(path: str) -> tuple:
     """(text, name, modification time) of a file, or of standard input for '-'."""
+    if path == "":
+        raise UsageError("--load: empty file name")
     if path == "-":
-        data = sys.stdin.buffer.read()
+        data = read_bounded(sys.stdin.buffer, "stdin")
         return data.decode("utf-8", "surrogateescape"), "stdin", None
     try:
         with open(path, "rb") as f:
-            data = f.read()
-        taken = os.stat(path).st_mtime
+            taken = os.fstat(f.fileno()).st_mtime
+            data = read_bounded(f, path)
     except OSError as exc:
         raise PsxjError(f"cannot read {path}: {exc.strerror or exc}") from None
     return data.decode("utf-8", "surrogateescape"), path, taken
 
 
-def _time_source(taken: Optional[float]) -> Optional[str]:
+def file_time_source(taken: Optional[float]) -> Optional[str]:
     """ps text and psxj's JSON carry no time: the file's modification time is all there is."""
     return "the file's modification time" if taken is not None else None
 
 
-def load_snapshot(path: str, escaper: Optional[Escaper] = None) -> Snapshot:
-    text, name, taken = read_source(path)
+def load_snapshot(path: str, escaper: Optional[Escaper] = None, at: Optional[str] = None) -> Snapshot:
+    """The table a file holds; of a recording, its latest table, or the one at `at` (a time
+    as psxj.sources.recording.parse_when reads it)."""
     escaper = escaper or Escaper.for_environment()
-    stripped = text.lstrip()
-    if not stripped:
+    if path not in ("", "-"):
+        from psxj.sources.recording import is_recording, open_recording, parse_when
+
+        if is_recording(path):
+            recording = open_recording(path, escaper)
+            return recording.latest() if at is None else recording.snapshot_at(parse_when(at, recording.last))
+    if at is not None:
+        if path not in ("", "-") and not os.path.exists(path):
+            raise PsxjError(f"cannot read {path}: no such file or directory")
+        raise UsageError(f"{path or 'stdin'}: a time (--at, or FILE@TIME) needs a recording (psxj record DIR), "
+                         "not a single table")
+    text, name, taken = read_source(path)
+    return parse_text(text, name, taken, escaper)
+
+
+def parse_text(text: str, name: str, taken: Optional[float], escaper: Escaper) -> Snapshot:
+    """A table in any format --load reads, told apart by how it starts."""
+    start = _LEADING_SPACE.match(text).end()
+    if start == len(text):
         raise PsxjError(f"{name}: empty file")
-    if stripped[0] in "[{":
+    if text[start] in "[{":
         return parse_json(text, name, taken, escaper)
+    if text.startswith(CSV_HEADER, start):
+        return parse_csv(text, name, taken, escaper)
     return parse_ps_text(text, name, taken, escaper)
 
 
-_TIME = re.compile(r"^(?:(\d+)-)?(\d+):(\d{2})(?::(\d{2}))?(?:\.\d+)?$")
+_LEADING_SPACE = re.compile(r"\s*")
+
+_REQUIRED = ("pid", "ppid", "pgid", "sid", "tty", "stat", "command")
 
 
-def parse_time(text: str) -> int:
-    """TIME as ps prints it: procps `MMM:SS`, BSD `M:SS.hh`, or `[DD-]HH:MM:SS`; whole seconds."""
-    match = _TIME.match(text)
-    if not match:
-        raise ValueError(text)
-    days, first, second, third = match.groups()
-    if third is None:  # minutes:seconds
-        seconds = int(first) * 60 + int(second)
-    else:              # hours:minutes:seconds
-        seconds = int(first) * 3600 + int(second) * 60 + int(third)
-    return int(days or 0) * 86400 + seconds
+def _refuse_constant(name: str) -> Any:
+    raise ValueError(f"{name} is not a number JSON allows")
 
 
-def _kernel_thread_by_look(command: str, ppid: int, pid: int) -> bool:
-    """Without the kernel's flags: a bracketed command whose parent is 0 or kthreadd (2)."""
-    return command.startswith("[") and command.endswith("]") and (ppid in (0, 2)) and pid != 1
+_DECODER = json.JSONDecoder(parse_constant=_refuse_constant)
+_SPACE = re.compile(r"[ \t\n\r]*")
 
 
-def _int(value: str, what: str) -> int:
-    try:
-        return int(value)
-    except ValueError:
-        raise ValueError(f"{what} is not a number: {value!r}") from None
-
-
-def parse_ps_text(text: str, name: str, taken: Optional[float], escaper: Escaper) -> Snapshot:
-    """procps `ps -axj` or `ps -axjf` text, or BSD/macOS `ps -axj` text, told apart by the header."""
-    lines = text.splitlines()
-    header_index = next((i for i, line in enumerate(lines) if line.strip()), 0)
-    header = lines[header_index].split() if lines else []
-    if header == PROCPS_HEADER:
-        parse_row = _parse_ps_row
-        forest = any(" \\_ " in line for line in lines[header_index + 1:])
-        pid_width = lines[header_index].index("PPID") + len("PPID")
-    elif header in BSD_HEADERS:
-        parse_row, forest, pid_width = _parse_bsd_row, False, 5
-    else:
-        raise PsxjError(
-            f"{name}: line {header_index + 1}: not a `ps -axj` header (expected procps "
-            f"{' '.join(PROCPS_HEADER)}, or BSD {' '.join(BSD_HEADERS[0])})"
-        )
-    records = []
-    for number, line in enumerate(lines[header_index + 1:], start=header_index + 2):
-        if not line.strip():
-            continue
-        try:
-            records.append(parse_row(line, escaper, forest))
-        except ValueError as exc:
-            raise PsxjError(f"{name}: line {number}: {exc}") from None
-    return Snapshot(records, source=name, taken_at=taken, pid_width=max(pid_width, 5), time_source=_time_source(taken))
-
-
-def _strip_forest(command: str) -> str:
-    while command[:4] in _FOREST_CHUNKS and len(command) > 4:
-        command = command[4:]
-    return command
-
-
-def _split_row(line: str) -> Tuple[List[str], str, int]:
-    """The nine columns before COMMAND, COMMAND itself, and TIME (the ninth) in seconds."""
-    fields = line.split(None, 9)
-    if len(fields) < 9:
-        raise ValueError(f"expected 10 columns, found {len(fields)}")
-    # COMMAND starts one space after TIME and may itself start with spaces (empty argv[0]).
-    time_end = _end_of_field(line, 9)
-    command = line[time_end + 1:] if time_end < len(line) else ""
-    try:
-        cpu = parse_time(fields[8])
-    except ValueError:
-        raise ValueError(f"TIME is not a time: {fields[8]!r}") from None
-    return fields[:9], command, cpu
-
-
-def _parse_ps_row(line: str, escaper: Escaper, forest: bool = False) -> ProcessRecord:
-    fields, command, cpu = _split_row(line)
-    ppid, pid, pgid, sid = (_int(v, h) for v, h in zip(fields[:4], PROCPS_HEADER))
-    tty, tpgid_text, stat, uid_text = fields[4:8]
-    if forest:
-        command = _strip_forest(command)
-    command = escaper.text(command)
-    stat = escaper.text(stat)
-    return ProcessRecord(
-        pid=pid, ppid=ppid, pgid=pgid, sid=sid, tty=escaper.text(tty),
-        tpgid=_int(tpgid_text, "TPGID"), stat=stat, euid=_int(uid_text, "UID"), cpu_seconds=cpu,
-        command=command, comm=_comm_from_command(command), state=stat[:1],
-        kernel_thread=_kernel_thread_by_look(command, ppid, pid),
-    )
-
-
-def _parse_bsd_row(line: str, escaper: Escaper, forest: bool = False) -> ProcessRecord:
-    """USER PID PPID PGID SESS JOBC STAT TT TIME COMMAND: no UID, no TPGID (unknown, not invented)."""
-    fields, command, cpu = _split_row(line)
-    user = escaper.text(fields[0])
-    pid, ppid, pgid, sid = (_int(v, h) for v, h in zip(fields[1:5], ("PID", "PPID", "PGID", "SESS")))
-    stat, tt = escaper.text(fields[6]), fields[7]
-    command = escaper.text(command)
-    return ProcessRecord(
-        pid=pid, ppid=ppid, pgid=pgid, sid=sid, tty="?" if tt in ("??", "-", "?") else escaper.text(tt),
-        tpgid=None, stat=stat, euid=None, cpu_seconds=cpu, command=command,
-        comm=_comm_from_command(command), state=stat[:1],
-        kernel_thread=_kernel_thread_by_look(command, ppid, pid), user=user,
-    )
-
-
-def _end_of_field(line: str, count: int) -> int:
-    """Index just past the count-th whitespace-separated field."""
-    i, size = 0, len(line)
-    for _ in range(count):
-        while i < size and line[i].isspace():
-            i += 1
-        while i < size and not line[i].isspace():
-            i += 1
-    return i
-
-
-def _comm_from_command(command: str) -> str:
-    if command.startswith("["):
-        return command[1:].split("]", 1)[0]
-    first = command.split(" ", 1)[0] if command.strip() else ""
-    return os.path.basename(first)[:15]
-
-
-_REQUIRED = ("pid", "ppid", "pgid", "sid", "tty", "tpgid", "stat", "command")
+def json_items(text: str) -> Iterator[Any]:
+    """The items of a JSON array, decoded one at a time: each becomes a record and its
+    dictionary is dropped, so memory follows the records, not Python's parse of the file."""
+    index = _SPACE.match(text).end()
+    if text[index:index + 1] != "[":
+        _DECODER.decode(text)  # a malformed file is reported as malformed first
+        raise ValueError("expected a JSON array of processes")
+    index = _SPACE.match(text, index + 1).end()
+    if text[index:index + 1] == "]":
+        index = _SPACE.match(text, index + 1).end()
+        if index != len(text):
+            raise json.JSONDecodeError("Extra data", text, index)
+        return
+    while True:
+        item, index = _DECODER.raw_decode(text, index)
+        yield item
+        index = _SPACE.match(text, index).end()
+        separator = text[index:index + 1]
+        index = _SPACE.match(text, index + 1).end()
+        if separator == "]":
+            if index != len(text):
+                raise json.JSONDecodeError("Extra data", text, index)
+            return
+        if separator != ",":
+            raise json.JSONDecodeError("Expecting ',' delimiter", text, index - 1)
 
 
 def parse_json(text: str, name: str, taken: Optional[float], escaper: Escaper) -> Snapshot:
+    records, kinds = [], {}
     try:
-        rows = json.loads(text)
+        for row in json_items(text):
+            records.append(record_from_fields(row, escaper))
+            _keep_saved_kind(kinds, records[-1], row, escaper)
     except json.JSONDecodeError as exc:
         raise PsxjError(f"{name}: line {exc.lineno}: malformed JSON: {exc.msg}") from None
-    if not isinstance(rows, list):
-        raise PsxjError(f"{name}: expected a JSON array of processes")
-    records = []
-    for index, row in enumerate(rows):
-        try:
-            records.append(_record_from_json(row, escaper))
-        except (KeyError, TypeError, ValueError) as exc:
-            raise PsxjError(f"{name}: item {index}: {_json_problem(exc)}") from None
-    return Snapshot(records, source=name, taken_at=taken, time_source=_time_source(taken))
+    except RecursionError:
+        raise PsxjError(f"{name}: item {len(records)}: JSON nested too deeply") from None
+    except (KeyError, TypeError, ValueError) as exc:
+        if str(exc).startswith("expected a JSON array"):
+            raise PsxjError(f"{name}: expected a JSON array of processes") from None
+        raise PsxjError(f"{name}: item {len(records)}: {_json_problem(exc)}") from None
+    return Snapshot(records, source=name, taken_at=taken, time_source=file_time_source(taken), saved_kinds=kinds)
+
+
+def _keep_saved_kind(kinds: dict, record: ProcessRecord, row: Dict[str, Any], escaper: Escaper) -> None:
+    """psxj's own JSON and CSV carry each process's kind as judged with /proc at hand: keep it
+    (psxj.judge.kinds takes it over re-judging the saved row); checked like every other field."""
+    name = row.get("kind")
+    if name is None:
+        return
+    reasons = row.get("kind_reasons") or []
+    if not isinstance(name, str) or not isinstance(reasons, list) or not all(isinstance(r, str) for r in reasons):
+        raise ValueError("fields 'kind' and 'kind_reasons' must be a string and a list of strings")
+    kinds[record.pid] = (escaper.text(name), tuple(escaper.text(r) for r in reasons[:20]),
+                         _json_optional_text(row, "supervisor", escaper), _json_optional_text(row, "unit", escaper))
 
 
 def _json_problem(exc: Exception) -> str:
     if isinstance(exc, KeyError):
-        return f"missing field {exc.args[0]!r}"
-    return str(exc)
+        return f"missing field {shown(str(exc.args[0]))}"
+    message = str(exc)
+    if "integer string conversion" in message:  # Python's own guard against huge integers
+        return "a number with more than 4,300 digits"
+    return message
 
 
 def _json_int(row: Dict[str, Any], key: str, required: bool = False) -> Optional[int]:
@@ -211,7 +180,7 @@ def _json_int(row: Dict[str, Any], key: str, required: bool = False) -> Optional
         return None
     if isinstance(value, bool) or not isinstance(value, int):
         raise ValueError(f"field {key!r} must be an integer")
-    return value
+    return checked(value, key)
 
 
 def _json_text(row: Dict[str, Any], key: str, escaper: Escaper, default: Optional[str] = None) -> str:
@@ -223,37 +192,127 @@ def _json_text(row: Dict[str, Any], key: str, escaper: Escaper, default: Optiona
     return escaper.text(value)
 
 
-def _record_from_json(row: Any, escaper: Escaper) -> ProcessRecord:
+def _json_float(row: Dict[str, Any], key: str) -> Optional[float]:
+    value = row.get(key)
+    return None if value is None else epoch_seconds(value, f"field {key!r}")
+
+
+def _json_optional_text(row: Dict[str, Any], key: str, escaper: Escaper) -> Optional[str]:
+    value = row.get(key)
+    if value is None:
+        return None
+    if not isinstance(value, str):
+        raise ValueError(f"field {key!r} must be a string")
+    return escaper.text(value)
+
+
+def record_from_fields(row: Any, escaper: Escaper) -> ProcessRecord:
+    """A record from psxj's own field names (its JSON, its CSV, a recording), every value
+    checked: integers in the kernel's ranges, finite times, strings escaped."""
     if not isinstance(row, dict):
         raise ValueError("expected an object")
     for key in _REQUIRED:
         row[key]  # KeyError names the missing field
     pid = _json_int(row, "pid", True)
     ppid = _json_int(row, "ppid", True)
-    euid = _json_int(row, "euid") if row.get("euid") is not None else _json_int(row, "uid", True)
+    euid = _json_int(row, "euid") if row.get("euid") is not None else _json_int(row, "uid")
     stat = _json_text(row, "stat", escaper)
     command = _json_text(row, "command", escaper)
     cpu = _json_int(row, "cpu_seconds")
-    if cpu is None:
-        cpu = parse_time(str(row.get("time", "0:00")))
+    if cpu is None and row.get("time") not in (None, "-"):
+        cpu = parse_time(str(row["time"]))
     argv = row.get("argv")
     if argv is not None and not (isinstance(argv, list) and all(isinstance(a, str) for a in argv)):
         raise ValueError("field 'argv' must be a list of strings")
-    start_time = row.get("start_time")
-    if start_time is not None and not isinstance(start_time, (int, float)):
-        raise ValueError("field 'start_time' must be a number")
     kernel = row.get("kernel_thread")
     return ProcessRecord(
         pid=pid, ppid=ppid, pgid=_json_int(row, "pgid", True), sid=_json_int(row, "sid", True),
         tty=_json_text(row, "tty", escaper), tpgid=_json_int(row, "tpgid"), stat=stat,
         euid=euid, cpu_seconds=cpu, command=command,
-        comm=_json_text(row, "comm", escaper, default=_comm_from_command(command)),
+        comm=_json_text(row, "comm", escaper, default=comm_from_command(command)),
         state=_json_text(row, "state", escaper, default=stat[:1]),
         kernel_thread=bool(kernel) if kernel is not None else _kernel_thread_by_look(command, ppid, pid),
+        # argv stays as the live source keeps it (raw, for machine use); nothing prints it as is.
         argv=tuple(argv) if argv is not None else None,
         tty_nr=_json_int(row, "tty_nr"), flags=_json_int(row, "flags"), nice=_json_int(row, "nice"),
         threads=_json_int(row, "threads"), ruid=_json_int(row, "ruid"), rgid=_json_int(row, "rgid"),
-        egid=_json_int(row, "egid"), start_ticks=_json_int(row, "start_ticks"), start_time=start_time,
-        namespace_init=bool(row.get("namespace_init", False)),
-        cgroup=_json_text(row, "cgroup", escaper) if row.get("cgroup") is not None else None,
+        egid=_json_int(row, "egid"), start_ticks=_json_int(row, "start_ticks"),
+        start_time=_json_float(row, "start_time"), namespace_init=bool(row.get("namespace_init", False)),
+        user=_json_optional_text(row, "user", escaper),
+        cgroup=_json_optional_text(row, "cgroup", escaper),
+        cpu_ticks=_json_int(row, "cpu_ticks"), rss_kb=_json_int(row, "rss_kb"),
+        session_key=_json_optional_text(row, "session_key", escaper),
     )
+
+
+# psxj's own CSV (render/export.py): its header, and the columns that hold text a
+# spreadsheet could take for a formula, which export prefixed with a quote.
+CSV_HEADER = "ppid,pid,pgid,sid,tty,tpgid,stat,uid,user,time,command"
+_CSV_INTEGERS = ("ppid", "pid", "pgid", "sid", "tpgid", "uid", "flags", "nice", "threads", "tty_nr", "ruid",
+                 "euid", "rgid", "egid", "cpu_seconds", "start_ticks")
+_CSV_BOOLEANS = ("namespace_init", "kernel_thread", "daemon")
+_CSV_OPTIONAL_TEXT = ("user", "session_key", "cgroup", "supervisor", "unit")
+
+
+def unquote_cell(value: str) -> str:
+    """Undo export's formula guard: a text cell that starts with a quote had one added."""
+    return value[1:] if value.startswith("'") else value
+
+
+def parse_csv(text: str, name: str, taken: Optional[float], escaper: Escaper) -> Snapshot:
+    records, kinds = [], {}
+    saved_limit = csv.field_size_limit()
+    csv.field_size_limit(MAX_INPUT)  # one argv may be long; the whole input is bounded already
+    try:
+        reader = csv.DictReader(line for _, line in lines_of(text))
+        for row in reader:
+            try:
+                fields = _csv_row(row)
+                records.append(record_from_fields(fields, escaper))
+                _keep_saved_kind(kinds, records[-1], fields, escaper)
+            except (KeyError, TypeError, ValueError) as exc:
+                raise PsxjError(f"{name}: line {reader.line_num}: {_json_problem(exc)}") from None
+            except RecursionError:
+                raise PsxjError(f"{name}: line {reader.line_num}: argv nested too deeply") from None
+    except csv.Error as exc:
+        raise PsxjError(f"{name}: malformed CSV: {exc}") from None
+    finally:
+        csv.field_size_limit(saved_limit)
+    return Snapshot(records, source=name, taken_at=taken, time_source=file_time_source(taken), saved_kinds=kinds)
+
+
+def _csv_row(row: Dict[Optional[str], Any]) -> Dict[str, Any]:
+    if None in row:
+        raise ValueError("more cells than the header has columns")
+    fields: Dict[str, Any] = {}
+    for key, value in row.items():
+        if value is None:
+            raise ValueError(f"missing field {shown(str(key))}")
+        if key in _CSV_INTEGERS:
+            fields[key] = None if value == "" else number(value, key, key)
+        elif key in _CSV_BOOLEANS:
+            if value not in ("true", "false", ""):
+                raise ValueError(f"field {key!r} must be true or false")
+            fields[key] = None if value == "" else value == "true"
+        elif key == "start_time":
+            fields[key] = None if value == "" else _float(value, key)
+        elif key in ("argv", "kind_reasons"):
+            fields[key] = None if value == "" else _argv_cell(value)
+        else:
+            fields[key] = None if value == "" and key in _CSV_OPTIONAL_TEXT else unquote_cell(value)
+    return fields
+
+
+def _float(value: str, key: str) -> float:
+    try:
+        seconds = float(value) if len(value) < 40 else math.nan
+    except ValueError:
+        raise ValueError(f"field {key!r} must be a number") from None
+    return epoch_seconds(seconds, f"field {key!r}")
+
+
+def _argv_cell(value: str) -> List[str]:
+    argv = json.loads(value, parse_constant=_refuse_constant)
+    if not (isinstance(argv, list) and all(isinstance(a, str) for a in argv)):
+        raise ValueError("field 'argv' must be a list of strings")
+    return argv

@@ -1,0 +1,126 @@
+"""`psxj record DIR`: the live table every few seconds, into a recording (psxj.sources.recording).
+
+    psxj record DIR [--interval S] [--max-size SIZE] [--count N] [SELECTORS]
+
+Runs until interrupted (Ctrl-C, SIGTERM, SIGHUP), or for --count tables. Selectors
+restrict what is recorded, as they restrict the table.
+"""
+
+from __future__ import annotations
+
+import argparse
+import signal
+import time
+from typing import Callable, List, Optional
+
+from psxj.errors import PsxjError, UsageError
+from psxj.select import Selection, add_selector_arguments, selection_from_arguments
+from psxj.sources.recording import RecordWriter, parse_size
+
+
+class _Parser(argparse.ArgumentParser):
+    def error(self, message: str):
+        raise UsageError(f"{message} (see psxj record --help)")
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = _Parser(prog="psxj record", description="Record the process table over time: keyframes "
+                     "plus changes, append-only, readable after a crash. Read it back with "
+                     "psxj --load DIR [--at TIME] or psxj diff DIR@TIME DIR@TIME.")
+    parser.add_argument("path", metavar="DIR", help="the recording: a directory psxj makes (mode 0700)")
+    parser.add_argument("--interval", metavar="S", type=_interval, default=2.0,
+                        help="seconds between tables (default 2)")
+    parser.add_argument("--max-size", metavar="SIZE", type=_size, default=None,
+                        help="bound the recording (e.g. 300M, 2G): the oldest data is deleted first")
+    parser.add_argument("--count", metavar="N", type=_count, default=None,
+                        help="stop after N tables (default: until interrupted)")
+    add_selector_arguments(parser)
+    return parser
+
+
+def _interval(text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError("not a number") from None
+    if not 0.1 <= value <= 86400:  # also refuses nan and inf
+        raise argparse.ArgumentTypeError("must be between 0.1 and 86400 seconds")
+    return value
+
+
+def _size(text: str) -> int:
+    try:
+        return parse_size(text)
+    except PsxjError as exc:
+        raise argparse.ArgumentTypeError(str(exc)) from None
+
+
+def _count(text: str) -> int:
+    if not (text.isascii() and text.isdigit() and 0 < len(text) < 10 and int(text) > 0):
+        raise argparse.ArgumentTypeError("must be a positive whole number")
+    return int(text)
+
+
+def record(writer: RecordWriter, read: Callable, selection: Selection, interval: float,
+           count: Optional[int] = None, clock: Callable[[], float] = time.monotonic,
+           sleep: Callable[[float], None] = time.sleep, stopped: Callable[[], bool] = lambda: False) -> int:
+    """The loop: read, select, write, wait for the next tick. Ticks are kept on a fixed
+    grid, so a slow table delays the next one without drifting the rest. Returns the
+    number of tables written."""
+    written = 0
+    next_tick = clock()
+    while not stopped() and (count is None or written < count):
+        snapshot = read()
+        if selection:
+            from psxj.model import Snapshot
+
+            snapshot = Snapshot(selection.apply(snapshot.records), source=snapshot.source,
+                                taken_at=snapshot.taken_at, pid_width=snapshot.pid_width, system=snapshot.system)
+        writer.write(snapshot)
+        written += 1
+        next_tick += interval
+        now = clock()
+        if next_tick < now:  # we fell behind (a suspended machine): start the grid again
+            next_tick = now
+        if count is not None and written >= count:
+            break
+        if not stopped():
+            sleep(next_tick - now)
+    return written
+
+
+def main(argv: List[str]) -> int:
+    args = build_parser().parse_args(argv)
+    selection = selection_from_arguments(args)
+    from psxj.sources.incremental import IncrementalReader
+
+    writer = RecordWriter(args.path, max_size=args.max_size,
+                          info={"interval": args.interval, "selection": selection.describe()})
+    reader = IncrementalReader()
+    stop = {"now": False}
+
+    def request_stop(signum, frame):
+        stop["now"] = True
+        raise _Interrupted()
+
+    previous = {sig: signal.signal(sig, request_stop) for sig in (signal.SIGTERM, signal.SIGHUP, signal.SIGINT)}
+    try:
+        record(writer, reader.read, selection, args.interval, args.count,
+               sleep=_interruptible_sleep, stopped=lambda: stop["now"])
+    except _Interrupted:
+        pass  # the entry being written when the signal came is complete or torn: both read back
+    finally:
+        for sig, handler in previous.items():
+            signal.signal(sig, handler)
+        writer.close()
+        reader.close()
+    return 0
+
+
+class _Interrupted(Exception):
+    pass
+
+
+def _interruptible_sleep(seconds: float) -> None:
+    if seconds > 0:
+        time.sleep(seconds)
