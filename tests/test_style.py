@@ -13,6 +13,6 @@ from conftest import ROOT
 def test_ruff_finds_nothing():
     if importlib.util.find_spec("ruff") is None:
         pytest.skip("ruff is not installed (pip install '.[test]' brings it)")
-    result = subprocess.run([sys.executable, "-m", "ruff", "check", "psxj", "tests", "bench", "screenshots"],
+    result = subprocess.run([sys.executable, "-m", "ruff", "check", "psxj", "tests", "bench", "screenshots", "tools"],
                             cwd=ROOT, capture_output=True, text=True)
     assert result.returncode == 0, result.stdout

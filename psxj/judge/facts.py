@@ -99,6 +99,13 @@ class ProcFacts:
         """Its root directory: / unless it chroot()ed."""
         return self._guard("root directory", lambda: os.readlink(f"{self.base}/root"))
 
+    def same_filesystem_as_root(self) -> Optional[bool]:
+        """Is its cwd on the filesystem its root directory is on (same st_dev)? None if unreadable."""
+        try:
+            return os.stat(f"{self.base}/cwd").st_dev == os.stat(f"{self.base}/root").st_dev
+        except OSError:
+            return None
+
     def wchan(self) -> str:
         def read() -> str:
             with open(f"{self.base}/wchan") as f:

@@ -86,7 +86,7 @@ def not_session_leader(c: Context) -> Judgement:
                       f"session is {_label(leader, r.sid)}'s (see own-session)")
     if r.pgid == r.sid and r.sid != 0:
         return PASS, (f"SID {r.sid} != PID {r.pid}, and the session's leader has exited while it stayed in the "
-                      "leader's group: the second fork happened")
+                      "leader's group: the shape the second fork leaves")
     return PASS, f"SID {r.sid} != PID {r.pid}: not a session leader, so it cannot acquire a terminal"
 
 
@@ -113,7 +113,15 @@ def cwd_root(c: Context) -> Judgement:
         root = "/"
     if root != "/" and cwd == root:
         return PASS, f"cwd is the root of its chroot ({root}): it keeps only that directory, its own root"
-    return FAIL, f"cwd {cwd}: keeps that filesystem busy"
+    # The rule is there so that no other filesystem is kept busy (it could not be unmounted). A
+    # spool or data directory on the root filesystem keeps none: accepted, like umask 0022.
+    same = c.facts.same_filesystem_as_root()
+    if same:
+        return PASS, (f"cwd {cwd}: not /, but on its root filesystem (the same device as its /), so it keeps "
+                      "no other filesystem busy (accepted)")
+    if same is None:
+        raise Unreadable(f"cwd {cwd}: which filesystem it is on is not readable")
+    return FAIL, f"cwd {cwd}: on another filesystem than /, which it keeps busy (it cannot be unmounted)"
 
 
 def _family(snapshot: Snapshot, pid: int) -> Set[int]:
@@ -220,7 +228,8 @@ def pidfile_lock(c: Context) -> Judgement:
                 for d in descriptors for line in d.locks if " WRITE " in f" {line} "]
         if held:
             return PASS, "; ".join(held)
-        return FAIL, "holds no write lock through any of its descriptors: nothing stops a second instance"
+        return FAIL, ("holds no write lock through any of its descriptors (other guards, such as an O_EXCL pidfile "
+                      "or a port only one process can bind, are not checked)")
     mine = [lock for lock in proc_locks() if lock.pid == c.record.pid and lock.mode == "WRITE"]
     if mine:
         return PASS, "; ".join(f"{lock.kind} WRITE lock on inode {lock.inode} held by {lock.pid} (its descriptors "
@@ -246,11 +255,13 @@ def syslog(c: Context) -> Judgement:
 
 
 def _connected_to_dev_log(c: Context) -> Optional[str]:
+    """A socket of the process connected to the syslog daemon: /dev/log, or a chroot's own dev/log
+    that the syslog daemon binds for it (Debian's rsyslog does, for postfix and haproxy)."""
     names = {"/dev/log", os.path.realpath("/dev/log")}
     sockets = c.system.unix_sockets()
     if not sockets:
         return None
-    servers = {inode for inode, (_, name, _) in sockets.items() if name in names}
+    servers = {inode for inode, (_, name, _) in sockets.items() if name in names or name.endswith("/dev/log")}
     for fd, target in sorted(c.facts.fds().items()):
         if target.startswith("socket:["):
             info = sockets.get(int(target[8:-1]))
@@ -382,6 +393,11 @@ def service_signals(c: Context) -> Judgement:
         term += " (its manager counts that as a clean stop)"
     if hup_ok is None:
         raise Unreadable(f"{term}; {hup}: SIGHUP would end it, which is right only if its documentation says so")
+    if hup_ok is False and c.facts.signal_mask("SigIgn") & signal_bit("HUP"):
+        # Ignored, not blocked: a hang-up cannot end it. It does not reload on it either; some
+        # supervisors (libslack daemon) ignore it for their client by design.
+        who = f", as its supervisor {c.kind.supervisor} arranges" if c.kind.supervisor else ""
+        return PASS, f"{term}; HUP ignored{who}: a hang-up cannot end it (it does not reload on it)"
     return (PASS if hup_ok else FAIL), f"{term}; {hup}"
 
 
