@@ -52,6 +52,8 @@ def build_parser() -> argparse.ArgumentParser:
                         "HH:MM[:SS] today, or -10m before the last table)")
     parser.add_argument("--delay", metavar="SECONDS", type=_delay, default=2.0,
                         help="refresh interval of the interface (default 2)")
+    parser.add_argument("--no-events", action="store_true",
+                        help="in the interface, do not listen to fork/exec/setsid/exit events")
     parser.add_argument("--keep-demo", action="store_true",
                         help="leave a demo started in the interface running when psxj quits")
     parser.add_argument("--version", action="version", version=f"psxj {__version__}")
@@ -87,7 +89,7 @@ def run_table(argv: List[str]) -> int:
                              "at its latest table")
         from psxj.tui.launch import start_interface
 
-        return start_interface(selection, args.load, args.delay, args.keep_demo)
+        return start_interface(selection, args.load, args.delay, args.keep_demo, events=not args.no_events)
 
     from psxj.render.escape import Escaper
 

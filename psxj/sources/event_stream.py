@@ -35,7 +35,8 @@ class EventStream:
 
     def __init__(self, follow: Optional[int] = None, selection: Optional[RecordFilter] = None, poll: bool = False,
                  kinds: Optional[Iterable[str]] = None, receive_buffer: Optional[int] = None,
-                 escaper: Optional[Escaper] = None) -> None:
+                 escaper: Optional[Escaper] = None,
+                 initial_rows: Optional[Callable[[], List[ProcessRecord]]] = None) -> None:
         from psxj.sources.cn_proc import MASK_OF, PROC_EVENT_ALL
         from psxj.sources.connector import DEFAULT_RECEIVE_BUFFER, ConnectorListener, EventsUnavailable
 
@@ -63,7 +64,7 @@ class EventStream:
         started = time.monotonic()
         try:
             # After subscribing, so nothing falls between the snapshot and the first event.
-            self.tracker.seed(self._initial_rows())
+            self.tracker.seed(initial_rows() if initial_rows is not None else self._initial_rows())
         except BaseException:
             self.close()
             raise
@@ -156,14 +157,17 @@ class EventFeed:
     """
 
     def __init__(self, follow: Optional[int] = None, selection: Optional[RecordFilter] = None, capacity: int = 10000,
-                 on_events: Optional[Callable[[List[ProcessEvent]], None]] = None, poll: bool = False) -> None:
+                 on_events: Optional[Callable[[List[ProcessEvent]], None]] = None, poll: bool = False,
+                 initial_rows: Optional[Callable[[], List[ProcessRecord]]] = None) -> None:
         self._events: Deque[ProcessEvent] = collections.deque(maxlen=capacity)
         self._lock = threading.Lock()
         self._stop = threading.Event()
         self._on_events = on_events
         self.dropped = 0  # events pushed out of the deque before anyone drained them
         self.error: Optional[str] = None
-        self.stream = EventStream(follow=follow, selection=selection, poll=poll)
+        # initial_rows: the interface already has a table (read by its helper process); seeding from it
+        # spares its own interpreter a second read of all of /proc.
+        self.stream = EventStream(follow=follow, selection=selection, poll=poll, initial_rows=initial_rows)
         self._thread = threading.Thread(target=self._run, name="psxj-events", daemon=True)
         self._thread.start()
 

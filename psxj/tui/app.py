@@ -26,6 +26,7 @@ from psxj.model import Snapshot
 from psxj.render.escape import safe_text
 from psxj.select import Selection, parse_filter
 from psxj.tui.demo_panel import DemoPanel
+from psxj.tui.events_pane import SCOPE_WORDS, SCOPES, EventsPane, event_pids, subtree_of
 from psxj.tui.keys import keys_of
 from psxj.tui.main_screen import MainScreen
 from psxj.tui.table import ProcessTable
@@ -42,7 +43,8 @@ from psxj.views import (
 )
 
 # Actions that only make sense on live processes: hidden, and refused, on a loaded table.
-LIVE_ONLY = frozenset({"signal", "demo", "pause", "refresh_now", "demo_hangup", "demo_second_instance", "audit"})
+LIVE_ONLY = frozenset({"signal", "demo", "pause", "refresh_now", "demo_hangup", "demo_second_instance", "audit",
+                       "events", "events_scope"})
 _TICKS = os.sysconf("SC_CLK_TCK") if hasattr(os, "sysconf") else 100
 _PID_JUMP_SECONDS = 1.0
 
@@ -59,7 +61,7 @@ class PsxjApp(App):
     def __init__(self, *, selection: Optional[Selection] = None, snapshot: Optional[Snapshot] = None,
                  delay: float = 2.0, reader=None, demo_rundir: Optional[str] = None,
                  demo_step_delay: float = 2.0, keep_demo: bool = False, remember: bool = False,
-                 first_snapshot: Optional[Snapshot] = None) -> None:
+                 first_snapshot: Optional[Snapshot] = None, events: bool = False) -> None:
         super().__init__()
         self.demo_rundir = demo_rundir
         self.demo_step_delay = demo_step_delay
@@ -93,6 +95,12 @@ class PsxjApp(App):
         self._pid_typed_at = 0.0
         self.search_text = ""
         self.first_snapshot = first_snapshot   # the first frame's rows (first_frame.paint), shown until all are read
+        from psxj.judge.story import EventLog
+
+        self.use_events = events           # listen to fork/exec/setsid/exit (psxj.sources.events) while live
+        self.event_log = EventLog()        # every event since start: birth stories, observed adoptions
+        self.event_feed = None             # EventFeed, once opened (it may take a second: a worker opens it)
+        self._sessions_before: Dict = {}   # identity -> SID at the last refresh, to tell session changes
         self.ui_refresh_seconds: List[float] = []  # measured by bench/bench_tui.py
         if saved.get("theme") in self.available_themes:
             self.theme = saved["theme"]
@@ -162,6 +170,9 @@ class PsxjApp(App):
             if self.first_snapshot is not None:
                 self.apply_snapshot(self.first_snapshot, partial=True)
             self.collect()
+            if self.use_events:
+                self._open_events()
+                self.set_interval(0.5, self.take_events)
         if not self.is_headless:
             self.set_interval(1.0, self._watch_terminal)
 
@@ -175,6 +186,8 @@ class PsxjApp(App):
     def on_unmount(self) -> None:
         if self.reader is not None:
             self.reader.close()
+        if self.event_feed is not None:
+            self.event_feed.close()
         self.end_own_demo()
 
     def end_own_demo(self) -> None:
@@ -227,6 +240,8 @@ class PsxjApp(App):
             self.first_snapshot = None
         if snapshot.live and not partial:
             snapshot.cpu_percent = cpu_percent(self._previous, snapshot, _TICKS)
+            snapshot.observations = self._observations()
+            self._note_session_changes(snapshot)
             self._previous = snapshot
         self.snapshot = snapshot
         self.refresh_count += 1
@@ -295,6 +310,9 @@ class PsxjApp(App):
             parts.append((4, f"{' '.join(table.hidden_columns)} hidden (o)", "cols hidden"))
         if self._pid_typed:
             parts.append((0, f"PID {self._pid_typed}…", f"PID {self._pid_typed}…"))
+        if self.event_feed is not None:
+            live = self.event_feed.mode == "events"
+            parts.append((3, "events on" if live else "events polled", "ev" if live else "ev~"))
         parts.append((0, f"filter: {self.filter_text}", f"filter: {self.filter_text}") if self.filter_text
                      else (5, "no filter", ""))
         texts = [long for _, long, _ in parts]
@@ -521,7 +539,10 @@ class PsxjApp(App):
         from psxj.tui.screens import checklist_section
 
         snapshot = self.snapshot
-        return [lambda: checklist_section(snapshot, record)]
+        sections = [lambda: checklist_section(snapshot, record)]
+        if snapshot.live:
+            sections.insert(0, lambda: self.birth_story(record))
+        return sections
 
     def action_audit(self) -> None:
         if self.snapshot is None or not self.snapshot.live:
@@ -670,6 +691,121 @@ class PsxjApp(App):
         else:
             self.notify("; ".join(refused[:3]), severity="error", title="Signal not sent")
         self.action_refresh_now()
+
+    # live events ------------------------------------------------------------------
+    @work(thread=True, exclusive=True, group="events")
+    def _open_events(self) -> None:
+        """Open the event feed off the UI thread: proving the kernel's subscription takes up to 1 s."""
+        from psxj.sources.event_stream import EventFeed
+
+        def rows_already_read():
+            snapshot = self.snapshot
+            return list(snapshot.records) if snapshot is not None and snapshot.partial_of is None else None
+
+        try:
+            feed = EventFeed(on_events=self.event_log.add_many,
+                             initial_rows=lambda: rows_already_read() or self._read_rows_here())
+        except OSError as exc:
+            self.call_from_thread(self._events_unavailable, str(exc))
+            return
+        if self.is_running:
+            self.call_from_thread(self._events_opened, feed)
+        else:
+            feed.close()
+
+    @staticmethod
+    def _read_rows_here():
+        from psxj.sources.proc import ProcReader
+
+        return ProcReader().read_all()
+
+    def _events_opened(self, feed) -> None:
+        self.event_feed = feed
+        if feed.notice:
+            self.notify(feed.notice, title="Live events", severity="warning")
+        self.update_status()
+
+    def _events_unavailable(self, why: str) -> None:
+        self.notify(f"No live events: {why}", title="Live events", severity="warning")
+
+    def take_events(self) -> None:
+        """Every half second: move new events into the pane (when open), keep the feed drained."""
+        if self.event_feed is None:
+            return
+        events = self.event_feed.drain()
+        pane = self.widget("#events", EventsPane)
+        if pane.display and events:
+            pane.add(events, self._event_in_scope(pane.scope))
+        if pane.display:
+            pane.status = safe_text(self.event_feed.status_line())
+            pane.show(max(pane.size.height, 8))
+
+    def _event_in_scope(self, scope: str):
+        if scope == "all" or self.snapshot is None:
+            return lambda event: True
+        if scope == "subtree":
+            record = self.table.current
+            wanted = subtree_of(self.snapshot, record.pid) if record is not None else set()
+        else:
+            wanted = {row.record.pid for row in self.table.rows if row.kind == PROCESS}
+        return lambda event: bool(event_pids(event) & wanted)
+
+    def _observations(self):
+        """What the events proved for the kinds: adoptions seen as they happened."""
+        from psxj.judge.kinds import Observations
+
+        observations = Observations()
+        for adoption in self.event_log.adoptions():
+            was = adoption.old_parent_command or "its parent"
+            observations.record_adoption(adoption.child, adoption.new_parent,
+                                         f"{was} ({adoption.old_parent}) exited at "
+                                         f"{time.strftime('%H:%M:%S', time.localtime(adoption.time))}")
+        return observations
+
+    def _note_session_changes(self, snapshot: Snapshot) -> None:
+        """Rows whose session changed since the last refresh: said in the events pane."""
+        before = self._sessions_before
+        now = {r.identity: r.sid for r in snapshot.records}
+        if before:
+            pane = self.widget("#events", EventsPane)
+            for record in snapshot.records:
+                was = before.get(record.identity)
+                if was is not None and was != record.sid:
+                    pane.note(f"{time.strftime('%H:%M:%S')}     (refresh) PID {record.pid} {record.comm}: "
+                              f"SID {was} -> {record.sid}, its session changed since the last refresh")
+        self._sessions_before = now
+
+    def action_events(self) -> None:
+        pane = self.widget("#events", EventsPane)
+        if not self.use_events:
+            self.notify("Live events are off (psxj --no-events), or this table is not live.")
+            return
+        pane.display = not pane.display
+        if pane.display:
+            pane.status = safe_text(self.event_feed.status_line()) if self.event_feed else "events: opening…"
+            pane.show(12)
+
+    def action_events_scope(self) -> None:
+        pane = self.widget("#events", EventsPane)
+        pane.scope = SCOPES[(SCOPES.index(pane.scope) + 1) % len(SCOPES)]
+        pane.lines.clear()
+        pane.display = True
+        pane.show(12)
+        self.notify(f"Events of {SCOPE_WORDS[pane.scope]} from now on.")
+
+    def birth_story(self, record) -> Static:
+        """The detail view's section: what events showed of this process, or what can be inferred."""
+        lines = self.event_log.story_or_inferred(self.snapshot, record)
+        text = Text()
+        text.append("\nBirth story", style="bold")
+        seen = self.event_feed is not None and not lines[0].inferred if lines else False
+        text.append(" (from live events since psxj started)\n" if seen else
+                    " (no event of it was seen: inferred from what /proc shows now)\n")
+        for line in lines:
+            stamp = time.strftime("%H:%M:%S", time.localtime(line.time)) + f".{int(line.time * 1000) % 1000:03d}" \
+                if line.time else "        "
+            text.append(f"  {stamp}  {safe_text(line.display())}\n", style="dim" if line.inferred else "")
+        return Static(text, id="birth-story")
 
     # the demo ---------------------------------------------------------------------
     def _demo_control(self):
@@ -845,6 +981,7 @@ def run_app(selection: Optional[Selection] = None, load: Optional[str] = None, d
 
         snapshot = load_snapshot(load)
     app_options.setdefault("remember", True)  # the theme and columns chosen last time
+    app_options.setdefault("events", snapshot is None)  # live events for a live table
     app = PsxjApp(selection=selection, snapshot=snapshot, delay=delay, keep_demo=keep_demo, **app_options)
 
     received = []

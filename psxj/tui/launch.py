@@ -11,7 +11,8 @@ from typing import Optional
 from psxj.select import Selection
 
 
-def start_interface(selection: Selection, load: Optional[str], delay: float, keep_demo: bool) -> int:
+def start_interface(selection: Selection, load: Optional[str], delay: float, keep_demo: bool,
+                    events: bool = True) -> int:
     from psxj.tui import first_frame
 
     fd = first_frame.terminal_fd()
@@ -32,7 +33,7 @@ def start_interface(selection: Selection, load: Optional[str], delay: float, kee
 
         started = True
         return run_app(selection=selection, load=load, delay=delay, keep_demo=keep_demo, reader=reader,
-                       first_snapshot=painted)
+                       first_snapshot=painted, events=events and load is None)
     finally:
         if fd is not None:
             first_frame.restore_terminal(fd, saved)

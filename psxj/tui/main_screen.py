@@ -12,6 +12,7 @@ from textual.screen import Screen
 from textual.widgets import Input, Static
 
 from psxj.tui.demo_panel import DemoPanel
+from psxj.tui.events_pane import EventsPane
 from psxj.tui.keys import bar_entries, key_bar
 from psxj.tui.table import ProcessTable
 
@@ -38,6 +39,8 @@ class MainScreen(Screen):
         Binding("less_than_sign", "app.sort(-1)", "Sort back", show=False),
         Binding("i", "app.invert_sort", "Reverse"),
         Binding("o", "app.columns", "Columns"),
+        Binding("e", "app.events", "Events"),
+        Binding("E", "app.events_scope", "Events of…", show=False),
         Binding("a", "app.audit", "Audit"),
         Binding("d", "app.demo", "Demo"),
         Binding("p", "app.pause", "Pause"),
@@ -53,6 +56,7 @@ class MainScreen(Screen):
         yield Static(id="status")
         yield ProcessTable(id="table")
         with Vertical(id="bottom"):
+            yield EventsPane(id="events")
             yield DemoPanel(id="demo")
             yield Static(id="filter-error")
             yield Input(placeholder=SEARCH_HINT, id="search")
@@ -64,6 +68,7 @@ class MainScreen(Screen):
     def on_mount(self) -> None:
         self.query_one("#filter-error", Static).display = False
         self.query_one("#demo", DemoPanel).display = False
+        self.query_one("#events", EventsPane).display = False
         self.query_one("#search", Input).display = False
         self.query_one(ProcessTable).focus()
         self.app.main_ready()

