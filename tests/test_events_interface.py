@@ -10,6 +10,7 @@ from pathlib import Path
 
 import pytest
 from conftest import LiveReader, linux_only, select_live_row
+from test_tui import screen_text
 
 from psxj.tui.app import PsxjApp
 from psxj.tui.events_pane import EventsPane
@@ -96,3 +97,37 @@ async def test_without_events_the_story_says_it_is_inferred(spawner):
         story = str(app.screen.query_one("#birth-story").render())
         assert "inferred from what /proc shows now" in story and "inferred:" in story
         assert sys.executable or story
+
+
+async def test_with_events_the_demo_runs_at_full_speed_and_is_told_step_by_step(tmp_path):
+    """Its steps take milliseconds; the panel tells them one at a time with their real times, the
+    kernel's events beside them, and the rows as they were."""
+    from conftest import gone_or_zombie
+
+    from psxj.demo.control import DemoControl
+
+    rundir = tmp_path / "run"
+    control = DemoControl(str(rundir))
+    app = PsxjApp(reader=LiveReader(), delay=60, events=True, demo_rundir=str(rundir), demo_step_delay=0.5)
+    told = []
+    async with app.run_test(size=(160, 48)) as pilot:
+        await _events_ready(app, pilot)
+        await pilot.press("d")
+        for _ in range(100):
+            await pilot.pause(0.2)
+            app.follow_demo()
+            text = screen_text(app.widget("#demo"))
+            if "Step" in text:
+                told.append(text)
+            if "Step 11 of 11" in text:
+                break
+        entries = control.steps(app.demo_run.run_id)
+        assert [e["step"] for e in entries][-1] == "signals"
+        assert entries[-1]["time"] - entries[0]["time"] < 2.0  # full speed: no step delay in the daemon
+        setsid = next(t for t in told if "Step 3 of 11: setsid()" in t)
+        assert " at " in setsid and " ms)" in setsid  # its real time, from the run's start
+        assert any("event:" in t and "SID" in t for t in told if "Step 3 of 11" in t)
+        assert any("Step 2 of 11" in t and "event:" in t and "FORK" in t for t in told)
+    for entries in control.all_runs().values():
+        for entry in entries:
+            assert gone_or_zombie(entry["pid"])

@@ -44,7 +44,7 @@ from psxj.views import (
 
 # Actions that only make sense on live processes: hidden, and refused, on a loaded table.
 LIVE_ONLY = frozenset({"signal", "demo", "pause", "refresh_now", "demo_hangup", "demo_second_instance", "audit",
-                       "events", "events_scope"})
+                       "events", "events_scope", "demo_step"})
 _TICKS = os.sysconf("SC_CLK_TCK") if hasattr(os, "sysconf") else 100
 _PID_JUMP_SECONDS = 1.0
 
@@ -72,6 +72,7 @@ class PsxjApp(App):
         self.demo_run = None              # the run the panel narrates (DemoControl.launch's Run)
         self.demo_second_run = None       # the second instance I started, to be refused
         self._demo_ended_at: Optional[float] = None
+        self._demo_playback: Optional[Tuple[int, float]] = None   # (step being told, since when): a replayed run
         self._demo_timer = None
         self._demo_seen_steps = 0
         self._demo_follow_pid: Optional[int] = None
@@ -839,7 +840,10 @@ class PsxjApp(App):
                 self.push_screen(ConfirmScreen(f"Stop psxj-demo (pid {holder})?"), confirmed)
                 self._show_demo_panel()
                 return
-            run = control.launch(step_delay=self.demo_step_delay, tied_to=self._own_identity())
+            # With live events the daemon runs at full speed, as a real one would, and the panel plays its
+            # recorded steps back one at a time, with their real times and the kernel's events.
+            playback = self.event_feed is not None and self.event_feed.mode == "events"
+            run = control.launch(step_delay=0 if playback else self.demo_step_delay, tied_to=self._own_identity())
         except PsxjError as exc:
             self.notify(str(exc), severity="error", title="Demo not started")
             return
@@ -848,8 +852,13 @@ class PsxjApp(App):
         self.demo_started_here = True
         self._demo_seen_steps = 0
         self._demo_ended_at = None
+        self._demo_playback = (0, time.monotonic()) if playback else None
         self._show_demo_panel()
-        self.notify(f"Demo started: one step every {self.demo_step_delay:g}s. Watch the highlighted rows.")
+        if playback:
+            self.notify(f"Demo started at full speed; its steps are told one every {self.demo_step_delay:g}s "
+                        "with their real times ([ and ] step).")
+        else:
+            self.notify(f"Demo started: one step every {self.demo_step_delay:g}s. Watch the highlighted rows.")
 
     def _show_demo_panel(self) -> None:
         self.widget("#demo", DemoPanel).display = True
@@ -882,7 +891,14 @@ class PsxjApp(App):
         if ended and self._demo_ended_at is None:
             self._demo_ended_at = time.monotonic()
         panel = self.widget("#demo", DemoPanel)
-        panel.show(entries, log_tail, second=second, ended=ended)
+        upto = self._playback_step(entries)
+        if upto is not None:
+            ended = False  # still being told, even if the run itself is long done
+            self._demo_ended_at = None
+            panel.show(entries, log_tail, second=second, upto=upto, events=self._step_events(entries, upto))
+            pids = {e["pid"] for e in entries[:upto + 1]}
+        else:
+            panel.show(entries, log_tail, second=second, ended=ended)
         self.table.highlighted_pids = set() if ended else pids
         self.table.refresh()
         if ended and time.monotonic() - self._demo_ended_at > 6:
@@ -893,6 +909,42 @@ class PsxjApp(App):
             self._demo_follow_pid = entries[-1]["pid"] if entries and self.demo_started_here and not ended else None
             if not self.paused and not self.static_source:
                 self.action_refresh_now()  # show each step's row as soon as it happens
+
+    def _playback_step(self, entries: List[dict]) -> Optional[int]:
+        """Which step a played-back run is telling now (None: not played back, or all told). It moves on
+        every demo_step_delay seconds, or with [ and ]."""
+        if self._demo_playback is None or not entries:
+            return None
+        shown, since = self._demo_playback
+        if time.monotonic() - since >= self.demo_step_delay and shown < len(entries) - 1:
+            self._demo_playback = (shown + 1, time.monotonic())
+            shown += 1
+            self._demo_follow_pid = entries[shown]["pid"]
+        if shown >= len(entries) - 1 and entries[-1]["step"] in ("signals", "refused") \
+                and time.monotonic() - self._demo_playback[1] > self.demo_step_delay:
+            self._demo_playback = None  # all told: from now on the panel follows the run itself
+            return None
+        return min(shown, len(entries) - 1)
+
+    def _step_events(self, entries: List[dict], upto: int) -> List[str]:
+        """The kernel's events of the demo's processes between the step before and this one."""
+        from psxj.render.eventtext import describe
+
+        begin = entries[upto - 1]["time"] if upto > 0 else entries[0]["time"] - 1.0
+        end = entries[upto]["time"]
+        found = []
+        for entry in entries:
+            life = self.event_log.life((entry["pid"], entry.get("start_ticks")))
+            for event in life.events if life is not None else ():
+                if begin < event.time <= end + 0.001:
+                    found.append((event.time, f"{_clock_ms(event.time)} {event.kind} {describe(event)}"))
+        return [text for _, text in sorted(set(found))]
+
+    def action_demo_step(self, step: int) -> None:
+        if self._demo_playback is not None:
+            shown, _ = self._demo_playback
+            self._demo_playback = (max(shown + step, 0), time.monotonic() + 3600)  # the user steps: no timer
+            self.follow_demo()
 
     def _stop_demo(self) -> None:
         try:
@@ -961,6 +1013,10 @@ def terminal_alive() -> bool:
         except OSError:
             return False
     return False
+
+
+def _clock_ms(seconds: float) -> str:
+    return time.strftime("%H:%M:%S", time.localtime(seconds)) + f".{int(seconds * 1000) % 1000:03d}"
 
 
 def _log_pid(line: str) -> Optional[int]:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import time
 from typing import List, Optional
 
 from rich.console import Group
@@ -35,8 +36,17 @@ def _second_instance_line(second: List[dict]) -> Optional[Text]:
     return Text(f"Second instance (pid {last['pid']}): {last['step']}…", no_wrap=True, overflow="ellipsis")
 
 
+def _clock(seconds: float) -> str:
+    return time.strftime("%H:%M:%S", time.localtime(seconds)) + f".{int(seconds * 1000) % 1000:03d}"
+
+
 def narration(entries: List[dict], log_tail: List[str], second: Optional[List[dict]] = None,
-              ended: bool = False) -> Group:
+              ended: bool = False, upto: Optional[int] = None, events: Optional[List[str]] = None) -> Group:
+    """The panel's text. `upto` narrates the run up to that step (a played-back run, which went
+    faster than anyone reads); `events` are the kernel's words for what that step did."""
+    if upto is not None:
+        entries = entries[:upto + 1]
+        ended = False
     told = narrate(entries)
     parts = []
     if not told:
@@ -51,13 +61,23 @@ def narration(entries: List[dict], log_tail: List[str], second: Optional[List[di
                               f"PID {entry.get('pid')}). This panel closes by itself; d starts it again.",
                               style="bold"))
         else:
-            parts.append(Text(f"Step {len(told)} of {total}: {step.title}   (PID {entry.get('pid')})", style="bold"))
+            when = ""
+            if upto is not None and isinstance(entry.get("time"), (int, float)):
+                first = entries[0].get("time", entry["time"])
+                when = f" at {_clock(entry['time'])} (+{(entry['time'] - first) * 1000:.1f} ms)"
+            parts.append(Text(f"Step {len(told)} of {total}: {step.title}   (PID {entry.get('pid')}){when}",
+                              style="bold"))
             parts.append(Text(f"  「{step.quote}」", style="italic"))
             parts.append(Text(f"  {step.explanation}"))
             if changes:
                 parts.append(Text("  changed: " + "   ".join(changes), style="bold"))
             elif step.changes:
                 parts.append(Text("  changed: nothing yet visible", style="dim"))
+            for line in (events or [])[:4]:
+                parts.append(Text("  event: " + line, style="dim", no_wrap=True, overflow="ellipsis"))
+            if upto is not None:
+                parts.append(Text("  (the run took milliseconds; played back one step at a time: [ and ] step)",
+                                  style="dim"))
     second_line = _second_instance_line(second or [])
     if second_line is not None:
         parts.append(second_line)
@@ -71,5 +91,5 @@ class DemoPanel(Static):
     """Shown while a demo runs; the app feeds it the recorded steps and the log's last lines."""
 
     def show(self, entries: List[dict], log_tail: List[str], second: Optional[List[dict]] = None,
-             ended: bool = False) -> None:
-        self.update(narration(entries, log_tail, second, ended))
+             ended: bool = False, upto: Optional[int] = None, events: Optional[List[str]] = None) -> None:
+        self.update(narration(entries, log_tail, second, ended, upto, events))
