@@ -1,64 +1,124 @@
-"""Regenerate the screenshots in this folder: real screens of psxj over fixed tables.
+"""Regenerate the screenshots in this folder: psxj's real screens, live, in states the application reaches.
 
-    python screenshots/make_screenshots.py
+    python screenshots/make_screenshots.py        (as root on Linux, for the demo and the audit)
 
-The tables are files (the tutorial's own `ps -axj` example, and a workstation), so the
-pictures are the same on every machine. Each screen is saved as SVG (Textual's own
-screenshot) and, where `rsvg-convert` is installed (Debian: librsvg2-bin), as PNG.
+The script starts a small cast of real processes (a classic double-forked daemon, a terminal session
+with a foreground job, a stopped job and a background job, an orphaned nohup job, a zombie), shows
+them in the live interface, and kills and reaps every one by PID at the end. The tutorial's own
+`ps -axj` example is shown loaded from its file. Each screen is saved as SVG (Textual's own
+screenshot) and, where `rsvg-convert` is installed (Debian: librsvg2-bin), as PNG. The live
+pictures differ from machine to machine: they are what psxj showed when they were taken.
 """
 
 from __future__ import annotations
 
 import asyncio
-import json
+import os
+import pty
 import re
 import shutil
+import signal
 import subprocess
 import sys
 import tempfile
+import time
 from pathlib import Path
 
 HERE = Path(__file__).resolve().parent
-sys.path.insert(0, str(HERE.parent))
+ROOT = HERE.parent
+sys.path.insert(0, str(ROOT))
 
-from psxj.judge.audit import Report, Verdict  # noqa: E402
-from psxj.model import Snapshot  # noqa: E402
+from psxj.select import parse_filter  # noqa: E402
 from psxj.sources.loaded import load_snapshot  # noqa: E402
 from psxj.tui.app import PsxjApp  # noqa: E402
-from psxj.tui.screens import checklist_widget  # noqa: E402
 
-FIXTURES = HERE / "fixtures"
-TUTORIAL = HERE.parent / "tests" / "fixtures" / "tutorial-axj.txt"
-TAKEN = 1_700_000_000.0  # a fixed "taken at", so the header never changes
+TUTORIAL = ROOT / "tests" / "fixtures" / "tutorial-axj.txt"
+DAEMON = ROOT / "tests" / "helpers" / "classic_daemon.py"
 SIZE = (120, 34)
 
 
-def fixed(path: Path, name: str) -> Snapshot:
-    loaded = load_snapshot(str(path))
-    return Snapshot(loaded.records, source=name, taken_at=TAKEN, pid_width=5)
+class LiveReader:
+    """The interface's reader, in process (the screenshots need no helper process)."""
+
+    def read(self):
+        from psxj.sources.proc import read_snapshot
+
+        return read_snapshot()
+
+    def close(self):
+        pass
 
 
-class ScreenshotApp(PsxjApp):
-    """psxj with one thing a fixed table cannot give: a saved audit for the detail view."""
+class Cast:
+    """The processes the pictures show; every one killed and reaped by PID at the end."""
 
-    def __init__(self, *args, audit=None, **kwargs):
-        super().__init__(*args, **kwargs)
-        self.saved_audit = audit or {}
+    def __init__(self) -> None:
+        self.pids: list = []
+        self.children: list = []
 
-    def detail_sections(self, record):
-        report = self.saved_audit.get(record.pid)
-        return [lambda: checklist_widget(report)] if report else super().detail_sections(record)
+    def start(self) -> dict:
+        cast = {}
+        read_end, write_end = os.pipe()
+        launcher = subprocess.Popen([sys.executable, str(DAEMON), str(write_end)], pass_fds=(write_end,))
+        os.close(write_end)
+        cast["daemon"] = int(os.read(read_end, 32))
+        os.close(read_end)
+        launcher.wait()
+        self.pids.append(cast["daemon"])
+        # A terminal session: a shell on a pty with a foreground job, a stopped job and a background job.
+        shell, master = pty.fork()
+        if shell == 0:
+            os.execvp("bash", ["bash", "--norc", "--noprofile", "-i"])
+        self.children.append(shell)
+        self.master = master
+        for line in (b"sleep 1001 &\n", b"sleep 1002\n", b"\x1a", b"sleep 1003 | cat\n"):
+            os.write(master, line)
+            time.sleep(0.4)
+        cast["shell"] = shell
+        # An orphaned nohup job: the shell that started it has exited.
+        out = subprocess.run(["setsid", "bash", "-c", "set -m; nohup sleep 1004 >/dev/null 2>&1 & echo $!"],
+                             capture_output=True, text=True).stdout
+        cast["orphan"] = int(out.split()[-1])
+        self.pids.append(cast["orphan"])
+        zombie = subprocess.Popen(["true"])
+        self.zombie = zombie
+        cast["zombie"] = zombie.pid
+        time.sleep(0.5)
+        return cast
 
-
-def saved_audit(path: Path) -> Report:
-    data = json.loads(path.read_text())
-    rules = tuple(Verdict(r["id"], r["verdict"], r["evidence"]) for r in data["rules"])
-    return Report(data["pid"], "/usr/sbin/cron -f", data["daemon"], data["gone"], rules)
+    def stop(self) -> None:
+        for pid in self.pids:
+            try:
+                os.kill(pid, signal.SIGKILL)
+            except ProcessLookupError:
+                pass
+        try:
+            os.killpg(os.getpgid(self.children[0]), signal.SIGKILL)  # the pty's jobs: each its group
+        except (ProcessLookupError, IndexError):
+            pass
+        for name in os.listdir("/proc"):  # the shell's jobs, by their session
+            if name.isdigit():
+                try:
+                    if os.getsid(int(name)) == self.children[0]:
+                        os.kill(int(name), signal.SIGKILL)
+                except (ProcessLookupError, PermissionError):
+                    continue
+        for child in self.children:
+            try:
+                os.kill(child, signal.SIGKILL)
+                os.waitpid(child, 0)
+            except (ProcessLookupError, ChildProcessError):
+                pass
+        self.zombie.wait()
+        os.close(self.master)
 
 
 async def shoot(name: str, app: PsxjApp, steps, size=SIZE) -> Path:
     async with app.run_test(size=size) as pilot:
-        await pilot.pause()
+        for _ in range(50):
+            await pilot.pause(0.1)
+            if app.snapshot is not None:
+                break
         for step in steps:
             if callable(step):
                 result = step(app)
@@ -66,8 +126,8 @@ async def shoot(name: str, app: PsxjApp, steps, size=SIZE) -> Path:
                     await result
             else:
                 await pilot.press(step)
-            await pilot.pause()
-        await pilot.pause(0.3)
+            await pilot.pause(0.2)
+        await pilot.pause(0.5)
         return Path(app.save_screenshot(filename=f"{name}.svg", path=str(HERE)))
 
 
@@ -97,48 +157,66 @@ def to_png(svg: Path) -> None:
         subprocess.run([converter, "-o", str(svg.with_suffix(".png")), copy.name], check=True)
 
 
-def start_demo_from_fixture(rundir: Path):
-    def run(app: PsxjApp) -> None:
-        shutil.copy(FIXTURES / "demo.steps", rundir / "psxj-demo.steps")
-        shutil.copy(FIXTURES / "demo.log", rundir / "psxj-demo.log")
-        app.demo_rundir = str(rundir)
-        app._demo_control()
-        app._show_demo_panel()
-        app.table.select_pid(9119)
-    return run
-
-
-def filter_line(text: str):
+def select(pid: int):
     async def run(app: PsxjApp) -> None:
-        app.query_one("#filter").value = text
-        await app.query_one("#filter").action_submit()
+        for _ in range(30):
+            if app.table.select_pid(pid):
+                return
+            app.action_refresh_now()
+            await asyncio.sleep(0.2)
     return run
+
+
+def wait_for_demo_step(step: str, seconds: float = 30.0):
+    async def run(app: PsxjApp) -> None:
+        deadline = time.monotonic() + seconds
+        while time.monotonic() < deadline:
+            app.follow_demo()
+            entries = app.demo.steps(app.demo_run.run_id) if app.demo and app.demo_run else []
+            if entries and entries[-1]["step"] == step:
+                app.action_refresh_now()
+                await asyncio.sleep(0.6)
+                app.table.select_pid(entries[-1]["pid"])
+                return
+            await asyncio.sleep(0.1)
+    return run
+
+
+def live(cast: dict, rundir: str, **options) -> PsxjApp:
+    interesting = f"-s {cast['shell']} -p 1,{cast['daemon']},{cast['orphan']},{cast['zombie']}"
+    options.setdefault("selection", parse_filter(interesting))
+    options.setdefault("demo_step_delay", 2.5)
+    return PsxjApp(reader=LiveReader(), delay=3600, demo_rundir=rundir, **options)
 
 
 async def main() -> None:
-    workstation = FIXTURES / "workstation-axj.txt"
-    cron = saved_audit(FIXTURES / "cron-audit.json")
-    with tempfile.TemporaryDirectory() as rundir:
+    cast_processes = Cast()
+    cast = cast_processes.start()
+    rundir = tempfile.mkdtemp(prefix="psxj-shots-")
+    try:
+        tutorial = load_snapshot(str(TUTORIAL))
         shots = [
-            ("main-table", ScreenshotApp(snapshot=fixed(workstation, "workstation-axj.txt")), ["down"]),
-            ("tutorial-table", ScreenshotApp(snapshot=fixed(TUTORIAL, "tutorial-axj.txt")), []),
-            ("session-filter", ScreenshotApp(snapshot=fixed(workstation, "workstation-axj.txt")),
-             ["slash", filter_line("-s 1435")]),
-            ("forest", ScreenshotApp(snapshot=fixed(workstation, "workstation-axj.txt")), ["t"]),
-            ("sessions", ScreenshotApp(snapshot=fixed(workstation, "workstation-axj.txt")), ["k", "g"]),
-            ("detail-checklist", ScreenshotApp(snapshot=fixed(workstation, "workstation-axj.txt"),
-                                               audit={640: cron}),
-             [lambda app: app.table.select_pid(640), "enter"]),
-            ("demo", ScreenshotApp(snapshot=fixed(workstation, "workstation-axj.txt")),
-             [start_demo_from_fixture(Path(rundir))]),
-            ("help", ScreenshotApp(snapshot=fixed(workstation, "workstation-axj.txt")),
-             [lambda app: app.table.select_pid(1435), "question_mark"]),
+            ("main-table", live(cast, rundir), [select(cast["daemon"])]),
+            ("tutorial-table", PsxjApp(snapshot=tutorial), []),
+            ("session-filter", live(cast, rundir, selection=parse_filter(f"-s {cast['shell']}")), ["down"]),
+            ("forest", live(cast, rundir), ["t", select(cast["shell"])]),
+            ("sessions", live(cast, rundir), ["g"]),
+            ("detail-checklist", live(cast, rundir), [select(cast["daemon"]), "enter"]),
+            ("demo", live(cast, rundir, selection=None, events=False),
+             ["k", "d", wait_for_demo_step("setsid")]),
+            ("events", live(cast, rundir, selection=None, events=True),
+             ["k", "e", lambda app: subprocess.run(["sh", "-c", "sleep 0.1 & setsid sleep 0.2 & wait"]),
+              lambda app: asyncio.sleep(1.2)]),
+            ("help", live(cast, rundir), [select(cast["daemon"]), "question_mark"]),
         ]
         for name, app, steps in shots:
-            size = (120, 50) if name in ("help", "detail-checklist") else SIZE
+            size = (120, 50) if name in ("help", "detail-checklist", "demo", "events") else SIZE
             svg = await shoot(name, app, steps, size)
             to_png(svg)
-            print(f"wrote {svg.relative_to(HERE.parent)}")
+            print(f"wrote {svg.relative_to(ROOT)}")
+    finally:
+        cast_processes.stop()
+        shutil.rmtree(rundir, ignore_errors=True)
 
 
 if __name__ == "__main__":

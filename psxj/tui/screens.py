@@ -11,11 +11,12 @@ from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Horizontal, Vertical, VerticalScroll
 from textual.screen import ModalScreen, Screen
-from textual.widgets import Button, Footer, Label, OptionList, Static
+from textual.widgets import Button, Label, OptionList, Static
 
 from psxj.details import COLUMN_MEANINGS, FLAG_MEANINGS, STATE_MEANINGS, process_facts
 from psxj.model import ProcessRecord, Snapshot
 from psxj.signals import MEANINGS, MENU
+from psxj.tui.keys import bar_entries, key_bar
 from psxj.views import COLUMNS
 
 
@@ -47,7 +48,8 @@ class DetailScreen(Screen):
                          id="detail-facts")
             for make in self.extra_sections:
                 yield make()
-        yield Footer()
+        # Keys as they are typed (Textual's Footer would say "esc").
+        yield Static(key_bar(bar_entries([*self.BINDINGS, *self.app.BINDINGS]), 200), id="detail-keys")
 
 
 def help_text(selected: Optional[ProcessRecord], snapshot: Optional[Snapshot]) -> Table:
