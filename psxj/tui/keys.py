@@ -45,14 +45,19 @@ class BarEntry(NamedTuple):
 
 
 def bar_entries(bindings: Iterable, allowed=lambda action: True) -> List[BarEntry]:
-    """The key bar's entries, in the bindings' order (their priority), one per action."""
-    entries, seen = [], set()
+    """The key bar's entries, in the bindings' order (their priority), one per action; a key an
+    earlier binding already takes (a screen's q over the app's) is not offered again."""
+    entries, seen, taken = [], set(), set()
     for binding in bindings:
         action = binding.action.removeprefix("app.")
         if not binding.show or not binding.description or action in seen or not allowed(action):
             continue
+        keys = [k for k in keys_of(binding.key) if k not in taken]
+        taken.update(keys_of(binding.key))
+        if not keys:
+            continue
         seen.add(action)
-        entries.append(BarEntry(" ".join(keys_of(binding.key)[:2]), binding.description))
+        entries.append(BarEntry(" ".join(keys[:2]), binding.description))
     return entries
 
 

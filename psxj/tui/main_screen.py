@@ -77,7 +77,8 @@ class MainScreen(Screen):
 
     def on_resize(self, event) -> None:
         self.update_keys()
-        self.app.update_status()
+        # After the table has laid itself out for the new width: which columns it hid is known then.
+        self.call_after_refresh(self.app.update_status)
 
     def update_keys(self) -> None:
         """The key bar: what can be done here, as many keys as the width holds."""

@@ -156,7 +156,7 @@ class SignalScreen(ModalScreen[Optional[Tuple[str, str]]]):
         self.query_one("#signal-scopes", Label).update(Text(("or: " + " · ".join(others)) if others else ""))
         shell = target.shell.replace("SIG", self.chosen)
         self.query_one("#signal-hint", Label).update(Text(
-            f"Enter sends SIG{self.chosen} ({shell}) · type a number to pick · Esc cancels"))
+            f"Enter sends SIG{self.chosen} ({shell})\nType a number to pick a signal; Esc cancels."))
 
     def on_option_list_option_highlighted(self, event: OptionList.OptionHighlighted) -> None:
         if self.is_mounted:
