@@ -20,17 +20,12 @@ import sys
 from typing import List, Optional
 
 from psxj import __version__
-from psxj.errors import PsxjError, UsageError
+from psxj.errors import OneLineParser, PsxjError, UsageError
 from psxj.select import add_selector_arguments, selection_from_arguments
 
 
-class _Parser(argparse.ArgumentParser):
-    def error(self, message: str):  # one line, not argparse's usage block
-        raise UsageError(f"{message} (see psxj --help)")
-
-
 def build_parser() -> argparse.ArgumentParser:
-    parser = _Parser(
+    parser = OneLineParser(
         prog="psxj",
         description="Explore processes the way `ps -axj` shows them: parent, process group, "
         "session, controlling terminal, foreground group, state.",

@@ -13,19 +13,14 @@ import os
 import sys
 from typing import List, Tuple
 
-from psxj.errors import PsxjError, UsageError
+from psxj.errors import OneLineParser, PsxjError, UsageError
 from psxj.model import Snapshot
 from psxj.render.escape import Escaper, safe_text
 from psxj.select import add_selector_arguments, selection_from_arguments
 
 
-class _Parser(argparse.ArgumentParser):
-    def error(self, message: str):
-        raise UsageError(f"{message} (see psxj diff --help)")
-
-
 def build_parser() -> argparse.ArgumentParser:
-    parser = _Parser(prog="psxj diff", description="Compare two process tables: what appeared, what vanished, "
+    parser = OneLineParser(prog="psxj diff", description="Compare two process tables: what appeared, what vanished, "
                      "and which columns changed (SID 1435 -> 9119). A table is a file --load reads, or "
                      "a recording at a time: DIR@03:00, DIR@2024-05-01T03:00Z, DIR@-10m (before its last table).")
     parser.add_argument("before", metavar="A")

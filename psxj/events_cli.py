@@ -18,7 +18,7 @@ import sys
 import time
 from typing import List, Optional
 
-from psxj.errors import PsxjError, UsageError
+from psxj.errors import OneLineParser, PsxjError, UsageError
 from psxj.select import add_selector_arguments, selection_from_arguments
 from psxj.sources.events import GAP, KINDS
 
@@ -26,13 +26,8 @@ _KIND_WORDS = {kind.lower(): kind for kind in KINDS if kind != GAP}
 _KIND_WORDS["setsid"] = "SID"
 
 
-class _Parser(argparse.ArgumentParser):
-    def error(self, message: str):
-        raise UsageError(f"events: {message} (see psxj events --help)")
-
-
 def build_parser() -> argparse.ArgumentParser:
-    parser = _Parser(
+    parser = OneLineParser(
         prog="psxj events",
         description="A live log of process events (fork, exec, setsid, exit...) with each process's ps "
         "columns at that moment, from the kernel's proc connector; by polling where it gives none.",

@@ -13,18 +13,13 @@ import signal
 import time
 from typing import Callable, List, Optional
 
-from psxj.errors import PsxjError, UsageError
+from psxj.errors import OneLineParser, PsxjError
 from psxj.select import Selection, add_selector_arguments, selection_from_arguments
 from psxj.sources.recording import RecordWriter, parse_size
 
 
-class _Parser(argparse.ArgumentParser):
-    def error(self, message: str):
-        raise UsageError(f"{message} (see psxj record --help)")
-
-
 def build_parser() -> argparse.ArgumentParser:
-    parser = _Parser(prog="psxj record", description="Record the process table over time: keyframes "
+    parser = OneLineParser(prog="psxj record", description="Record the process table over time: keyframes "
                      "plus changes, append-only, readable after a crash. Read it back with "
                      "psxj --load DIR [--at TIME] or psxj diff DIR@TIME DIR@TIME.")
     parser.add_argument("path", metavar="DIR", help="the recording: a directory psxj makes (mode 0700)")

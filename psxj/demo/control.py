@@ -13,7 +13,6 @@ process holds the lock that psxj cannot prove is the demo).
 
 from __future__ import annotations
 
-import argparse
 import json
 import os
 import signal
@@ -33,7 +32,7 @@ from psxj.demo.daemon import (
     new_run_id,
     steps_file,
 )
-from psxj.errors import PsxjError, UsageError
+from psxj.errors import OneLineParser, PsxjError
 from psxj.identity import NotThatProcess, ProvenProcess, command_line, holds_open, owner_uid
 from psxj.safefs import RunDir, UnsafePath
 from psxj.spawn import popen_module
@@ -397,13 +396,8 @@ WantedBy=multi-user.target
 """
 
 
-class _Parser(argparse.ArgumentParser):
-    def error(self, message: str):
-        raise UsageError(f"demo: {message} (see psxj demo --help)")
-
-
 def main(argv: List[str]) -> int:
-    parser = _Parser(prog="psxj demo", description="Run psxj's teaching daemon like a classic init script.",
+    parser = OneLineParser(prog="psxj demo", description="Run psxj's teaching daemon like a classic init script.",
                      epilog="status exits 0 running, 1 dead but the pidfile remains, 3 not running, "
                             "4 unknown (the pidfile is locked by a process psxj cannot prove is its demo).")
     parser.add_argument("command", choices=["start", "stop", "restart", "status", "log", "init-script", "unit"])

@@ -11,20 +11,15 @@ import json
 import sys
 from typing import List
 
-from psxj.errors import PsxjError, UsageError
+from psxj.errors import OneLineParser, PsxjError, UsageError
 from psxj.judge.audit import RULE_HELP, SystemFacts, audit_process, format_report, summary_line
 from psxj.judge.profiles import PROFILES, RULES_OF
-
-
-class _Parser(argparse.ArgumentParser):
-    def error(self, message: str):
-        raise UsageError(f"audit: {message} (see psxj audit --help)")
 
 
 def build_parser() -> argparse.ArgumentParser:
     rules = "\n".join(f"  {rule_id:19} {text}" for rule_id, text in RULE_HELP.items())
     profiles = "\n".join(f"  {name:10} {', '.join(RULES_OF[name])}" for name in PROFILES)
-    parser = _Parser(
+    parser = OneLineParser(
         prog="psxj audit", formatter_class=argparse.RawDescriptionHelpFormatter,
         description="Check processes against the daemon rules that fit them, with the evidence read from /proc. "
                     "The profile follows the process's kind: classic (the tutorial's rules) for daemons, orphans "

@@ -46,6 +46,7 @@ class SnapshotReader:
         self._helper: Optional[subprocess.Popen] = None
         self._lock = threading.Lock()
         self._asked = False   # a request is on its way: prefetch() sent it before the interface was up
+        self._closed = False
 
     def _start(self) -> subprocess.Popen:
         return popen_module("psxj.sources.reader", stdin=subprocess.PIPE, stdout=subprocess.PIPE)
@@ -80,6 +81,8 @@ class SnapshotReader:
                 self._asked = False
             except OSError:
                 self._helper = None
+                if self._closed:  # psxj is quitting: nobody wants this snapshot
+                    return Snapshot([], source="live")
                 from psxj.sources import live_snapshot
 
                 return live_snapshot()  # read it here, slower, rather than show nothing
@@ -88,18 +91,23 @@ class SnapshotReader:
         return Snapshot([make(row) for row in rows], source="live", taken_at=taken_at, pid_width=width)
 
     def close(self) -> None:
-        with self._lock:
-            helper, self._helper = self._helper, None
+        """Stop the helper at once. Not under the lock: a read in progress (seconds, with 50,000
+        processes) holds it, and quitting must not wait for a table nobody will see. The helper is
+        this process's own child, not yet reaped: its PID cannot belong to anyone else."""
+        self._closed = True
+        helper = self._helper
         if helper is None:
             return
-        try:
-            helper.stdin.close()  # the helper's loop ends at end of input
-            helper.wait(timeout=5)
-        except (OSError, subprocess.TimeoutExpired):
+        if helper.poll() is None:
             helper.kill()
+        with self._lock:  # the read, if one was waiting, has now seen the end of the pipe
+            self._helper = None
             helper.wait()
-        finally:
-            helper.stdout.close()
+            for pipe in (helper.stdin, helper.stdout):
+                try:
+                    pipe.close()
+                except OSError:
+                    pass
 
 
 if __name__ == "__main__":

@@ -700,12 +700,17 @@ class PsxjApp(App):
         from psxj.sources.event_stream import EventFeed
 
         def rows_already_read():
-            snapshot = self.snapshot
-            return list(snapshot.records) if snapshot is not None and snapshot.partial_of is None else None
+            # The table the helper process read: never a second read of all of /proc in this
+            # interpreter (seconds of held GIL with 50,000 processes). Wait for it, unless psxj quits.
+            while self.is_running:
+                snapshot = self.snapshot
+                if snapshot is not None and snapshot.partial_of is None:
+                    return list(snapshot.records)
+                time.sleep(0.05)
+            return []
 
         try:
-            feed = EventFeed(on_events=self.event_log.add_many,
-                             initial_rows=lambda: rows_already_read() or self._read_rows_here())
+            feed = EventFeed(on_events=self.event_log.add_many, initial_rows=rows_already_read)
         except OSError as exc:
             self.call_from_thread(self._events_unavailable, str(exc))
             return
@@ -713,12 +718,6 @@ class PsxjApp(App):
             self.call_from_thread(self._events_opened, feed)
         else:
             feed.close()
-
-    @staticmethod
-    def _read_rows_here():
-        from psxj.sources.proc import ProcReader
-
-        return ProcReader().read_all()
 
     def _events_opened(self, feed) -> None:
         self.event_feed = feed
