@@ -122,6 +122,19 @@ class Snapshot:
     def children(self, pid: int) -> Tuple[ProcessRecord, ...]:
         return tuple(r for r in self.records if r.ppid == pid and r.pid != pid)
 
+    def family(self, pid: int) -> frozenset:
+        """The PIDs of the process and all its descendants, as the table shows them."""
+        children: Dict[int, list] = {}
+        for record in self.records:
+            children.setdefault(record.ppid, []).append(record.pid)
+        found, frontier = {pid}, [pid]
+        while frontier:
+            for child in children.get(frontier.pop(), []):
+                if child not in found:
+                    found.add(child)
+                    frontier.append(child)
+        return frozenset(found)
+
     def ancestry(self, record: ProcessRecord) -> Tuple[ProcessRecord, ...]:
         """The record, its parent, and so on up to a process with no known parent."""
         chain = [record]

@@ -146,9 +146,9 @@ class DemoControl:
                     return entry
         return {}
 
-    def running_demo(self) -> Optional[DemoProcess]:
-        """The demo, proven, or None when none runs. Raises PsxjError when the lock is held by a
-        process that cannot be proven to be the demo: the caller must not signal it."""
+    def _proven_holder(self) -> Optional[Tuple[ProvenProcess, int]]:
+        """The lock's holder, proven to be the demo, with its recorded start ticks; None when no one
+        holds the lock. Raises NotThatProcess when the holder cannot be proven: not to be signalled."""
         rundir = self._open_dir()
         if rundir is None:
             return None
@@ -156,11 +156,20 @@ class DemoControl:
             pid, pidfile = self._lock_holder(rundir)
             if pid is None:
                 return None
-            try:
-                with self._prove(rundir, pid, pidfile):
-                    return DemoProcess(pid, self._recorded(rundir, pid)["start_ticks"])
-            except NotThatProcess as exc:
-                raise PsxjError(f"{exc}: psxj will not signal it") from None
+            return self._prove(rundir, pid, pidfile), self._recorded(rundir, pid)["start_ticks"]
+
+    def running_demo(self) -> Optional[DemoProcess]:
+        """The demo, proven, or None when none runs. Raises PsxjError when the lock is held by a
+        process that cannot be proven to be the demo: the caller must not signal it."""
+        try:
+            proven = self._proven_holder()
+        except NotThatProcess as exc:
+            raise PsxjError(f"{exc}: psxj will not signal it") from None
+        if proven is None:
+            return None
+        process, start_ticks = proven
+        with process:
+            return DemoProcess(process.pid, start_ticks)
 
     def running_pid(self) -> Optional[int]:
         """The demo's PID when it runs and is proven; None otherwise (also when unprovable)."""
@@ -276,17 +285,13 @@ class DemoControl:
         return self._signal_demo(signal.SIGHUP)
 
     def _signal_demo(self, signum: int, wait: Optional[float] = None) -> Optional[int]:
-        rundir = self._open_dir()
-        if rundir is None:
+        try:
+            proven = self._proven_holder()
+        except NotThatProcess as exc:
+            raise PsxjError(f"{exc}: nothing was signalled") from None
+        if proven is None:
             return None
-        with rundir:
-            pid, pidfile = self._lock_holder(rundir)
-            if pid is None:
-                return None
-            try:
-                process = self._prove(rundir, pid, pidfile)
-            except NotThatProcess as exc:
-                raise PsxjError(f"{exc}: nothing was signalled") from None
+        process, _ = proven
         with process:
             try:
                 process.send(signum)
@@ -295,7 +300,7 @@ class DemoControl:
                     process.wait_exit(5)
             except ProcessLookupError:
                 pass
-        return pid
+        return process.pid
 
     def end_run(self, run_id: str) -> List[int]:
         """Kill what is left of one run that never took the lock (stopped half-way through its

@@ -26,7 +26,7 @@ from psxj.model import Snapshot
 from psxj.render.escape import safe_text
 from psxj.select import Selection, parse_filter
 from psxj.tui.demo_panel import DemoPanel
-from psxj.tui.events_pane import SCOPE_WORDS, SCOPES, EventsPane, event_pids, subtree_of
+from psxj.tui.events_pane import SCOPE_WORDS, SCOPES, EventsPane, event_pids
 from psxj.tui.keys import keys_of
 from psxj.tui.main_screen import MainScreen
 from psxj.tui.table import ProcessTable
@@ -745,7 +745,7 @@ class PsxjApp(App):
             return lambda event: True
         if scope == "subtree":
             record = self.table.current
-            wanted = subtree_of(self.snapshot, record.pid) if record is not None else set()
+            wanted = self.snapshot.family(record.pid) if record is not None else set()
         else:
             wanted = {row.record.pid for row in self.table.rows if row.kind == PROCESS}
         return lambda event: bool(event_pids(event) & wanted)

@@ -57,20 +57,6 @@ class EventsPane(Static):
         self.update(Group(*shown))
 
 
-def subtree_of(snapshot, pid: int) -> set:
-    """pid and its descendants in the snapshot."""
-    children: dict = {}
-    for record in snapshot.records:
-        children.setdefault(record.ppid, []).append(record.pid)
-    found, frontier = {pid}, [pid]
-    while frontier:
-        for child in children.get(frontier.pop(), []):
-            if child not in found:
-                found.add(child)
-                frontier.append(child)
-    return found
-
-
 def event_pids(event) -> set:
     pids = {event.pid}
     if getattr(event, "parent_pid", None) is not None:
@@ -80,4 +66,4 @@ def event_pids(event) -> set:
     return pids
 
 
-__all__ = ["EventsPane", "SCOPES", "subtree_of", "event_pids", "Optional"]
+__all__ = ["EventsPane", "SCOPES", "event_pids", "Optional"]
