@@ -93,15 +93,16 @@ def record_from_row(row: Any, host: str, escaper: Escaper) -> ProcessRecord:
         raise BadAnswer(f"a row must be a list of {len(SENT_FIELDS)} values")
     values = {field: _checked(field, check, value) for (field, check), value in zip(_FIELD_CHECKS.items(), row)}
     cmdline, comm = raw_bytes(values["command"]), raw_bytes(values["comm"])
-    state = escaper.text(values["state"])
+    text = escaper.text
+    state = text(raw_bytes(values["state"]))
     cgroup = values["cgroup"]
     return ProcessRecord(**dict(
         values,
-        tty=escaper.text(values["tty"]), stat=escaper.text(values["stat"]), state=state,
-        command=escaper.command(cmdline, comm, state), comm=escaper.text(comm),
+        tty=text(raw_bytes(values["tty"])), stat=text(raw_bytes(values["stat"])), state=state,
+        command=escaper.command(cmdline, comm, state), comm=text(comm),
         # As psxj.sources.proc keeps it: raw, for machine use; nothing prints argv as it is.
         argv=tuple(cmdline.decode("utf-8", "backslashreplace").split("\0")[:-1]),
-        cgroup=escaper.text(cgroup) if cgroup is not None else None,
+        cgroup=text(raw_bytes(cgroup)) if cgroup is not None else None,
         host=host,
     ))
 
@@ -151,7 +152,7 @@ def ps_snapshot(text: str, host: str, escaper: Escaper) -> Snapshot:
 def _text(value: Any, escaper: Escaper, what: str, limit: int = 4096) -> str:
     if not isinstance(value, str) or len(value) > limit:
         raise BadAnswer(f"{what} must be a string")
-    return escaper.text(value)
+    return escaper.text(raw_bytes(value))
 
 
 def _optional_text(value: Any, escaper: Escaper, what: str) -> Optional[str]:
