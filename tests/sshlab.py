@@ -171,6 +171,11 @@ class SshLab:
         self.write_config()
         return server
 
+    def alias(self, name: str, server: str) -> None:
+        """Another host name for a running server (many "hosts" served by one sshd, as in the bench)."""
+        self._hosts[name] = self.servers[server].port
+        self.write_config()
+
     def silent_host(self, name: str) -> SilentServer:
         server = SilentServer()
         self.silent.append(server)
