@@ -39,7 +39,8 @@ def build_parser() -> argparse.ArgumentParser:
         "session, controlling terminal, foreground group, state.",
         epilog="Subcommands: `psxj record DIR` records the table over time; `psxj diff A B` compares "
         "two tables; `psxj audit PID...` checks processes against the daemon rules; "
-        "`psxj demo start|stop|restart|status|log` runs the teaching daemon. "
+        "`psxj demo start|stop|restart|status|log` runs the teaching daemon; `psxj serve` runs the interface "
+        "in a web browser. "
         "Exit status: 0 ok, 1 nothing matched or bad data, 2 usage error.",
     )
     add_selector_arguments(parser)

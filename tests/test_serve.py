@@ -14,7 +14,8 @@ from conftest import ROOT, LiveReader, linux_only
 from psxj.tui.app import PsxjApp
 from psxj.tui.served import ServedApp, refused
 
-textual_serve = pytest.importorskip("textual_serve.server", reason="psxj serve needs textual-serve (pip install '.[serve]')")
+textual_serve = pytest.importorskip("textual_serve.server",
+                                    reason="psxj serve needs textual-serve (pip install '.[serve]')")
 
 
 @pytest.mark.slow

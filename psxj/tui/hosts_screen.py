@@ -32,7 +32,7 @@ def fleet_status(snapshot) -> Optional[Tuple[str, str]]:
     slow = sum(1 for s in states if s.status in ("slow", "waiting"))
     count = f"{len(states)} host{'s' if len(states) != 1 else ''}"
     long = f"{count}, {failing} failing" + (f", {slow} slow" if slow else "") + " (h)"
-    return long, f"{count}, {failing} failing"
+    return long, f"{count}, {failing} failing (h)"
 
 
 def hosts_table(snapshot) -> Table:
