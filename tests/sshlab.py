@@ -109,6 +109,7 @@ class SshLab:
         self.servers: Dict[str, Server] = {}
         self.silent: List[SilentServer] = []
         self._hosts: Dict[str, int] = {}
+        self.client_options: List[str] = []   # more ssh_config lines for every host (bench --kex)
         os.makedirs("/run/sshd", mode=0o755, exist_ok=True)   # sshd's privilege separation directory
 
     def host_key(self, name: str) -> str:
@@ -208,7 +209,8 @@ class SshLab:
         blocks = [f"Host {name}\n  HostName 127.0.0.1\n  Port {port}\n" for name, port in self._hosts.items()]
         common = (f"Host *\n  User root\n  IdentityFile {self.user_key}\n  IdentitiesOnly yes\n  IdentityAgent none\n"
                   f"  UserKnownHostsFile {self.known_hosts}\n  GlobalKnownHostsFile /dev/null\n"
-                  "  CheckHostIP no\n  UpdateHostKeys no\n  LogLevel ERROR\n")
+                  "  CheckHostIP no\n  UpdateHostKeys no\n  LogLevel ERROR\n"
+                  + "".join(f"  {line}\n" for line in self.client_options))
         with open(self.config, "w") as f:
             f.write("".join(blocks) + common)
 

@@ -591,7 +591,8 @@ class PsxjApp(App):
     def action_hosts(self) -> None:
         from psxj.tui.hosts_screen import HostsScreen
 
-        self.push_screen(HostsScreen(self.snapshot))
+        if getattr(self.snapshot, "host_states", ()):   # psxj --host only
+            self.push_screen(HostsScreen(self.snapshot))
 
     def action_help(self) -> None:
         from psxj.tui.screens import HelpScreen

@@ -21,6 +21,7 @@ from psxj.sources.fleet.decode import BadAnswer, ps_snapshot, table_snapshot
 from psxj.sources.fleet.ssh import FAILED, TIMEOUT, HostError, HostSession, ssh_command
 
 OK, PS, SLOW, WAITING, FAILING = "ok", "ps", "slow", "waiting", "failing"
+CONNECTING_AT_ONCE = 50   # SSH handshakes in flight at a time: more only thrash the CPU
 
 
 class HostState(NamedTuple):
@@ -63,6 +64,8 @@ class FleetReader:
         self.escaper = escaper or Escaper.for_environment()
         self._hosts: Dict[str, _Host] = {
             host: _Host(host, HostSession(host, ssh_command(host, ssh_config, timeout))) for host in hosts}
+        _enough_descriptors(len(hosts))
+        self._connecting: Optional[asyncio.Semaphore] = None   # made on the loop (Python 3.9 binds it there)
         self._loop = asyncio.new_event_loop()
         self._thread = threading.Thread(target=self._loop.run_forever, name="psxj-fleet", daemon=True)
         self._thread.start()
@@ -91,6 +94,8 @@ class FleetReader:
 
     # on the loop ---------------------------------------------------------------------
     async def _round(self) -> FleetSnapshot:
+        if self._connecting is None:
+            self._connecting = asyncio.Semaphore(CONNECTING_AT_ONCE)
         now = time.monotonic()
         for host in self._hosts.values():
             if host.task is None or host.task.done():
@@ -102,9 +107,16 @@ class FleetReader:
         return self._snapshot()
 
     async def _fetch(self, host: _Host) -> None:
+        connecting = host.session.process is None
+        if connecting:  # waiting for a turn to connect does not count against the host's timeout
+            await self._connecting.acquire()
         started = time.monotonic()
         try:
-            answer = await asyncio.wait_for(host.session.request(b"table"), self.timeout)
+            try:
+                answer = await asyncio.wait_for(host.session.request(b"table"), self.timeout)
+            finally:
+                if connecting:
+                    self._connecting.release()
             if answer.method == "python3":
                 snapshot = table_snapshot(answer.data, host.name, self.escaper)
             else:
@@ -158,6 +170,21 @@ class FleetReader:
                 host.task.cancel()
         await asyncio.gather(*(h.session.close() for h in self._hosts.values()), return_exceptions=True)
         await asyncio.gather(*(h.session.kill() for h in self._hosts.values()), return_exceptions=True)
+
+
+def _enough_descriptors(hosts: int) -> None:
+    """Each open session holds three pipes: raise the soft limit on open files (never past the hard
+    limit) so that hundreds of hosts do not fail with "too many open files"."""
+    try:
+        import resource
+
+        soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+        wanted = 4 * hosts + 256
+        if soft != resource.RLIM_INFINITY and soft < wanted:
+            resource.setrlimit(resource.RLIMIT_NOFILE, (wanted if hard == resource.RLIM_INFINITY else
+                                                        min(wanted, hard), hard))
+    except (ImportError, ValueError, OSError):
+        pass
 
 
 def read_fleet(hosts: List[str], ssh_config: Optional[str] = None, timeout: float = 10.0,
