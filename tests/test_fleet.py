@@ -364,3 +364,33 @@ async def test_the_interface_shows_hosts_their_states_and_a_host_column(lab):
         assert len(pids) == 2   # alpha's and beta's sessions stay open between refreshes
     for pid in pids:  # closing the interface ends and reaps every ssh it started
         assert not os.path.exists(f"/proc/{pid}")
+
+
+def test_a_saved_table_of_several_hosts_loads_back_with_each_host_apart(tmp_path):
+    """psxj --host --json saved to a file: loading it keeps each machine's rows apart (the same PIDs on
+    two hosts are two processes, each judged on its own host), and --print shows the HOST column."""
+    from psxj.model import FleetSnapshot, Snapshot
+    from psxj.render.export import to_csv, to_json
+    from psxj.sources.loaded import load_snapshot
+
+    def host_table(host, detached):
+        rows = [_row(pid=1, ppid=0, pgid=1, sid=1, command="init\u0000", comm="init"),
+                _row(pid=50, ppid=1, pgid=50, sid=50 if detached else 1, stat="Ss" if detached else "S",
+                     command="worker\u0000", comm="worker")]
+        return table_snapshot(_answer(*rows), host, ESCAPER)
+
+    fleet = FleetSnapshot({"web1": host_table("web1", True), "web2": host_table("web2", False)})
+    for name, text in (("fleet.json", to_json(fleet, fleet.records)), ("fleet.csv", to_csv(fleet, fleet.records))):
+        (tmp_path / name).write_text(text)
+        loaded = load_snapshot(str(tmp_path / name), ESCAPER)
+        assert isinstance(loaded, FleetSnapshot) and loaded.hosts == ("web1", "web2")
+        kinds = {(r.host, r.pid): loaded.kind_of(r).name for r in loaded.records}
+        assert kinds == {("web1", 1): "init", ("web1", 50): "daemon", ("web2", 1): "init", ("web2", 50): "orphan"}
+        assert loaded.get(50, "web2").sid == 1 and loaded.get(50) is None   # which machine's 50? not guessed
+    printed = subprocess.run([sys.executable, "-m", "psxj", "--load", str(tmp_path / "fleet.json"), "--print"],
+                             capture_output=True, env=clean_env(), cwd=ROOT, timeout=60)
+    lines = printed.stdout.decode().splitlines()
+    assert lines[0].split()[:2] == ["HOST", "PPID"] and [line.split()[0] for line in lines[1:]] == \
+        ["web1", "web1", "web2", "web2"]
+    plain = Snapshot(host_table("web1", True).records)
+    assert "host" in json.loads(to_json(plain, plain.records))[0]
