@@ -1,6 +1,8 @@
 """The command line: arguments become a source, a selection and a view.
 
     psxj [SELECTORS] [--print | --json | --csv] [--load FILE [--at TIME]] [--delay SECONDS]
+    psxj --host HOST[,HOST...] [--hosts-file FILE] [--host-timeout S] [--ssh-config FILE] [SELECTORS] [...]
+    psxj serve [--host 127.0.0.1] [--port 8000] [--allow-signals] [--allow-demo]
     psxj record DIR [--interval S] [--max-size SIZE] [SELECTORS]
     psxj diff A B [--json]
     psxj audit PID ... | --all
@@ -21,6 +23,7 @@ from typing import List, Optional
 
 from psxj import __version__
 from psxj.errors import OneLineParser, PsxjError, UsageError
+from psxj.fleet_cli import add_fleet_arguments, hosts_of
 from psxj.select import add_selector_arguments, selection_from_arguments
 
 
@@ -31,7 +34,8 @@ def build_parser() -> argparse.ArgumentParser:
         "session, controlling terminal, foreground group, state.",
         epilog="Subcommands: `psxj record DIR` records the table over time; `psxj diff A B` compares "
         "two tables; `psxj audit PID...` checks processes against the daemon rules; "
-        "`psxj demo start|stop|restart|status|log` runs the teaching daemon. "
+        "`psxj demo start|stop|restart|status|log` runs the teaching daemon; `psxj serve` runs the interface "
+        "in a web browser. "
         "Exit status: 0 ok, 1 nothing matched or bad data, 2 usage error.",
     )
     add_selector_arguments(parser)
@@ -52,6 +56,7 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--keep-demo", action="store_true",
                         help="leave a demo started in the interface running when psxj quits")
     parser.add_argument("--version", action="version", version=f"psxj {__version__}")
+    add_fleet_arguments(parser)
     return parser
 
 
@@ -74,7 +79,9 @@ def run_table(argv: List[str]) -> int:
     args = build_parser().parse_args(argv)
     if args.load == "":
         raise UsageError("--load: empty file name")
-    selection = selection_from_arguments(args, strict_names=args.load is None)
+    hosts = hosts_of(args)
+    # Other machines' users need not exist here: a name unknown here selects by name there.
+    selection = selection_from_arguments(args, strict_names=args.load is None and not hosts)
     if args.at is not None and args.load is None:
         raise UsageError("--at needs --load of a recording")
     want_text = args.print or not (args.json or args.csv) and not sys.stdout.isatty()
@@ -82,6 +89,12 @@ def run_table(argv: List[str]) -> int:
         if args.at is not None:
             raise UsageError("--at works with --print, --json or --csv; the interface opens a recording "
                              "at its latest table")
+        if hosts:
+            from psxj.fleet_cli import fleet_reader
+            from psxj.tui.app import LOCAL_ONLY, run_app
+
+            return run_app(selection=selection, delay=args.delay, reader=fleet_reader(args, hosts),
+                           refused_actions=LOCAL_ONLY, events=False)  # this machine's events: not theirs
         from psxj.tui.launch import start_interface
 
         return start_interface(selection, args.load, args.delay, args.keep_demo, events=not args.no_events)
@@ -89,7 +102,17 @@ def run_table(argv: List[str]) -> int:
     from psxj.render.escape import Escaper
 
     escaper = Escaper.for_environment()
-    if args.load is not None:
+    failed_hosts = False
+    if hosts:
+        from psxj.fleet_cli import fleet_reader, report_failures
+
+        reader = fleet_reader(args, hosts, patience=None)
+        try:
+            snapshot = reader.read()
+        finally:
+            reader.close()
+        failed_hosts = report_failures(snapshot)
+    elif args.load is not None:
         from psxj.sources.loaded import load_snapshot
 
         snapshot = load_snapshot(args.load, escaper, at=args.at)
@@ -111,9 +134,10 @@ def run_table(argv: List[str]) -> int:
     else:
         from psxj.render.psformat import render_lines, screen_columns
 
-        lines = render_lines(snapshot, records, screen_columns(), escaper)
+        many_hosts = len(getattr(snapshot, "hosts", ())) > 1
+        lines = render_lines(snapshot, records, screen_columns(), escaper, with_host=many_hosts)
         _write("\n".join(lines) + "\n")
-    return 1 if selection and not records else 0
+    return 1 if selection and not records or failed_hosts else 0
 
 
 def main(argv: Optional[List[str]] = None) -> int:
@@ -135,6 +159,10 @@ def main(argv: Optional[List[str]] = None) -> int:
             from psxj.diff_cli import main as diff_main
 
             return diff_main(argv[1:])
+        if argv[:1] == ["serve"]:
+            from psxj.serve_cli import main as serve_main
+
+            return serve_main(argv[1:])
         if argv[:1] == ["demo"]:
             from psxj.demo.control import main as demo_main
 

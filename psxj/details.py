@@ -127,7 +127,8 @@ def format_start(start_time: Optional[float]) -> str:
 
 def process_facts(snapshot: Snapshot, record: ProcessRecord) -> List[Fact]:
     r = record
-    facts = [
+    facts = [Fact("host", r.host, "the machine it runs on (psxj --host)")] if r.host is not None else []
+    facts += [
         Fact("PID", str(r.pid), COLUMN_MEANINGS["PID"]),
         Fact("PPID", str(r.ppid), COLUMN_MEANINGS["PPID"]),
         Fact("PGID", str(r.pgid), COLUMN_MEANINGS["PGID"] + (" (this process leads it)" if r.group_leader else "")),
@@ -167,7 +168,7 @@ def process_facts(snapshot: Snapshot, record: ProcessRecord) -> List[Fact]:
     chain = snapshot.ancestry(r)
     facts.append(Fact("parent chain", " <- ".join(f"{p.pid} {p.comm}" for p in chain)
                       + ("" if chain[-1].ppid == 0 else f" <- {chain[-1].ppid} (not in the table)")))
-    children = snapshot.children(r.pid)
+    children = snapshot.children(r.pid, r.host)
     facts.append(Fact("children", ", ".join(f"{c.pid} {c.comm}" for c in children[:20])
                       + (f" and {len(children) - 20} more" if len(children) > 20 else "") if children else "none"))
     # One boundary: an executable path or cwd may hold ESC, BEL or OSC sequences.

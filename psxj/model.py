@@ -46,11 +46,16 @@ class ProcessRecord(NamedTuple):
     # (old macOS, OpenBSD), or "" when it gave none (macOS prints SESS 0). sid then holds
     # the session inferred from the rows (psxj.sources.systems.infer_sessions), 0 if none.
     session_key: Optional[str] = None
+    # The machine the row was read from, as the user named it (--host), escaped; None: this machine.
+    host: Optional[str] = None
 
     @property
-    def identity(self) -> Tuple[int, Optional[int]]:
-        """(pid, start): a PID reused by a new process gets a new identity."""
-        return (self.pid, self.start_ticks)
+    def identity(self) -> tuple:
+        """(pid, start): a PID reused by a new process gets a new identity. A row of another machine
+        (host set) adds the host: PID 812 on two machines is two processes."""
+        if self.host is None:
+            return (self.pid, self.start_ticks)
+        return (self.pid, self.start_ticks, self.host)
 
     @property
     def session_leader(self) -> bool:
@@ -79,12 +84,15 @@ class Snapshot:
         time_source: Optional[str] = None,
         saved_kinds: Optional[Dict[int, tuple]] = None,
         system: Optional[str] = None,
+        from_proc: Optional[bool] = None,
     ) -> None:
         self.records: Tuple[ProcessRecord, ...] = tuple(sorted(records, key=lambda r: r.pid))
         self.source = source
         self.taken_at = time.time() if taken_at is None else taken_at
         self.pid_width = pid_width
         self.system = system  # "linux", "macos", "freebsd" for a loaded table that says; None otherwise
+        # Read from a /proc (here, or another machine's over SSH): the kinds are judged, not inferred.
+        self.from_proc = source == "live" if from_proc is None else from_proc
         self._by_pid: Optional[Dict[int, ProcessRecord]] = None
         self._kinds: Optional[dict] = None
         self.observations = observations   # psxj.judge.kinds.Observations from live events, if any
@@ -113,13 +121,15 @@ class Snapshot:
             self._by_pid = {r.pid: r for r in self.records}
         return self._by_pid
 
-    def get(self, pid: int) -> Optional[ProcessRecord]:
+    def get(self, pid: int, host: Optional[str] = None) -> Optional[ProcessRecord]:
+        """The process with this PID (on `host`: a FleetSnapshot holds several machines; a
+        snapshot of one machine has one process per PID whatever host says)."""
         return self.by_pid.get(pid)
 
     def parent(self, record: ProcessRecord) -> Optional[ProcessRecord]:
         return self.by_pid.get(record.ppid)
 
-    def children(self, pid: int) -> Tuple[ProcessRecord, ...]:
+    def children(self, pid: int, host: Optional[str] = None) -> Tuple[ProcessRecord, ...]:
         return tuple(r for r in self.records if r.ppid == pid and r.pid != pid)
 
     def family(self, pid: int) -> frozenset:
@@ -162,3 +172,49 @@ class Snapshot:
     def daemon_like(self, record: ProcessRecord) -> bool:
         """init, container-init, service or daemon: what the table marks and `audit --all` audits."""
         return self.kind_of(record).daemon_like
+
+
+class FleetSnapshot(Snapshot):
+    """The tables of several machines at once (psxj --host), each kept as its own Snapshot.
+
+    Its records are every host's, in host then PID order; each record's host says where it runs.
+    Relatives (parent, children, session leader) and kinds are looked up in the record's own
+    host's table only: PID 1 of one machine never adopts a process of another. Not `live`:
+    nothing here may be signalled or audited on this machine.
+    """
+
+    def __init__(self, parts: Dict[str, Snapshot], host_states: tuple = (), taken_at: Optional[float] = None
+                 ) -> None:
+        records = [r for part in parts.values() for r in part.records]
+        super().__init__((), source="fleet", taken_at=taken_at,
+                         pid_width=max([5] + [p.pid_width for p in parts.values()]))
+        self.records = tuple(sorted(records, key=lambda r: (r.host or "", r.pid)))
+        self.parts: Dict[str, Snapshot] = dict(parts)
+        self.host_states = tuple(host_states)   # psxj.sources.fleet.HostState of every host asked
+
+    @property
+    def hosts(self) -> Tuple[str, ...]:
+        """Every host asked, in the order given, those that failed too."""
+        return tuple(s.host for s in self.host_states) if self.host_states else tuple(self.parts)
+
+    def part(self, host: Optional[str]) -> Optional[Snapshot]:
+        return self.parts.get(host) if host is not None else None
+
+    def get(self, pid: int, host: Optional[str] = None) -> Optional[ProcessRecord]:
+        if host is None:  # which machine's? Only answerable when there is one.
+            return next(iter(self.parts.values())).get(pid) if len(self.parts) == 1 else None
+        part = self.parts.get(host)
+        return part.get(pid) if part is not None else None
+
+    def parent(self, record: ProcessRecord) -> Optional[ProcessRecord]:
+        return self.get(record.ppid, record.host)
+
+    def children(self, pid: int, host: Optional[str] = None) -> Tuple[ProcessRecord, ...]:
+        part = self.parts.get(host) if host is not None else None
+        return part.children(pid) if part is not None else ()
+
+    def kind_of(self, record: ProcessRecord):
+        part = self.parts.get(record.host) if record.host is not None else None
+        if part is None:  # not one of these machines' records: judged alone
+            part = Snapshot([record], source="fleet", from_proc=False)
+        return part.kind_of(record)

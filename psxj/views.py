@@ -125,7 +125,14 @@ COLUMNS: Tuple[Column, ...] = (
 )
 COLUMN_KEYS = tuple(c.key for c in COLUMNS)
 OPTIONAL_KEYS = tuple(c.key for c in COLUMNS if c.optional)
-COLUMN_BY_KEY: Dict[str, Column] = {c.key: c for c in COLUMNS}
+# Not one of COLUMNS: shown first, by itself, whenever the table holds more than one machine (--host).
+HOST_COLUMN = Column("host", "HOST", 4, False, lambda r, s: r.host or "-", lambda r, s: r.host or "")
+HOST_WIDTH_MAX = 24
+COLUMN_BY_KEY: Dict[str, Column] = {c.key: c for c in COLUMNS + (HOST_COLUMN,)}
+
+
+def several_hosts(snapshot: Optional[Snapshot]) -> bool:
+    return snapshot is not None and len(getattr(snapshot, "hosts", ())) > 1
 
 
 def shown_columns(optional: Iterable[str] = ()) -> Tuple[Column, ...]:
@@ -159,6 +166,9 @@ class TableLayout:
         widest_pid = max((r.pid for r in snapshot.records), default=0) if snapshot is not None else 0
         pid_width = max(len(str(widest_pid)), 1)
         widths = [max(len(c.header), pid_width) if c.pid_like else c.width for c in columns[:-1]]
+        if several_hosts(snapshot):
+            columns = (HOST_COLUMN,) + columns
+            widths = [min(max([4] + [len(h) for h in snapshot.hosts]), HOST_WIDTH_MAX)] + widths
         self.snapshot = snapshot
         self.columns, self.widths, self.hidden = fit_columns(columns, widths, room)
         self.spans: List[Tuple[int, int, str]] = []   # header cells: (start, end, column key)
@@ -182,7 +192,7 @@ class TableLayout:
 
     def row_text(self, record: ProcessRecord, prefix: str = "", gone: bool = False) -> str:
         snapshot = self.snapshot
-        cells = [(c.text(record, snapshot).rjust(w) if c.right else c.text(record, snapshot).ljust(w))
+        cells = [(c.text(record, snapshot).rjust(w) if c.right else c.text(record, snapshot).ljust(w)[:w])
                  for c, w in zip(self.columns[:-1], self.widths)]
         command = prefix + record.command
         return " ".join(cells) + " " + ("(exited) " + command if gone else command)
@@ -246,12 +256,13 @@ def build_rows(snapshot: Snapshot, options: ViewOptions) -> List[Row]:
 
 def forest_rows(records: List[ProcessRecord], options: ViewOptions, snapshot: Snapshot) -> List[Row]:
     """Children under their parents with ps -axjf's glyphs (` \\_ `, ` |  `); siblings in sort order."""
-    shown = {r.pid for r in records}
-    children: Dict[int, List[ProcessRecord]] = {}
+    # Keyed by (host, PID): on a table of several machines a parent is on its child's machine.
+    shown = {(r.host, r.pid) for r in records}
+    children: Dict[Tuple[Optional[str], int], List[ProcessRecord]] = {}
     roots = []
     for record in _sorted(records, options, snapshot):
-        if record.ppid in shown and record.ppid != record.pid:
-            children.setdefault(record.ppid, []).append(record)
+        if (record.host, record.ppid) in shown and record.ppid != record.pid:
+            children.setdefault((record.host, record.ppid), []).append(record)
         else:
             roots.append(record)
     rows: List[Row] = []
@@ -261,7 +272,7 @@ def forest_rows(records: List[ProcessRecord], options: ViewOptions, snapshot: Sn
         record, indent, last, depth = stack.pop()
         prefix = indent + (" \\_ " if depth else "")
         rows.append(_new_row((PROCESS, record, prefix, "", depth)))
-        kids = children.get(record.pid, [])
+        kids = children.get((record.host, record.pid), [])
         child_indent = indent + ("    " if last else " |  ") if depth else ""
         for index in range(len(kids) - 1, -1, -1):
             stack.append((kids[index], child_indent, index == len(kids) - 1, depth + 1))
@@ -274,22 +285,23 @@ def session_rows(snapshot: Snapshot, records: List[ProcessRecord], options: View
     The sort applies at every level: processes in sort order within their group, and each group
     and session placed where its first process falls in that order (sort by TIME descending and
     the session of the busiest process comes first)."""
-    sessions: Dict[int, Dict[int, List[ProcessRecord]]] = {}
+    sessions: Dict[Tuple[Optional[str], int], Dict[int, List[ProcessRecord]]] = {}
     for record in _sorted(records, options, snapshot):
-        sessions.setdefault(record.sid, {}).setdefault(record.pgid, []).append(record)
+        sessions.setdefault((record.host, record.sid), {}).setdefault(record.pgid, []).append(record)
     rows: List[Row] = []
-    for sid, groups in sessions.items():
+    for (host, sid), groups in sessions.items():
         members = [r for g in groups.values() for r in g]
-        leader = snapshot.get(sid)
+        leader = snapshot.get(sid, host)
         tty = members[0].tty
         foreground = next((r.tpgid for r in members if r.tpgid not in (None, -1)), None)
         who = f"leader {sid} {leader.comm}" if leader is not None else "leader not in the table"
         terminal = f"terminal {tty}, foreground group {foreground}" if tty != "?" else "no terminal"
         count = f"{len(members)} process{'es' if len(members) != 1 else ''}"
-        rows.append(_new_row((SESSION_HEADER, None, "", f"Session {sid}  ({who}; {terminal}; {count})", 0)))
+        where = f" on {host}" if host is not None else ""
+        rows.append(_new_row((SESSION_HEADER, None, "", f"Session {sid}{where}  ({who}; {terminal}; {count})", 0)))
         for pgid, group in groups.items():
             mark = "  [foreground]" if pgid == foreground else "  [background]" if foreground else ""
-            group_leader = snapshot.get(pgid)
+            group_leader = snapshot.get(pgid, host)
             name = group_leader.comm if group_leader is not None else "leader not in the table"
             rows.append(_new_row((GROUP_HEADER, None, "", f"  Process group {pgid} ({name}){mark}", 1)))
             rows.extend(_new_row((PROCESS, r, "    ", "", 2)) for r in group)

@@ -34,6 +34,9 @@ def build_parser() -> argparse.ArgumentParser:
                         help="audit every daemon-like process (init, container-init, service, daemon)")
     parser.add_argument("--profile", choices=PROFILES, help="judge by this standard instead of the kind's")
     parser.add_argument("--json", action="store_true", help="print the verdicts as JSON")
+    from psxj.fleet_cli import add_fleet_arguments
+
+    add_fleet_arguments(parser, audit=True)
     return parser
 
 
@@ -60,6 +63,12 @@ def main(argv: List[str]) -> int:
     if args.pids and args.all:
         raise UsageError("audit: give PIDs or --all, not both")
     pids = [_pid(p) for p in args.pids]
+    if args.host is not None:  # psxj's audit code runs there (sent over SSH), the reports come back
+        from psxj.fleet_cli import audit_on_host
+
+        return _print_reports(args, audit_on_host(args, pids))
+    if args.ssh_config is not None:
+        raise UsageError("audit: --ssh-config goes with --host")
     if not __import__("os").path.exists("/proc/self/stat"):
         raise PsxjError("audit: needs Linux /proc")
     from psxj.sources.proc import read_snapshot
@@ -72,6 +81,10 @@ def main(argv: List[str]) -> int:
         [r for r in snapshot.records if snapshot.daemon_like(r)]
     system = SystemFacts(snapshot)
     reports = [audit_process(snapshot, record, system, args.profile) for record in records]
+    return _print_reports(args, reports)
+
+
+def _print_reports(args: argparse.Namespace, reports: list) -> int:
     if args.json:
         _write(json.dumps([r.as_json() for r in reports], indent=1) + "\n")
     elif args.all:

@@ -155,18 +155,18 @@ def session_detached(snapshot: Snapshot, r: ProcessRecord) -> Tuple[bool, str]:
         return False, f"it has a controlling terminal, {r.tty}: it is still in a terminal's session"
     if r.session_leader:
         return True, f"it leads its own session {r.sid}, which has no terminal (setsid())"
-    if not snapshot.live and r.sid == 0 and r.pid != 0:
+    if not snapshot.from_proc and r.sid == 0 and r.pid != 0:
         # BSD and macOS tables print 0 (or a kernel address) where they do not know the session.
         if "s" in r.stat[1:]:
             return True, "its STAT has s: it leads its own session, which has no terminal (setsid())"
         return False, "the saved table does not say which session it is in, and its STAT has no s: psxj cannot " \
                       "tell that it ever called setsid()"
-    leader = snapshot.get(r.sid)
+    leader = snapshot.get(r.sid, r.host)
     if leader is not None and leader.sid == r.sid and leader.state != "Z":
         return False, (f"it is in session {r.sid}, which {_label(leader)} leads and which is alive: "
                        "it never called setsid()")
     if leader is None:
-        missing = "has exited" if snapshot.live else "is not in the saved table (taken to have exited)"
+        missing = "has exited" if snapshot.from_proc else "is not in the saved table (taken to have exited)"
     elif leader.sid != r.sid:
         missing = "has exited (its PID now belongs to another process)"
     else:
@@ -186,9 +186,15 @@ class _Judge:
     def __init__(self, snapshot: Snapshot, observations: Optional[Observations]) -> None:
         self.snapshot = snapshot
         self.observations = observations or Observations()
-        self.live = snapshot.live
-        init = snapshot.get(1)
-        self.systemd_is_init = init is not None and "systemd" in program_names(init)
+        self.live = snapshot.from_proc  # read from a /proc, here or on another host: judged, not inferred
+        self._systemd_is_init: Dict[Optional[str], bool] = {}   # per host: a fleet holds several machines
+
+    def systemd_is_init(self, host: Optional[str]) -> bool:
+        known = self._systemd_is_init.get(host)
+        if known is None:
+            init = self.snapshot.get(1, host)
+            known = self._systemd_is_init[host] = init is not None and "systemd" in program_names(init)
+        return known
 
     def adoption(self, r: ProcessRecord, parent: Optional[ProcessRecord]) -> Tuple[Optional[bool], str]:
         """Was it adopted? True only when known; False when its live parent started it (or may have)."""
@@ -227,7 +233,7 @@ class _Judge:
             if where:
                 reasons.append(f"its cgroup says {where}")
             return Kind(CONTAINER_INIT, tuple(reasons), unit=where)
-        parent = self.snapshot.get(r.ppid)
+        parent = self.snapshot.get(r.ppid, r.host)   # on its own machine: PIDs of hosts never mix
         service = self._service(r, parent)
         if service is not None:
             return service
@@ -255,7 +261,7 @@ class _Judge:
                                   f"started by {manager}, which is alive and supervises it"),
                         supervisor="systemd" if r.ppid == 1 else f"systemd --user (pid {parent.pid})",
                         unit=unit, adopted=False)
-        if unit is not None and r.ppid == 1 and self.systemd_is_init:
+        if unit is not None and r.ppid == 1 and self.systemd_is_init(r.host):
             return Kind(SERVICE, (f"systemd unit {unit}: its cgroup is {r.cgroup}; systemd tracks every process "
                                   "of the unit, forked ones too",), supervisor="systemd", unit=unit)
         if parent is None or parent.state == "Z":
@@ -282,6 +288,10 @@ class _Judge:
 
 def classify_all(snapshot: Snapshot, observations: Optional[Observations] = None,
                  records: Optional[Iterable[ProcessRecord]] = None) -> Dict[int, Kind]:
-    """The kind of every record (or of `records`), by PID."""
+    """The kind of every record (or of `records`), by PID; of a FleetSnapshot (several machines),
+    by (host, PID), each judged against its own machine's table."""
     judge = _Judge(snapshot, observations)
-    return {r.pid: judge.classify(r) for r in (snapshot.records if records is None else records)}
+    chosen = snapshot.records if records is None else records
+    if getattr(snapshot, "parts", None) is not None:
+        return {(r.host, r.pid): judge.classify(r) for r in chosen}
+    return {r.pid: judge.classify(r) for r in chosen}

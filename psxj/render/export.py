@@ -23,7 +23,7 @@ FIELDS = (
     "ppid", "pid", "pgid", "sid", "tty", "tpgid", "stat", "uid", "user", "time", "command",
     "comm", "argv", "state", "flags", "nice", "threads", "tty_nr", "ruid", "euid", "rgid", "egid",
     "cpu_seconds", "start_ticks", "start_time", "namespace_init", "kernel_thread", "daemon",
-    "kind", "kind_reasons", "supervisor", "unit", "cgroup", "session_key",
+    "kind", "kind_reasons", "supervisor", "unit", "cgroup", "session_key", "host",
 )
 
 
@@ -43,6 +43,7 @@ def as_dict(snapshot: Snapshot, record: ProcessRecord) -> Dict[str, Any]:
         "kind": kind.name, "kind_reasons": list(kind.reasons), "supervisor": kind.supervisor, "unit": kind.unit,
         "cgroup": record.cgroup,
         "session_key": record.session_key,
+        "host": record.host,   # the machine (psxj --host); null: this one
     }
 
 

@@ -39,6 +39,11 @@ def columns(pid_width: int = 5) -> List[Column]:
     ]
 
 
+def host_column(records: Iterable[ProcessRecord]) -> Column:
+    """HOST, first, as wide as the longest host name (psxj --host with more than one host)."""
+    return Column("HOST", max([4] + [len(r.host or "") for r in records]), False)
+
+
 def format_time(cpu_seconds: Optional[int]) -> str:
     """BSD TIME (pr_bsdtime): minutes and seconds, the minutes never roll over into hours.
     `-` when the source did not say (a busybox table without TIME)."""
@@ -109,6 +114,7 @@ class Layout:
         while screen_cols * multiple < total and screen_cols * multiple < OUTBUF_SIZE // 2:
             multiple += 1
         self.active_cols = screen_cols * multiple
+        self.with_host = cols[0].header == "HOST"
         # Fast path: when no value overflows its column, ps's layout is plain fixed widths.
         self._fixed = " ".join(f"{{:{'>' if c.right else '<'}{c.width}}}" for c in cols[:-1]) + " "
         self._fixed_width = sum(c.width + 1 for c in cols[:-1])
@@ -153,6 +159,8 @@ class Layout:
 
     def row(self, record: ProcessRecord) -> str:
         tpgid = record.tpgid
+        if self.with_host:
+            return self.line([record.host or "-"] + cells(record))
         fixed = self._fixed.format(
             record.ppid, record.pid, record.pgid,
             record.sid if record.session_key is None else session_text(record), record.tty,
@@ -168,8 +176,12 @@ class Layout:
 
 
 def render_lines(snapshot: Snapshot, records: Iterable[ProcessRecord], screen_cols: int,
-                 escaper: Escaper) -> Iterator[str]:
-    layout = Layout(columns(snapshot.pid_width), screen_cols, escaper)
+                 escaper: Escaper, with_host: bool = False) -> Iterator[str]:
+    cols = columns(snapshot.pid_width)
+    if with_host:  # several machines: which one each row is on comes first
+        records = list(records)
+        cols = [host_column(records)] + cols
+    layout = Layout(cols, screen_cols, escaper)
     yield layout.header()
     for record in records:
         yield layout.row(record)

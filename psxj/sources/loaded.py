@@ -149,7 +149,27 @@ def parse_json(text: str, name: str, taken: Optional[float], escaper: Escaper) -
         if str(exc).startswith("expected a JSON array"):
             raise PsxjError(f"{name}: expected a JSON array of processes") from None
         raise PsxjError(f"{name}: item {len(records)}: {_json_problem(exc)}") from None
-    return Snapshot(records, source=name, taken_at=taken, time_source=file_time_source(taken), saved_kinds=kinds)
+    return saved_snapshot(records, kinds, name, taken)
+
+
+def saved_snapshot(records: List[ProcessRecord], kinds: dict, name: str, taken: Optional[float]) -> Snapshot:
+    """psxj's saved rows as a snapshot; rows of several machines (saved from psxj --host) as a
+    FleetSnapshot, each machine's rows apart so their PIDs never mix."""
+    hosts = {r.host for r in records}
+    if hosts == {None}:
+        return Snapshot(records, source=name, taken_at=taken, time_source=file_time_source(taken),
+                        saved_kinds={pid: kind for (_, pid), kind in kinds.items()})
+    from psxj.model import FleetSnapshot
+
+    parts = {}
+    for host in sorted(hosts, key=lambda h: h or ""):
+        mine = [r for r in records if r.host == host]
+        parts[host or "-"] = Snapshot([r if host else r._replace(host="-") for r in mine], source=name,
+                                      taken_at=taken, time_source=file_time_source(taken),
+                                      saved_kinds={pid: kind for (h, pid), kind in kinds.items() if h == host})
+    fleet = FleetSnapshot(parts, taken_at=taken)
+    fleet.source, fleet.time_source = name, file_time_source(taken)
+    return fleet
 
 
 def _keep_saved_kind(kinds: dict, record: ProcessRecord, row: Dict[str, Any], escaper: Escaper) -> None:
@@ -161,7 +181,7 @@ def _keep_saved_kind(kinds: dict, record: ProcessRecord, row: Dict[str, Any], es
     reasons = row.get("kind_reasons") or []
     if not isinstance(name, str) or not isinstance(reasons, list) or not all(isinstance(r, str) for r in reasons):
         raise ValueError("fields 'kind' and 'kind_reasons' must be a string and a list of strings")
-    kinds[record.pid] = (escaper.text(name), tuple(escaper.text(r) for r in reasons[:20]),
+    kinds[(record.host, record.pid)] = (escaper.text(name), tuple(escaper.text(r) for r in reasons[:20]),
                          _json_optional_text(row, "supervisor", escaper), _json_optional_text(row, "unit", escaper))
 
 
@@ -242,6 +262,7 @@ def record_from_fields(row: Any, escaper: Escaper) -> ProcessRecord:
         cgroup=_json_optional_text(row, "cgroup", escaper),
         cpu_ticks=_json_int(row, "cpu_ticks"), rss_kb=_json_int(row, "rss_kb"),
         session_key=_json_optional_text(row, "session_key", escaper),
+        host=_json_optional_text(row, "host", escaper),
     )
 
 
@@ -251,7 +272,7 @@ CSV_HEADER = "ppid,pid,pgid,sid,tty,tpgid,stat,uid,user,time,command"
 _CSV_INTEGERS = ("ppid", "pid", "pgid", "sid", "tpgid", "uid", "flags", "nice", "threads", "tty_nr", "ruid",
                  "euid", "rgid", "egid", "cpu_seconds", "start_ticks")
 _CSV_BOOLEANS = ("namespace_init", "kernel_thread", "daemon")
-_CSV_OPTIONAL_TEXT = ("user", "session_key", "cgroup", "supervisor", "unit")
+_CSV_OPTIONAL_TEXT = ("user", "session_key", "cgroup", "supervisor", "unit", "host")
 
 
 def unquote_cell(value: str) -> str:
@@ -278,7 +299,7 @@ def parse_csv(text: str, name: str, taken: Optional[float], escaper: Escaper) ->
         raise PsxjError(f"{name}: malformed CSV: {exc}") from None
     finally:
         csv.field_size_limit(saved_limit)
-    return Snapshot(records, source=name, taken_at=taken, time_source=file_time_source(taken), saved_kinds=kinds)
+    return saved_snapshot(records, kinds, name, taken)
 
 
 def _csv_row(row: Dict[Optional[str], Any]) -> Dict[str, Any]:

@@ -45,6 +45,12 @@ from psxj.views import (
 # Actions that only make sense on live processes: hidden, and refused, on a loaded table.
 LIVE_ONLY = frozenset({"signal", "demo", "pause", "refresh_now", "demo_hangup", "demo_second_instance", "audit",
                        "events", "events_scope", "demo_step"})
+# Actions on this machine's processes: refused on other machines' tables (--host), and in a browser
+# unless allowed (psxj serve): see refused_actions.
+LOCAL_ONLY = frozenset({"signal", "demo", "demo_hangup", "demo_second_instance", "demo_step", "audit", "events",
+                        "events_scope"})
+SIGNAL_ACTIONS = frozenset({"signal"})
+DEMO_ACTIONS = frozenset({"demo", "demo_hangup", "demo_second_instance", "demo_step"})
 _TICKS = os.sysconf("SC_CLK_TCK") if hasattr(os, "sysconf") else 100
 _PID_JUMP_SECONDS = 1.0
 
@@ -61,8 +67,12 @@ class PsxjApp(App):
     def __init__(self, *, selection: Optional[Selection] = None, snapshot: Optional[Snapshot] = None,
                  delay: float = 2.0, reader=None, demo_rundir: Optional[str] = None,
                  demo_step_delay: float = 2.0, keep_demo: bool = False, remember: bool = False,
-                 first_snapshot: Optional[Snapshot] = None, events: bool = False) -> None:
+                 first_snapshot: Optional[Snapshot] = None, events: bool = False,
+                 refused_actions: Iterable[str] = (), status_banner: str = "") -> None:
         super().__init__()
+        # psxj --host, psxj serve: actions hidden and refused whatever the table (LOCAL_ONLY...).
+        self.refused_actions = frozenset(refused_actions)
+        self.status_banner = status_banner   # said first on the status line (psxj serve: where it listens)
         self.demo_rundir = demo_rundir
         self.demo_step_delay = demo_step_delay
         self.keep_demo = keep_demo
@@ -209,7 +219,9 @@ class PsxjApp(App):
     def key_is_offered(self, action: str) -> bool:
         """Is the key bar to offer this action now? (Also: is it enabled, see check_action.)"""
         name = action.split(".", 1)[-1].split("(", 1)[0]
-        if self.static_source and name in LIVE_ONLY:
+        if self.static_source and name in LIVE_ONLY or name in self.refused_actions:
+            return False
+        if name == "hosts" and not getattr(self.snapshot, "host_states", ()):
             return False
         if name == "clear_filter" and not self.options.selection:
             return False
@@ -218,6 +230,8 @@ class PsxjApp(App):
     def check_action(self, action: str, parameters) -> Optional[bool]:
         if self.static_source and action in LIVE_ONLY:
             return False  # a loaded table: these keys could only say no, so they are not offered
+        if action in self.refused_actions:
+            return False  # another machine's table, or a browser not allowed to: never acted on
         return True
 
     # refresh ----------------------------------------------------------------
@@ -297,6 +311,13 @@ class PsxjApp(App):
         # (priority, long form, short form): on a narrow terminal the short forms come first, then the
         # least needed parts go; priority 0 stays.
         parts = [(0, "psxj  " + source[0], source[1]), (0, count[0], count[1])]
+        from psxj.tui.hosts_screen import fleet_status
+
+        fleet = fleet_status(snap)
+        if fleet is not None:
+            parts.insert(1, (0, *fleet))
+        if self.status_banner:
+            parts.insert(0, (0, self.status_banner, self.status_banner))
         sort = COLUMN_BY_KEY[o.sort_key].header + ("▼" if o.descending else "▲")
         parts.append((3, f"sort {sort}", sort))
         if o.mode != "table":
@@ -568,8 +589,9 @@ class PsxjApp(App):
     def _header_leader(self) -> Optional[object]:
         """On a session or group header: its leader's record, or None (with a notice why)."""
         row = self.table.current_row
-        kind, ident, _ = header_members(self.table.rows, self.table.cursor)
-        leader = self.snapshot.get(ident) if self.snapshot else None
+        kind, ident, members = header_members(self.table.rows, self.table.cursor)
+        host = members[0].host if members else None
+        leader = self.snapshot.get(ident, host) if self.snapshot else None
         if leader is None:
             self.notify(f"The leader of {kind} {ident} is not in the table (it has exited); its members are below.")
         return leader if row is not None else None
@@ -588,6 +610,12 @@ class PsxjApp(App):
     @on(ProcessTable.RowActivated)
     def open_details(self, event: ProcessTable.RowActivated) -> None:
         self.action_details()
+
+    def action_hosts(self) -> None:
+        from psxj.tui.hosts_screen import HostsScreen
+
+        if getattr(self.snapshot, "host_states", ()):   # psxj --host only
+            self.push_screen(HostsScreen(self.snapshot))
 
     def action_help(self) -> None:
         from psxj.tui.screens import HelpScreen
@@ -1027,7 +1055,7 @@ def _log_pid(line: str) -> Optional[int]:
 
 
 def run_app(selection: Optional[Selection] = None, load: Optional[str] = None, delay: float = 2.0,
-            keep_demo: bool = False, **app_options) -> int:
+            keep_demo: bool = False, app_class: type = None, **app_options) -> int:
     """Run the interface on this terminal; the exit status: 0 quit, 128+N after signal N (129 when
     the terminal went away), non-zero after a crash. app_options go to PsxjApp (tests use them)."""
     snapshot = None
@@ -1037,7 +1065,8 @@ def run_app(selection: Optional[Selection] = None, load: Optional[str] = None, d
         snapshot = load_snapshot(load)
     app_options.setdefault("remember", True)  # the theme and columns chosen last time
     app_options.setdefault("events", snapshot is None)  # live events for a live table
-    app = PsxjApp(selection=selection, snapshot=snapshot, delay=delay, keep_demo=keep_demo, **app_options)
+    app = (app_class or PsxjApp)(selection=selection, snapshot=snapshot, delay=delay, keep_demo=keep_demo,
+                                 **app_options)
 
     received = []
 

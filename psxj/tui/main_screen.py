@@ -29,6 +29,7 @@ class MainScreen(Screen):
         Binding("f3", "app.search", "Search"),
         Binding("f5,t", "app.mode('forest')", "Tree"),
         Binding("g", "app.mode('sessions')", "Sessions"),
+        Binding("h", "app.hosts", "Hosts"),   # psxj --host: each host's state (psxj.tui.hosts_screen)
         Binding("f9,x", "app.signal", "Signal"),
         Binding("enter", "app.details", "Details"),
         Binding("space", "app.tag", "Tag"),

@@ -247,6 +247,8 @@ def checklist_table(report) -> Table:
 
 def checklist_section(snapshot: Snapshot, record: ProcessRecord) -> Static:
     """The daemon checklist for the detail view, audited now."""
+    if record.host is not None:
+        return Static(Text(f"\nDaemon checklist: on {record.host}, run psxj audit --host {record.host} {record.pid}"))
     if not snapshot.live:
         return Static("\n[b]Daemon checklist[/b]: needs a live process (this table was loaded from a file).")
     from psxj.judge.audit import audit_process

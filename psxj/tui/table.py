@@ -31,6 +31,7 @@ from psxj.views import GROUP_HEADER, PROCESS, SESSION_HEADER, Row, TableLayout, 
 MARK_WIDTH = 2
 GONE = "gone"  # kind of the row that stands where the selected process was when it exited
 H_STEP = 8     # columns per Left/Right press
+ANY_HOST = object()  # _index_of: a PID on whichever machine (a table of several, psxj --host)
 
 
 class ProcessTable(ScrollView, can_focus=True):
@@ -111,8 +112,8 @@ class ProcessTable(ScrollView, can_focus=True):
         self.snapshot, self.rows, self.new_identities = snapshot, list(rows), set(new_identities)
         self._widest = None
         if selected is not None:
-            index = self._index_of(selected.pid, selected.start_ticks)
-            still_there = snapshot.by_pid.get(selected.pid)
+            index = self._index_of(selected.pid, selected.start_ticks, selected.host)
+            still_there = snapshot.get(selected.pid, selected.host)
             if index is not None and not was_gone:
                 self.cursor = index
             elif still_there is None or still_there.identity != selected.identity or was_gone:
@@ -159,10 +160,11 @@ class ProcessTable(ScrollView, can_focus=True):
         self._move_to(index)
         return True
 
-    def _index_of(self, pid: int, start_ticks: Optional[int]) -> Optional[int]:
-        """The row of process `pid`; with a start time, only if it is still the same process."""
+    def _index_of(self, pid: int, start_ticks: Optional[int], host: object = ANY_HOST) -> Optional[int]:
+        """The row of process `pid` (on `host`, for a table of several machines); with a start time,
+        only if it is still the same process."""
         for index, row in enumerate(self.rows):
-            if row.kind == PROCESS and row.record.pid == pid:
+            if row.kind == PROCESS and row.record.pid == pid and (host is ANY_HOST or row.record.host == host):
                 return index if start_ticks is None or row.record.start_ticks == start_ticks else None
         return None
 

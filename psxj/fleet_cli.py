@@ -1,0 +1,116 @@
+"""The command line's side of --host: the options, the hosts, and the table of all of them.
+
+    psxj --host a,b [--hosts-file FILE] [--host-timeout S] [--ssh-config FILE] [SELECTORS] [--print|--json|--csv]
+    psxj audit --host HOST PID... | --all
+
+The table waits for every host's answer or its timeout; a host that gave none is one line on stderr
+naming it and saying why, the others are printed all the same, and the exit status is then 1.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from typing import List, Optional
+
+from psxj.errors import PsxjError, UsageError
+
+DEFAULT_TIMEOUT = 10.0
+
+
+def _timeout(text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not a number: {text!r}") from None
+    if not 0.5 <= value <= 600:
+        raise argparse.ArgumentTypeError("must be between 0.5 and 600 seconds")
+    return value
+
+
+def add_fleet_arguments(parser: argparse.ArgumentParser, audit: bool = False) -> None:
+    group = parser.add_argument_group("other machines, over SSH (nothing is installed there)")
+    if audit:
+        group.add_argument("--host", metavar="HOST", help="audit on this host, over SSH")
+    else:
+        group.add_argument("--host", metavar="HOST[,HOST...]", action="append", default=[],
+                           help="read these hosts' tables over SSH (the system's ssh, your ~/.ssh/config, agent "
+                                "and known_hosts; an unknown host key is an error)")
+        group.add_argument("--hosts-file", metavar="FILE", help="more hosts, one a line (# starts a comment)")
+    group.add_argument("--host-timeout", metavar="SECONDS", type=_timeout, default=DEFAULT_TIMEOUT,
+                       help=f"give up on a host that has not answered after this long (default {DEFAULT_TIMEOUT:g})")
+    group.add_argument("--ssh-config", metavar="FILE",
+                       help="ssh's configuration file (ssh -F) instead of ~/.ssh/config")
+
+
+def hosts_of(args: argparse.Namespace) -> List[str]:
+    """The hosts asked for; [] without --host or --hosts-file (then: this machine)."""
+    from psxj.sources.fleet.hosts import host_list
+
+    if not args.host and args.hosts_file is None:
+        if args.ssh_config is not None:
+            raise UsageError("--ssh-config goes with --host or --hosts-file")
+        return []
+    if args.load is not None:
+        raise UsageError("--host reads other machines live; --load reads a file: choose one")
+    return host_list(args.host, args.hosts_file)
+
+
+def fleet_reader(args: argparse.Namespace, hosts: List[str], patience: Optional[float] = 1.5):
+    from psxj.sources.fleet.reader import FleetReader
+    from psxj.sources.fleet.ssh import ssh_path
+
+    ssh_path()  # no ssh client: say so before anything starts
+    return FleetReader(hosts, args.ssh_config, args.host_timeout, patience=patience)
+
+
+def report_failures(snapshot) -> bool:
+    """One line on stderr per host that gave no table; True when there was one."""
+    from psxj.render.escape import safe_text
+
+    failed = False
+    for state in snapshot.host_states:
+        if state.failing:
+            failed = True
+            print(f"psxj: {safe_text(state.host)}: {safe_text(state.detail)}", file=sys.stderr)
+        elif state.status == "ps":
+            print(f"psxj: note: {safe_text(state.host)}: {safe_text(state.detail)}", file=sys.stderr)
+    return failed
+
+
+def audit_on_host(args: argparse.Namespace, pids: List[int]) -> list:
+    """The audit run by psxj's own audit code on the host (sent the agentless way); the reports,
+    checked and escaped here."""
+    import asyncio
+    import json
+
+    from psxj.render.escape import Escaper
+    from psxj.sources.fleet.decode import BadAnswer, audit_reports
+    from psxj.sources.fleet.hosts import check_host
+    from psxj.sources.fleet.ssh import HostError, HostSession, ssh_command
+
+    host = check_host(args.host, "--host")
+    session = HostSession(host, ssh_command(host, args.ssh_config, args.host_timeout))
+    request = json.dumps({"pids": pids, "all": args.all, "profile": args.profile}).encode("ascii")
+
+    async def ask():
+        try:
+            return await asyncio.wait_for(session.request(b"audit " + request), args.host_timeout)
+        finally:
+            await session.close()
+
+    try:
+        answer = asyncio.run(ask())
+    except asyncio.TimeoutError:
+        raise PsxjError(f"audit: {host}: no answer within {args.host_timeout:g} s (--host-timeout)") from None
+    except HostError as exc:
+        raise PsxjError(f"audit: {host}: {exc}") from None
+    if answer.method != "python3":
+        raise PsxjError(f"audit: {host}: {answer.why_ps}: the audit needs python3 and /proc there")
+    try:
+        missing, reports = audit_reports(answer.data, Escaper.for_environment())
+    except BadAnswer as exc:
+        raise PsxjError(f"audit: {host}: bad answer: {exc}") from None
+    if missing:
+        raise PsxjError(f"audit: {host}: no process with PID {', '.join(map(str, missing))}")
+    return reports

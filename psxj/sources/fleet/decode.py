@@ -1,0 +1,210 @@
+"""Another machine's answers, read as hostile input: every value checked, every text escaped here.
+
+A host that psxj reads may be compromised: what it sends is treated like a file given to --load.
+Numbers must be integers in the kernel's ranges, times finite, texts strings of bounded length;
+texts come back raw (the kernel's bytes, surrogate-escaped) and are escaped on this side with this
+side's locale, exactly as /proc text is here. JSON is the only format read (never marshal or
+pickle, which are not safe against crafted data). A bad answer is a one-line error for that host.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+from typing import Any, Dict, List, Optional, Tuple
+
+from psxj.model import ProcessRecord, Snapshot
+from psxj.render.escape import Escaper
+from psxj.sources.checks import RANGES, epoch_seconds
+
+MAX_ANSWER = 64 * 1024 * 1024   # bytes of one answer: as much as --load reads
+MAX_ROWS = 1_000_000
+MAX_TEXT = 256 * 1024            # procps reads at most 128 KiB of a command line
+
+
+class BadAnswer(ValueError):
+    """What a host sent is not what psxj's remote reader sends."""
+
+
+# ProcessRecord's fields as the remote reader sends them (all but host), and how each is checked.
+_INT, _OPT_INT, _ID, _TEXT, _OPT_TEXT, _BOOL, _NONE, _TIME = range(8)
+_FIELD_CHECKS: Dict[str, int] = {
+    "pid": _INT, "ppid": _INT, "pgid": _INT, "sid": _INT, "tty": _TEXT, "tpgid": _OPT_INT, "stat": _TEXT,
+    "euid": _ID, "cpu_seconds": _OPT_INT, "command": _TEXT, "comm": _TEXT, "state": _TEXT, "kernel_thread": _BOOL,
+    "argv": _NONE, "tty_nr": _OPT_INT, "flags": _OPT_INT, "nice": _OPT_INT, "threads": _OPT_INT, "ruid": _ID,
+    "rgid": _ID, "egid": _ID, "start_ticks": _OPT_INT, "start_time": _TIME, "namespace_init": _BOOL,
+    "user": _NONE, "cgroup": _OPT_TEXT, "cpu_ticks": _OPT_INT, "rss_kb": _OPT_INT, "session_key": _NONE,
+}
+SENT_FIELDS = tuple(f for f in ProcessRecord._fields if f != "host")
+assert tuple(_FIELD_CHECKS) == SENT_FIELDS, "decode.py must check every field the remote reader sends"
+_RANGE_OF = {"euid": "euid", "ruid": "ruid", "rgid": "rgid", "egid": "egid"}
+
+
+def raw_bytes(text: str) -> bytes:
+    """The bytes a surrogate-escaped string stands for; a crafted surrogate becomes bytes that are
+    not UTF-8, which the escaper shows as '?'."""
+    try:
+        return text.encode("utf-8", "surrogateescape")
+    except UnicodeEncodeError:
+        return text.encode("utf-8", "surrogatepass")
+
+
+def _integer(value: Any, field: str, optional: bool) -> Optional[int]:
+    if value is None and optional:
+        return None
+    if isinstance(value, bool) or not isinstance(value, int):
+        raise BadAnswer(f"field {field!r} must be an integer")
+    low, high = RANGES[field]
+    if not low <= value <= high:
+        raise BadAnswer(f"field {field!r} out of range")
+    return value
+
+
+def _checked(field: str, check: int, value: Any) -> Any:
+    if check in (_INT, _OPT_INT):
+        return _integer(value, field, check == _OPT_INT)
+    if check == _ID:  # -1: the status file had no such line (as the local reader keeps it)
+        return None if value in (None, -1) else _integer(value, _RANGE_OF[field], False)
+    if check in (_TEXT, _OPT_TEXT):
+        if value is None and check == _OPT_TEXT:
+            return None
+        if not isinstance(value, str) or len(value) > MAX_TEXT:
+            raise BadAnswer(f"field {field!r} must be a string of at most {MAX_TEXT} characters")
+        return value
+    if check == _BOOL:
+        if not isinstance(value, bool):
+            raise BadAnswer(f"field {field!r} must be true or false")
+        return value
+    if check == _TIME:
+        if value is None:
+            return None
+        try:
+            return epoch_seconds(value, f"field {field!r}")
+        except ValueError as exc:
+            raise BadAnswer(str(exc)) from None
+    if value is not None:
+        raise BadAnswer(f"field {field!r} must be null")
+    return None
+
+
+def record_from_row(row: Any, host: str, escaper: Escaper) -> ProcessRecord:
+    """One remote row as a record of `host`, escaped here as the local reader escapes /proc."""
+    if not isinstance(row, list) or len(row) != len(SENT_FIELDS):
+        raise BadAnswer(f"a row must be a list of {len(SENT_FIELDS)} values")
+    values = {field: _checked(field, check, value) for (field, check), value in zip(_FIELD_CHECKS.items(), row)}
+    cmdline, comm = raw_bytes(values["command"]), raw_bytes(values["comm"])
+    text = escaper.text
+    state = text(raw_bytes(values["state"]))
+    cgroup = values["cgroup"]
+    return ProcessRecord(**dict(
+        values,
+        tty=text(raw_bytes(values["tty"])), stat=text(raw_bytes(values["stat"])), state=state,
+        command=escaper.command(cmdline, comm, state), comm=text(comm),
+        # As psxj.sources.proc keeps it: raw, for machine use; nothing prints argv as it is.
+        argv=tuple(cmdline.decode("utf-8", "backslashreplace").split("\0")[:-1]),
+        cgroup=text(raw_bytes(cgroup)) if cgroup is not None else None,
+        host=host,
+    ))
+
+
+def parse_answer(data: bytes) -> Dict[str, Any]:
+    """One JSON answer: an object, or BadAnswer (also for the remote side's own error report)."""
+    try:
+        answer = json.loads(data.decode("ascii"))
+    except (UnicodeDecodeError, ValueError, RecursionError):
+        raise BadAnswer("the answer is not psxj's JSON") from None
+    if not isinstance(answer, dict):
+        raise BadAnswer("the answer is not a JSON object")
+    if "error" in answer:
+        error = answer["error"]
+        raise BadAnswer(f"the remote reader failed: {error if isinstance(error, str) else 'no reason given'}"[:300])
+    return answer
+
+
+def table_snapshot(data: bytes, host: str, escaper: Escaper) -> Snapshot:
+    """A host's table from its remote reader's answer."""
+    answer = parse_answer(data)
+    rows = answer.get("rows")
+    if not isinstance(rows, list) or len(rows) > MAX_ROWS:
+        raise BadAnswer("the answer has no list of rows")
+    width = answer.get("pid_width")
+    if isinstance(width, bool) or not isinstance(width, int) or not 1 <= width <= 10:
+        raise BadAnswer("pid_width must be an integer from 1 to 10")
+    try:
+        taken = epoch_seconds(answer.get("time"), "time")
+    except ValueError as exc:
+        raise BadAnswer(str(exc)) from None
+    records = [record_from_row(row, host, escaper) for row in rows]
+    return Snapshot(records, source=f"ssh {host}", taken_at=taken, pid_width=width, from_proc=True,
+                    system="linux", time_source=f"{host}'s clock")
+
+
+def ps_snapshot(text: str, host: str, escaper: Escaper) -> Snapshot:
+    """A host's `ps -axj` text, parsed as --load parses it (procps, BSD, macOS): judged from the rows."""
+    from psxj.sources.pstext import parse_ps_text
+
+    parsed = parse_ps_text(text, f"{host} (ps -axj)", time.time(), escaper)
+    return Snapshot([r._replace(host=host) for r in parsed.records], source=f"ssh {host} (ps -axj)",
+                    taken_at=parsed.taken_at, pid_width=parsed.pid_width, system=parsed.system, from_proc=False,
+                    time_source="this machine's clock, when the table arrived")
+
+
+def _text(value: Any, escaper: Escaper, what: str, limit: int = 4096) -> str:
+    if not isinstance(value, str) or len(value) > limit:
+        raise BadAnswer(f"{what} must be a string")
+    return escaper.text(raw_bytes(value))
+
+
+def _optional_text(value: Any, escaper: Escaper, what: str) -> Optional[str]:
+    return None if value is None else _text(value, escaper, what)
+
+
+def audit_reports(data: bytes, escaper: Escaper) -> Tuple[List[int], list]:
+    """(PIDs the host does not have, psxj.judge.audit.Report of each audited process), every text
+    escaped here: evidence quotes paths and names that users of that host control."""
+    from psxj.judge.audit import Report, Verdict
+    from psxj.judge.kinds import KINDS, Kind
+    from psxj.judge.profiles import PROFILES
+    from psxj.judge.rules import RULES
+
+    answer = parse_answer(data)
+    missing = answer.get("missing")
+    if missing is not None:
+        if not isinstance(missing, list) or not all(isinstance(p, int) and not isinstance(p, bool) for p in missing):
+            raise BadAnswer("missing must be a list of PIDs")
+        return [_integer(p, "pid", False) for p in missing], []
+    items = answer.get("reports")
+    if not isinstance(items, list):
+        raise BadAnswer("the answer has no list of reports")
+    reports = []
+    for item in items:
+        if not isinstance(item, dict):
+            raise BadAnswer("a report must be an object")
+        kind_name = item.get("kind")
+        if kind_name not in KINDS:
+            raise BadAnswer("a report's kind is not one psxj knows")
+        reasons = item.get("kind_reasons")
+        if not isinstance(reasons, list) or len(reasons) > 20:
+            raise BadAnswer("kind_reasons must be a list")
+        kind = Kind(kind_name, tuple(_text(r, escaper, "a reason") for r in reasons),
+                    _optional_text(item.get("supervisor"), escaper, "supervisor"),
+                    _optional_text(item.get("unit"), escaper, "unit"))
+        profile = item.get("profile")
+        if profile is not None and profile not in PROFILES:
+            raise BadAnswer("a report's profile is not one psxj knows")
+        rules = item.get("rules")
+        if not isinstance(rules, list) or len(rules) > 100:
+            raise BadAnswer("rules must be a list")
+        verdicts = []
+        for rule in rules:
+            if not isinstance(rule, dict) or rule.get("id") not in RULES or \
+                    rule.get("verdict") not in ("pass", "fail", "unknown", "n/a"):
+                raise BadAnswer("a rule's id or verdict is not one psxj knows")
+            verdicts.append(Verdict(rule["id"], rule["verdict"], _text(rule.get("evidence"), escaper, "evidence")))
+        gone = item.get("gone")
+        if not isinstance(gone, bool):
+            raise BadAnswer("gone must be true or false")
+        command = _text(item.get("command"), escaper, "command", MAX_TEXT)
+        reports.append(Report(_integer(item.get("pid"), "pid", False), command, kind, profile, gone,
+                              tuple(verdicts)))
+    return [], reports

@@ -1,0 +1,60 @@
+"""The hosts to read: `--host a,b` and `--hosts-file FILE` (one a line, # comments), checked.
+
+A host name is handed to ssh, so it must never be taken for an option (`-oProxyCommand=...`)
+or carry anything but a destination: `name`, `user@name`, an address, `[v6]`, or
+`ssh://[user@]name[:port]`. Everything else is refused with the offending line named.
+"""
+
+from __future__ import annotations
+
+import re
+from typing import List, Optional
+
+from psxj.errors import PsxjError, UsageError
+
+MAX_HOSTS = 1000
+_NAME = r"[A-Za-z0-9_](?:[A-Za-z0-9._-]{0,252})"
+_ADDRESS6 = r"\[[0-9A-Fa-f:.%a-z]{2,60}\]"
+_DESTINATION = re.compile(
+    rf"\A(?:(?:{_NAME}@)?(?:{_NAME}|{_ADDRESS6})|ssh://(?:{_NAME}@)?(?:{_NAME}|{_ADDRESS6})(?::[0-9]{{1,5}})?)\Z")
+
+
+def check_host(text: str, where: str) -> str:
+    from psxj.select import shown
+
+    if not _DESTINATION.match(text):
+        raise UsageError(f"{where}: not a host name: {shown(text)} (a name, user@name, an address or "
+                         "ssh://user@name:port)")
+    return text
+
+
+def host_list(arguments: List[str], hosts_file: Optional[str]) -> List[str]:
+    """The hosts, in order, each once."""
+    hosts: List[str] = []
+    for argument in arguments:
+        for item in argument.split(","):
+            hosts.append(check_host(item.strip(), "--host"))
+    if hosts_file is not None:
+        hosts.extend(_read_hosts_file(hosts_file))
+    unique = list(dict.fromkeys(hosts))
+    if len(unique) > MAX_HOSTS:
+        raise UsageError(f"{len(unique)} hosts: psxj reads at most {MAX_HOSTS} at once")
+    return unique
+
+
+def _read_hosts_file(path: str) -> List[str]:
+    try:
+        with open(path, "rb") as f:
+            data = f.read(1024 * 1024 + 1)
+    except OSError as exc:
+        raise PsxjError(f"cannot read {path}: {exc.strerror or exc}") from None
+    if len(data) > 1024 * 1024:
+        raise PsxjError(f"{path}: more than 1 MiB, not a list of hosts")
+    hosts = []
+    for number, line in enumerate(data.decode("utf-8", "surrogateescape").splitlines(), 1):
+        line = line.split("#", 1)[0].strip()
+        if line:
+            hosts.append(check_host(line, f"{path}: line {number}"))
+    if not hosts:
+        raise PsxjError(f"{path}: no host in it")
+    return hosts

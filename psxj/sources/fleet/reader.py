@@ -1,0 +1,197 @@
+"""All hosts at once: one FleetSnapshot per refresh, and each host's state in words.
+
+Hosts are asked concurrently, on an asyncio loop in a thread of its own (never the interface's).
+Each host has its own timeout (--host-timeout): past it, its ssh is killed by PID and reaped, and
+the host shows as timed out; the others are shown all the same. For the interface a refresh waits
+at most `patience` seconds: a host still answering then shows as slow, with its last table, and
+its answer is taken by the next refresh. For --print, --json and --csv (patience None) the table
+waits for every host's answer or timeout.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import threading
+import time
+from typing import Dict, List, NamedTuple, Optional
+
+from psxj.model import FleetSnapshot, Snapshot
+from psxj.render.escape import Escaper, safe_text
+from psxj.sources.fleet.decode import BadAnswer, ps_snapshot, table_snapshot
+from psxj.sources.fleet.ssh import FAILED, TIMEOUT, HostError, HostSession, ssh_command
+
+OK, PS, SLOW, WAITING, FAILING = "ok", "ps", "slow", "waiting", "failing"
+CONNECTING_AT_ONCE = 50   # SSH handshakes in flight at a time: more only thrash the CPU
+
+
+class HostState(NamedTuple):
+    """One host, as the status list shows it."""
+    host: str                    # as the user wrote it (escaped)
+    status: str                  # ok, ps (ps -axj answered: fewer facts), slow, waiting (never answered yet), failing
+    detail: str                  # in words: "python3: 412 processes in 0.21 s", "authentication failed ..."
+    method: Optional[str] = None     # "python3" or "ps -axj" of the table shown
+    processes: int = 0
+    seconds: Optional[float] = None  # how long its last answer took
+    problem: Optional[str] = None    # the kind of failure (psxj.sources.fleet.ssh), when failing
+    age: Optional[float] = None      # seconds since the table shown was read
+
+    @property
+    def failing(self) -> bool:
+        return self.status == FAILING
+
+
+class _Host:
+    def __init__(self, name: str, session: HostSession) -> None:
+        self.name = name
+        self.session = session
+        self.task: Optional[asyncio.Future] = None
+        self.started = 0.0
+        self.snapshot: Optional[Snapshot] = None
+        self.answered_at: Optional[float] = None
+        self.took: Optional[float] = None
+        self.method: Optional[str] = None
+        self.why_ps: Optional[str] = None
+        self.error: Optional[HostError] = None
+
+
+class FleetReader:
+    """The interface's reader for --host (same calls as psxj.sources.reader.SnapshotReader)."""
+
+    def __init__(self, hosts: List[str], ssh_config: Optional[str] = None, timeout: float = 10.0,
+                 patience: Optional[float] = 1.5, escaper: Optional[Escaper] = None) -> None:
+        self.timeout = timeout
+        self.patience = patience
+        self.escaper = escaper or Escaper.for_environment()
+        self._hosts: Dict[str, _Host] = {
+            host: _Host(host, HostSession(host, ssh_command(host, ssh_config, timeout))) for host in hosts}
+        _enough_descriptors(len(hosts))
+        self._connecting: Optional[asyncio.Semaphore] = None   # made on the loop (Python 3.9 binds it there)
+        self._loop = asyncio.new_event_loop()
+        self._thread = threading.Thread(target=self._loop.run_forever, name="psxj-fleet", daemon=True)
+        self._thread.start()
+        self._lock = threading.Lock()
+
+    # the interface's calls -----------------------------------------------------------
+    def prefetch(self) -> None:
+        pass
+
+    def read(self) -> FleetSnapshot:
+        with self._lock:
+            return asyncio.run_coroutine_threadsafe(self._round(), self._loop).result()
+
+    def close(self) -> None:
+        with self._lock:
+            if self._loop.is_closed():
+                return
+            asyncio.run_coroutine_threadsafe(self._close_all(), self._loop).result()
+            self._loop.call_soon_threadsafe(self._loop.stop)
+            self._thread.join()
+            self._loop.close()
+
+    def ssh_pids(self) -> List[int]:
+        """The ssh processes running now (tests check that each is reaped)."""
+        return [h.session.pid for h in self._hosts.values() if h.session.pid is not None]
+
+    # on the loop ---------------------------------------------------------------------
+    async def _round(self) -> FleetSnapshot:
+        if self._connecting is None:
+            self._connecting = asyncio.Semaphore(CONNECTING_AT_ONCE)
+        now = time.monotonic()
+        for host in self._hosts.values():
+            if host.task is None or host.task.done():
+                host.started = now
+                host.task = asyncio.ensure_future(self._fetch(host))
+        pending = [h.task for h in self._hosts.values() if not h.task.done()]
+        if pending:
+            await asyncio.wait(pending, timeout=self.patience)
+        return self._snapshot()
+
+    async def _fetch(self, host: _Host) -> None:
+        connecting = host.session.process is None
+        if connecting:  # waiting for a turn to connect does not count against the host's timeout
+            await self._connecting.acquire()
+        started = time.monotonic()
+        try:
+            try:
+                answer = await asyncio.wait_for(host.session.request(b"table"), self.timeout)
+            finally:
+                if connecting:
+                    self._connecting.release()
+            if answer.method == "python3":
+                snapshot = table_snapshot(answer.data, host.name, self.escaper)
+            else:
+                snapshot = ps_snapshot(answer.data.decode("utf-8", "surrogateescape"), host.name, self.escaper)
+        except asyncio.TimeoutError:
+            await host.session.kill()
+            host.error = HostError(TIMEOUT, f"no answer within {self.timeout:g} s (--host-timeout)")
+            host.snapshot = None
+            return
+        except (HostError, BadAnswer, Exception) as exc:  # noqa: B014 -- any failure is this host's alone
+            await host.session.kill()
+            host.error = exc if isinstance(exc, HostError) else HostError(FAILED, f"bad answer: {exc}")
+            host.snapshot = None
+            return
+        host.error = None
+        host.snapshot, host.method, host.why_ps = snapshot, answer.method, answer.why_ps
+        host.answered_at, host.took = time.monotonic(), time.monotonic() - started
+
+    def _state(self, host: _Host, now: float) -> HostState:
+        name = safe_text(host.name)
+        running = host.task is not None and not host.task.done()
+        age = now - host.answered_at if host.answered_at is not None and host.snapshot is not None else None
+        if running and (host.snapshot is None or host.error is not None):
+            if host.error is not None:
+                return HostState(name, FAILING, f"{host.error} (trying again)", problem=host.error.problem)
+            return HostState(name, WAITING, f"connecting: no answer yet after {now - host.started:.1f} s")
+        if running:
+            return HostState(name, SLOW, f"slow: no answer for {now - host.started:.1f} s; showing the table of "
+                             f"{age:.0f} s ago", host.method, len(host.snapshot), host.took, age=age)
+        if host.error is not None or host.snapshot is None:
+            error = host.error or HostError(FAILED, "no answer")
+            return HostState(name, FAILING, safe_text(str(error)), problem=error.problem)
+        count = len(host.snapshot)
+        if host.method == "ps -axj":
+            return HostState(name, PS, f"ps -axj ({host.why_ps}): {count} processes in {host.took:.2f} s; no flags, "
+                             "start times or cgroups, kinds inferred from the rows", host.method, count, host.took,
+                             age=age)
+        return HostState(name, OK, f"python3: {count} processes in {host.took:.2f} s", host.method, count,
+                         host.took, age=age)
+
+    def _snapshot(self) -> FleetSnapshot:
+        now = time.monotonic()
+        states = [self._state(h, now) for h in self._hosts.values()]
+        parts = {h.name: h.snapshot for h, s in zip(self._hosts.values(), states)
+                 if h.snapshot is not None and s.status in (OK, PS, SLOW)}
+        return FleetSnapshot(parts, tuple(states), taken_at=time.time())
+
+    async def _close_all(self) -> None:
+        for host in self._hosts.values():
+            if host.task is not None and not host.task.done():
+                host.task.cancel()
+        await asyncio.gather(*(h.session.close() for h in self._hosts.values()), return_exceptions=True)
+        await asyncio.gather(*(h.session.kill() for h in self._hosts.values()), return_exceptions=True)
+
+
+def _enough_descriptors(hosts: int) -> None:
+    """Each open session holds three pipes: raise the soft limit on open files (never past the hard
+    limit) so that hundreds of hosts do not fail with "too many open files"."""
+    try:
+        import resource
+
+        soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+        wanted = 4 * hosts + 256
+        if soft != resource.RLIM_INFINITY and soft < wanted:
+            resource.setrlimit(resource.RLIMIT_NOFILE, (wanted if hard == resource.RLIM_INFINITY else
+                                                        min(wanted, hard), hard))
+    except (ImportError, ValueError, OSError):
+        pass
+
+
+def read_fleet(hosts: List[str], ssh_config: Optional[str] = None, timeout: float = 10.0,
+               escaper: Optional[Escaper] = None) -> FleetSnapshot:
+    """Every host's table once, waiting for each answer or its timeout (the command line's way)."""
+    reader = FleetReader(hosts, ssh_config, timeout, patience=None, escaper=escaper)
+    try:
+        return reader.read()
+    finally:
+        reader.close()
