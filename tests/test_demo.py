@@ -187,7 +187,8 @@ async def test_step_mode_in_the_interface_narrates_the_real_values(rundir):
     from psxj.tui.app import PsxjApp
 
     control = DemoControl(str(rundir))
-    app = PsxjApp(reader=LiveReader(), delay=60, demo_rundir=str(rundir), demo_step_delay=0.4)
+    # A step every second: long enough that a loaded machine still catches each one between polls.
+    app = PsxjApp(reader=LiveReader(), delay=60, demo_rundir=str(rundir), demo_step_delay=1.0)
     seen = {}
     async with app.run_test(size=(160, 48)) as pilot:
         await pilot.pause(0.3)
