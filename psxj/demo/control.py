@@ -21,7 +21,7 @@ import stat
 import subprocess
 import sys
 import time
-from typing import Dict, List, NamedTuple, Optional, Tuple
+from typing import Dict, List, NamedTuple, Optional, Sequence, Tuple
 
 from psxj.demo.daemon import (
     LOGFILE,
@@ -30,6 +30,7 @@ from psxj.demo.daemon import (
     PIDFILE,
     STEPS_PATTERN,
     finite_seconds,
+    gate_file,
     new_run_id,
     steps_file,
 )
@@ -185,19 +186,33 @@ class DemoControl:
 
     # starting ------------------------------------------------------------------
     def launch(self, step_delay: float = 0.0, lifetime: float = 600.0,
-               tied_to: Optional[Tuple[int, int]] = None) -> Run:
-        """Start the daemon program for a new run; its launcher exits after the first fork."""
+               tied_to: Optional[Tuple[int, int]] = None, extra: Sequence[str] = (), **popen_kwargs) -> Run:
+        """Start the daemon program for a new run; its launcher exits after the first fork.
+        `extra` are the lab's arguments (--skip, --gated...); popen_kwargs the lab's way to start it."""
+        run_id, args = self.prepare_run(step_delay, lifetime, tied_to, extra)
+        popen_kwargs.setdefault("stdin", subprocess.DEVNULL)
+        launcher = popen_module("psxj.demo.daemon", *args, **popen_kwargs)
+        return Run(launcher, run_id)
+
+    def prepare_run(self, step_delay: float = 0.0, lifetime: float = 600.0,
+                    tied_to: Optional[Tuple[int, int]] = None, extra: Sequence[str] = ()) -> Tuple[str, List[str]]:
+        """Check the run directory and name a new run: (run id, the daemon program's arguments)."""
         with RunDir.open(self.rundir, create=True) as rundir:
             for name in (PIDFILE, LOGFILE):
                 rundir.check_existing(name)  # refuse here, not in a daemon that can only log it
             self._forget_old_runs(rundir)
         run_id = new_run_id()
         args = ["--rundir", self.rundir, "--run-id", run_id, "--step-delay", repr(step_delay),
-                "--lifetime", repr(lifetime)]
+                "--lifetime", repr(lifetime), *extra]
         if tied_to is not None:
             args += ["--tied-to", f"{tied_to[0]}:{tied_to[1]}"]
-        launcher = popen_module("psxj.demo.daemon", *args, stdin=subprocess.DEVNULL)
-        return Run(launcher, run_id)
+        return run_id, args
+
+    def allow_steps(self, run_id: str, count: int) -> None:
+        """Open a --gated run's gate: it may go on past the first `count` steps it reports, and holds
+        once it has reported the next one (0: it holds after reporting "start")."""
+        with RunDir.open(self.rundir, create=False) as rundir:
+            rundir.write_atomic(gate_file(run_id), str(count).encode())
 
     def _forget_old_runs(self, rundir: RunDir) -> None:
         runs = []
@@ -208,6 +223,7 @@ class DemoControl:
                     runs.append((st.st_mtime, name))
         for _, name in sorted(runs)[:-_KEPT_RUNS] if len(runs) > _KEPT_RUNS else []:
             rundir.unlink(name)
+            rundir.unlink(gate_file(STEPS_PATTERN.match(name).group(1)))  # a lab run's gate, if it had one
 
     def steps(self, run_id: str) -> List[dict]:
         """The steps one run recorded, oldest first; malformed lines are skipped."""
