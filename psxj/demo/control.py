@@ -34,6 +34,7 @@ from psxj.demo.daemon import (
     new_run_id,
     steps_file,
 )
+from psxj.demo.steps import SKIPPABLE
 from psxj.errors import PsxjError, UsageError
 from psxj.identity import NotThatProcess, ProvenProcess, command_line, holds_open, owner_uid
 from psxj.safefs import RunDir, UnsafePath
@@ -422,13 +423,23 @@ def main(argv: List[str]) -> int:
     parser = _Parser(prog="psxj demo", description="Run psxj's teaching daemon like a classic init script.",
                      epilog="status exits 0 running, 1 dead but the pidfile remains, 3 not running, "
                             "4 unknown (the pidfile is locked by a process psxj cannot prove is its demo).")
-    parser.add_argument("command", choices=["start", "stop", "restart", "status", "log", "init-script", "unit"])
+    parser.add_argument("command", choices=["start", "stop", "restart", "status", "log", "init-script", "unit",
+                                            "jobs", "quiz"])
     parser.add_argument("--rundir", help=f"run directory (default {default_rundir()})")
+    # The teaching lab (psxj.lab): counterexamples, job control and the quiz.
+    parser.add_argument("--skip", choices=sorted(SKIPPABLE), metavar="RULE",
+                        help="start: leave this rule out and watch what goes wrong, then stop it all "
+                             f"({', '.join(SKIPPABLE)})")
+    parser.add_argument("--answers", metavar="FILE", help="quiz: read the answers from FILE, one line per step")
     parser.add_argument("--step-delay", type=lambda t: finite_seconds(t, MAX_STEP_DELAY),
                         default=0.0, help=f"pause after each step, 0 to {MAX_STEP_DELAY:g} (default 0)")
     parser.add_argument("--lifetime", type=lambda t: finite_seconds(t, MAX_LIFETIME, 0.001),
                         default=600.0, help="exit by itself after this many seconds, at most a week (default 600)")
     args = parser.parse_args(argv)
+    if args.command in ("jobs", "quiz") or args.skip or args.answers:
+        from psxj.lab.cli import main as lab_main
+
+        return lab_main(args.command, args.rundir, args.skip, args.answers)
     control = DemoControl(args.rundir)
     if args.command == "start":
         holder = control.running_pid()

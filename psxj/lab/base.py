@@ -67,6 +67,15 @@ def own_identity() -> Optional[Tuple[int, int]]:
     return (os.getpid(), ticks) if ticks is not None else None
 
 
+def how_it_ended(returncode: Optional[int]) -> str:
+    """A child's wait status in words: `exit 0`, `killed by SIGHUP`."""
+    if returncode is None:
+        return "still running"
+    if returncode < 0:
+        return f"killed by {signal.Signals(-returncode).name}"
+    return f"exit {returncode}"
+
+
 def record_changes(label: str, before: Optional[ProcessRecord], after: ProcessRecord,
                    columns: Sequence[str] = LAB_COLUMNS) -> List[str]:
     """`PID 4242 (sleep): STAT S+ -> T  TPGID 4242 -> 4200`, the ps columns that changed."""
@@ -115,6 +124,7 @@ class Lab:
 
     title = ""
     command = ""      # the same lesson on the command line
+    shows_terminal = False   # the interface shows the lab's terminal beside the table, not an audit
 
     def __init__(self, rundir: Optional[str] = None, tied_to: Optional[Tuple[int, int]] = None,
                  step_timeout: float = 20.0) -> None:
@@ -166,8 +176,9 @@ class Lab:
         return " ".join(parts)
 
     def shown_records(self, snapshot: Snapshot) -> List[ProcessRecord]:
+        """The lab's live processes (a zombie has exited: it is told in the beats, not shown)."""
         pids, sessions = self.shown_pids(), self.sessions
-        return [r for r in snapshot.records if r.pid in pids or r.sid in sessions]
+        return [r for r in snapshot.records if (r.pid in pids or r.sid in sessions) and r.state != "Z"]
 
     def watch(self, pid: int) -> None:
         if pid not in self.watched:

@@ -26,7 +26,7 @@ from typing import Dict, Iterator, List, Optional, Type
 
 from psxj.demo.daemon import PIDFILE, SHARED_FILE
 from psxj.errors import PsxjError
-from psxj.lab.base import Beat, Lab, audit_lines, describe_row, row_changes
+from psxj.lab.base import Beat, Lab, audit_lines, describe_row, how_it_ended, row_changes
 from psxj.lab.terminal import PseudoTerminal, lab_environment, trusted_program
 from psxj.render.escape import safe_text
 from psxj.safefs import RunDir
@@ -46,8 +46,9 @@ _TEXT: Dict[str, str] = {
     "row_now": "its row now: {row}",
     "terminal_says": "the terminal shows: {text}",
     # setsid
+    "setsid_consequence": "it stays in a terminal's session, and dies when the terminal hangs up",
     "setsid_title": "without setsid(): the demo never leaves the terminal's session",
-    "setsid_quote": "子进程调用 setsid() 开启一个新会话，并且释放和控制终端的所有联系。",
+    "setsid_quote": "子进程调用 setsid()开启一个新会话，并且释放和控制终端的所有联系。",
     "setsid_start": "psxj made a terminal ({tty}) with a shell in it (sh, PID {leader}, its session leader) and "
                     "started the demo there, without setsid()",
     "setsid_start_kept": "psxj made a terminal ({tty}) with a shell in it (sh, PID {leader}, its session leader) "
@@ -60,7 +61,8 @@ _TEXT: Dict[str, str] = {
     "setsid_start_explain_kept": "After setsid() and the second fork the demo (PID {pid}) is in a session of its "
                                  "own (SID {sid}), with TTY {tty} and TPGID {tpgid}: the terminal is nothing to it.",
     "hangup_title": "psxj hangs up the terminal, as closing its window does",
-    "hangup_quote": "没有控制终端，可以确保内核永远不会为守护进程自动生成任何作业控制信号或者终端相关的信号（比如 SIGINT、SIGTSTP 和 SIGHUP）。",
+    "hangup_quote": ("没有控制终端，可以确保内核永远不会为守护进程自动生成任何作业控制信号"
+                       "或者终端相关的信号（比如 SIGINT、SIGTSTP 和 SIGHUP）。"),
     "setsid_died": "The kernel sent SIGHUP to the terminal's controlling process, the shell; as the shell died, "
                    "the kernel sent SIGHUP to the terminal's foreground process group, and the demo, which never "
                    "left the session, was in it. It had no handler yet, so it died, like any process of a "
@@ -73,8 +75,10 @@ _TEXT: Dict[str, str] = {
     "event_line": "event: {line}",
     "no_event": "no exit event for PID {pid} (psxj is polling /proc: it sees the exit, not the signal)",
     # second fork
+    "second_fork_consequence": "a session leader opens a terminal and acquires it",
     "second_fork_title": "without the second fork, and without O_NOCTTY: the demo acquires a terminal",
-    "second_fork_quote": "这样可以确保子进程不是会话首进程，根据 System V 的控制终端获取规则，这个进程永远不能重新获取控制终端。",
+    "second_fork_quote": ("这样可以确保子进程不是会话首进程，"
+                          "根据 System V 的控制终端获取规则，这个进程永远不能重新获取控制终端。"),
     "second_fork_open": "The demo, still its session's leader, opened {tty} without O_NOCTTY",
     "second_fork_open_kept": "The demo, after its second fork, opened {tty} without O_NOCTTY",
     "second_fork_explain": "A session leader without a controlling terminal acquires the first terminal it opens "
@@ -89,6 +93,7 @@ _TEXT: Dict[str, str] = {
     "second_fork_hangup_kept": "The terminal was never the demo's: the hangup sent it nothing.",
     "log_line": "its log: {line}",
     # umask
+    "umask_consequence": "its file gets another mode than it asked for",
     "umask_title": "without umask(0): the file gets another mode than the demo asked for",
     "umask_quote": "清除进程的 umask （通常置为 0）以确保当守护进程创建文件和目录时拥有需要的权限。",
     "umask_created": "The demo created {name} asking for mode {asked}; the file has mode {got}",
@@ -98,6 +103,7 @@ _TEXT: Dict[str, str] = {
                      "one on purpose; the point is that a daemon gets the modes it asks for only with umask(0).",
     "umask_explain_kept": "With umask(0) the file has exactly the mode it asked for.",
     # chdir
+    "chdir_consequence": "it keeps a filesystem busy: umount fails (needs root)",
     "chdir_title": "without chdir(\"/\"): the demo keeps a filesystem busy",
     "chdir_quote": "如果守护进程的当前工作目录在不包含 / 的文件系统，那么该文件系统无法卸载。",
     "chdir_needs_root": "without chdir(\"/\"): this counterexample mounts a tmpfs in a private mount namespace, "
@@ -118,6 +124,7 @@ _TEXT: Dict[str, str] = {
     "umount_done": "The unmount succeeded: nothing keeps the filesystem busy.",
     "after_stop_title": "psxj stops the demo, then unmounts again",
     # close
+    "close_consequence": "the starter's $(...) never ends",
     "close_title": "without closing inherited descriptors: the starter's $(...) never ends",
     "close_quote": "关闭从父进程继承来的所有打开的文件描述符。",
     "close_start": "A shell started the demo as started=$(demo): it reads the demo's output until end-of-file",
@@ -134,6 +141,7 @@ _TEXT: Dict[str, str] = {
     "close_after": "sh ended {seconds:.2f}s after the demo exited; it printed: {output}",
     "close_not_ended": "sh has not ended {seconds:.1f}s after the demo exited",
     # lock
+    "lock_consequence": "a second instance starts, and both run",
     "lock_title": "without the pidfile lock: a second instance starts, and both run",
     "lock_quote": "并在该文件上加上一把写锁，之后企图再次启动该守护进程新的副本实例时都会失败。",
     "lock_both": "Two instances run: PIDs {first} and {second}",
@@ -156,16 +164,6 @@ def _wait_line(stream, timeout: float) -> Optional[str]:
     return stream.readline().decode("utf-8", "replace")
 
 
-def _how_it_ended(returncode: Optional[int]) -> str:
-    import signal
-
-    if returncode is None:
-        return "still running"
-    if returncode < 0:
-        return f"killed by SIG{signal.Signals(-returncode).name[3:]}"
-    return f"exit {returncode}"
-
-
 class Counterexample(Lab):
     """The demo without `rule` (or, left_out=False, with it: the control)."""
 
@@ -175,8 +173,17 @@ class Counterexample(Lab):
     def __init__(self, left_out: bool = True, **options) -> None:
         super().__init__(**options)
         self.left_out = left_out
-        self.title = _TEXT[f"{self.rule.replace('-', '_')}_title"]
+        self.title = self.title_text()
         self.command = f"psxj demo start --skip {self.rule}"
+
+    @classmethod
+    def title_text(cls) -> str:
+        return _TEXT[f"{cls.rule.replace('-', '_')}_title"]
+
+    @classmethod
+    def consequence(cls) -> str:
+        """What goes wrong, in a few words (the interface's demo menu)."""
+        return _TEXT[f"{cls.rule.replace('-', '_')}_consequence"]
 
     def skip_arguments(self) -> List[str]:
         return ["--skip", self.rule] if self.left_out else []
@@ -208,7 +215,8 @@ class WithoutSetsid(Counterexample):
         shell = trusted_program(SHELLS)
         run_id, args = self.demo_arguments([*self.skip_arguments(), "--gated"])
         self.hold_after(run_id, "syslog")  # just before step 10 would install its SIGHUP handler
-        leader = self.terminal.run(shell, "-c", _LEADER_SCRIPT, "sh", *module_command("psxj.demo.daemon", *args))
+        leader = self.leader = self.terminal.run(shell, "-c", _LEADER_SCRIPT, "sh",
+                                                 *module_command("psxj.demo.daemon", *args))
         self.children.append(leader)
         self.watch(leader.pid)
         self.sessions.add(leader.pid)
@@ -229,7 +237,7 @@ class WithoutSetsid(Counterexample):
         self.terminal.hang_up()
         gone = self.wait_gone(pid, 5.0 if self.left_out else 2.0)
         leader.wait(timeout=10)
-        evidence = [_TEXT["leader_died"].format(pid=leader.pid, how=_how_it_ended(leader.returncode))]
+        evidence = [_TEXT["leader_died"].format(pid=leader.pid, how=how_it_ended(leader.returncode))]
         if gone:
             evidence.append(_TEXT["demo_gone"].format(pid=pid))
             evidence += self._event_evidence(pid)
@@ -380,9 +388,9 @@ class WithoutClosing(Counterexample):
     def lesson(self) -> Iterator[Beat]:
         shell = trusted_program(SHELLS)
         run_id, args = self.demo_arguments(self.skip_arguments())
-        self.starter = subprocess.Popen([shell, "-c", _STARTER_SCRIPT, "sh", *module_command("psxj.demo.daemon", *args)],
-                                        stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL,
-                                        cwd="/", env=lab_environment())
+        argv = [shell, "-c", _STARTER_SCRIPT, "sh", *module_command("psxj.demo.daemon", *args)]
+        self.starter = subprocess.Popen(argv, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
+                                        stderr=subprocess.DEVNULL, cwd="/", env=lab_environment())
         self.children.append(self.starter)
         self.watch(self.starter.pid)
         entry = self.wait_step(run_id, "signals")
