@@ -18,7 +18,7 @@ from psxj.lab.base import Beat, Lab
 
 _TEXT: Dict[str, str] = {
     "heading": "psxj lab: {title}",
-    "interface": "(in the interface: d, then {choice})",
+    "interface": "(in the interface: L, then {choice})",
     "processes": "the lab's processes now (sessions view):",
     "no_processes": "the lab's processes now: none left",
     "ended": "The lab has stopped everything it started.",
