@@ -347,7 +347,7 @@ def test_job_control_step_by_step(lab_dir):
         assert hung_up.last and lab.shell.returncode == -signal.SIGHUP
         assert gone_or_zombie(sleep) and gone_or_zombie(cat)
         if lab.feed.mode == "events":
-            assert any(f"EXIT sleep {sleep}: killed by SIGHUP" in line for line in hung_up.evidence)
+            assert any(f"EXIT sleep {sleep}: killed by SIGHUP" in line for line in hung_up.evidence), hung_up.evidence
     all_gone(lab)
 
 
@@ -422,7 +422,7 @@ def test_bad_lab_usage(args, message, tmp_path):
 
 # the interface -------------------------------------------------------------------------------------
 
-async def _wait(pilot, condition, seconds: float = 20.0) -> None:
+async def _wait(pilot, condition, seconds: float = 60.0) -> None:
     import time
 
     deadline = time.monotonic() + seconds

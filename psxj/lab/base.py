@@ -32,12 +32,25 @@ LAB_LIFETIME = 900.0   # a lab's demo ends by itself after this, even if psxj wa
 
 _MESSAGES = {
     "no_step": "the demo did not reach step {step} within {seconds:g}s (psxj demo log --rundir {rundir} says why)",
+    "refused": "another lab's demo (pid {holder}) holds the lab's pidfile: end that lab first",
     "events_polled": "psxj could not listen to the kernel's process events ({reason}): it polls /proc, "
                      "which sees that a process exited but not how",
     "audit_head": "psxj audit {pid} says:",
     "audit_counts": "{passed} pass, {failed} fail, {unknown} unknown (psxj audit {pid} shows every rule)",
     "audit_gone": "psxj audit {pid}: the process has exited",
+    "still_running": "still running",
+    "killed_by": "killed by {signal}",
+    "exited": "exit {status}",
+    "changed": "changed: {change}",
+    "the_demo": "the demo, PID {pid}",
+    "the_demo_forked": "the demo, PID {before} -> {pid}",
+    "nothing": "(nothing)",
 }
+
+
+def message(key: str, **values) -> str:
+    """One of the lab's shared sentences (the CLI and the interface say them the same way)."""
+    return _MESSAGES[key].format(**values)
 
 
 class Beat(NamedTuple):
@@ -70,10 +83,10 @@ def own_identity() -> Optional[Tuple[int, int]]:
 def how_it_ended(returncode: Optional[int]) -> str:
     """A child's wait status in words: `exit 0`, `killed by SIGHUP`."""
     if returncode is None:
-        return "still running"
+        return _MESSAGES["still_running"]
     if returncode < 0:
-        return f"killed by {signal.Signals(-returncode).name}"
-    return f"exit {returncode}"
+        return _MESSAGES["killed_by"].format(signal=signal.Signals(-returncode).name)
+    return _MESSAGES["exited"].format(status=returncode)
 
 
 def record_changes(label: str, before: Optional[ProcessRecord], after: ProcessRecord,
@@ -165,16 +178,6 @@ class Lab:
     def shown_pids(self) -> Set[int]:
         return set(self.watched)
 
-    def filter_text(self) -> str:
-        """The lab's processes as the interface's filter line would name them (psxj.select.parse_filter)."""
-        parts = []
-        pids = sorted(self.shown_pids())
-        if pids:
-            parts.append("-p " + ",".join(map(str, pids)))
-        if self.sessions:
-            parts.append("-s " + ",".join(map(str, sorted(self.sessions))))
-        return " ".join(parts)
-
     def shown_records(self, snapshot: Snapshot) -> List[ProcessRecord]:
         """The lab's live processes (a zombie has exited: it is told in the beats, not shown)."""
         pids, sessions = self.shown_pids(), self.sessions
@@ -192,7 +195,7 @@ class Lab:
 
     def launch_demo(self, extra: Sequence[str], step_delay: float = 0.0, **popen_kwargs) -> str:
         """Start the demo from this process, as psxj demo start does; its launcher is reaped later."""
-        run = self.control.launch(0.0 if not step_delay else step_delay, LAB_LIFETIME, self.tied_to, extra,
+        run = self.control.launch(step_delay, LAB_LIFETIME, self.tied_to, extra,
                                   stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, **popen_kwargs)
         self.run_ids.append(run.run_id)
         self.children.append(run.launcher)
@@ -211,12 +214,11 @@ class Lab:
                 if entry["step"] == step:
                     self.watch(entry["pid"])
                     return entry
+                if entry["step"] == "refused":  # another lab's demo holds the lab's pidfile
+                    raise PsxjError(_MESSAGES["refused"].format(holder=entry.get("holder")))
             if time.monotonic() > deadline:
                 raise PsxjError(_MESSAGES["no_step"].format(step=step, seconds=timeout, rundir=self.rundir))
             time.sleep(0.02)
-
-    def entries(self, run_id: str) -> Dict[str, dict]:
-        return {entry["step"]: entry for entry in self.control.steps(run_id)}
 
     # events --------------------------------------------------------------------------------
     def listen(self) -> Optional[str]:
@@ -236,6 +238,8 @@ class Lab:
 
     def wait_exit_event(self, pid: int, timeout: float = 5.0):
         """The EXIT event of `pid`, once it comes (None when only polling, or it never came)."""
+        if self.feed is None or self.feed.mode != "events":
+            timeout = min(timeout, 0.5)  # a polled exit says that it happened, not how: not worth waiting for
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
             found = self.events_of({pid})

@@ -14,7 +14,7 @@ import textwrap
 from typing import IO, Dict, Iterable, List, Optional, TextIO
 
 from psxj.errors import PsxjError, UsageError
-from psxj.lab.base import Beat, Lab
+from psxj.lab.base import Beat, Lab, message
 
 _TEXT: Dict[str, str] = {
     "heading": "psxj lab: {title}",
@@ -43,7 +43,7 @@ def beat_lines(number: int, beat: Beat) -> List[str]:
         lines.append(f"   「{beat.quote}」")
     if beat.explanation:
         lines += _wrapped(beat.explanation, "   ")
-    lines += [f"   changed: {change}" for change in beat.changes]
+    lines += ["   " + message("changed", change=change) for change in beat.changes]
     lines += [f"   {line}" for line in beat.evidence]
     lines += [f"   {line}" for line in beat.audit]
     return lines

@@ -26,7 +26,7 @@ from typing import Dict, Iterator, List, Optional, Type
 
 from psxj.demo.daemon import PIDFILE, SHARED_FILE
 from psxj.errors import PsxjError
-from psxj.lab.base import Beat, Lab, audit_lines, describe_row, how_it_ended, row_changes
+from psxj.lab.base import Beat, Lab, audit_lines, describe_row, how_it_ended, message, row_changes
 from psxj.lab.terminal import PseudoTerminal, lab_environment, trusted_program
 from psxj.render.escape import safe_text
 from psxj.safefs import RunDir
@@ -42,7 +42,6 @@ _LEADER_SCRIPT = ('echo "sh: starting the demo"; "$@"; '
 _STARTER_SCRIPT = 'started=$("$@"); echo "sh: the command substitution has ended"'
 
 _TEXT: Dict[str, str] = {
-    "events_note": "{note}",
     "row_now": "its row now: {row}",
     "terminal_says": "the terminal shows: {text}",
     # setsid
@@ -191,7 +190,7 @@ class Counterexample(Lab):
     def _event_evidence(self, pid: int) -> List[str]:
         from psxj.render.eventtext import describe
 
-        event = self.wait_exit_event(pid, 5.0)
+        event = self.wait_exit_event(pid, 10.0)
         if event is None:
             return [_TEXT["no_event"].format(pid=pid)]
         return [_TEXT["event_line"].format(line=f"EXIT {pid}: {describe(event)}")]
@@ -231,7 +230,7 @@ class WithoutSetsid(Counterexample):
             title=_TEXT["setsid_start" if self.left_out else "setsid_start_kept"].format(tty=tty, leader=leader.pid),
             quote=_TEXT["setsid_quote"],
             explanation=_TEXT["setsid_start_explain" if self.left_out else "setsid_start_explain_kept"].format(**told),
-            changes=tuple(row_changes(f"the demo, PID {start['pid']} -> {pid}", start.get("row"), row)),
+            changes=tuple(row_changes(message("the_demo_forked", before=start["pid"], pid=pid), start.get("row"), row)),
             evidence=tuple(x for x in (_TEXT["row_now"].format(row=describe_row(row)), note) if x),
             audit=audit_lines(pid, self.audit_rules))
         self.terminal.hang_up()
@@ -272,7 +271,7 @@ class WithoutSecondFork(Counterexample):
             quote=_TEXT["second_fork_quote"],
             explanation=_TEXT["second_fork_explain" if self.left_out else "second_fork_explain_kept"].format(
                 **{**told, "tty": safe_text(row["TTY"])}),
-            changes=tuple(row_changes(f"the demo, PID {pid}", before.get("row"), row)),
+            changes=tuple(row_changes(message("the_demo", pid=pid), before.get("row"), row)),
             evidence=(_TEXT["row_now"].format(row=describe_row(row)),
                       *(_TEXT["terminal_says"].format(text=line) for line in shown[-1:])),
             audit=audit_lines(pid, self.audit_rules))
@@ -350,7 +349,7 @@ class WithoutChdir(Counterexample):
     @staticmethod
     def _said(answer: dict) -> str:
         return _TEXT["umount_said"].format(tool=safe_text(str(answer.get("tool", "umount"))),
-                                           message=safe_text(str(answer.get("message") or "(nothing)")),
+                                           message=safe_text(str(answer.get("message") or message("nothing"))),
                                            status=answer.get("status"))
 
     def _answer(self, timeout: float) -> dict:
@@ -414,7 +413,7 @@ class WithoutClosing(Counterexample):
         self.starter_ended_after = time.monotonic() - exited_at
         output = safe_text(self.starter.stdout.read().decode("utf-8", "replace").strip()) if ended else ""
         line = _TEXT["close_after" if ended else "close_not_ended"].format(seconds=self.starter_ended_after,
-                                                                           output=output or "(nothing)")
+                                                                           output=output or message("nothing"))
         yield Beat(title=_TEXT["close_stop_title"], evidence=(line,), last=True)
 
     @staticmethod

@@ -77,7 +77,7 @@ class JobControlLab(Lab):
     command = "psxj demo jobs"
     shows_terminal = True
 
-    def __init__(self, wait_seconds: float = 10.0, **options) -> None:
+    def __init__(self, wait_seconds: float = 20.0, **options) -> None:
         super().__init__(**options)
         self.wait_seconds = wait_seconds
         self.terminal: Optional[PseudoTerminal] = None
@@ -188,7 +188,7 @@ class JobControlLab(Lab):
             elif not self.wait_gone(pid, 5.0):
                 evidence.append(_TEXT["still_alive"].format(label=label(record)))
         for pid, record in sorted(rows.items()):
-            event = self.wait_exit_event(pid, 3.0)
+            event = self.wait_exit_event(pid, 10.0)
             evidence.append(_TEXT["event_line"].format(line=f"EXIT {label(record)}: {describe(event)}") if event
                             else _TEXT["no_event"].format(label=label(record)))
         after = {pid: r for pid, r in self.session().items()}

@@ -22,7 +22,7 @@ from textual.screen import Screen
 from textual.widgets import Static
 
 from psxj.errors import PsxjError
-from psxj.lab.base import Beat, Lab
+from psxj.lab.base import Beat, Lab, message
 from psxj.tui.keys import bar_entries, key_bar
 from psxj.tui.table import ProcessTable
 
@@ -55,7 +55,7 @@ def beat_text(number: int, beat: Beat, with_audit: bool) -> Group:
         parts.append(Text(f"  「{beat.quote}」", style="italic"))
     if beat.explanation:
         parts.append(Text(f"  {beat.explanation}"))
-    parts += [Text(f"  changed: {change}", style="bold") for change in beat.changes]
+    parts += [Text("  " + message("changed", change=change), style="bold") for change in beat.changes]
     parts += [Text(f"  {line}", style="dim") for line in beat.evidence]
     if with_audit:
         parts += [Text(f"  {line}") for line in beat.audit]
