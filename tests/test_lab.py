@@ -545,3 +545,68 @@ async def test_a_loaded_table_offers_no_lab(tmp_path):
         await pilot.pause(0.2)
         assert not isinstance(app.screen, DemoMenuScreen)
         assert not app.key_is_offered("app.demo_menu")
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("choice_keys, rule", [(["down"] * 6, "lock"), (["down"] * 7, "jobs")])
+def test_kill_9_of_the_interface_ends_its_lab(lab_dir, choice_keys, rule):
+    """The lab's demos are tied to the interface, its terminals die with it: nothing outlives a kill -9."""
+    import time
+
+    from conftest import ROOT, PtySession
+
+    from psxj.tui.demo_menu import choices
+
+    assert [item for item, _ in choices()].index("skip:lock" if rule == "lock" else "jobs") == len(choice_keys)
+    code = (f"import sys; sys.path.insert(0, {str(ROOT)!r})\n"
+            f"from psxj.tui.app import run_app\n"
+            f"sys.exit(run_app(demo_rundir={str(lab_dir)!r}))")
+    session = PtySession([sys.executable, "-c", code])
+    control = DemoControl(str(lab_dir / "lab"))
+    try:
+        assert session.wait_for(b"PPID", 30)
+        session.type(b"L")
+        assert session.wait_for(b"which run?", 15)
+        keys = {"down": b"\x1b[B"}
+        for key in choice_keys:
+            session.type(keys[key])
+            time.sleep(0.05)
+        session.type(b"\r")
+        deadline = time.monotonic() + 30
+        started = []
+        while time.monotonic() < deadline:
+            if rule == "lock":
+                started = [e for runs in control.all_runs().values() for e in runs if e["step"] == "signals"]
+                if len(started) == 2:
+                    break
+            elif b"started bash in it" in session.output:
+                started = [int(n) for n in os.listdir("/proc") if n.isdigit() and _comm(int(n)) == "bash"
+                           and _sid_terminal(int(n), session)]
+                if started:
+                    break
+            time.sleep(0.1)
+        assert started, session.output[-2000:]
+        pids = [e["pid"] for e in started] if rule == "lock" else started
+        session.proc.kill()
+        session.proc.wait(timeout=10)
+        for _ in range(200):
+            if all(gone_or_zombie(pid) for pid in pids):
+                break
+            time.sleep(0.05)
+        assert all(gone_or_zombie(pid) for pid in pids)
+    finally:
+        session.close()
+
+
+def _comm(pid: int) -> str:
+    try:
+        with open(f"/proc/{pid}/comm") as f:
+            return f.read().strip()
+    except OSError:
+        return ""
+
+
+def _sid_terminal(pid: int, session) -> bool:
+    """Is `pid` the leader of a session under the interface being tested (its child, a bash)?"""
+    raw = stat_fields(pid)
+    return raw is not None and int(raw[1]) == session.proc.pid and int(raw[3]) == pid

@@ -422,7 +422,9 @@ class _Parser(argparse.ArgumentParser):
 def main(argv: List[str]) -> int:
     parser = _Parser(prog="psxj demo", description="Run psxj's teaching daemon like a classic init script.",
                      epilog="status exits 0 running, 1 dead but the pidfile remains, 3 not running, "
-                            "4 unknown (the pidfile is locked by a process psxj cannot prove is its demo).")
+                            "4 unknown (the pidfile is locked by a process psxj cannot prove is its demo). "
+                            "The lab: start --skip RULE shows what goes wrong without a rule; jobs runs job "
+                            "control live in a terminal psxj owns; quiz asks what each step will change.")
     parser.add_argument("command", choices=["start", "stop", "restart", "status", "log", "init-script", "unit",
                                             "jobs", "quiz"])
     parser.add_argument("--rundir", help=f"run directory (default {default_rundir()})")

@@ -26,7 +26,7 @@ _FAILED = _LAB_TEXT["failed"]
 
 _TEXT = {
     "placeholder": "which columns will change, and to what? e.g. SID=PID TTY=? STAT=Ss, or none; Enter checks",
-    "title": "Quiz: {title}   {score}",
+    "title": "{score} · {title}",
     "busy": "The demo is taking the step: a moment.",
     "finished": "The quiz is over. Esc ends it: psxj stops the demo.",
 }
