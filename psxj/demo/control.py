@@ -20,7 +20,7 @@ import stat
 import subprocess
 import sys
 import time
-from typing import Dict, List, NamedTuple, Optional, Tuple
+from typing import Dict, List, NamedTuple, Optional, Sequence, Tuple
 
 from psxj.demo.daemon import (
     LOGFILE,
@@ -29,9 +29,11 @@ from psxj.demo.daemon import (
     PIDFILE,
     STEPS_PATTERN,
     finite_seconds,
+    gate_file,
     new_run_id,
     steps_file,
 )
+from psxj.demo.steps import SKIPPABLE
 from psxj.errors import OneLineParser, PsxjError
 from psxj.identity import NotThatProcess, ProvenProcess, command_line, holds_open, owner_uid
 from psxj.safefs import RunDir, UnsafePath
@@ -193,19 +195,33 @@ class DemoControl:
 
     # starting ------------------------------------------------------------------
     def launch(self, step_delay: float = 0.0, lifetime: float = 600.0,
-               tied_to: Optional[Tuple[int, int]] = None) -> Run:
-        """Start the daemon program for a new run; its launcher exits after the first fork."""
+               tied_to: Optional[Tuple[int, int]] = None, extra: Sequence[str] = (), **popen_kwargs) -> Run:
+        """Start the daemon program for a new run; its launcher exits after the first fork.
+        `extra` are the lab's arguments (--skip, --gated...); popen_kwargs the lab's way to start it."""
+        run_id, args = self.prepare_run(step_delay, lifetime, tied_to, extra)
+        popen_kwargs.setdefault("stdin", subprocess.DEVNULL)
+        launcher = popen_module("psxj.demo.daemon", *args, **popen_kwargs)
+        return Run(launcher, run_id)
+
+    def prepare_run(self, step_delay: float = 0.0, lifetime: float = 600.0,
+                    tied_to: Optional[Tuple[int, int]] = None, extra: Sequence[str] = ()) -> Tuple[str, List[str]]:
+        """Check the run directory and name a new run: (run id, the daemon program's arguments)."""
         with RunDir.open(self.rundir, create=True) as rundir:
             for name in (PIDFILE, LOGFILE):
                 rundir.check_existing(name)  # refuse here, not in a daemon that can only log it
             self._forget_old_runs(rundir)
         run_id = new_run_id()
         args = ["--rundir", self.rundir, "--run-id", run_id, "--step-delay", repr(step_delay),
-                "--lifetime", repr(lifetime)]
+                "--lifetime", repr(lifetime), *extra]
         if tied_to is not None:
             args += ["--tied-to", f"{tied_to[0]}:{tied_to[1]}"]
-        launcher = popen_module("psxj.demo.daemon", *args, stdin=subprocess.DEVNULL)
-        return Run(launcher, run_id)
+        return run_id, args
+
+    def allow_steps(self, run_id: str, count: int) -> None:
+        """Open a --gated run's gate: it may go on past the first `count` steps it reports, and holds
+        once it has reported the next one (0: it holds after reporting "start")."""
+        with RunDir.open(self.rundir, create=False) as rundir:
+            rundir.write_atomic(gate_file(run_id), str(count).encode())
 
     def _forget_old_runs(self, rundir: RunDir) -> None:
         runs = []
@@ -216,6 +232,7 @@ class DemoControl:
                     runs.append((st.st_mtime, name))
         for _, name in sorted(runs)[:-_KEPT_RUNS] if len(runs) > _KEPT_RUNS else []:
             rundir.unlink(name)
+            rundir.unlink(gate_file(STEPS_PATTERN.match(name).group(1)))  # a lab run's gate, if it had one
 
     def steps(self, run_id: str) -> List[dict]:
         """The steps one run recorded, oldest first; malformed lines are skipped."""
@@ -404,14 +421,26 @@ WantedBy=multi-user.target
 def main(argv: List[str]) -> int:
     parser = OneLineParser(prog="psxj demo", description="Run psxj's teaching daemon like a classic init script.",
                      epilog="status exits 0 running, 1 dead but the pidfile remains, 3 not running, "
-                            "4 unknown (the pidfile is locked by a process psxj cannot prove is its demo).")
-    parser.add_argument("command", choices=["start", "stop", "restart", "status", "log", "init-script", "unit"])
+                            "4 unknown (the pidfile is locked by a process psxj cannot prove is its demo). "
+                            "The lab: start --skip RULE shows what goes wrong without a rule; jobs runs job "
+                            "control live in a terminal psxj owns; quiz asks what each step will change.")
+    parser.add_argument("command", choices=["start", "stop", "restart", "status", "log", "init-script", "unit",
+                                            "jobs", "quiz"])
     parser.add_argument("--rundir", help=f"run directory (default {default_rundir()})")
+    # The teaching lab (psxj.lab): counterexamples, job control and the quiz.
+    parser.add_argument("--skip", choices=sorted(SKIPPABLE), metavar="RULE",
+                        help="start: leave this rule out and watch what goes wrong, then stop it all "
+                             f"({', '.join(SKIPPABLE)})")
+    parser.add_argument("--answers", metavar="FILE", help="quiz: read the answers from FILE, one line per step")
     parser.add_argument("--step-delay", type=lambda t: finite_seconds(t, MAX_STEP_DELAY),
                         default=0.0, help=f"pause after each step, 0 to {MAX_STEP_DELAY:g} (default 0)")
     parser.add_argument("--lifetime", type=lambda t: finite_seconds(t, MAX_LIFETIME, 0.001),
                         default=600.0, help="exit by itself after this many seconds, at most a week (default 600)")
     args = parser.parse_args(argv)
+    if args.command in ("jobs", "quiz") or args.skip or args.answers:
+        from psxj.lab.cli import main as lab_main
+
+        return lab_main(args.command, args.rundir, args.skip, args.answers)
     control = DemoControl(args.rundir)
     if args.command == "start":
         holder = control.running_pid()

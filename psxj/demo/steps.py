@@ -46,6 +46,26 @@ STEPS: Dict[str, Step] = {
                    "It logs through syslog (where /dev/log exists) and to psxj-demo.log."),
     "signals": Step("SIGHUP and SIGTERM handled", "sigaction SIGHUP SIGTERM",
                     "SIGHUP logs a reload; SIGTERM removes the pidfile and exits. The daemon now runs."),
+    # Two things a daemon may do later, asked for by the teaching lab (psxj.lab), never by a plain run.
+    "shared-file": Step("it creates a file for its group (mode 0660)",
+                        "以确保当守护进程创建文件和目录时拥有需要的权限",
+                        "The mode it asked for, and the mode the file really got (the umask takes bits away)."),
+    "terminal": Step("it opens a terminal, without O_NOCTTY",
+                     "如果守护进程可能会打开一个终端设备，那么必须确保这个设备不会成为控制终端。",
+                     "A session leader without a terminal acquires the first terminal it opens (System V rule): "
+                     "TTY and TPGID change. A process that is not a session leader never does.",
+                     ("TTY", "TPGID", "STAT")),
+}
+
+# The rules the lab can leave out (`psxj demo start --skip RULE`), and the recorded steps each leaves out.
+# "close" is the tutorial's daemon(nochdir, noclose=1): neither the closing nor /dev/null.
+SKIPPABLE: Dict[str, Tuple[str, ...]] = {
+    "setsid": ("setsid",),
+    "second-fork": ("second-fork",),
+    "umask": ("umask",),
+    "chdir": ("chdir",),
+    "close": ("close", "devnull"),
+    "lock": ("running",),
 }
 
 COLUMNS = ("PID", "PPID", "PGID", "SID", "TTY", "TPGID", "STAT")

@@ -44,13 +44,13 @@ from psxj.views import (
 
 # Actions that only make sense on live processes: hidden, and refused, on a loaded table.
 LIVE_ONLY = frozenset({"signal", "demo", "pause", "refresh_now", "demo_hangup", "demo_second_instance", "audit",
-                       "events", "events_scope", "demo_step"})
+                       "events", "events_scope", "demo_step", "demo_menu"})
 # Actions on this machine's processes: refused on other machines' tables (--host), and in a browser
 # unless allowed (psxj serve): see refused_actions.
-LOCAL_ONLY = frozenset({"signal", "demo", "demo_hangup", "demo_second_instance", "demo_step", "audit", "events",
-                        "events_scope"})
+LOCAL_ONLY = frozenset({"signal", "demo", "demo_hangup", "demo_second_instance", "demo_step", "demo_menu", "audit",
+                        "events", "events_scope"})
 SIGNAL_ACTIONS = frozenset({"signal"})
-DEMO_ACTIONS = frozenset({"demo", "demo_hangup", "demo_second_instance", "demo_step"})
+DEMO_ACTIONS = frozenset({"demo", "demo_hangup", "demo_second_instance", "demo_step", "demo_menu"})
 _TICKS = os.sysconf("SC_CLK_TCK") if hasattr(os, "sysconf") else 100
 _PID_JUMP_SECONDS = 1.0
 
@@ -1012,6 +1012,21 @@ class PsxjApp(App):
         self.demo_second_run = run
         self.notify("A second psxj-demo is starting: running() will refuse it.")
         self._show_demo_panel()
+
+    # the lab (issue 15): counterexamples, job control and the quiz ---------------------
+    def action_demo_menu(self) -> None:
+        """L: the demo menu: the normal run (as d), a counterexample, job control, or the quiz."""
+        from psxj.tui.demo_menu import DemoMenuScreen
+
+        def chosen(choice: Optional[str]) -> None:
+            if choice == "normal":
+                self.action_demo()
+            elif choice is not None:
+                from psxj.tui.lab_screen import open_lab
+
+                open_lab(self, choice)
+
+        self.push_screen(DemoMenuScreen(), chosen)
 
     def get_system_commands(self, screen: Screen) -> Iterable[SystemCommand]:
         """The palette: Textual's own commands it does not duplicate, then each psxj action once,

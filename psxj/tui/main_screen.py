@@ -44,6 +44,7 @@ class MainScreen(Screen):
         Binding("E", "app.events_scope", "Events of…", show=False),
         Binding("a", "app.audit", "Audit"),
         Binding("d", "app.demo", "Demo"),
+        Binding("L", "app.demo_menu", "Lab"),  # the lab (issue 15): the demo menu
         Binding("p", "app.pause", "Pause"),
         Binding("r", "app.refresh_now", "Refresh"),
         Binding("shift+f3", "app.search_next(-1)", "Previous match", show=False),

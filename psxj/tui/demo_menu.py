@@ -1,0 +1,58 @@
+"""The demo menu (d): the normal run, a counterexample with one rule left out, job control, or the quiz."""
+
+from __future__ import annotations
+
+from typing import List, Optional, Tuple
+
+from rich.text import Text
+from textual.app import ComposeResult
+from textual.binding import Binding
+from textual.containers import Vertical
+from textual.screen import ModalScreen
+from textual.widgets import Label, OptionList
+
+_TEXT = {
+    "heading": "The demo daemon: which run?",
+    "normal": "normal run: the tutorial's daemon, one step at a time",
+    "skip": "skip {rule}: {consequence}",
+    "jobs": "job control: a shell, a pipeline, Ctrl-Z, bg, fg, hangup",
+    "quiz": "quiz: predict each step's columns, then see",
+    "hint": "Enter starts it · Esc cancels",
+}
+
+
+def choices() -> List[Tuple[str, str]]:
+    """(choice id, line) in the menu's order: "normal", "skip:RULE" for each rule, "jobs", "quiz"."""
+    from psxj.lab.counterexamples import COUNTEREXAMPLES
+
+    items = [("normal", _TEXT["normal"])]
+    for rule, kind in COUNTEREXAMPLES.items():
+        items.append((f"skip:{rule}", _TEXT["skip"].format(rule=rule, consequence=kind.consequence())))
+    items += [("jobs", _TEXT["jobs"]), ("quiz", _TEXT["quiz"])]
+    return items
+
+
+class DemoMenuScreen(ModalScreen[Optional[str]]):
+    """Dismissed with the chosen id (see choices()), or None."""
+
+    CSS_PATH = "lab.tcss"
+    BINDINGS = [Binding("escape,q", "dismiss(None)", "Cancel")]
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.items = choices()
+
+    def compose(self) -> ComposeResult:
+        with Vertical(classes="dialog", id="demo-menu"):
+            yield Label(Text(_TEXT["heading"], style="bold"))
+            yield OptionList(*[Text(line, no_wrap=True, overflow="ellipsis") for _, line in self.items],
+                             id="demo-menu-list")
+            yield Label(Text(_TEXT["hint"], style="dim"))
+
+    def on_mount(self) -> None:
+        menu = self.query_one("#demo-menu-list", OptionList)
+        menu.highlighted = 0  # the normal run: d, Enter is what d used to do
+        menu.focus()
+
+    def on_option_list_option_selected(self, event: OptionList.OptionSelected) -> None:
+        self.dismiss(self.items[event.option_index][0])

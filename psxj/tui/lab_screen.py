@@ -1,0 +1,302 @@
+"""The lab's screen: a lesson's processes (sessions view) beside what psxj audit says, the story below.
+
+Opened from the demo menu (psxj.tui.demo_menu) for a counterexample or the job-control lab. The
+lesson (psxj.lab) runs in a worker thread, one beat per `n`: each beat may take a few seconds (it
+waits until /proc shows what it did), and the screen never waits for it. The table and the
+audit refresh every second from /proc. Esc ends the lab: everything it started is stopped,
+each process proven first, before the screen closes; quitting psxj does the same.
+"""
+
+from __future__ import annotations
+
+import threading
+from typing import Callable, List, Optional
+
+from rich.console import Group
+from rich.text import Text
+from textual import work
+from textual.app import ComposeResult
+from textual.binding import Binding
+from textual.containers import Horizontal, VerticalScroll
+from textual.screen import Screen
+from textual.widgets import Static
+
+from psxj.errors import PsxjError
+from psxj.lab.base import Beat, Lab, message
+from psxj.tui.keys import bar_entries, key_bar
+from psxj.tui.table import ProcessTable
+
+NARROW = 100   # below this width the audit goes under the table, and its lines into the story
+
+_TEXT = {
+    "title": "Lab: {title}",
+    "same_command": "the same on the command line: {command}",
+    "starting": "Starting the lab…",
+    "working": "…",
+    "next_hint": "n: next step",
+    "over": "The lesson is over. Esc ends the lab: psxj stops everything it started.",
+    "ending": "Ending the lab: stopping what it started…",
+    "failed": "The lab stopped: {error}",
+    "audit_title": "psxj audit {pid}",
+    "terminal_title": "the terminal {tty}: what psxj typed, what bash printed",
+    "audit_about": "this lesson is about: {rules}",
+    "audit_none": "psxj audit: no process to audit yet",
+    "audit_gone": "psxj audit {pid}: the process has exited",
+    "no_processes": "None of the lab's processes is left.",
+    "busy": "Still waiting for the last step to show in /proc.",
+    "done": "The lesson is over: Esc ends the lab.",
+}
+
+
+def beat_text(number: int, beat: Beat, with_audit: bool) -> Group:
+    """One beat as the story tells it: title, the tutorial's words, what to see, what changed, evidence."""
+    parts = [Text(f"{number}. {beat.title}", style="bold")]
+    if beat.quote:
+        parts.append(Text(f"  「{beat.quote}」", style="italic"))
+    if beat.explanation:
+        parts.append(Text(f"  {beat.explanation}"))
+    parts += [Text("  " + message("changed", change=change), style="bold") for change in beat.changes]
+    parts += [Text(f"  {line}", style="dim") for line in beat.evidence]
+    if with_audit:
+        parts += [Text(f"  {line}") for line in beat.audit]
+    return Group(*parts)
+
+
+class LabScreen(Screen):
+    CSS_PATH = "lab.tcss"
+    BINDINGS = [
+        Binding("n,space", "next", "Next step"),
+        Binding("escape,q", "end", "End the lab"),
+    ]
+
+    def __init__(self, make_lab: Callable[[], Lab]) -> None:
+        super().__init__()
+        self.make_lab = make_lab
+        self.lab: Optional[Lab] = None
+        self.beats: List[Beat] = []
+        self.notes: List[Text] = [Text(_TEXT["starting"], style="dim")]
+        self.busy = True
+        self.over = False
+        self.ending = False
+        self._lab_lock = threading.Lock()   # one thread at a time drives the lab (a beat, or its end)
+
+    # layout -------------------------------------------------------------------
+    def compose(self) -> ComposeResult:
+        yield Static(id="lab-title")
+        with Horizontal(id="lab-body"):
+            yield ProcessTable(id="lab-table")
+            with VerticalScroll(id="lab-audit"):
+                yield Static(id="lab-audit-text")
+        with VerticalScroll(id="lab-story"):
+            yield Static(id="lab-story-text")
+        yield from self.compose_extra()
+        yield Static(id="lab-keys")
+
+    def compose_extra(self) -> ComposeResult:
+        return iter(())
+
+    def on_mount(self) -> None:
+        self._apply_width()
+        self.query_one("#lab-table", ProcessTable).empty_message = _TEXT["starting"]
+        self._show_title()
+        self._show_story()
+        self.begin()
+        self.set_interval(1.0, self.refresh_table)
+
+    def on_resize(self, event) -> None:
+        self._apply_width()
+        self._show_story()
+        self._show_keys()
+
+    @property
+    def narrow(self) -> bool:
+        return self.size.width < NARROW
+
+    def _apply_width(self) -> None:
+        self.query_one("#lab-body").set_class(self.narrow, "narrow")
+
+    def _show_title(self) -> None:
+        title = self.lab.title if self.lab is not None else ""
+        self.query_one("#lab-title", Static).update(Text(_TEXT["title"].format(title=title), no_wrap=True,
+                                                         overflow="ellipsis"))
+        self._show_keys()
+
+    def _show_keys(self) -> None:
+        entries = bar_entries(self.BINDINGS)
+        self.query_one("#lab-keys", Static).update(key_bar(entries, max(self.size.width - 1, 20)))
+
+    def _show_story(self) -> None:
+        parts = [beat_text(number, beat, self.narrow) for number, beat in enumerate(self.beats, 1)]
+        parts += self.notes
+        if self.lab is not None and self.lab.command and self.beats:
+            parts.append(Text(_TEXT["same_command"].format(command=self.lab.command), style="dim"))
+        self.query_one("#lab-story-text", Static).update(Group(*parts))
+        self.query_one("#lab-story", VerticalScroll).scroll_end(animate=False)
+
+    # the lesson -------------------------------------------------------------------
+    def begin(self) -> None:
+        self._step(first=True)
+
+    @work(thread=True, exclusive=True, group="lab-step")
+    def _step(self, first: bool = False) -> None:
+        error: Optional[str] = None
+        beat: Optional[Beat] = None
+        with self._lab_lock:  # never held while waiting for the screen's thread: it may want the lock
+            if self.ending:
+                return
+            try:
+                if first:
+                    self.lab = self.make_lab()
+                beat = self.lab.next_beat()
+            except PsxjError as exc:
+                error = str(exc)
+        if first and self.lab is not None:
+            self.app.call_from_thread(self._show_title)
+        self.app.call_from_thread(self._failed if error is not None else self._told, error or beat)
+
+    def _told(self, beat: Optional[Beat]) -> None:
+        self.busy = False
+        self.notes = []
+        if beat is not None:
+            self.beats.append(beat)
+        if beat is None or beat.last:
+            self.over = True
+            self.notes = [Text(_TEXT["over"], style="bold")]
+        else:
+            self.notes = [Text(_TEXT["next_hint"], style="dim")]
+        self._show_story()
+        self.refresh_table()
+
+    def _failed(self, error: str) -> None:
+        self.busy = False
+        self.over = True
+        self.notes = [Text(_TEXT["failed"].format(error=error), style="bold red")]
+        self._show_story()
+
+    def action_next(self) -> None:
+        if self.busy:
+            self.app.notify(_TEXT["busy"])
+            return
+        if self.over:
+            self.app.notify(_TEXT["done"])
+            return
+        self.busy = True
+        self.notes = [Text(_TEXT["working"], style="dim")]
+        self._show_story()
+        self._step()
+
+    # the table and the audit ---------------------------------------------------------
+    def refresh_table(self) -> None:
+        if self.lab is not None and not self.ending:
+            self._read()
+
+    @work(thread=True, exclusive=True, group="lab-read")
+    def _read(self) -> None:
+        from psxj.sources.proc import read_snapshot
+
+        lab = self.lab
+        snapshot = read_snapshot()
+        try:
+            records = lab.shown_records(snapshot)
+        except RuntimeError:  # the lab's thread added a process as we read: the next tick shows it
+            return
+        focus = lab.focus_pid
+        report = None
+        if lab.shows_terminal and getattr(lab, "terminal", None) is not None:
+            report = lab.terminal  # the panel shows the terminal instead of an audit
+        elif focus is not None:
+            record = snapshot.get(focus)
+            if record is not None and record.state != "Z":
+                from psxj.judge.audit import audit_process
+
+                report = audit_process(snapshot, record)
+        self.app.call_from_thread(self._show_processes, snapshot, records, focus, report)
+
+    def _show_processes(self, snapshot, records, focus: Optional[int], report) -> None:
+        from psxj.views import ViewOptions, session_rows
+
+        if not self.is_mounted:
+            return
+        table = self.query_one("#lab-table", ProcessTable)
+        table.empty_message = _TEXT["no_processes"]
+        table.set_rows(snapshot, session_rows(snapshot, records, ViewOptions(mode="sessions")))
+        table.highlighted_pids = {focus} if focus is not None else set()
+        table.refresh()
+        if self.lab.shows_terminal:
+            self.query_one("#lab-audit-text", Static).update(self._terminal(report))
+        else:
+            self.query_one("#lab-audit-text", Static).update(self._audit(focus, report))
+
+    def _terminal(self, terminal) -> Group:
+        if terminal is None:
+            return Group(Text(_TEXT["starting"], style="dim"))
+        lines = terminal.text().splitlines()[-40:]
+        return Group(Text(_TEXT["terminal_title"].format(tty=terminal.name), style="bold"),
+                     Text("\n".join(lines), no_wrap=True, overflow="ellipsis"))
+
+    def _audit(self, focus: Optional[int], report) -> Group:
+        from psxj.tui.screens import checklist_table
+
+        if focus is None:
+            return Group(Text(_TEXT["audit_none"], style="dim"))
+        if report is None or report.gone:
+            return Group(Text(_TEXT["audit_gone"].format(pid=focus), style="bold"))
+        parts = [Text(_TEXT["audit_title"].format(pid=focus), style="bold")]
+        rules = getattr(self.lab, "audit_rules", ())
+        if rules:
+            parts.append(Text(_TEXT["audit_about"].format(rules=", ".join(rules)), style="dim"))
+        parts.append(checklist_table(report))
+        return Group(*parts)
+
+    def on_process_table_row_activated(self, event: ProcessTable.RowActivated) -> None:
+        event.stop()  # the app's details are the main table's; this table has none
+
+    def on_process_table_header_clicked(self, event: ProcessTable.HeaderClicked) -> None:
+        event.stop()  # and its sort is the main table's too
+
+    # ending -----------------------------------------------------------------------------
+    def action_end(self) -> None:
+        if self.ending:
+            return
+        self.ending = True
+        self.notes = [Text(_TEXT["ending"], style="bold")]
+        self._show_story()
+        self._end()
+
+    @work(thread=True, group="lab-end")
+    def _end(self) -> None:
+        with self._lab_lock:  # after the beat under way, if any
+            if self.lab is not None:
+                self.lab.close()
+        self.app.call_from_thread(self._lab_ended)
+
+    def _lab_ended(self) -> None:
+        if self.is_attached and self.app.screen is self:
+            self.app.pop_screen()
+
+    def on_unmount(self) -> None:
+        """psxj quits with the lab open: end it here, synchronously, before the process exits."""
+        self.ending = True
+        if self.lab is not None and not self.lab.closed:
+            with self._lab_lock:
+                self.lab.close()
+
+
+def open_lab(app, choice: str) -> None:
+    """Open the lab the demo menu offered: `skip:RULE`, `jobs` or `quiz`."""
+    rundir = getattr(app, "demo_rundir", None)
+    if choice.startswith("skip:"):
+        from psxj.lab.counterexamples import counterexample
+
+        rule = choice.split(":", 1)[1]
+        app.push_screen(LabScreen(lambda: counterexample(rule, rundir=rundir)))
+    elif choice == "jobs":
+        from psxj.lab.jobs import JobControlLab
+
+        app.push_screen(LabScreen(lambda: JobControlLab(rundir=rundir)))
+    elif choice == "quiz":
+        from psxj.lab.quiz import DemoQuiz
+        from psxj.tui.quiz_screen import QuizScreen
+
+        app.push_screen(QuizScreen(lambda: DemoQuiz(rundir=rundir)))
+
