@@ -7,7 +7,7 @@
     psxj diff A B [--json]
     psxj audit PID ... | --all
     psxj events [SELECTORS] [--follow PID] [--json]
-    psxj demo start|stop|restart|status|log|init-script|unit
+    psxj demo start|stop|restart|status|log|init-script|unit|jobs|quiz
 
 On a terminal psxj starts the interface; into a pipe, or with --print, it prints the
 table as `ps -axj` does. Errors are one line on stderr: status 2 for usage errors,
@@ -33,9 +33,9 @@ def build_parser() -> argparse.ArgumentParser:
         description="Explore processes the way `ps -axj` shows them: parent, process group, "
         "session, controlling terminal, foreground group, state.",
         epilog="Subcommands: `psxj record DIR` records the table over time; `psxj diff A B` compares "
-        "two tables; `psxj audit PID...` checks processes against the daemon rules; "
-        "`psxj demo start|stop|restart|status|log` runs the teaching daemon; `psxj serve` runs the interface "
-        "in a web browser. "
+        "two tables; `psxj audit PID...` checks processes against the daemon rules; `psxj events` logs "
+        "fork, exec, setsid and exit as they happen; `psxj demo start|stop|...|jobs|quiz` runs the teaching "
+        "daemon and its lab; `psxj serve` runs the interface in a web browser. "
         "Exit status: 0 ok, 1 nothing matched or bad data, 2 usage error.",
     )
     add_selector_arguments(parser)
