@@ -15,6 +15,7 @@ import json
 from typing import Any, Dict, Iterable, List
 
 from psxj.errors import PsxjError
+from psxj.i18n import _, untranslated
 from psxj.model import ProcessRecord, Snapshot
 from psxj.names import user_name
 from psxj.render.psformat import format_time
@@ -48,11 +49,12 @@ def as_dict(snapshot: Snapshot, record: ProcessRecord) -> Dict[str, Any]:
 
 
 def to_json(snapshot: Snapshot, records: Iterable[ProcessRecord]) -> str:
-    rows = [as_dict(snapshot, r) for r in records]
+    with untranslated():  # machine output: kind reasons in English whatever the language
+        rows = [as_dict(snapshot, r) for r in records]
     try:
         return json.dumps(rows, indent=1, ensure_ascii=True, allow_nan=False) + "\n"
     except ValueError:  # sources check every number; this is the last guard, never a traceback
-        raise PsxjError("cannot write JSON: a number is not finite") from None
+        raise PsxjError(_("cannot write JSON: a number is not finite")) from None
 
 
 _FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r", "'")
@@ -69,7 +71,9 @@ def to_csv(snapshot: Snapshot, records: Iterable[ProcessRecord]) -> str:
     writer.writerow(FIELDS)
     for record in records:
         row: List[Any] = []
-        for value in as_dict(snapshot, record).values():
+        with untranslated():  # machine output, as for JSON
+            values = as_dict(snapshot, record).values()
+        for value in values:
             if value is None:
                 value = ""
             elif isinstance(value, bool):

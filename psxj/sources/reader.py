@@ -17,6 +17,7 @@ import threading
 import time
 from typing import Optional
 
+from psxj.i18n import _
 from psxj.model import ProcessRecord, Snapshot
 from psxj.spawn import popen_module
 
@@ -76,7 +77,7 @@ class SnapshotReader:
                 helper = self._ask()
                 header = helper.stdout.read(_LENGTH.size)
                 if len(header) != _LENGTH.size:
-                    raise OSError("the /proc reader stopped")
+                    raise OSError(_("the /proc reader stopped"))
                 data = helper.stdout.read(_LENGTH.unpack(header)[0])
                 self._asked = False
             except OSError:
