@@ -1,8 +1,9 @@
 """Text measured in terminal cells, not characters: a Chinese character takes two.
 
-Part of the view, for text psxj writes itself (messages in either language) where no widget measures
-it: the first frame, the lab's lines on the command line. Process names and arguments are cut by
-psxj.render.escape, which follows ps; the interface's widgets measure with Rich.
+Part of the view, for text psxj writes itself (messages in either language): the first frame, the
+lab's lines on the command line, --help, and the interface's Chinese text (psxj.tui.wrapping), which
+Rich would break only at spaces. Process names and arguments are cut by psxj.render.escape, which
+follows ps. Standard library only: the audit's text report (psxj.judge.audit) pads with it too.
 """
 
 from __future__ import annotations
@@ -40,19 +41,28 @@ def fit(text: str, width: int) -> str:
 
 
 def wrap(text: str, width: int, indent: str = "") -> List[str]:
-    """Lines of at most `width` cells: at spaces in English, between any two characters in Chinese
-    (which has no spaces to break at); each line starts with `indent`."""
+    """Lines of at most `width` cells: at spaces in English, and also between any two wide characters
+    in Chinese (which has no spaces to break at), never before a closing mark nor after an opening
+    one (pieces()); a word wider than a line is cut. Each line starts with `indent`. ASCII text is
+    wrapped exactly as textwrap wraps it."""
     if text.isascii():
         return textwrap.wrap(text, width, initial_indent=indent, subsequent_indent=indent) or [indent.rstrip()]
-    room = max(width - cells(indent), 10)
+    room = max(width - cells(indent), 2)
     lines: List[str] = []
     line, used = "", 0
-    for word in _pieces(text):
+    for word in pieces(text):
         size = cells(word)
         if used + size > room and line.strip():
             lines.append(indent + line.rstrip())
             line, used = "", 0
             word = word.lstrip()
+            size = cells(word)
+        while size > room:  # longer than a whole line: cut it, a closing mark kept with what it closes
+            head = fit(word, room).rstrip() or word[:1]
+            while len(head) > 1 and word[len(head):len(head) + 1] in _NO_LINE_START:
+                head = head[:-1]
+            lines.append(indent + head)
+            word = word[len(head):]
             size = cells(word)
         line += word
         used += size
@@ -61,16 +71,29 @@ def wrap(text: str, width: int, indent: str = "") -> List[str]:
     return lines
 
 
-def _pieces(text: str) -> List[str]:
-    """Words with their space before them (`" word"`), and each wide character on its own."""
-    pieces: List[str] = []
+# Chinese line breaking (the kinsoku rule): a line never starts with a closing mark, nor ends with an
+# opening one, so these stick to the character before them, or after them.
+_NO_LINE_START = frozenset("，。、；：？！）」』》〉】”’…,.;:!?)]}%")
+_NO_LINE_END = frozenset("（「『《〈【“‘([{")
+
+
+def pieces(text: str) -> List[str]:
+    """What a line may not be broken inside: words with the space before them (`" word"`), each wide
+    character on its own, punctuation stuck to what it closes or opens (`"程，"`, `"（守"`)."""
+    found: List[str] = []
+    glue = False   # the last character opens something: the next one stays with it
     for ch in text:
-        wide = char_cells(ch) == 2
-        if wide or not pieces or ch == " " or char_cells(pieces[-1][-1:] or " ") == 2:
-            pieces.append(ch)
+        if found and ch != " " and (glue or ch in _NO_LINE_START):
+            if ch in _NO_LINE_START and len(found) > 1 and not found[-1].strip():
+                space = found.pop()   # "+ 。": the space before a closing mark is no place to break either
+                found[-1] += space
+            found[-1] += ch
+        elif char_cells(ch) == 2 or not found or ch == " " or char_cells(found[-1][-1]) == 2:
+            found.append(ch)
         else:
-            pieces[-1] += ch
-    return pieces
+            found[-1] += ch
+        glue = ch in _NO_LINE_END
+    return found
 
 
 def pad_cells(text: str, width: int) -> str:

@@ -32,6 +32,7 @@ from psxj.tui.events_pane import SCOPE_WORDS, SCOPES, EventsPane, event_pids
 from psxj.tui.keys import keys_of
 from psxj.tui.main_screen import MainScreen
 from psxj.tui.table import ProcessTable
+from psxj.tui.wrapping import toast_text, wrapped
 from psxj.views import (
     COLUMN_BY_KEY,
     COLUMN_KEYS,
@@ -140,8 +141,8 @@ class PsxjApp(App):
                markup: bool = False) -> None:
         """Notifications quote process names and file names: never parse them as Rich markup
         (a process called `[/]` would crash the interface), and escape them like COMMAND."""
-        super().notify(safe_text(message), title=safe_text(title), severity=severity, timeout=timeout,
-                       markup=markup)
+        super().notify(toast_text(safe_text(message), self.size.width), title=safe_text(title), severity=severity,
+                       timeout=timeout, markup=markup)   # i18n: toast_text wraps Chinese by cells
 
     # choices kept between runs ------------------------------------------------
     @staticmethod
@@ -848,7 +849,7 @@ class PsxjApp(App):
             stamp = time.strftime("%H:%M:%S", time.localtime(line.time)) + f".{int(line.time * 1000) % 1000:03d}" \
                 if line.time else "        "
             text.append(f"  {stamp}  {safe_text(line.display())}\n", style="dim" if line.inferred else "")
-        return Static(text, id="birth-story")
+        return Static(wrapped(text), id="birth-story")   # i18n: Chinese wraps between characters
 
     # the demo ---------------------------------------------------------------------
     def _demo_control(self):

@@ -12,6 +12,7 @@ from textual.screen import ModalScreen
 from textual.widgets import Label, OptionList
 
 from psxj.i18n import N_, _
+from psxj.tui.wrapping import wrapped
 
 _TEXT = {
     "heading": N_("The demo daemon: which run?"),
@@ -39,6 +40,11 @@ def choices() -> List[Tuple[str, str]]:
     return items
 
 
+def _prompt(line: str):
+    """A menu line: English as it always was; Chinese wrapped between characters (psxj.tui.wrapping)."""
+    return Text(line, no_wrap=True, overflow="ellipsis") if line.isascii() else wrapped(line)
+
+
 class DemoMenuScreen(ModalScreen[Optional[str]]):
     """Dismissed with the chosen id (see choices()), or None."""
 
@@ -52,8 +58,7 @@ class DemoMenuScreen(ModalScreen[Optional[str]]):
     def compose(self) -> ComposeResult:
         with Vertical(classes="dialog", id="demo-menu"):
             yield Label(Text(_text("heading"), style="bold"))
-            yield OptionList(*[Text(line, no_wrap=True, overflow="ellipsis") for _choice, line in self.items],
-                             id="demo-menu-list")
+            yield OptionList(*[_prompt(line) for _choice, line in self.items], id="demo-menu-list")
             yield Label(Text(_text("hint"), style="dim"))
 
     def on_mount(self) -> None:

@@ -12,6 +12,7 @@ from textual.widgets import Static
 from psxj.demo.steps import narrate, run_length
 from psxj.i18n import _
 from psxj.render.escape import safe_text
+from psxj.tui.wrapping import wrapped_group
 
 
 def _steps_line(told: list, total: int) -> Text:
@@ -87,7 +88,7 @@ def narration(entries: List[dict], log_tail: List[str], second: Optional[List[di
     if log_tail:
         parts.append(Text(_("This run's log (psxj demo log has all of it):"), style="dim"))
         parts.extend(Text("  " + safe_text(line), no_wrap=True, overflow="ellipsis") for line in log_tail)
-    return Group(*parts)
+    return wrapped_group(parts)
 
 
 class DemoPanel(Static):

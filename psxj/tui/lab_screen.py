@@ -26,6 +26,7 @@ from psxj.i18n import N_, _
 from psxj.lab.base import Beat, Lab, message
 from psxj.tui.keys import bar_entries, key_bar
 from psxj.tui.table import ProcessTable
+from psxj.tui.wrapping import wrapped_group
 
 NARROW = 100   # below this width the audit goes under the table, and its lines into the story
 
@@ -65,7 +66,7 @@ def beat_text(number: int, beat: Beat, with_audit: bool) -> Group:
     parts += [Text(f"  {line}", style="dim") for line in beat.evidence]
     if with_audit:
         parts += [Text(f"  {line}") for line in beat.audit]
-    return Group(*parts)
+    return wrapped_group(parts)
 
 
 class LabScreen(Screen):
@@ -136,7 +137,7 @@ class LabScreen(Screen):
         parts += self.notes
         if self.lab is not None and self.lab.command and self.beats:
             parts.append(Text(_text("same_command").format(command=self.lab.command), style="dim"))
-        self.query_one("#lab-story-text", Static).update(Group(*parts))
+        self.query_one("#lab-story-text", Static).update(wrapped_group(parts))
         self.query_one("#lab-story", VerticalScroll).scroll_end(animate=False)
 
     # the lesson -------------------------------------------------------------------
@@ -252,7 +253,7 @@ class LabScreen(Screen):
         if rules:
             parts.append(Text(_text("audit_about").format(rules=", ".join(rules)), style="dim"))
         parts.append(checklist_table(report))
-        return Group(*parts)
+        return wrapped_group(parts)
 
     def on_process_table_row_activated(self, event: ProcessTable.RowActivated) -> None:
         event.stop()  # the app's details are the main table's; this table has none

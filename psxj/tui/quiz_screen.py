@@ -9,7 +9,6 @@ from __future__ import annotations
 
 from typing import Optional
 
-from rich.console import Group
 from rich.text import Text
 from textual import on, work
 from textual.app import ComposeResult
@@ -22,6 +21,7 @@ from psxj.lab.quiz import Question
 from psxj.render.escape import safe_text
 from psxj.tui.lab_screen import _TEXT as _LAB_TEXT
 from psxj.tui.lab_screen import LabScreen
+from psxj.tui.wrapping import wrapped, wrapped_group
 
 _FAILED = _LAB_TEXT["failed"]
 
@@ -97,7 +97,7 @@ class QuizScreen(LabScreen):
         self.refresh_table()
 
     def _show_story(self) -> None:
-        self.query_one("#lab-story-text", Static).update(Group(*self.notes))
+        self.query_one("#lab-story-text", Static).update(wrapped_group(self.notes))
         self.query_one("#lab-story").scroll_end(animate=False)
 
     @on(Input.Submitted, "#quiz-answer")
@@ -131,7 +131,7 @@ class QuizScreen(LabScreen):
         answer = self.query_one("#quiz-answer", Input)
         if problem is not None:
             self.busy = False
-            error.update(Text(problem))
+            error.update(wrapped(problem))
             error.display = True
             return
         error.display = False

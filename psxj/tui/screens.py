@@ -18,13 +18,14 @@ from psxj.i18n import N_, _
 from psxj.model import ProcessRecord, Snapshot
 from psxj.signals import MEANINGS, MENU
 from psxj.tui.keys import bar_entries, key_bar
+from psxj.tui.wrapping import wrapped
 from psxj.views import COLUMNS
 
 
 def facts_table(rows: List[tuple], headers: tuple) -> Table:
     table = Table(*headers, box=None, expand=True, show_edge=False, pad_edge=False)
     for row in rows:
-        table.add_row(*[Text(str(cell)) for cell in row])  # Text: process strings are never markup
+        table.add_row(*[wrapped(str(cell)) for cell in row])  # never markup; Chinese wraps between characters
     return table
 
 
@@ -59,7 +60,7 @@ def help_text(selected: Optional[ProcessRecord], snapshot: Optional[Snapshot]) -
     for column in COLUMNS:
         value = column.text(selected, snapshot) if selected is not None and snapshot is not None else ""
         table.add_row(Text(column.header), Text(value, overflow="ellipsis", no_wrap=True),
-                      Text(_(COLUMN_MEANINGS[column.header])))
+                      wrapped(_(COLUMN_MEANINGS[column.header])))
     return table
 
 
@@ -93,12 +94,13 @@ class HelpScreen(ModalScreen):
             states = [(k, _(v), "◀" if k == stat[:1] else "") for k, v in STATE_MEANINGS.items()]
             flags = [(k, _(v), "◀" if k in here else "") for k, v in FLAG_MEANINGS.items()]
             yield Static(facts_table(states + flags, (_("letter"), _("meaning"), _("here"))))
-            yield Static(Text.assemble("\n", (_("Legend"), "bold"), _(": the first column is the process's kind, "
-                                       "never a STAT letter (STAT D means uninterruptible sleep)")), id="legend")
+            legend = _(": the first column is the process's kind, never a STAT letter (STAT D means "
+                       "uninterruptible sleep)")
+            yield Static(wrapped(Text.assemble("\n", (_("Legend"), "bold"), legend)), id="legend")
             yield Static(facts_table(legend_rows(), (_("mark"), _("kind"), _("meaning"))))
-            yield Static(_("  Colours: daemon-like kinds green, orphans in the accent colour, kernel threads dim, "
-                           "zombies red, stopped jobs yellow; underlined rows appeared at the last refresh; "
-                           "- marks a process that has exited."))
+            yield Static(wrapped(_("  Colours: daemon-like kinds green, orphans in the accent colour, kernel threads "
+                                   "dim, zombies red, stopped jobs yellow; underlined rows appeared at the last "
+                                   "refresh; - marks a process that has exited.")))
             yield Static("\n" + _("[b]Keys[/b]"))
             yield Static(facts_table(self.keys, (_("key"), _("action"))))
 
@@ -248,14 +250,15 @@ def checklist_table(report) -> Table:
     table = Table(_("rule"), _("verdict"), _("evidence"), box=None, expand=True, pad_edge=False)
     styles = {"pass": "bold green", "fail": "bold red", "unknown": "bold yellow", "n/a": "dim"}
     for rule in report.rules:
-        table.add_row(Text(rule.id), Text(verdict_word(rule.verdict), style=styles[rule.verdict]), Text(rule.evidence))
+        table.add_row(Text(rule.id), Text(verdict_word(rule.verdict), style=styles[rule.verdict]),
+                      wrapped(rule.evidence))
     return table
 
 
 def checklist_section(snapshot: Snapshot, record: ProcessRecord) -> Static:
     """The daemon checklist for the detail view, audited now."""
     if record.host is not None:
-        return Static(Text("\n" + _("Daemon checklist: on {host}, run psxj audit --host {host} {pid}").format(
+        return Static(wrapped("\n" + _("Daemon checklist: on {host}, run psxj audit --host {host} {pid}").format(
             host=record.host, pid=record.pid)))
     if not snapshot.live:
         return Static("\n" + _("[b]Daemon checklist[/b]: needs a live process (this table was loaded from a file)."))
@@ -268,15 +271,15 @@ def checklist_widget(report) -> Static:
     if report.gone:
         return Static("\n" + _("[b]Daemon checklist[/b]: the process has exited."))
     if report.profile is None:
-        return Static(Text("\n" + _("Daemon checklist: none; the daemon rules do not apply to a {kind}.").format(
+        return Static(wrapped("\n" + _("Daemon checklist: none; the daemon rules do not apply to a {kind}.").format(
             kind=report.kind.name)))
     counts = report.counts()
     return Vertical(
-        Static(Text.assemble("\n", (_("Daemon checklist"), "bold"),
-                             _(", profile {profile} ({passed} pass, {failed} fail, {unknown} unknown, {na} not "
-                               "needed; psxj audit --help says what passes)").format(
-                                 profile=report.profile, passed=counts['pass'], failed=counts['fail'],
-                                 unknown=counts['unknown'], na=counts['n/a']))),
+        Static(wrapped(Text.assemble("\n", (_("Daemon checklist"), "bold"),
+                                     _(", profile {profile} ({passed} pass, {failed} fail, {unknown} unknown, {na} "
+                                       "not needed; psxj audit --help says what passes)").format(
+                                         profile=report.profile, passed=counts['pass'], failed=counts['fail'],
+                                         unknown=counts['unknown'], na=counts['n/a'])))),
         Static(checklist_table(report), id="checklist"),
         id="checklist-section",
     )
@@ -296,7 +299,7 @@ class AuditScreen(ModalScreen):
 
         with VerticalScroll(id="help-body"):
             yield Static(_("[b]Audit[/b] of {count} daemon(s) on screen").format(count=len(self.reports)))
-            yield Static(Text("\n".join(summary_line(r) for r in self.reports)), id="audit-summary")
+            yield Static(wrapped("\n".join(summary_line(r) for r in self.reports)), id="audit-summary")
             for report in self.reports:
                 if report.gone:
                     continue
