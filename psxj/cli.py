@@ -57,7 +57,8 @@ def build_parser() -> argparse.ArgumentParser:
                         help=_("in the interface, do not listen to fork/exec/setsid/exit events"))
     parser.add_argument("--keep-demo", action="store_true",
                         help=_("leave a demo started in the interface running when psxj quits"))
-    parser.add_argument("--version", action="version", version=f"psxj {__version__}")
+    parser.add_argument("--version", action="version", version=f"psxj {__version__}",
+                        help=_("show psxj's version and exit"))
     add_fleet_arguments(parser)
     return parser
 

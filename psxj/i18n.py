@@ -43,16 +43,16 @@ def _language_of(locale_name: str) -> Optional[str]:
 
 
 def language_from_environment(env: Mapping[str, str] = os.environ) -> str:
-    """zh when the user's locale asks for Chinese, else en. gettext's order: LANGUAGE (a list,
-    `fr:zh_CN:en`: its first language psxj speaks), then the first of LC_ALL, LC_MESSAGES, LANG set."""
-    for name in env.get("LANGUAGE", "").split(":"):
-        if name and _language_of(name) is not None:
-            return _language_of(name)
-    for key in ("LC_ALL", "LC_MESSAGES", "LANG"):
-        value = env.get(key, "")
-        if value:
-            return _language_of(value) or "en"
-    return "en"
+    """zh when the user's locale asks for Chinese, else en, decided as GNU gettext decides: the locale
+    is the first of LC_ALL, LC_MESSAGES, LANG that is set; LANGUAGE, a list (`fr:zh_CN:en`), overrides
+    it with the first of its languages psxj speaks (none: English), except in the C locale, where
+    gettext ignores LANGUAGE."""
+    locale_name = next((env[key] for key in ("LC_ALL", "LC_MESSAGES", "LANG") if env.get(key)), "C")
+    in_c_locale = locale_name.split(".")[0] in ("C", "POSIX")
+    if env.get("LANGUAGE") and not in_c_locale:
+        spoken = [_language_of(name) for name in env["LANGUAGE"].split(":") if name]
+        return next((language for language in spoken if language is not None), "en")
+    return _language_of(locale_name) or "en"
 
 
 def language_from_argv(argv: List[str]) -> Tuple[Optional[str], Optional[str], List[str]]:
