@@ -515,6 +515,35 @@ async def test_the_status_line_the_keys_and_notifications_fit_in_chinese(chinese
             assert CJK.search(status) and "│" in status
 
 
+@pytest.mark.parametrize("size", SIZES)
+async def test_the_columns_dialog_shows_the_highlighted_columns_meaning_whole(chinese, size):
+    from test_tui import tutorial
+
+    from psxj.details import COLUMN_MEANINGS
+    from psxj.tui.app import PsxjApp
+    from psxj.tui.screens import ColumnsScreen
+    from psxj.views import COLUMN_BY_KEY, OPTIONAL_KEYS
+
+    app = PsxjApp(snapshot=tutorial())
+    async with app.run_test(size=size) as pilot:
+        await pilot.press("o")
+        await pilot.pause(0.2)
+        assert isinstance(app.screen, ColumnsScreen)
+        for number, key in enumerate(OPTIONAL_KEYS):
+            if number:
+                await pilot.press("down")
+                await pilot.pause(0.05)
+            header = COLUMN_BY_KEY[key].header
+            meaning = app.screen.query_one("#columns-meaning")
+            assert_within(meaning)
+            assert squeezed(painted(meaning)) == squeezed([f"{header}: {i18n._(COLUMN_MEANINGS[header])}"])
+        title = app.screen.query_one("#columns-title")
+        assert_within(title)
+        assert squeezed(painted(title)) == squeezed([i18n._("Optional columns (Space toggles, Enter applies, "
+                                                            "Esc cancels)")])
+        await pilot.press("escape")
+
+
 @linux_only
 @pytest.mark.parametrize("size", SIZES)
 async def test_the_detail_checklist_and_audit_of_a_real_daemon_show_chinese_evidence_whole(chinese, spawner, size):

@@ -207,9 +207,19 @@ class ColumnsScreen(ModalScreen[Optional[Tuple[str, ...]]]):
         from psxj.views import COLUMN_BY_KEY, OPTIONAL_KEYS
 
         with Vertical(classes="dialog", id="columns-dialog"):
-            yield Label(Text(_("Optional columns (Space toggles, Enter applies, Esc cancels)"), style="bold"))
+            yield Static(wrapped(Text(_("Optional columns (Space toggles, Enter applies, Esc cancels)"),
+                                      style="bold")), id="columns-title")
             yield SelectionList(*[(f"{COLUMN_BY_KEY[key].header:8} {_(COLUMN_MEANINGS[COLUMN_BY_KEY[key].header])}",
                                    key, key in self.chosen) for key in OPTIONAL_KEYS], id="columns-list")
+            # A list line is one line: cut on a narrow screen. The highlighted column's meaning, whole.
+            yield Static(id="columns-meaning")
+
+    def on_selection_list_selection_highlighted(self, event) -> None:
+        from psxj.details import COLUMN_MEANINGS
+        from psxj.views import COLUMN_BY_KEY
+
+        header = COLUMN_BY_KEY[event.selection.value].header
+        self.query_one("#columns-meaning", Static).update(wrapped(f"{header}: {_(COLUMN_MEANINGS[header])}"))
 
     def action_apply(self) -> None:
         from textual.widgets import SelectionList
