@@ -68,7 +68,7 @@ class PsxjApp(App):
                  delay: float = 2.0, reader=None, demo_rundir: Optional[str] = None,
                  demo_step_delay: float = 2.0, keep_demo: bool = False, remember: bool = False,
                  first_snapshot: Optional[Snapshot] = None, events: bool = False,
-                 refused_actions: Iterable[str] = (), status_banner: str = "") -> None:
+                 refused_actions: Iterable[str] = (), status_banner: str = "", recording=None) -> None:
         super().__init__()
         # psxj --host, psxj serve: actions hidden and refused whatever the table (LOCAL_ONLY...).
         self.refused_actions = frozenset(refused_actions)
@@ -95,6 +95,9 @@ class PsxjApp(App):
         self.ever_matched = False
         self.snapshot: Optional[Snapshot] = snapshot
         self.static_source = snapshot is not None  # a loaded file: read-only, never refreshed
+        from psxj.tui.time_travel import TimeTravel
+
+        self.time_travel = TimeTravel(recording) if recording is not None else None   # a recording's tables
         self.delay = delay
         self.paused = False
         self.reader = reader
@@ -219,6 +222,10 @@ class PsxjApp(App):
     def key_is_offered(self, action: str) -> bool:
         """Is the key bar to offer this action now? (Also: is it enabled, see check_action.)"""
         name = action.split(".", 1)[-1].split("(", 1)[0]
+        if name in ("go_to_time", "demo_step") and self.time_travel is not None:
+            return True
+        if name == "go_to_time":
+            return False
         if self.static_source and name in LIVE_ONLY or name in self.refused_actions:
             return False
         if name == "hosts" and not getattr(self.snapshot, "host_states", ()):
@@ -228,6 +235,8 @@ class PsxjApp(App):
         return True
 
     def check_action(self, action: str, parameters) -> Optional[bool]:
+        if action in ("go_to_time", "demo_step") and self.time_travel is not None:
+            return True
         if self.static_source and action in LIVE_ONLY:
             return False  # a loaded table: these keys could only say no, so they are not offered
         if action in self.refused_actions:
@@ -297,7 +306,10 @@ class PsxjApp(App):
         table = self.table
         shown = sum(1 for row in table.rows if row.kind == PROCESS)
         width = max(self.main.size.width - 2, 20)
-        if self.static_source:
+        if self.time_travel is not None:
+            source = (f"{self.time_travel.recording.path} {self.time_travel.describe()}, read-only",
+                      f"{self.time_travel.describe().split(' ([')[0]}")
+        elif self.static_source:
             when = time.strftime("%Y-%m-%d %H:%M", time.localtime(snap.taken_at)) if snap.time_source else None
             taken = f"taken {when}, from {snap.time_source}" if when else "time unknown"
             source = (f"{snap.source} ({taken}, read-only)", f"{os.path.basename(snap.source)} (read-only)")
@@ -968,10 +980,39 @@ class PsxjApp(App):
         return [text for _, text in sorted(set(found))]
 
     def action_demo_step(self, step: int) -> None:
+        """[ and ]: a step of a recording (loaded), or of the demo's played-back narration."""
+        if self.time_travel is not None:
+            if self.time_travel.step(step):
+                self._show_recorded()
+            else:
+                self.notify("That is the recording's " + ("first" if step < 0 else "latest") + " table.")
+            return
         if self._demo_playback is not None:
             shown, _ = self._demo_playback
             self._demo_playback = (max(shown + step, 0), time.monotonic() + 3600)  # the user steps: no timer
             self.follow_demo()
+
+    def _show_recorded(self) -> None:
+        """The table time travel is at, shown as a loaded one (a process in both keeps the cursor)."""
+        self.apply_snapshot(self.time_travel.snapshot())
+
+    def action_go_to_time(self) -> None:
+        from psxj.tui.time_travel import GoToTimeScreen
+
+        if self.time_travel is None:
+            return
+
+        def chosen(text: Optional[str]) -> None:
+            if not text:
+                return
+            try:
+                self.time_travel.go(text)
+            except PsxjError as exc:
+                self.notify(str(exc), severity="error", title="No such time")
+                return
+            self._show_recorded()
+
+        self.push_screen(GoToTimeScreen(), chosen)
 
     def _stop_demo(self) -> None:
         try:
@@ -1076,8 +1117,13 @@ def run_app(selection: Optional[Selection] = None, load: Optional[str] = None, d
     snapshot = None
     if load:
         from psxj.sources.loaded import load_snapshot
+        from psxj.sources.recording import is_recording, open_recording
 
-        snapshot = load_snapshot(load)
+        if load not in ("", "-") and is_recording(load):  # its tables over time: [ ] and T step through them
+            app_options.setdefault("recording", open_recording(load))
+            snapshot = app_options["recording"].latest()
+        else:
+            snapshot = load_snapshot(load)
     app_options.setdefault("remember", True)  # the theme and columns chosen last time
     app_options.setdefault("events", snapshot is None)  # live events for a live table
     app = (app_class or PsxjApp)(selection=selection, snapshot=snapshot, delay=delay, keep_demo=keep_demo,
