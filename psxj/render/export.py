@@ -46,12 +46,21 @@ def as_dict(snapshot: Snapshot, record: ProcessRecord) -> Dict[str, Any]:
     }
 
 
-def to_json(snapshot: Snapshot, records: Iterable[ProcessRecord]) -> str:
-    rows = [as_dict(snapshot, r) for r in records]
+def json_row(snapshot: Snapshot, record: ProcessRecord) -> str:
+    """One row as a JSON object on one line (the C encoder: indent would make it pure Python)."""
     try:
-        return json.dumps(rows, indent=1, ensure_ascii=True, allow_nan=False) + "\n"
+        return json.dumps(as_dict(snapshot, record), ensure_ascii=True, allow_nan=False)
     except ValueError:  # sources check every number; this is the last guard, never a traceback
         raise PsxjError("cannot write JSON: a number is not finite") from None
+
+
+def json_document(rows: List[str]) -> str:
+    """The rows (json_row) as one JSON array, one process per line."""
+    return "[\n" + ",\n".join(rows) + "\n]\n" if rows else "[]\n"
+
+
+def to_json(snapshot: Snapshot, records: Iterable[ProcessRecord]) -> str:
+    return json_document([json_row(snapshot, r) for r in records])
 
 
 _FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r", "'")
@@ -62,21 +71,33 @@ def neutralised(text: str) -> str:
     return "'" + text if text.startswith(_FORMULA_STARTS) else text
 
 
-def to_csv(snapshot: Snapshot, records: Iterable[ProcessRecord]) -> str:
+def _csv_cell(value: Any) -> Any:
+    if value is None:
+        return ""
+    if value is True or value is False:
+        return "true" if value else "false"
+    if isinstance(value, list):
+        return json.dumps(value, ensure_ascii=True)
+    if isinstance(value, str):
+        return neutralised(value)
+    return value
+
+
+CSV_HEADER = ",".join(FIELDS) + "\n"
+
+
+def csv_rows(snapshot: Snapshot, records: Iterable[ProcessRecord]) -> List[str]:
+    """Each record as one CSV line (or more: a quoted cell may hold a newline), header excluded."""
     out = io.StringIO()
     writer = csv.writer(out, lineterminator="\n")
-    writer.writerow(FIELDS)
+    lines = []
     for record in records:
-        row: List[Any] = []
-        for value in as_dict(snapshot, record).values():
-            if value is None:
-                value = ""
-            elif isinstance(value, bool):
-                value = "true" if value else "false"
-            elif isinstance(value, list):
-                value = json.dumps(value, ensure_ascii=True)
-            elif isinstance(value, str):
-                value = neutralised(value)
-            row.append(value)
-        writer.writerow(row)
-    return out.getvalue()
+        writer.writerow([_csv_cell(value) for value in as_dict(snapshot, record).values()])
+        lines.append(out.getvalue())
+        out.seek(0)
+        out.truncate()
+    return lines
+
+
+def to_csv(snapshot: Snapshot, records: Iterable[ProcessRecord]) -> str:
+    return CSV_HEADER + "".join(csv_rows(snapshot, records))
