@@ -285,3 +285,42 @@ def classify_all(snapshot: Snapshot, observations: Optional[Observations] = None
     """The kind of every record (or of `records`), by PID."""
     judge = _Judge(snapshot, observations)
     return {r.pid: judge.classify(r) for r in (snapshot.records if records is None else records)}
+
+
+# What a kind was judged from: (kind, the record, its parent's record, its session leader's record).
+_Judged = Tuple[Kind, ProcessRecord, Optional[ProcessRecord], Optional[ProcessRecord]]
+
+
+class SnapshotKinds:
+    """The kinds of one snapshot's records, each judged when first asked for: the table paints a
+    screenful, not 50,000 rows. A live table refreshed every few seconds changes few rows, so the
+    kinds of the snapshot before are offered (carry_from): a record's kind is taken over when the
+    record, its parent's and its session leader's are the very same objects as then (the reader
+    keeps an unchanged row's object) and PID 1 is still what it was. Nothing else goes into a kind
+    (observed adoptions do: with observations nothing is taken over)."""
+
+    def __init__(self, snapshot: Snapshot, observations: Optional[Observations] = None) -> None:
+        self.snapshot = snapshot
+        self.judge = _Judge(snapshot, observations)
+        self.judged: Dict[int, _Judged] = {}
+        self._before: Dict[int, _Judged] = {}
+        self._observed = observations is not None
+
+    def carry_from(self, before: "SnapshotKinds") -> None:
+        """Offer `before`'s kinds (only its own: the chain of snapshots is not kept alive)."""
+        if not self._observed and not before._observed and before.judge.systemd_is_init == self.judge.systemd_is_init:
+            self._before = before.judged
+
+    def of(self, record: ProcessRecord) -> Kind:
+        judged = self.judged.get(record.pid)
+        if judged is not None and judged[1] is record:
+            return judged[0]
+        get = self.snapshot.by_pid.get
+        parent, leader = get(record.ppid), get(record.sid)
+        old = self._before.get(record.pid)
+        if old is not None and old[1] is record and old[2] is parent and old[3] is leader:
+            kind = old[0]
+        else:
+            kind = self.judge.classify(record)
+        self.judged[record.pid] = (kind, record, parent, leader)
+        return kind
