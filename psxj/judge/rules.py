@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import os
 import time
-from typing import Callable, Dict, List, NamedTuple, Optional, Set, Tuple
+from typing import Callable, Dict, NamedTuple, Optional, Set, Tuple
 
 from psxj.judge.facts import ProcFacts, SystemFacts, Unreadable, same_open_file, signal_bit
 from psxj.judge.kinds import Kind, program_names, session_detached
@@ -124,20 +124,6 @@ def cwd_root(c: Context) -> Judgement:
     return FAIL, f"cwd {cwd}: on another filesystem than /, which it keeps busy (it cannot be unmounted)"
 
 
-def _family(snapshot: Snapshot, pid: int) -> Set[int]:
-    """The process and its descendants."""
-    members, frontier = {pid}, [pid]
-    children: Dict[int, List[int]] = {}
-    for record in snapshot.records:
-        children.setdefault(record.ppid, []).append(record.pid)
-    while frontier:
-        for child in children.get(frontier.pop(), []):
-            if child not in members:
-                members.add(child)
-                frontier.append(child)
-    return members
-
-
 def _is_terminal(target: str) -> bool:
     return target.startswith(("/dev/pts/", "/dev/tty", "/dev/console"))
 
@@ -157,7 +143,7 @@ def fds_closed(c: Context) -> Judgement:
     descriptors = [d for d in c.facts.descriptors() if d.fd > 2]
     if not descriptors:
         return PASS, "no descriptors above 2"
-    family = _family(c.snapshot, c.record.pid)
+    family = c.system.family(c.record.pid)
     activated = _socket_activation(c)
     problems, kept = [], []
     for d in descriptors:
@@ -183,12 +169,11 @@ def fds_closed(c: Context) -> Judgement:
 def _outside_sharer(c: Context, d, family: Set[int]) -> Optional[str]:
     """Who outside the process and its descendants shares this open file, if anyone: the other end
     of a pipe, or (kcmp) the very same open file description, as a starter's log left on fd 3 is."""
-    others = [(pid, fd) for pid, fd in c.system.holders(d.target) if pid not in family]
-    if not others:
-        return None
+    # Lazily: thousands of processes can share one pipe; the first outsider answers for a pipe.
+    others = ((pid, fd) for pid, fd in c.system.holders(d.target) if pid not in family)
     if d.target.startswith("pipe:"):
-        pid = others[0][0]
-        return f"other end held by {_label(c.snapshot.get(pid), pid)}, outside it"
+        first = next(others, None)
+        return None if first is None else f"other end held by {_label(c.snapshot.get(first[0]), first[0])}, outside it"
     for pid, fd in others:
         same = same_open_file(c.record.pid, d.fd, pid, fd)
         if same:
@@ -370,7 +355,7 @@ def logging(c: Context) -> Judgement:
 
 
 def _reader_of(c: Context, target: str) -> Optional[str]:
-    family = _family(c.snapshot, c.record.pid)
+    family = c.system.family(c.record.pid)
     for pid, _ in c.system.holders(target):
         if pid not in family:
             return _label(c.snapshot.get(pid), pid)
