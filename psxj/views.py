@@ -377,10 +377,11 @@ def forest_rows(records: List[ProcessRecord], options: ViewOptions, snapshot: Sn
         while index < last:
             record = siblings[index]
             index += 1
-            row = cached(id(record))
+            key = id(record)
+            row = cached(key)
             if row is None or row[1] is not record or row[2] != prefix or row[4] != depth:
                 row = _new_row((PROCESS, record, prefix, "", depth))
-            kept[id(record)] = row
+            kept[key] = row
             append(row)
             kids = children_of(record.pid)
             if kids:

@@ -27,13 +27,14 @@ from __future__ import annotations
 import errno
 import os
 import time
-from typing import Dict, List, NamedTuple, Optional, Set
+from typing import Dict, Iterator, List, NamedTuple, Optional, Set
 
 from psxj.model import ProcessRecord, Snapshot
 from psxj.render.escape import Escaper
-from psxj.sources.proc import ProcReader, parse_stat, pid_digits, read_cgroup, read_file
+from psxj.sources.proc import ProcReader, parse_stat, pid_digits, read_cgroup
 
-_STAT_SIZE = 1024          # a stat line is ~300 bytes; a longer one is read again whole
+_STAT_SIZE = 1024          # a stat line is ~300 bytes; a longer one takes a second read
+_READ_FLAGS = os.O_RDONLY | os.O_CLOEXEC
 _SPARE_DESCRIPTORS = 64
 _GONE = (errno.ESRCH, errno.ENOENT, errno.EACCES, errno.EPERM)
 
@@ -81,7 +82,7 @@ def _start_ticks(stat: bytes) -> Optional[int]:
 
 
 class ChangeReader:
-    def __init__(self, escaper: Optional[Escaper] = None, refresh_every: int = 30, events: bool = True) -> None:
+    def __init__(self, escaper: Optional[Escaper] = None, refresh_every: int = 60, events: bool = True) -> None:
         self.proc = ProcReader(escaper)
         self.refresh_every = max(refresh_every, 1)
         self.known: Dict[int, _Known] = {}
@@ -89,15 +90,30 @@ class ChangeReader:
         self.pid_width = pid_digits()
         self.tables = 0
         self.managers: Set[int] = set()   # systemd processes and namespace inits: their children's cgroups matter
+        self._recheck: Set[int] = set()   # to read whole at the next table (see _with_cgroups)
         self.events = _ChangeEvents() if events else None
+        self.last = Changes(0.0, self.pid_width, [], [], True)
+        self._proc = os.open("/proc", os.O_RDONLY | os.O_DIRECTORY | os.O_CLOEXEC)
 
     def read(self) -> Changes:
+        """The changes since the last table, all at once (scan() gives them a chunk at a time)."""
+        changed: List[ProcessRecord] = []
+        for chunk in self.scan():
+            changed += chunk
+        return self.last._replace(changed=changed)
+
+    def scan(self, chunk: int = 4096) -> Iterator[List[ProcessRecord]]:
+        """The records of new and changed processes, `chunk` at a time, so that the first table of
+        50,000 processes never is all in memory at once; then self.last holds the rest of the
+        Changes (the PIDs gone; `changed` empty)."""
         taken = time.time()
         full = self.tables == 0
         turn = self.tables % self.refresh_every
         self.tables += 1
         reported = self.events.changed() if self.events is not None else set()
         everything = reported is None  # events were lost: any process may have changed
+        reported = (reported or set()) | self._recheck
+        self._recheck = set()
         changed: List[ProcessRecord] = []
         present: Set[int] = set()
         lost: List[int] = []
@@ -120,19 +136,26 @@ class ChangeReader:
                     record = self._again(pid, entry, stat)
             if record is not None:
                 changed.append(record)
+                if len(changed) == chunk:
+                    yield self._with_cgroups(changed)
+                    changed = []
             elif entry is not None:
                 lost.append(pid)  # exited between the listing and the reading
+        if changed:
+            yield self._with_cgroups(changed)
         gone = [pid for pid in known.keys() - present]
         for pid in gone:
             self._forget(pid)
-        self._add_cgroups(changed)
-        return Changes(taken, self.pid_width, changed, gone + lost, full)
+        self.last = Changes(taken, self.pid_width, [], gone + lost, full)
 
     def close(self) -> None:
         for pid in list(self.known):
             self._forget(pid)
         if self.events is not None:
             self.events.close()
+        if self._proc >= 0:
+            os.close(self._proc)
+            self._proc = -1
 
     # one process -----------------------------------------------------------------
     def _first(self, pid: int) -> Optional[ProcessRecord]:
@@ -141,7 +164,7 @@ class ChangeReader:
         fd = -1
         if len(self.known) < self.open_limit:
             try:
-                fd = os.open(f"/proc/{pid}/stat", os.O_RDONLY | os.O_CLOEXEC)
+                fd = os.open(f"{pid}/stat", _READ_FLAGS, dir_fd=self._proc)
             except OSError:
                 return None
         stat = self._read_stat(pid, fd)
@@ -180,7 +203,13 @@ class ChangeReader:
             if fd >= 0:
                 data = os.pread(fd, _STAT_SIZE, 0)
                 return data if len(data) < _STAT_SIZE else os.pread(fd, 1 << 16, 0)
-            return read_file(f"/proc/{pid}/stat", _STAT_SIZE)
+            # Past the descriptor limit: opened from /proc's own descriptor (one path step, not three).
+            fd = os.open(f"{pid}/stat", _READ_FLAGS, dir_fd=self._proc)
+            try:
+                data = os.read(fd, _STAT_SIZE)
+                return data if len(data) < _STAT_SIZE else data + os.read(fd, 1 << 16)
+            finally:
+                os.close(fd)
         except OSError as exc:
             if exc.errno not in _GONE:
                 raise
@@ -192,13 +221,19 @@ class ChangeReader:
             os.close(entry.fd)
         self.managers.discard(pid)
 
-    def _add_cgroups(self, records: List[ProcessRecord]) -> None:
-        """The cgroup path where the kinds need it (as proc.with_cgroups does for a whole table)."""
+    def _with_cgroups(self, records: List[ProcessRecord]) -> List[ProcessRecord]:
+        """The cgroup path where the kinds need it (as proc.with_cgroups does for a whole table). A
+        child read before its parent was known to be a manager (after PIDs wrapped around, a
+        parent can have the higher PID) is read again at the next table."""
         managers = self.managers
         for index, r in enumerate(records):
-            if not r.kernel_thread and (r.ppid == 1 or r.pid == 1 or r.namespace_init or r.ppid in managers):
+            if r.kernel_thread:
+                continue
+            if r.ppid == 1 or r.pid == 1 or r.namespace_init or r.ppid in managers:
                 records[index] = r._replace(cgroup=read_cgroup(r.pid))
-
+            elif r.ppid > r.pid and r.ppid not in self.known:
+                self._recheck.add(r.pid)
+        return records
 
 class _ChangeEvents:
     """The proc connector's exec, user, group, name and session events: the processes that changed

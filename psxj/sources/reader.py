@@ -62,9 +62,9 @@ def serve() -> int:
     reader = ChangeReader()  # the locale is the helper's for its whole life: probed once
     try:
         while stdin.readline():
-            changes = reader.read()
-            for start in range(0, len(changes.changed), _CHUNK):
-                stdout.write(_frame(marshal.dumps(_shared(changes.changed[start:start + _CHUNK]))))
+            for chunk in reader.scan(_CHUNK):
+                stdout.write(_frame(marshal.dumps(_shared(chunk))))
+            changes = reader.last
             end = (changes.pid_width, changes.taken_at, changes.gone, changes.full)
             stdout.write(_frame(marshal.dumps(end)))
             stdout.flush()
