@@ -286,19 +286,20 @@ def cpu_percent(previous: Optional[Snapshot], current: Snapshot, ticks_per_secon
 
 
 class _IdleUnlessMeasured(dict):
-    """%CPU by identity, measured for the changed rows; 0.0 for a row of `current` that was in the
-    snapshot before and did not change; `default` for one that is new or not in `current`."""
+    """%CPU by identity, measured for the changed rows; 0.0 for a row of the snapshot that was in
+    the snapshot before and did not change; `default` for one that is new or not in it. (It holds
+    the snapshot's records and arrivals, not the snapshot, which holds it: no reference cycle.)"""
 
     def __init__(self, measured: Dict, current: Snapshot) -> None:
         super().__init__(measured)
-        self.current = current
+        self.records, self.arrived = current.by_pid, current.arrived
 
     def get(self, identity, default=None):
         value = dict.get(self, identity)
         if value is not None:
             return value
-        record = self.current.by_pid.get(identity[0])
-        if record is None or record.start_ticks != identity[1] or identity in self.current.arrived:
+        record = self.records.get(identity[0])
+        if record is None or record.start_ticks != identity[1] or identity in self.arrived:
             return default
         return 0.0
 

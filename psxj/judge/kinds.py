@@ -22,6 +22,7 @@ reasons say what was inferred.
 from __future__ import annotations
 
 import os
+import weakref
 from typing import Dict, Iterable, NamedTuple, Optional, Tuple
 
 from psxj.model import ProcessRecord, Snapshot
@@ -300,8 +301,10 @@ class SnapshotKinds:
     (observed adoptions do: with observations nothing is taken over)."""
 
     def __init__(self, snapshot: Snapshot, observations: Optional[Observations] = None) -> None:
-        self.snapshot = snapshot
-        self.judge = _Judge(snapshot, observations)
+        # The snapshot holds this object: a weak reference back, so that no cycle keeps a table
+        # of 50,000 records alive until a full garbage collection.
+        self.records = snapshot.by_pid
+        self.judge = _Judge(weakref.proxy(snapshot), observations)
         self.judged: Dict[int, _Judged] = {}
         self._before: Dict[int, _Judged] = {}
         self._observed = observations is not None
@@ -315,7 +318,7 @@ class SnapshotKinds:
         judged = self.judged.get(record.pid)
         if judged is not None and judged[1] is record:
             return judged[0]
-        get = self.snapshot.by_pid.get
+        get = self.records.get
         parent, leader = get(record.ppid), get(record.sid)
         old = self._before.get(record.pid)
         if old is not None and old[1] is record and old[2] is parent and old[3] is leader:
