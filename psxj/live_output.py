@@ -63,15 +63,14 @@ def read_snapshot(selection: Selection, escaper: Escaper) -> Snapshot:
 
 def exported(selection: Selection, escaper: Escaper, as_json: bool) -> Tuple[str, int]:
     """The selected processes as JSON (psxj.render.export.json_document) or CSV, and how many."""
-    from psxj.render.export import CSV_HEADER, csv_rows, json_document, json_row
+    from psxj.render.export import CSV_HEADER, csv_rows, json_document, json_rows
 
     snapshot = read_snapshot(selection, escaper)
     records = selection.apply(snapshot.records, snapshot)
 
-    def rows_of(share: Sequence[ProcessRecord]) -> Lines:
-        if as_json:
-            return [(r.pid, json_row(snapshot, r)) for r in share]
-        return list(zip((r.pid for r in share), csv_rows(snapshot, share)))
+    def block_of(block: Sequence[ProcessRecord]) -> List[str]:
+        return [json_rows(snapshot, block) if as_json else csv_rows(snapshot, block)]
 
-    rows = _in_pid_order(map_shares(rows_of, records, worker_count(len(records), _WRITE_PER_WORKER)))
-    return (json_document(rows) if as_json else CSV_HEADER + "".join(rows)), len(rows)
+    # Blocks of consecutive records, one per worker: their texts follow each other in PID order.
+    blocks = map_shares(block_of, records, worker_count(len(records), _WRITE_PER_WORKER), interleave=False)
+    return (json_document(blocks) if as_json else CSV_HEADER + "".join(blocks)), len(records)

@@ -190,6 +190,15 @@ class _Judge:
         self.live = snapshot.live
         init = snapshot.get(1)
         self.systemd_is_init = init is not None and "systemd" in program_names(init)
+        self._supervisors: Dict[int, Optional[str]] = {}  # by parent PID: thousands of children share one
+
+    def supervisor(self, parent: ProcessRecord) -> Optional[str]:
+        """supervisor_of(parent), worked out once per parent of this snapshot."""
+        try:
+            return self._supervisors[parent.pid]
+        except KeyError:
+            what = self._supervisors[parent.pid] = supervisor_of(parent)
+            return what
 
     def adoption(self, r: ProcessRecord, parent: Optional[ProcessRecord]) -> Tuple[Optional[bool], str]:
         """Was it adopted? True only when known; False when its live parent started it (or may have)."""
@@ -261,7 +270,7 @@ class _Judge:
                                   "of the unit, forked ones too",), supervisor="systemd", unit=unit)
         if parent is None or parent.state == "Z":
             return None
-        what = supervisor_of(parent)
+        what = self.supervisor(parent)
         if parent.pid == 1 or parent.namespace_init:
             # An init adopts orphans too: only a child still in the init's own session is taken as
             # one it started (tini's child is; a daemon that detached is judged as adopted).

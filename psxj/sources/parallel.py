@@ -52,13 +52,19 @@ def _same(value):
 
 def map_shares(work: Callable[[Sequence[Item]], List[Result]], items: Sequence[Item], workers: int,
                send: Callable[[List[Result]], object] = _same,
-               receive: Callable[[object], List[Result]] = _same) -> List[Result]:
-    """work(items[i::workers]) for each i, in `workers` processes of which this is one; the results,
-    share after share. The shares interleave so that each gets as many cheap and costly items.
-    A worker's results travel as send(results) (marshallable: tuples, not named tuples) and come
-    back as receive(that)."""
+               receive: Callable[[object], List[Result]] = _same, interleave: bool = True) -> List[Result]:
+    """work(share) for each share of `items`, in `workers` processes of which this is one; the
+    results, share after share. Interleaved shares (items[i::workers]) get as many cheap and costly
+    items each; otherwise each share is a block of consecutive items, so the results of the shares
+    follow each other in the items' order. A worker's results travel as send(results)
+    (marshallable: tuples, not named tuples) and come back as receive(that)."""
     if workers <= 1:
         return work(items)
+    if interleave:
+        shares = [items[index::workers] for index in range(workers)]
+    else:
+        size = -(-len(items) // workers)
+        shares = [items[index * size:(index + 1) * size] for index in range(workers)]
     helpers = []
     for index in range(1, workers):
         read_end, write_end = os.pipe()
@@ -67,7 +73,7 @@ def map_shares(work: Callable[[Sequence[Item]], List[Result]], items: Sequence[I
             status = 1
             try:
                 os.close(read_end)
-                data = marshal.dumps(send(work(items[index::workers])))
+                data = marshal.dumps(send(work(shares[index])))
                 with os.fdopen(write_end, "wb") as pipe:
                     pipe.write(data)
                 status = 0
@@ -75,7 +81,7 @@ def map_shares(work: Callable[[Sequence[Item]], List[Result]], items: Sequence[I
                 os._exit(status)
         os.close(write_end)
         helpers.append((index, pid, read_end))
-    results = work(items[0::workers])
+    results = work(shares[0])
     for index, pid, read_end in helpers:
         with os.fdopen(read_end, "rb") as pipe:
             data = pipe.read()
@@ -83,5 +89,5 @@ def map_shares(work: Callable[[Sequence[Item]], List[Result]], items: Sequence[I
         if status == 0:
             results += receive(marshal.loads(data))
         else:  # the worker failed: its share is done here rather than left out
-            results += work(items[index::workers])
+            results += work(shares[index])
     return results
