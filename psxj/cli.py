@@ -112,6 +112,17 @@ def run_table(argv: List[str]) -> int:
         finally:
             reader.close()
         failed_hosts = report_failures(snapshot)
+    elif args.load is None and os.path.exists("/proc/self/stat"):
+        from psxj import live_output  # every core reads, selects and formats
+
+        if args.json or args.csv:
+            text, count = live_output.exported(selection, escaper, as_json=args.json)
+        else:
+            from psxj.render.psformat import screen_columns
+
+            text, count = live_output.ps_text(selection, escaper, screen_columns())
+        _write(text)
+        return 1 if selection and not count else 0
     elif args.load is not None:
         from psxj.sources.loaded import load_snapshot
 
@@ -119,7 +130,7 @@ def run_table(argv: List[str]) -> int:
     else:
         from psxj.sources import live_snapshot
 
-        snapshot = live_snapshot(use_second_core=True, escaper=escaper)
+        snapshot = live_snapshot(escaper=escaper)
     records = selection.apply(snapshot.records, snapshot)
     if args.load is not None and selection:
         from psxj.render.escape import safe_text

@@ -12,7 +12,7 @@ import sys
 from typing import List
 
 from psxj.errors import OneLineParser, PsxjError, UsageError
-from psxj.judge.audit import RULE_HELP, SystemFacts, audit_process, format_report, summary_line
+from psxj.judge.audit import RULE_HELP, audit_all, format_report, summary_line
 from psxj.judge.profiles import PROFILES, RULES_OF
 
 
@@ -73,15 +73,13 @@ def main(argv: List[str]) -> int:
         raise PsxjError("audit: needs Linux /proc")
     from psxj.sources.proc import read_snapshot
 
-    snapshot = read_snapshot()
+    snapshot = read_snapshot(parallel=True)
     missing = [pid for pid in pids if snapshot.get(pid) is None]
     if missing:
         raise PsxjError(f"audit: no process with PID {', '.join(map(str, missing))}")
     records = [snapshot.get(pid) for pid in pids] if pids else \
         [r for r in snapshot.records if snapshot.daemon_like(r)]
-    system = SystemFacts(snapshot)
-    reports = [audit_process(snapshot, record, system, args.profile) for record in records]
-    return _print_reports(args, reports)
+    return _print_reports(args, audit_all(snapshot, records, args.profile))
 
 
 def _print_reports(args: argparse.Namespace, reports: list) -> int:

@@ -14,7 +14,7 @@ import ctypes
 import os
 import socket
 import struct
-from typing import Dict, List, NamedTuple, Optional, Tuple
+from typing import Dict, List, NamedTuple, Optional, Set, Tuple
 
 from psxj.model import Snapshot
 
@@ -171,6 +171,24 @@ class SystemFacts:
         self.snapshot = snapshot
         self._holders: Optional[Dict[str, List[Tuple[int, int]]]] = None
         self._unix: Optional[Dict[int, Tuple[int, str, int]]] = None
+        self._children: Optional[Dict[int, List[int]]] = None
+
+    def family(self, pid: int) -> Set[int]:
+        """The process and its descendants (the children index is made once per audit run: made
+        per audited process, `audit --all` at 5,000 services took ~20 s)."""
+        if self._children is None:
+            children: Dict[int, List[int]] = {}
+            for record in self.snapshot.records:
+                if record.pid != record.ppid:
+                    children.setdefault(record.ppid, []).append(record.pid)
+            self._children = children
+        members, frontier = {pid}, [pid]
+        while frontier:
+            for child in self._children.get(frontier.pop(), ()):
+                if child not in members:
+                    members.add(child)
+                    frontier.append(child)
+        return members
 
     def holders(self, target: str) -> List[Tuple[int, int]]:
         """(PID, fd) of every process with a descriptor on this target (a path, pipe:[N], socket:[N])."""
@@ -191,6 +209,12 @@ class SystemFacts:
                     found.setdefault(link, []).append((record.pid, int(name)))
             self._holders = found
         return self._holders.get(target, [])
+
+    def read_all(self) -> None:
+        """Read every machine-wide fact now (before forking workers that would each read them)."""
+        self.holders("")
+        self.unix_sockets()
+        self.family(0)
 
     def unix_sockets(self) -> Dict[int, Tuple[int, str, int]]:
         """inode -> (type, bound path, peer inode), from the kernel's sock_diag (ss -x uses it)."""

@@ -143,7 +143,7 @@ def fds_closed(c: Context) -> Judgement:
     descriptors = [d for d in c.facts.descriptors() if d.fd > 2]
     if not descriptors:
         return PASS, "no descriptors above 2"
-    family = c.snapshot.family(c.record.pid)
+    family = c.system.family(c.record.pid)
     activated = _socket_activation(c)
     problems, kept = [], []
     for d in descriptors:
@@ -169,12 +169,11 @@ def fds_closed(c: Context) -> Judgement:
 def _outside_sharer(c: Context, d, family: Set[int]) -> Optional[str]:
     """Who outside the process and its descendants shares this open file, if anyone: the other end
     of a pipe, or (kcmp) the very same open file description, as a starter's log left on fd 3 is."""
-    others = [(pid, fd) for pid, fd in c.system.holders(d.target) if pid not in family]
-    if not others:
-        return None
+    # Lazily: thousands of processes can share one pipe; the first outsider answers for a pipe.
+    others = ((pid, fd) for pid, fd in c.system.holders(d.target) if pid not in family)
     if d.target.startswith("pipe:"):
-        pid = others[0][0]
-        return f"other end held by {_label(c.snapshot.get(pid), pid)}, outside it"
+        first = next(others, None)
+        return None if first is None else f"other end held by {_label(c.snapshot.get(first[0]), first[0])}, outside it"
     for pid, fd in others:
         same = same_open_file(c.record.pid, d.fd, pid, fd)
         if same:
@@ -356,7 +355,7 @@ def logging(c: Context) -> Judgement:
 
 
 def _reader_of(c: Context, target: str) -> Optional[str]:
-    family = c.snapshot.family(c.record.pid)
+    family = c.system.family(c.record.pid)
     for pid, _ in c.system.holders(target):
         if pid not in family:
             return _label(c.snapshot.get(pid), pid)

@@ -12,6 +12,7 @@ from __future__ import annotations
 import os
 import signal
 import time
+from operator import itemgetter
 from typing import Dict, Iterable, List, Optional, Tuple
 
 from rich.text import Text
@@ -257,7 +258,11 @@ class PsxjApp(App):
             return  # a refresh that finished while psxj was quitting
         started = time.perf_counter()
         new: set = set()
-        if not partial:
+        if not partial and snapshot.arrived is not None and snapshot.before is self._previous:
+            new = snapshot.arrived  # a live refresh says what arrived: no need to compare 50,000 identities
+            self._previous_identities = None
+            self.first_snapshot = None
+        elif not partial:
             identities = {r.identity for r in snapshot.records}
             new = identities - self._previous_identities if self._previous_identities is not None else set()
             self._previous_identities = identities
@@ -304,7 +309,7 @@ class PsxjApp(App):
         if snap is None or not self.screen_stack:
             return
         table = self.table
-        shown = sum(1 for row in table.rows if row.kind == PROCESS)
+        shown = list(map(itemgetter(0), table.rows)).count(PROCESS)  # row.kind, counted in C
         width = max(self.main.size.width - 2, 20)
         if self.time_travel is not None:
             source = (f"{self.time_travel.recording.path} {self.time_travel.describe()}, read-only",
