@@ -11,6 +11,7 @@ Paths and names here are raw (a cwd may hold escape sequences); the audit escape
 from __future__ import annotations
 
 import ctypes
+import functools
 import os
 import socket
 import struct
@@ -159,7 +160,11 @@ class ProcFacts:
         return Descriptor(fd, target, flags, position, tuple(locks), sigmask, identity)
 
     def descriptors(self) -> List[Descriptor]:
-        return [self.descriptor(fd) for fd in sorted(self.fds())]
+        """Every descriptor (descriptor()), read once: several rules look at them."""
+        found = self._cache.get("descriptors")
+        if found is None:
+            found = self._cache["descriptors"] = [self.descriptor(fd) for fd in sorted(self.fds())]
+        return found
 
 
 # --- machine-wide facts: one read per audit run, however many processes --------------------
@@ -231,13 +236,18 @@ _SYS_KCMP = {"x86_64": 312, "aarch64": 272, "i686": 349, "armv7l": 378, "ppc64le
              "riscv64": 272}.get(os.uname().machine)
 
 
+@functools.lru_cache(maxsize=None)
+def _syscall():
+    """libc's syscall(), loaded once: a CDLL per call cost ~10 us, and an audit makes thousands."""
+    return ctypes.CDLL(None, use_errno=True).syscall
+
+
 def same_open_file(pid_a: int, fd_a: int, pid_b: int, fd_b: int) -> Optional[bool]:
     """Do two descriptors share one open file description (kcmp(2), KCMP_FILE)? None when the
     kernel will not say (no kcmp, or no ptrace access to both processes)."""
     if _SYS_KCMP is None:
         return None
-    libc = ctypes.CDLL(None, use_errno=True)
-    result = libc.syscall(_SYS_KCMP, pid_a, pid_b, _KCMP_FILE, fd_a, fd_b)
+    result = _syscall()(_SYS_KCMP, pid_a, pid_b, _KCMP_FILE, fd_a, fd_b)
     if result < 0:
         return None
     return result == 0
