@@ -28,7 +28,7 @@ import tempfile
 import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from bench_print import reap, spawn_sleepers, wait_until_asleep  # noqa: E402
+from sleepers import reap, spawn_sleepers, wait_until_asleep  # noqa: E402
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 sys.path.insert(0, ROOT)

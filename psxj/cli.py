@@ -115,6 +115,18 @@ def run_table(argv: List[str]) -> int:
         finally:
             reader.close()
         failed_hosts = report_failures(snapshot)
+    elif args.load is None and os.path.exists("/proc/self/stat"):
+        from psxj import live_output  # every core reads, selects and formats
+
+        if args.json or args.csv:
+            with untranslated():  # machine output: kinds judged for --kind are the ones printed, in English
+                text, count = live_output.exported(selection, escaper, as_json=args.json)
+        else:
+            from psxj.render.psformat import screen_columns
+
+            text, count = live_output.ps_text(selection, escaper, screen_columns())
+        _write(text)
+        return 1 if selection and not count else 0
     elif args.load is not None:
         from psxj.sources.loaded import load_snapshot
 
@@ -122,7 +134,7 @@ def run_table(argv: List[str]) -> int:
     else:
         from psxj.sources import live_snapshot
 
-        snapshot = live_snapshot(use_second_core=True, escaper=escaper)
+        snapshot = live_snapshot(escaper=escaper)
     # Machine output is English in every language: kinds judged for --kind are the ones --json prints.
     with untranslated() if args.json or args.csv else contextlib.nullcontext():
         records = selection.apply(snapshot.records, snapshot)

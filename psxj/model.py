@@ -8,7 +8,7 @@ know (a loaded ps text has no real uid, no flags) are None: unknown, never inven
 from __future__ import annotations
 
 import time
-from typing import Dict, Iterable, NamedTuple, Optional, Tuple
+from typing import Dict, Iterable, NamedTuple, Optional, Sequence, Tuple
 
 from psxj.i18n import N_
 
@@ -96,7 +96,7 @@ class Snapshot:
         # Read from a /proc (here, or another machine's over SSH): the kinds are judged, not inferred.
         self.from_proc = source == "live" if from_proc is None else from_proc
         self._by_pid: Optional[Dict[int, ProcessRecord]] = None
-        self._kinds: Optional[dict] = None
+        self._kinds = None                  # psxj.judge.kinds.SnapshotKinds, made when first asked
         self.observations = observations   # psxj.judge.kinds.Observations from live events, if any
         # A saved psxj table's own judgement, pid -> (kind, reasons, supervisor, unit): kinds prefers it.
         self.saved_kinds: Dict[int, tuple] = saved_kinds or {}
@@ -104,6 +104,11 @@ class Snapshot:
         # None: unknown (taken_at is then only when psxj read it).
         self.time_source = N_("the clock") if source == "live" and time_source is None else time_source
         self.cpu_percent: Dict = {}         # identity -> %CPU since the snapshot before (views.cpu_percent)
+        # A live refresh (follows()): the snapshot before, what arrived since (identities) and what
+        # changed (records, the new included); None when not known, as for a table read whole.
+        self.before: Optional[Snapshot] = None
+        self.arrived: Optional[frozenset] = None
+        self.changed: Optional[Sequence[ProcessRecord]] = None
         self.partial_of: Optional[int] = None   # a first frame's rows: of how many processes in all
         self.partial_rows: frozenset = frozenset()
 
@@ -158,18 +163,31 @@ class Snapshot:
             chain.append(parent)
             seen.add(parent.pid)
 
+    @property
+    def kinds(self):
+        """The kinds of this snapshot's records (psxj.judge.kinds.SnapshotKinds), judged when asked."""
+        if self._kinds is None:
+            from psxj.judge.kinds import SnapshotKinds
+
+            self._kinds = SnapshotKinds(self, self.observations)
+        return self._kinds
+
     def kind_of(self, record: ProcessRecord):
         """The record's kind (psxj.judge.kinds.Kind): daemon, service, orphan, job..., with reasons."""
-        if self._kinds is None:
+        if self.by_pid.get(record.pid) is not record:  # a record from another snapshot
             from psxj.judge.kinds import classify_all
 
-            self._kinds = classify_all(self, self.observations)
-        kind = self._kinds.get(record.pid)
-        if kind is None or self.get(record.pid) is not record:  # a record from another snapshot
-            from psxj.judge.kinds import classify_all
+            return classify_all(self, self.observations, [record])[record.pid]
+        return self.kinds.of(record)
 
-            kind = classify_all(self, self.observations, [record])[record.pid]
-        return kind
+    def follows(self, before: "Snapshot", arrived: frozenset, changed: Sequence[ProcessRecord]) -> None:
+        """This snapshot is a refresh of `before` (the same live table, later), in which every record
+        not in `changed` is the very object it was in `before`, and `arrived` are the identities
+        that were not in `before`. Its unchanged records keep the kinds judged there."""
+        before.before = None  # only one snapshot back: the chain of tables is not kept alive
+        self.before, self.arrived, self.changed = before, arrived, changed
+        if before._kinds is not None:
+            self.kinds.carry_from(before._kinds)
 
     def daemon_like(self, record: ProcessRecord) -> bool:
         """init, container-init, service or daemon: what the table marks and `audit --all` audits."""

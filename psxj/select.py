@@ -231,6 +231,11 @@ class Selection(NamedTuple):
     def __bool__(self) -> bool:
         return bool(self.selectors or self.text)
 
+    @property
+    def needs_snapshot(self) -> bool:
+        """Does a record's match depend on the rest of the table (--kind looks at parents)?"""
+        return any(s.flag == "--kind" for s in self.selectors)
+
     def matches(self, record: ProcessRecord, snapshot: Optional[Snapshot] = None) -> bool:
         if self.text and self.text.lower() not in record.command.lower():
             return False

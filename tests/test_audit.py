@@ -285,6 +285,28 @@ def test_an_inherited_log_file_is_named_and_fails(spawner, tmp_path):
         os.close(fd)
 
 
+def test_an_inherited_dev_null_is_kept_and_a_log_beside_it_still_fails(spawner, tmp_path):
+    """/dev/null shared with the starter carries nothing from it: kept, not a failure (comparing it
+    with every holder on the machine made an audit of 1,000 such daemons take 35 s). The same
+    daemon's inherited log on another descriptor is still found."""
+    null = os.open(os.devnull, os.O_RDWR)
+    log = tmp_path / "starter.log"
+    fd = os.open(log, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o644)
+    try:
+        pid = start_daemon(spawner, "--keep-fd", str(null), pass_fds=(null,))
+        _, rules, _ = audit(pid)
+        assert rules["fds-closed"] == ("pass", f"descriptors above 2, none shared with a process outside it: "
+                                               f"fd {null} -> /dev/null (not compared: nothing reaches the "
+                                               "starter through it)"), rules["fds-closed"]
+        pid = start_daemon(spawner, "--keep-fd", str(null), "--keep-fd", str(fd), pass_fds=(null, fd))
+        verdict, evidence = audit(pid)[1]["fds-closed"]
+        assert verdict == "fail" and f"fd {fd} -> {log} (the same open file as {os.getpid()}" in evidence, evidence
+        assert f"fd {null} -> /dev/null (not compared" in evidence
+    finally:
+        os.close(null)
+        os.close(fd)
+
+
 def test_evidence_never_claims_what_did_not_happen(spawner):
     # A background job in a live session: not a session leader, but no second fork happened.
     sleeper = spawner.popen(["sleep", "120"])

@@ -309,9 +309,9 @@ def test_in_a_namespace_it_says_so_once_and_marks_polled_events(namespace):
     check = subprocess.run([unshare, *flags, "true"], capture_output=True, timeout=20)
     if check.returncode != 0:
         pytest.skip(f"cannot create a {namespace} namespace here: {check.stderr.decode().strip()[:200]}")
-    # Inside: psxj runs 3 s; a `sleep 1` starts 0.8 s in, so polls (every 0.5 s for everything, every
-    # 50 ms for the shell's tree) see it come and go.
-    script = (f"{sys.executable} -m psxj events --json --duration 3 {' '.join(watch)} & events=$!; "
+    # Inside: psxj runs 5 s; a `sleep 1` starts 0.8 s in, so polls (every 0.5 s for everything, every
+    # 50 ms for the shell's tree) see it come and go, with time to spare on a loaded machine.
+    script = (f"{sys.executable} -m psxj events --json --duration 5 {' '.join(watch)} & events=$!; "
               "sleep 0.8; sleep 1; wait $events")
     result = subprocess.run([unshare, *flags, "bash", "-c", script], capture_output=True, timeout=30,
                             cwd=ROOT, env=clean_env(PYTHONPATH=str(ROOT)))

@@ -545,6 +545,37 @@ async def test_the_columns_dialog_shows_the_highlighted_columns_meaning_whole(ch
 
 
 @linux_only
+async def test_a_recording_steps_in_chinese_and_its_status_line_fits(chinese, tmp_path):
+    from psxj.sources.recording import open_recording
+    from psxj.tui.app import PsxjApp
+    from psxj.tui.time_travel import GoToTimeScreen
+
+    recording = tmp_path / "rec"
+    made = run_psxj("record", str(recording), "--interval", "0.2", "--count", "3")
+    assert made.returncode == 0, made.stderr
+    opened = open_recording(str(recording))
+    for size in SIZES:
+        app = PsxjApp(snapshot=opened.latest(), recording=opened)
+        async with app.run_test(size=size, notifications=True) as pilot:
+            await pilot.press("left_square_bracket")
+            [status] = painted(app.screen.query_one("#status"))
+            # "at 2026-11-25 16:26:16, table 2 of 3", in Chinese, whole
+            number = re.escape(i18n._("at {moment}, table {number} of {count}")).replace(r"\{moment\}", ".+")
+            assert re.search(number.replace(r"\{number\}", "2").replace(r"\{count\}", "3"), status), status
+            assert cells(status) <= size[0] and "…" not in status
+            await pilot.press("left_square_bracket", "left_square_bracket")
+            assert any(n.message == i18n._("That is the recording's first table.") for n in app._notifications)
+            await pilot.press("T")
+            await pilot.pause(0.1)
+            assert isinstance(app.screen, GoToTimeScreen)
+            for widget in app.screen.query("*"):
+                assert cells("".join(painted(widget)[:1])) <= size[0]
+            await pilot.press(*"nonsense", "enter")
+            await pilot.pause(0.1)
+            assert any(n.title == i18n._("No such time") for n in app._notifications)
+
+
+@linux_only
 @pytest.mark.parametrize("size", SIZES)
 async def test_the_detail_checklist_and_audit_of_a_real_daemon_show_chinese_evidence_whole(chinese, spawner, size):
     from test_audit import start_daemon

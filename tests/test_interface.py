@@ -341,3 +341,37 @@ def test_the_first_frame_is_the_table_and_the_terminal_is_restored():
         assert session.proc.wait(timeout=10) == 0
     finally:
         session.close()
+
+
+@linux_only
+async def test_a_recording_steps_back_and_forward_and_goes_to_a_time(tmp_path, spawner):
+    """psxj --load DIR of a recording: [ and ] step, T goes to a time, the status line says which."""
+    from psxj.sources.recording import open_recording
+
+    recording = tmp_path / "rec"
+    record = [sys.executable, "-m", "psxj", "record", str(recording), "--interval", "0.5", "--count", "4"]
+    recorder = subprocess.Popen(record, cwd=ROOT, env=clean_env())
+    time.sleep(0.8)
+    newcomer = spawner.sleeper()  # appears in the later tables only
+    assert recorder.wait(timeout=60) == 0
+    opened = open_recording(str(recording))
+    times = opened.times()
+    app = PsxjApp(snapshot=opened.latest(), recording=opened)
+    async with app.run_test(size=(200, 30)) as pilot:
+        status = screen_text(app.widget("#status"))
+        assert f"table {len(times)} of {len(times)}" in status
+        assert app.snapshot.get(newcomer.pid) is not None
+        for _ in range(len(times)):
+            await pilot.press("left_square_bracket")
+        assert "table 1 of" in screen_text(app.widget("#status"))
+        assert app.snapshot.get(newcomer.pid) is None  # not yet born in the first table
+        await pilot.press("right_square_bracket")
+        assert "table 2 of" in screen_text(app.widget("#status"))
+        stamp = time.strftime("%H:%M:%S", time.localtime(times[-1] + 1))  # the table shown a second after the last
+        await pilot.press("T")
+        await pilot.press(*stamp, "enter")
+        assert f"table {len(times)} of {len(times)}" in screen_text(app.widget("#status"))
+        await pilot.press("T")
+        await pilot.press(*"nonsense", "enter")
+        assert any("No such time" in (n.title or "") for n in app._notifications)
+        assert not any("Signal" in k for k in screen_text(app.widget("#keys")).split("  "))

@@ -327,7 +327,7 @@ def test_record_count_and_selectors(tmp_path, spawner):
 @pytest.mark.parametrize("keep_open", [True, False])
 def test_the_recorders_reader_sees_what_the_proc_reader_sees(spawner, keep_open):
     from psxj.sources.incremental import IncrementalReader
-    from psxj.sources.proc import ProcReader
+    from psxj.sources.proc import ProcReader, with_cgroups
 
     reader = IncrementalReader(refresh_every=10 ** 6)  # no rotation: changes must be seen from stat alone
     if not keep_open:
@@ -356,7 +356,9 @@ def test_the_recorders_reader_sees_what_the_proc_reader_sees(spawner, keep_open)
         for pid in (stopped.pid, execer.pid, newcomer.pid, 1):
             # CPU ticks and resident memory move between the two reads of a running process (PID 1).
             steady = {"cpu_ticks": None, "rss_kb": None}
-            assert table.get(pid)._replace(**steady) == truth.read_process(pid)._replace(**steady), pid
+            # The table has the cgroups the kinds need (of PID 1 and its children): so must the truth.
+            expected = with_cgroups([truth.read_process(pid)])[0]
+            assert table.get(pid)._replace(**steady) == expected._replace(**steady), pid
         assert table.get(stopped.pid).stat.startswith("T")
         assert table.get(execer.pid).command == "sleep 100"
         assert table.get(doomed.pid) is None

@@ -9,7 +9,7 @@ process, no root) the verdict is unknown with the reason, never a guess.
 
 from __future__ import annotations
 
-from typing import Dict, NamedTuple, Optional, Tuple
+from typing import Dict, List, NamedTuple, Optional, Tuple
 
 from psxj.i18n import N_, _
 from psxj.judge.facts import Gone, ProcFacts, SystemFacts, Unreadable
@@ -22,7 +22,7 @@ from psxj.render.cells import pad_cells
 from psxj.render.escape import safe_text
 
 __all__ = ["PASS", "FAIL", "UNKNOWN", "NA", "RULE_HELP", "Verdict", "Report", "SystemFacts", "audit_process",
-           "format_report", "summary_line"]
+           "audit_all", "format_report", "summary_line"]
 
 RULE_HELP: Dict[str, str] = {rule_id: rule.help for rule_id, rule in RULES.items()}   # English: _() where shown
 # The verdicts as people read them (JSON keeps pass, fail, unknown, n/a in every language).
@@ -91,6 +91,36 @@ def audit_process(snapshot: Snapshot, record: ProcessRecord, system: Optional[Sy
     except Gone:
         return Report(record.pid, record.command, kind, chosen, True, ())
     return Report(record.pid, record.command, kind, chosen, False, tuple(verdicts))
+
+
+def _as_plain(reports: List[Report]) -> List[tuple]:
+    return [(r.pid, r.command, tuple(r.kind), r.profile, r.gone, tuple(map(tuple, r.rules))) for r in reports]
+
+
+def _as_reports(rows: List[tuple]) -> List[Report]:
+    return [Report(pid, command, Kind(*kind), profile, gone, tuple(Verdict(*rule) for rule in rules))
+            for pid, command, kind, profile, gone, rules in rows]
+
+
+def audit_all(snapshot: Snapshot, records: List[ProcessRecord], profile: Optional[str] = None) -> List[Report]:
+    """audit_process for each record, in their order, shared among the usable cores (each process
+    reads its own /proc files: the work is per process once the machine-wide facts are read)."""
+    from psxj.sources.parallel import map_shares, worker_count
+
+    system = SystemFacts(snapshot)
+    workers = worker_count(len(records), _AUDITS_PER_WORKER)
+    if workers > 1:
+        system.read_all()  # once, here: the workers inherit it instead of each reading it again
+
+    def audits(share: List[ProcessRecord]) -> List[Report]:
+        return [audit_process(snapshot, record, system, profile) for record in share]
+
+    order = {record.pid: index for index, record in enumerate(records)}
+    reports = map_shares(audits, records, workers, send=_as_plain, receive=_as_reports)
+    return sorted(reports, key=lambda report: order[report.pid])
+
+
+_AUDITS_PER_WORKER = 150  # an audit reads ~10 files: a fork pays for itself past this many
 
 
 def format_report(report: Report) -> str:

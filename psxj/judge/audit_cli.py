@@ -14,7 +14,7 @@ from typing import List
 
 from psxj.errors import OneLineParser, PsxjError, UsageError
 from psxj.i18n import _, untranslated
-from psxj.judge.audit import RULE_HELP, SystemFacts, audit_process, format_report, summary_line
+from psxj.judge.audit import RULE_HELP, audit_all, format_report, summary_line
 from psxj.judge.profiles import PROFILES, RULES_OF
 
 
@@ -75,7 +75,7 @@ def main(argv: List[str]) -> int:
         raise PsxjError(_("audit: needs Linux /proc"))
     from psxj.sources.proc import read_snapshot
 
-    snapshot = read_snapshot()
+    snapshot = read_snapshot(parallel=True)
     missing = [pid for pid in pids if snapshot.get(pid) is None]
     if missing:
         raise PsxjError(_("audit: no process with PID {pids}").format(pids=", ".join(map(str, missing))))
@@ -83,8 +83,7 @@ def main(argv: List[str]) -> int:
     with untranslated() if args.json else contextlib.nullcontext():
         records = [snapshot.get(pid) for pid in pids] if pids else \
             [r for r in snapshot.records if snapshot.daemon_like(r)]
-        system = SystemFacts(snapshot)
-        reports = [audit_process(snapshot, record, system, args.profile) for record in records]
+        reports = audit_all(snapshot, records, args.profile)
     return _print_reports(args, reports)
 
 

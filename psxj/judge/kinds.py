@@ -22,6 +22,7 @@ reasons say what was inferred.
 from __future__ import annotations
 
 import os
+import weakref
 from typing import Dict, Iterable, NamedTuple, Optional, Tuple
 
 from psxj.i18n import N_, _
@@ -194,6 +195,7 @@ class _Judge:
         self.observations = observations or Observations()
         self.live = snapshot.from_proc  # read from a /proc, here or on another host: judged, not inferred
         self._systemd_is_init: Dict[Optional[str], bool] = {}   # per host: a fleet holds several machines
+        self._supervisors: Dict[Tuple[Optional[str], int], Optional[str]] = {}  # thousands of children share one
 
     def systemd_is_init(self, host: Optional[str]) -> bool:
         known = self._systemd_is_init.get(host)
@@ -201,6 +203,15 @@ class _Judge:
             init = self.snapshot.get(1, host)
             known = self._systemd_is_init[host] = init is not None and "systemd" in program_names(init)
         return known
+
+    def supervisor(self, parent: ProcessRecord) -> Optional[str]:
+        """supervisor_of(parent), worked out once per parent (by host and PID) of this snapshot."""
+        key = (parent.host, parent.pid)
+        try:
+            return self._supervisors[key]
+        except KeyError:
+            what = self._supervisors[key] = supervisor_of(parent)
+            return what
 
     def adoption(self, r: ProcessRecord, parent: Optional[ProcessRecord]) -> Tuple[Optional[bool], str]:
         """Was it adopted? True only when known; False when its live parent started it (or may have)."""
@@ -280,7 +291,7 @@ class _Judge:
                         supervisor="systemd", unit=unit)
         if parent is None or parent.state == "Z":
             return None
-        what = supervisor_of(parent)
+        what = self.supervisor(parent)
         if parent.pid == 1 or parent.namespace_init:
             # An init adopts orphans too: only a child still in the init's own session is taken as
             # one it started (tini's child is; a daemon that detached is judged as adopted).
@@ -313,3 +324,45 @@ def classify_all(snapshot: Snapshot, observations: Optional[Observations] = None
     if getattr(snapshot, "parts", None) is not None:
         return {(r.host, r.pid): judge.classify(r) for r in chosen}
     return {r.pid: judge.classify(r) for r in chosen}
+
+
+# What a kind was judged from: (kind, the record, its parent's record, its session leader's record).
+_Judged = Tuple[Kind, ProcessRecord, Optional[ProcessRecord], Optional[ProcessRecord]]
+
+
+class SnapshotKinds:
+    """The kinds of one snapshot's records, each judged when first asked for: the table paints a
+    screenful, not 50,000 rows. A live table refreshed every few seconds changes few rows, so the
+    kinds of the snapshot before are offered (carry_from): a record's kind is taken over when the
+    record, its parent's and its session leader's are the very same objects as then (the reader
+    keeps an unchanged row's object) and PID 1 is still what it was. Nothing else goes into a kind
+    (observed adoptions do: with observations nothing is taken over)."""
+
+    def __init__(self, snapshot: Snapshot, observations: Optional[Observations] = None) -> None:
+        # The snapshot holds this object: a weak reference back, so that no cycle keeps a table
+        # of 50,000 records alive until a full garbage collection.
+        self.records = snapshot.by_pid
+        self.judge = _Judge(weakref.proxy(snapshot), observations)
+        self.judged: Dict[int, _Judged] = {}
+        self._before: Dict[int, _Judged] = {}
+        self._observed = observations is not None
+
+    def carry_from(self, before: "SnapshotKinds") -> None:
+        """Offer `before`'s kinds (only its own: the chain of snapshots is not kept alive)."""
+        same_init = before.judge.systemd_is_init(None) == self.judge.systemd_is_init(None)
+        if not self._observed and not before._observed and same_init:
+            self._before = before.judged
+
+    def of(self, record: ProcessRecord) -> Kind:
+        judged = self.judged.get(record.pid)
+        if judged is not None and judged[1] is record:
+            return judged[0]
+        get = self.records.get
+        parent, leader = get(record.ppid), get(record.sid)
+        old = self._before.get(record.pid)
+        if old is not None and old[1] is record and old[2] is parent and old[3] is leader:
+            kind = old[0]
+        else:
+            kind = self.judge.classify(record)
+        self.judged[record.pid] = (kind, record, parent, leader)
+        return kind

@@ -35,26 +35,40 @@ def as_dict(snapshot: Snapshot, record: ProcessRecord) -> Dict[str, Any]:
         "tty": record.tty, "tpgid": record.tpgid, "stat": record.stat, "uid": record.euid,
         "user": record.user or (user_name(record.euid) if snapshot.live else None),
         "time": format_time(record.cpu_seconds).strip(), "command": record.command,
-        "comm": record.comm, "argv": list(record.argv) if record.argv is not None else None,
+        "comm": record.comm, "argv": record.argv,  # a tuple: JSON writes an array
         "state": record.state, "flags": record.flags, "nice": record.nice, "threads": record.threads,
         "tty_nr": record.tty_nr, "ruid": record.ruid, "euid": record.euid, "rgid": record.rgid,
         "egid": record.egid, "cpu_seconds": record.cpu_seconds, "start_ticks": record.start_ticks,
         "start_time": record.start_time, "namespace_init": record.namespace_init,
         "kernel_thread": record.kernel_thread, "daemon": kind.daemon_like,
-        "kind": kind.name, "kind_reasons": list(kind.reasons), "supervisor": kind.supervisor, "unit": kind.unit,
+        "kind": kind.name, "kind_reasons": kind.reasons, "supervisor": kind.supervisor, "unit": kind.unit,
         "cgroup": record.cgroup,
         "session_key": record.session_key,
         "host": record.host,   # the machine (psxj --host); null: this one
     }
 
 
-def to_json(snapshot: Snapshot, records: Iterable[ProcessRecord]) -> str:
-    with untranslated():  # machine output: kind reasons in English whatever the language
-        rows = [as_dict(snapshot, r) for r in records]
+_JSON = json.JSONEncoder(ensure_ascii=True, allow_nan=False)  # one encoder: dumps(...) makes one per call
+
+
+def json_rows(snapshot: Snapshot, records: Iterable[ProcessRecord]) -> str:
+    """The records as JSON objects, one a line, each line but the last ending with a comma."""
+    encode = _JSON.encode
     try:
-        return json.dumps(rows, indent=1, ensure_ascii=True, allow_nan=False) + "\n"
+        with untranslated():  # machine output: kind reasons in English whatever the language
+            return ",\n".join([encode(as_dict(snapshot, record)) for record in records])
     except ValueError:  # sources check every number; this is the last guard, never a traceback
         raise PsxjError(_("cannot write JSON: a number is not finite")) from None
+
+
+def json_document(rows: List[str]) -> str:
+    """Blocks of rows (json_rows) as one JSON array: one process per line."""
+    rows = [block for block in rows if block]
+    return "[\n" + ",\n".join(rows) + "\n]\n" if rows else "[]\n"
+
+
+def to_json(snapshot: Snapshot, records: Iterable[ProcessRecord]) -> str:
+    return json_document([json_rows(snapshot, records)])
 
 
 _FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r", "'")
@@ -65,23 +79,29 @@ def neutralised(text: str) -> str:
     return "'" + text if text.startswith(_FORMULA_STARTS) else text
 
 
-def to_csv(snapshot: Snapshot, records: Iterable[ProcessRecord]) -> str:
+def _csv_cell(value: Any) -> Any:
+    if value is None:
+        return ""
+    if value is True or value is False:
+        return "true" if value else "false"
+    if isinstance(value, (list, tuple)):
+        return json.dumps(value, ensure_ascii=True)
+    if isinstance(value, str):
+        return neutralised(value)
+    return value
+
+
+CSV_HEADER = ",".join(FIELDS) + "\n"
+
+
+def csv_rows(snapshot: Snapshot, records: Iterable[ProcessRecord]) -> str:
+    """The records as CSV lines, header excluded."""
     out = io.StringIO()
     writer = csv.writer(out, lineterminator="\n")
-    writer.writerow(FIELDS)
-    for record in records:
-        row: List[Any] = []
-        with untranslated():  # machine output, as for JSON
-            values = as_dict(snapshot, record).values()
-        for value in values:
-            if value is None:
-                value = ""
-            elif isinstance(value, bool):
-                value = "true" if value else "false"
-            elif isinstance(value, list):
-                value = json.dumps(value, ensure_ascii=True)
-            elif isinstance(value, str):
-                value = neutralised(value)
-            row.append(value)
-        writer.writerow(row)
+    with untranslated():  # machine output, as for JSON
+        writer.writerows([list(map(_csv_cell, as_dict(snapshot, record).values())) for record in records])
     return out.getvalue()
+
+
+def to_csv(snapshot: Snapshot, records: Iterable[ProcessRecord]) -> str:
+    return CSV_HEADER + csv_rows(snapshot, records)

@@ -9,15 +9,15 @@ from psxj.model import Snapshot
 from psxj.render.escape import Escaper
 
 
-def live_snapshot(use_second_core: bool = False, escaper: Optional[Escaper] = None) -> Snapshot:
+def live_snapshot(parallel: bool = False, escaper: Optional[Escaper] = None) -> Snapshot:
     """The processes running now, read the fastest exact way this system allows.
 
-    use_second_core lets the /proc reader fork a helper; only single-threaded callers ask.
+    parallel lets the /proc reader fork workers, one per usable core; only single-threaded callers ask.
     """
     if os.path.exists("/proc/self/stat"):
         from psxj.sources.proc import read_snapshot
 
-        return read_snapshot(use_second_core, escaper)
+        return read_snapshot(parallel, escaper)
     from psxj.sources.psutil_source import read_snapshot as read_with_psutil
 
     return read_with_psutil(escaper)

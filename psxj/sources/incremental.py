@@ -1,20 +1,25 @@
-"""The live source for a recorder: the same records as psxj.sources.proc, at a fraction of the cost.
+"""The live source for the interface and the recorder: what changed in /proc since the table before.
 
-Reading all of /proc for 10,000 processes takes ~0.4 s of CPU; a recorder that does it
-every 2 s would use a fifth of a core. Between two tables most processes change nothing,
-and what does change is in /proc/PID/stat, so this reader:
+Reading all of /proc for 50,000 processes takes over a second of CPU; a live view that did it
+every 2 s would use most of a core. Between two tables most processes change nothing, and a
+process that runs changes its /proc/PID/stat line (its CPU time, its page faults, its state).
+So ChangeReader:
 
-- keeps each process's stat file open and re-reads it with pread() (no open or close,
-  and the descriptor stays bound to that process: after it exits the read fails, even if
-  its PID has been reused);
-- re-parses a process only when its stat bytes differ from last time, and reads status
-  and cmdline again only when its name or zombie state changed (an exec), or in turn:
-  every `refresh_every` tables each process is read whole, so a uid change or an argument
-  rewrite without exec shows within that many tables;
-- reads new processes whole, as the /proc source does.
+- keeps each process's stat file open and re-reads it with pread() (no open or close, and the
+  descriptor stays bound to that process: after it exits the read fails, even if its PID has
+  been reused); past the descriptor limit a stat is opened anew, and its start time tells a
+  reused PID;
+- reads a process whole (stat, status, cmdline) when it is new, when its stat line differs in
+  any byte, when the kernel reported an exec, a change of user, group or name, or a new session
+  for it (the proc connector's events, where this process may listen: root, or any user from
+  Linux 6.6), and in turn: every `refresh_every` tables each process is read whole, which bounds
+  how long a change that shows nowhere else (an argument rewritten in place by a process that
+  then sleeps, with events unavailable) can go unseen;
+- answers with the changes only (Changes): the records of new and changed processes, and the
+  PIDs that are gone. LiveTable turns them back into whole snapshots in which every unchanged
+  record is the very object of the snapshot before: shared memory, and kinds carried over.
 
-Descriptors: the soft limit is raised to the hard one; past it, a process's stat is
-opened and closed each time instead.
+Descriptors: the soft limit is raised to the hard one and all but a few are kept for stat files.
 """
 
 from __future__ import annotations
@@ -22,14 +27,16 @@ from __future__ import annotations
 import errno
 import os
 import time
-from typing import Dict, List, Optional
+from typing import Dict, Iterator, List, NamedTuple, Optional, Set
 
-from psxj.model import PF_KTHREAD, ProcessRecord, Snapshot
+from psxj.model import ProcessRecord, Snapshot
 from psxj.render.escape import Escaper
-from psxj.sources.proc import ProcReader, parse_stat, pid_digits, state_string
+from psxj.sources.proc import ProcReader, parse_stat, pid_digits, read_cgroup
 
-_STAT_SIZE = 4096
+_STAT_SIZE = 1024          # a stat line is ~300 bytes; a longer one takes a second read
+_READ_FLAGS = os.O_RDONLY | os.O_CLOEXEC
 _SPARE_DESCRIPTORS = 64
+_GONE = (errno.ESRCH, errno.ENOENT, errno.EACCES, errno.EPERM)
 
 
 def raise_descriptor_limit() -> int:
@@ -48,121 +55,30 @@ def raise_descriptor_limit() -> int:
         return 0
 
 
+class Changes(NamedTuple):
+    """One table, as what changed since the table before (all of it when `full`)."""
+    taken_at: float
+    pid_width: int
+    changed: List[ProcessRecord]   # new processes and processes whose row changed (a reused PID: the new one)
+    gone: List[int]                # PIDs that are no longer there
+    full: bool                     # the first table: `changed` holds every process
+
+
 class _Known:
-    """What is remembered of one process between tables."""
+    """What is remembered of one process between tables: not its record (the reader's client
+    keeps that), only what tells whether it changed."""
 
-    __slots__ = ("fd", "stat", "record", "locked")
+    __slots__ = ("fd", "stat", "start_ticks")
 
-    def __init__(self, fd: int, stat: bytes, record: ProcessRecord, locked: int) -> None:
-        self.fd, self.stat, self.record, self.locked = fd, stat, record, locked
+    def __init__(self, fd: int, stat: bytes, start_ticks: int) -> None:
+        self.fd, self.stat, self.start_ticks = fd, stat, start_ticks
 
 
-class IncrementalReader:
-    def __init__(self, escaper: Optional[Escaper] = None, refresh_every: int = 60) -> None:
-        self.proc = ProcReader(escaper)
-        self.refresh_every = max(refresh_every, 1)
-        self.known: Dict[int, _Known] = {}
-        self.open_limit = raise_descriptor_limit()
-        self.pid_width = pid_digits()
-        self.tables = 0
-
-    def read(self) -> Snapshot:
-        taken = time.time()
-        turn = self.tables % self.refresh_every
-        self.tables += 1
-        present = set()
-        records: List[ProcessRecord] = []
-        for name in os.listdir("/proc"):
-            if not name.isdigit():
-                continue
-            pid = int(name)
-            present.add(pid)
-            known = self.known.get(pid)
-            record = None
-            if known is not None:
-                record = self._again(pid, known, refresh=pid % self.refresh_every == turn)
-            if record is None:
-                record = self._first(pid)
-            if record is not None:
-                records.append(record)
-        for pid in list(self.known):
-            if pid not in present:
-                self._forget(pid)
-        return Snapshot(records, source="live", taken_at=taken, pid_width=self.pid_width)
-
-    def close(self) -> None:
-        for pid in list(self.known):
-            self._forget(pid)
-
-    # one process -----------------------------------------------------------------
-    def _first(self, pid: int) -> Optional[ProcessRecord]:
-        """A process not seen before (or whose PID now names another): read whole."""
-        self._forget(pid)
-        fd = -1
-        if len(self.known) < self.open_limit:
-            try:
-                fd = os.open(f"/proc/{pid}/stat", os.O_RDONLY | os.O_CLOEXEC)
-            except OSError:
-                return None
-        record = self.proc.read_process(pid)
-        stat = self._read_stat(pid, fd)
-        if record is None or stat is None or _start_ticks(stat) != record.start_ticks:
-            if fd >= 0:
-                os.close(fd)
-            return None  # gone, or replaced between the two reads: the next table sees it
-        self.known[pid] = _Known(fd, stat, record, _locked_of(record))
-        return record
-
-    def _again(self, pid: int, known: _Known, refresh: bool) -> Optional[ProcessRecord]:
-        stat = self._read_stat(pid, known.fd)
-        if stat is None:
-            return None  # exited: if its PID is in use again, read as new
-        if stat == known.stat and not refresh:
-            return known.record
-        # A kept descriptor fails once its process exits; a stat opened anew may be another's.
-        if known.fd < 0 and _start_ticks(stat) != known.record.start_ticks:
-            return None
-        if refresh:
-            record = self.proc.read_process(pid)
-            if record is None or record.start_ticks != known.record.start_ticks:
-                return None
-            known.stat, known.record, known.locked = stat, record, _locked_of(record)
-            return record
-        comm, f = parse_stat(stat)
-        record = known.record
-        state = f[0].decode("ascii", "replace")
-        if (state == "Z") != (record.state == "Z") or self.proc.escaper.text(comm) != record.comm:
-            return None  # an exec or an exit changes the arguments: read whole
-        ppid, pgid, sid, tty_nr, tpgid = map(int, f[1:6])
-        flags, nice, threads = int(f[6]), int(f[16]), int(f[17])
-        tty = record.tty if tty_nr == record.tty_nr else (self.proc.ttys.name(tty_nr, pid) if tty_nr else "?")
-        record = record._replace(
-            ppid=ppid, pgid=pgid, sid=sid, tty=tty, tpgid=tpgid,
-            stat=state_string(state, nice, known.locked, pid, sid, threads, pgid, tpgid),
-            cpu_seconds=(int(f[11]) + int(f[12])) // self.proc.hertz, state=state,
-            kernel_thread=bool(flags & PF_KTHREAD), tty_nr=tty_nr, flags=flags, nice=nice, threads=threads,
-        )
-        known.stat, known.record = stat, record
-        return record
-
-    def _read_stat(self, pid: int, fd: int) -> Optional[bytes]:
-        try:
-            if fd >= 0:
-                return os.pread(fd, _STAT_SIZE, 0)
-            fd = os.open(f"/proc/{pid}/stat", os.O_RDONLY | os.O_CLOEXEC)
-            try:
-                return os.read(fd, _STAT_SIZE)
-            finally:
-                os.close(fd)
-        except OSError as exc:
-            if exc.errno not in (errno.ESRCH, errno.ENOENT, errno.EACCES, errno.EPERM):
-                raise
-            return None
-
-    def _forget(self, pid: int) -> None:
-        known = self.known.pop(pid, None)
-        if known is not None and known.fd >= 0:
-            os.close(known.fd)
+def _gone(error: OSError) -> None:
+    """A process that exited (or whose PID a kept descriptor no longer names) reads as None."""
+    if error.errno not in _GONE:
+        raise error
+    return None
 
 
 def _start_ticks(stat: bytes) -> Optional[int]:
@@ -172,6 +88,262 @@ def _start_ticks(stat: bytes) -> Optional[int]:
         return None
 
 
-def _locked_of(record: ProcessRecord) -> int:
-    """ProcReader folds VmLck into STAT's L; keep it as 1 or 0 to rebuild STAT later."""
-    return 1 if "L" in record.stat[1:] else 0
+class ChangeReader:
+    def __init__(self, escaper: Optional[Escaper] = None, refresh_every: int = 60, events: bool = True) -> None:
+        self.proc = ProcReader(escaper)
+        self.refresh_every = max(refresh_every, 1)
+        self.known: Dict[int, _Known] = {}
+        self.open_limit = raise_descriptor_limit()
+        self.pid_width = pid_digits()
+        self.tables = 0
+        self.managers: Set[int] = set()   # systemd processes and namespace inits: their children's cgroups matter
+        self._recheck: Set[int] = set()   # to read whole at the next table (see _with_cgroups)
+        self.events = _ChangeEvents() if events else None
+        self.last = Changes(0.0, self.pid_width, [], [], True)
+        self._proc = os.open("/proc", os.O_RDONLY | os.O_DIRECTORY | os.O_CLOEXEC)
+
+    def read(self) -> Changes:
+        """The changes since the last table, all at once (scan() gives them a chunk at a time)."""
+        changed: List[ProcessRecord] = []
+        for chunk in self.scan():
+            changed += chunk
+        return self.last._replace(changed=changed)
+
+    def scan(self, chunk: int = 4096) -> Iterator[List[ProcessRecord]]:
+        """The records of new and changed processes, `chunk` at a time, so that the first table of
+        50,000 processes never is all in memory at once; then self.last holds the rest of the
+        Changes (the PIDs gone; `changed` empty)."""
+        taken = time.time()
+        full = self.tables == 0
+        turn = self.tables % self.refresh_every
+        self.tables += 1
+        reported = self.events.changed() if self.events is not None else set()
+        refresh_every = self.refresh_every
+        if reported is None:  # events were lost: any process may have changed, read all of them whole
+            reported, refresh_every, turn = set(), 1, 0
+        forced, self._recheck = reported | self._recheck, set()
+        changed: List[ProcessRecord] = []
+        present: Set[int] = set()
+        lost: List[int] = []
+        known, pread = self.known, os.pread
+        # This loop runs for every process at every refresh (50,000 times every 2 s): kept short.
+        for name in os.listdir("/proc"):
+            if not name.isdigit():
+                continue
+            pid = int(name)
+            present.add(pid)
+            entry = known.get(pid)
+            if entry is None:
+                record = self._first(pid)
+            else:
+                fd = entry.fd
+                try:
+                    stat = pread(fd, _STAT_SIZE, 0) if fd >= 0 else None
+                except OSError as exc:
+                    stat = _gone(exc)
+                else:
+                    if stat is None or len(stat) == _STAT_SIZE:  # not kept open, or longer than usual
+                        stat = self._read_stat(pid, fd)
+                if stat is None:  # exited since the listing, or (kept descriptor) its PID is in use again
+                    record = self._first(pid)
+                elif stat == entry.stat and pid % refresh_every != turn and pid not in forced:
+                    continue  # the same line: it has not run, nothing of it changed
+                else:
+                    record = self._again(pid, entry, stat)
+            if record is not None:
+                changed.append(record)
+                if len(changed) == chunk:
+                    yield self._with_cgroups(changed)
+                    changed = []
+            elif entry is not None:
+                lost.append(pid)  # exited between the listing and the reading
+        if changed:
+            yield self._with_cgroups(changed)
+        gone = [pid for pid in known.keys() - present]
+        for pid in gone:
+            self._forget(pid)
+        self.last = Changes(taken, self.pid_width, [], gone + lost, full)
+
+    def close(self) -> None:
+        for pid in list(self.known):
+            self._forget(pid)
+        if self.events is not None:
+            self.events.close()
+        if self._proc >= 0:
+            os.close(self._proc)
+            self._proc = -1
+
+    # one process -----------------------------------------------------------------
+    def _first(self, pid: int) -> Optional[ProcessRecord]:
+        """A process not seen before (or whose PID now names another): read whole."""
+        self._forget(pid)
+        fd = -1
+        if len(self.known) < self.open_limit:
+            try:
+                fd = os.open(f"{pid}/stat", _READ_FLAGS, dir_fd=self._proc)
+            except OSError:
+                return None
+        stat = self._read_stat(pid, fd)
+        record = self._whole(pid, stat) if stat is not None else None
+        if record is None:
+            if fd >= 0:
+                os.close(fd)
+            return None
+        self.known[pid] = _Known(fd, stat, record.start_ticks)
+        return record
+
+    def _again(self, pid: int, entry: _Known, stat: bytes) -> Optional[ProcessRecord]:
+        """A known process whose stat line changed (or whose turn it is): read whole again."""
+        if _start_ticks(stat) != entry.start_ticks:  # a stat opened anew, of another process
+            return self._first(pid)
+        record = self._whole(pid, stat)
+        if record is None:
+            self._forget(pid)
+            return None
+        entry.stat = stat
+        return record
+
+    def _whole(self, pid: int, stat: bytes) -> Optional[ProcessRecord]:
+        """The record from this stat line and the process's status and cmdline, read now."""
+        record = self.proc.read_process(pid, stat)
+        if record is None:
+            return None
+        if record.comm == "systemd" or record.namespace_init:
+            self.managers.add(pid)
+        else:
+            self.managers.discard(pid)
+        return record
+
+    def _read_stat(self, pid: int, fd: int) -> Optional[bytes]:
+        try:
+            if fd >= 0:
+                data = os.pread(fd, _STAT_SIZE, 0)
+                return data if len(data) < _STAT_SIZE else os.pread(fd, 1 << 16, 0)
+            # Past the descriptor limit: opened from /proc's own descriptor (one path step, not three).
+            fd = os.open(f"{pid}/stat", _READ_FLAGS, dir_fd=self._proc)
+            try:
+                data = os.read(fd, _STAT_SIZE)
+                return data if len(data) < _STAT_SIZE else data + os.read(fd, 1 << 16)
+            finally:
+                os.close(fd)
+        except OSError as exc:
+            return _gone(exc)
+
+    def _forget(self, pid: int) -> None:
+        entry = self.known.pop(pid, None)
+        if entry is not None and entry.fd >= 0:
+            os.close(entry.fd)
+        self.managers.discard(pid)
+
+    def _with_cgroups(self, records: List[ProcessRecord]) -> List[ProcessRecord]:
+        """The cgroup path where the kinds need it (as proc.with_cgroups does for a whole table). A
+        child read before its parent was known to be a manager (after PIDs wrapped around, a
+        parent can have the higher PID) is read again at the next table."""
+        managers = self.managers
+        for index, r in enumerate(records):
+            if r.kernel_thread:
+                continue
+            if r.ppid == 1 or r.pid == 1 or r.namespace_init or r.ppid in managers:
+                records[index] = r._replace(cgroup=read_cgroup(r.pid))
+            elif r.ppid > r.pid and r.ppid not in self.known:
+                self._recheck.add(r.pid)
+        return records
+
+class _ChangeEvents:
+    """The proc connector's exec, user, group, name and session events: the processes that changed
+    something their stat line may not show. Unavailable (not root before Linux 6.6, a container):
+    then the reader relies on stat lines and its turns alone."""
+
+    def __init__(self) -> None:
+        from psxj.sources.cn_proc import (
+            PROC_EVENT_COMM,
+            PROC_EVENT_EXEC,
+            PROC_EVENT_GID,
+            PROC_EVENT_SID,
+            PROC_EVENT_UID,
+        )
+        from psxj.sources.connector import ConnectorListener, EventsUnavailable
+
+        self.listener = None
+        try:
+            self.listener = ConnectorListener(
+                event_mask=PROC_EVENT_EXEC | PROC_EVENT_UID | PROC_EVENT_GID | PROC_EVENT_COMM | PROC_EVENT_SID,
+                receive_buffer=1 << 20)
+        except (EventsUnavailable, OSError):
+            pass
+
+    @property
+    def available(self) -> bool:
+        return self.listener is not None
+
+    def changed(self) -> Optional[Set[int]]:
+        """The processes reported since the last call; None when events were lost (any may have)."""
+        if self.listener is None:
+            return set()
+        from psxj.sources.connector import Gap
+
+        pids: Set[int] = set()
+        while True:
+            batch = self.listener.read(timeout=0)
+            if not batch:
+                return pids
+            for event in batch:
+                if isinstance(event, Gap):
+                    return None
+                pids.add(event.tgid)
+
+    def close(self) -> None:
+        if self.listener is not None:
+            self.listener.close()
+            self.listener = None
+
+
+class LiveTable:
+    """Whole snapshots from a ChangeReader's changes: each unchanged record stays the same object
+    from table to table, and each snapshot follows the one before (its kinds carry over)."""
+
+    def __init__(self) -> None:
+        self.records: Dict[int, ProcessRecord] = {}
+        self.latest: Optional[Snapshot] = None
+
+    def apply(self, changes: Changes) -> Snapshot:
+        records = self.records
+        if changes.full:
+            records.clear()
+            self.latest = None
+        for pid in changes.gone:
+            records.pop(pid, None)
+        arrived = set()
+        for record in changes.changed:
+            old = records.get(record.pid)
+            if old is None or old.start_ticks != record.start_ticks:
+                arrived.add(record.identity)
+            records[record.pid] = record
+        snapshot = Snapshot(records.values(), source="live", taken_at=changes.taken_at, pid_width=changes.pid_width)
+        if self.latest is not None:
+            snapshot.follows(self.latest, frozenset(arrived), changes.changed)
+        self.latest = snapshot
+        return snapshot
+
+
+class IncrementalReader:
+    """A reader of whole snapshots at the cost of the changes (the recorder's)."""
+
+    def __init__(self, escaper: Optional[Escaper] = None, refresh_every: int = 60, events: bool = True) -> None:
+        self.changes = ChangeReader(escaper, refresh_every, events)
+        self.table = LiveTable()
+
+    @property
+    def open_limit(self) -> int:
+        return self.changes.open_limit
+
+    @open_limit.setter
+    def open_limit(self, value: int) -> None:
+        self.changes.open_limit = value
+
+    def read(self) -> Snapshot:
+        return self.table.apply(self.changes.read())
+
+    def close(self) -> None:
+        self.changes.close()
+

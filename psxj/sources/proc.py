@@ -8,21 +8,25 @@ boundary where such errors are handled.
 
 from __future__ import annotations
 
-import marshal
 import os
-import threading
-from typing import Dict, List, Optional, Tuple
+from typing import Callable, List, Optional, Sequence, Tuple
 
 from psxj.model import PF_KTHREAD, ProcessRecord, Snapshot
 from psxj.render.escape import Escaper
+from psxj.sources.parallel import map_shares, worker_count
 from psxj.sources.ttynames import TtyNames
 
-_FORK_ABOVE = 1000        # below this many processes, a helper costs more than it saves
+_PER_WORKER = 600         # fewer processes than this per core: a forked worker costs more than it saves
 _ARGS_LIMIT = 128 * 1024  # procps reads at most this much of cmdline (MAX_BUFSZ)
+_OPEN_FLAGS = os.O_RDONLY | getattr(os, "O_CLOEXEC", 0)
+# First read sizes: a stat line is ~300 bytes, status ~1.4 KiB; larger ones take a second read.
+_STAT_READ, _STATUS_READ, _CMDLINE_READ = 1024, 4096, 4096
 
 
 def read_file(path: str, limit: int = 65536) -> bytes:
-    fd = os.open(path, os.O_RDONLY)
+    """A /proc file whole (at most procps' 128 KiB): one read when it fits in `limit`, as nearly
+    all do, and more reads until its end otherwise."""
+    fd = os.open(path, _OPEN_FLAGS)
     try:
         data = os.read(fd, limit)
         if len(data) < limit:
@@ -30,7 +34,7 @@ def read_file(path: str, limit: int = 65536) -> bytes:
         chunks = [data]
         total = len(data)
         while total < _ARGS_LIMIT:
-            more = os.read(fd, limit)
+            more = os.read(fd, 65536)
             if not more:
                 break
             chunks.append(more)
@@ -67,36 +71,26 @@ def parse_stat(data: bytes) -> Tuple[bytes, List[bytes]]:
     return data[open_paren + 1:close_paren], data[close_paren + 2:].split()
 
 
-_KERNEL_THREAD_STATUS = b"Uid:\t0\t0\t0\t0\nGid:\t0\t0\t0\t0\n"
+_KERNEL_THREAD_STATUS = b"\nUid:\t0\t0\t0\t0\nGid:\t0\t0\t0\t0\n"
 
 
-class StatusLines:
-    """Where a field sits in /proc/PID/status. The kernel prints the lines in a fixed order, so
-    each field's line number is found once and afterwards only checked (kernel threads, which
-    lack the Vm lines, or another kernel version fall back to a search)."""
-
-    def __init__(self) -> None:
-        self._index: Dict[bytes, int] = {}
-
-    def field(self, lines: List[bytes], key: bytes) -> bytes:
-        index = self._index.get(key)
-        if index is not None and index < len(lines) and lines[index].startswith(key):
-            return lines[index][len(key):]
-        for index, line in enumerate(lines):
-            if line.startswith(key):
-                self._index[key] = index
-                return line[len(key):]
+def status_field(status: bytes, key: bytes) -> bytes:
+    """The rest of the line that starts with `key` (b"Uid:") in /proc/PID/status; b"" without it.
+    A search per field: the kernel prints ~55 lines, and four are wanted."""
+    start = status.find(b"\n" + key)
+    if start < 0:
         return b""
+    start += len(key) + 1
+    end = status.find(b"\n", start)
+    return status[start:end] if end >= 0 else status[start:]
 
 
-def parse_status(status: bytes, layout: Optional[StatusLines] = None) -> Tuple[int, int, int, int, int, bool]:
+def parse_status(status: bytes) -> Tuple[int, int, int, int, int, bool]:
     """(ruid, euid, rgid, egid, locked kB, namespace init) from /proc/PID/status."""
-    layout = layout or StatusLines()
-    lines = status.split(b"\n")
-    uids = layout.field(lines, b"Uid:").split()   # real, effective, saved, filesystem
-    gids = layout.field(lines, b"Gid:").split()
-    locked = layout.field(lines, b"VmLck:").split()  # "  0 kB"; absent for kernel threads
-    nspid = layout.field(lines, b"NSpid:")           # "\t812\t1": PID 1 inside a namespace
+    uids = status_field(status, b"Uid:").split()       # real, effective, saved, filesystem
+    gids = status_field(status, b"Gid:").split()
+    locked = status_field(status, b"VmLck:").split()   # "  0 kB"; absent for kernel threads
+    nspid = status_field(status, b"NSpid:")            # "\t812\t1": PID 1 inside a namespace
     ruid, euid = (int(uids[0]), int(uids[1])) if len(uids) > 1 else (-1, -1)
     rgid, egid = (int(gids[0]), int(gids[1])) if len(gids) > 1 else (-1, -1)
     namespace_init = nspid.endswith(b"\t1") and nspid.count(b"\t") > 1
@@ -116,6 +110,9 @@ def state_string(state: str, nice: int, locked_kb: int, pid: int, sid: int, thre
     ))
 
 
+_new_record = tuple.__new__  # ProcessRecord(...) runs Python code per call; this is C
+
+
 class ProcReader:
     """Reads one snapshot; holds what is shared by all its processes."""
 
@@ -125,36 +122,41 @@ class ProcReader:
         self.hertz = os.sysconf("SC_CLK_TCK")
         self.page_kb = os.sysconf("SC_PAGE_SIZE") // 1024
         self.boot = boot_time()
-        self.status_lines = StatusLines()
 
-    def read_process(self, pid: int) -> Optional[ProcessRecord]:
+    def read_process(self, pid: int, stat: Optional[bytes] = None) -> Optional[ProcessRecord]:
+        """The process's record, or None when it is gone or hidden. `stat`: its stat line, when the
+        caller has just read it."""
         base = f"/proc/{pid}/"
         try:
-            stat = read_file(base + "stat")
-            comm, f = parse_stat(stat)
-            flags = int(f[6])
-            if flags & PF_KTHREAD:
+            comm, fields = parse_stat(stat if stat is not None else read_file(base + "stat", _STAT_READ))
+            if int(fields[6]) & PF_KTHREAD:
                 # Kernel threads run as root with no arguments and no memory of their own:
                 # status and cmdline would say nothing new, and there are hundreds of them.
                 status, cmdline = _KERNEL_THREAD_STATUS, b""
             else:
-                status = read_file(base + "status")
-                cmdline = read_file(base + "cmdline")
-        except OSError:  # gone, or hidden from us: ps skips it too
+                status = read_file(base + "status", _STATUS_READ)
+                cmdline = read_file(base + "cmdline", _CMDLINE_READ)
+        except (OSError, ValueError, IndexError):  # gone, hidden from us, or cut short: ps skips it too
             return None
+        return self.record(pid, comm, fields, status, cmdline)
+
+    def record(self, pid: int, comm: bytes, f: List[bytes], status: bytes, cmdline: bytes) -> ProcessRecord:
+        """The record from the process's stat (parsed: parse_stat), status and cmdline."""
         state = f[0].decode("ascii", "replace")
-        ppid, pgid, sid, tty_nr, tpgid = map(int, f[1:6])
+        ppid, pgid, sid, tty_nr, tpgid, flags = int(f[1]), int(f[2]), int(f[3]), int(f[4]), int(f[5]), int(f[6])
         nice, threads, start_ticks = int(f[16]), int(f[17]), int(f[19])
-        ruid, euid, rgid, egid, locked, namespace_init = parse_status(status, self.status_lines)
+        ruid, euid, rgid, egid, locked, namespace_init = parse_status(status)
+        if nice or locked or threads != 1 or sid == pid or pgid == tpgid:
+            stat_text = state_string(state, nice, locked, pid, sid, threads, pgid, tpgid)
+        else:
+            stat_text = state  # most processes: nothing to add to the state letter
+        cpu_ticks = int(f[11]) + int(f[12])
         escape = self.escaper
-        # Positional, in ProcessRecord's field order: this runs once per process per refresh.
-        return ProcessRecord(
+        # In ProcessRecord's field order.
+        return _new_record(ProcessRecord, (
             pid, ppid, pgid, sid,
             self.ttys.name(tty_nr, pid) if tty_nr else "?",
-            tpgid,
-            state_string(state, nice, locked, pid, sid, threads, pgid, tpgid),
-            euid,
-            (int(f[11]) + int(f[12])) // self.hertz,
+            tpgid, stat_text, euid, cpu_ticks // self.hertz,
             escape.command(cmdline, comm, state),
             escape.text(comm),
             state,
@@ -163,53 +165,39 @@ class ProcReader:
             tty_nr, flags, nice, threads, ruid, rgid, egid, start_ticks,
             self.boot + start_ticks / self.hertz,
             namespace_init, None, None,
-            int(f[11]) + int(f[12]),
+            cpu_ticks,
             int(f[21]) * self.page_kb,
-        )
+            None, None,   # session_key, host: this machine's own PIDs and sessions
+        ))
 
-    def read_pids(self, pids: List[int]) -> List[ProcessRecord]:
-        records = []
-        for pid in pids:
-            record = self.read_process(pid)
-            if record is not None:
-                records.append(record)
-        return records
+    def read_pids(self, pids: Sequence[int]) -> List[ProcessRecord]:
+        read = self.read_process
+        return [record for record in map(read, pids) if record is not None]
 
-    def read_all(self, use_second_core: bool = False) -> List[ProcessRecord]:
-        pids = [int(name) for name in os.listdir("/proc") if name.isdigit()]
-        if use_second_core and len(pids) >= _FORK_ABOVE and _can_fork():
-            records = self._read_in_two_processes(pids)
-        else:
-            records = self.read_pids(pids)
-        return with_cgroups(records)
+    def read_all(self, parallel: bool = False) -> List[ProcessRecord]:
+        """Every process, with the cgroups the kinds need. parallel: share the reading among the
+        usable cores (forked workers; only a single-threaded caller may ask)."""
+        pids = list_pids()
+        workers = worker_count(len(pids), _PER_WORKER) if parallel else 1
+        return with_cgroups(read_records(self.read_pids, pids, workers))
 
-    def _read_in_two_processes(self, pids: List[int]) -> List[ProcessRecord]:
-        """Half the processes are read by a forked helper on the other core.
 
-        Reading /proc is kernel work plus parsing, one process after another; ps does it on
-        one core. Threads do not help (the parsing holds the GIL); a second process does.
-        Its records come back as plain tuples through a pipe (marshal is fast and C-level).
-        """
-        read_end, write_end = os.pipe()
-        helper = os.fork()
-        if helper == 0:  # the helper: read, send, and leave without running any cleanup
-            status = 1
-            try:
-                os.close(read_end)
-                data = marshal.dumps([tuple(r) for r in self.read_pids(pids[1::2])])
-                with os.fdopen(write_end, "wb") as pipe:
-                    pipe.write(data)
-                status = 0
-            finally:
-                os._exit(status)
-        os.close(write_end)
-        records = self.read_pids(pids[0::2])
-        with os.fdopen(read_end, "rb") as pipe:
-            data = pipe.read()
-        _, status = os.waitpid(helper, 0)
-        if status != 0:  # the helper failed: read its half here rather than show less
-            return records + self.read_pids(pids[1::2])
-        return records + [ProcessRecord._make(t) for t in marshal.loads(data)]
+def list_pids() -> List[int]:
+    return [int(name) for name in os.listdir("/proc") if name.isdigit()]
+
+
+def _as_tuples(records: List[ProcessRecord]) -> List[tuple]:
+    return list(map(tuple, records))
+
+
+def _as_records(rows: List[tuple]) -> List[ProcessRecord]:
+    return [_new_record(ProcessRecord, row) for row in rows]
+
+
+def read_records(read: Callable[[Sequence[int]], List[ProcessRecord]], pids: Sequence[int],
+                 workers: int) -> List[ProcessRecord]:
+    """read(share) for each share of `pids`, in `workers` processes (psxj.sources.parallel)."""
+    return map_shares(read, pids, workers, send=_as_tuples, receive=_as_records)
 
 
 def read_cgroup(pid: int) -> Optional[str]:
@@ -242,14 +230,8 @@ def with_cgroups(records: List[ProcessRecord]) -> List[ProcessRecord]:
     return out
 
 
-def _can_fork() -> bool:
-    # Forking a process that runs threads can deadlock the child (a lock held by another
-    # thread stays held), so only a single-threaded caller, the command line, forks.
-    return hasattr(os, "fork") and threading.active_count() == 1
-
-
-def read_snapshot(use_second_core: bool = False, escaper: Optional[Escaper] = None) -> Snapshot:
-    records = ProcReader(escaper).read_all(use_second_core)
+def read_snapshot(parallel: bool = False, escaper: Optional[Escaper] = None) -> Snapshot:
+    records = ProcReader(escaper).read_all(parallel)
     return Snapshot(records, source="live", pid_width=pid_digits())
 
 

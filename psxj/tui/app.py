@@ -12,6 +12,7 @@ from __future__ import annotations
 import os
 import signal
 import time
+from operator import itemgetter
 from typing import Dict, Iterable, List, Optional, Tuple
 
 from rich.cells import cell_len
@@ -72,7 +73,7 @@ class PsxjApp(App):
                  delay: float = 2.0, reader=None, demo_rundir: Optional[str] = None,
                  demo_step_delay: float = 2.0, keep_demo: bool = False, remember: bool = False,
                  first_snapshot: Optional[Snapshot] = None, events: bool = False,
-                 refused_actions: Iterable[str] = (), status_banner: str = "") -> None:
+                 refused_actions: Iterable[str] = (), status_banner: str = "", recording=None) -> None:
         super().__init__()
         # psxj --host, psxj serve: actions hidden and refused whatever the table (LOCAL_ONLY...).
         self.refused_actions = frozenset(refused_actions)
@@ -99,6 +100,9 @@ class PsxjApp(App):
         self.ever_matched = False
         self.snapshot: Optional[Snapshot] = snapshot
         self.static_source = snapshot is not None  # a loaded file: read-only, never refreshed
+        from psxj.tui.time_travel import TimeTravel
+
+        self.time_travel = TimeTravel(recording) if recording is not None else None   # a recording's tables
         self.delay = delay
         self.paused = False
         self.reader = reader
@@ -223,6 +227,10 @@ class PsxjApp(App):
     def key_is_offered(self, action: str) -> bool:
         """Is the key bar to offer this action now? (Also: is it enabled, see check_action.)"""
         name = action.split(".", 1)[-1].split("(", 1)[0]
+        if name in ("go_to_time", "demo_step") and self.time_travel is not None:
+            return True
+        if name == "go_to_time":
+            return False
         if self.static_source and name in LIVE_ONLY or name in self.refused_actions:
             return False
         if name == "hosts" and not getattr(self.snapshot, "host_states", ()):
@@ -232,6 +240,8 @@ class PsxjApp(App):
         return True
 
     def check_action(self, action: str, parameters) -> Optional[bool]:
+        if action in ("go_to_time", "demo_step") and self.time_travel is not None:
+            return True
         if self.static_source and action in LIVE_ONLY:
             return False  # a loaded table: these keys could only say no, so they are not offered
         if action in self.refused_actions:
@@ -252,7 +262,11 @@ class PsxjApp(App):
             return  # a refresh that finished while psxj was quitting
         started = time.perf_counter()
         new: set = set()
-        if not partial:
+        if not partial and snapshot.arrived is not None and snapshot.before is self._previous:
+            new = snapshot.arrived  # a live refresh says what arrived: no need to compare 50,000 identities
+            self._previous_identities = None
+            self.first_snapshot = None
+        elif not partial:
             identities = {r.identity for r in snapshot.records}
             new = identities - self._previous_identities if self._previous_identities is not None else set()
             self._previous_identities = identities
@@ -300,9 +314,13 @@ class PsxjApp(App):
         if snap is None or not self.screen_stack:
             return
         table = self.table
-        shown = sum(1 for row in table.rows if row.kind == PROCESS)
+        shown = list(map(itemgetter(0), table.rows)).count(PROCESS)  # row.kind, counted in C
         width = max(self.main.size.width - 2, 20)
-        if self.static_source:
+        if self.time_travel is not None:
+            source = (_("{path} {where}, read-only").format(path=self.time_travel.recording.path,
+                                                            where=self.time_travel.describe()),
+                      self.time_travel.short())
+        elif self.static_source:
             when = time.strftime("%Y-%m-%d %H:%M", time.localtime(snap.taken_at)) if snap.time_source else None
             taken = _("taken {when}, from {source}").format(when=when, source=_(snap.time_source)) if when \
                 else _("time unknown")
@@ -985,10 +1003,40 @@ class PsxjApp(App):
         return [text for _, text in sorted(set(found))]
 
     def action_demo_step(self, step: int) -> None:
+        """[ and ]: a step of a recording (loaded), or of the demo's played-back narration."""
+        if self.time_travel is not None:
+            if self.time_travel.step(step):
+                self._show_recorded()
+            else:
+                self.notify(_("That is the recording's first table.") if step < 0 else
+                            _("That is the recording's latest table."))
+            return
         if self._demo_playback is not None:
-            shown, _ = self._demo_playback
+            shown, _since = self._demo_playback
             self._demo_playback = (max(shown + step, 0), time.monotonic() + 3600)  # the user steps: no timer
             self.follow_demo()
+
+    def _show_recorded(self) -> None:
+        """The table time travel is at, shown as a loaded one (a process in both keeps the cursor)."""
+        self.apply_snapshot(self.time_travel.snapshot())
+
+    def action_go_to_time(self) -> None:
+        from psxj.tui.time_travel import GoToTimeScreen
+
+        if self.time_travel is None:
+            return
+
+        def chosen(text: Optional[str]) -> None:
+            if not text:
+                return
+            try:
+                self.time_travel.go(text)
+            except PsxjError as exc:
+                self.notify(str(exc), severity="error", title=_("No such time"))
+                return
+            self._show_recorded()
+
+        self.push_screen(GoToTimeScreen(), chosen)
 
     def _stop_demo(self) -> None:
         try:
@@ -1093,8 +1141,13 @@ def run_app(selection: Optional[Selection] = None, load: Optional[str] = None, d
     snapshot = None
     if load:
         from psxj.sources.loaded import load_snapshot
+        from psxj.sources.recording import is_recording, open_recording
 
-        snapshot = load_snapshot(load)
+        if load not in ("", "-") and is_recording(load):  # its tables over time: [ ] and T step through them
+            app_options.setdefault("recording", open_recording(load))
+            snapshot = app_options["recording"].latest()
+        else:
+            snapshot = load_snapshot(load)
     app_options.setdefault("remember", True)  # the theme and columns chosen last time
     app_options.setdefault("events", snapshot is None)  # live events for a live table
     app = (app_class or PsxjApp)(selection=selection, snapshot=snapshot, delay=delay, keep_demo=keep_demo,

@@ -52,8 +52,9 @@ class MainScreen(Screen):
         Binding("U", "app.untag_all", "Untag all", show=False),
         Binding("H", "app.demo_hangup", "Demo: HUP", show=False),
         Binding("I", "app.demo_second_instance", "Demo: 2nd instance", show=False),
-        Binding("left_square_bracket", "app.demo_step(-1)", "Demo: step back", show=False),
-        Binding("right_square_bracket", "app.demo_step(1)", "Demo: step on", show=False),
+        Binding("left_square_bracket", "app.demo_step(-1)", "Step back", show=False),
+        Binding("right_square_bracket", "app.demo_step(1)", "Step on", show=False),
+        Binding("T", "app.go_to_time", "Go to a time"),
         Binding("escape", "app.close", "Close", show=False),
     ]
 

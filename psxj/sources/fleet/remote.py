@@ -37,7 +37,7 @@ def table() -> dict:
     from psxj.sources.proc import ProcReader, pid_digits
 
     reader = ProcReader(RawText())
-    records = reader.read_all(use_second_core=True)
+    records = reader.read_all(parallel=True)
     rows = [list(r._replace(argv=None))[:-1] for r in records]
     return {"pid_width": pid_digits(), "time": time.time(), "boot": reader.boot, "hertz": reader.hertz,
             "rows": rows}
