@@ -684,9 +684,12 @@ async def test_a_lab_in_chinese_tells_its_story_whole(chinese, tmp_path, size):
                 await pilot.press("n")
                 await _wait(pilot, lambda: not screen.busy)
             lab = screen.lab
+            story_text = screen.query_one("#lab-story-text")
+            # The story's last words are laid out (a loaded machine takes a moment to get there).
+            await _wait(pilot, lambda: squeezed([screen.beats[-1].explanation]) in squeezed(painted(story_text)), 20)
             for selector in ("#lab-title", "#lab-story-text", "#lab-keys"):
                 assert_within(screen.query_one(selector))
-            story = squeezed(painted(screen.query_one("#lab-story-text")))
+            story = squeezed(painted(story_text))
             for beat in screen.beats:
                 for text in (beat.title, beat.quote, beat.explanation, *beat.changes):
                     assert squeezed([text]) in story, text
