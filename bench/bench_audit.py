@@ -25,7 +25,7 @@ import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 
-from sleepers import machine  # noqa: E402
+from sleepers import machine, reap  # noqa: E402
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 GOAL_SECONDS = 2.0
@@ -112,13 +112,7 @@ def inside(count: int, runs: int, shared: bool) -> int:
         if narrow:
             print(f"  one core:   median {statistics.median(narrow):.2f} s (taskset -c 0)")
     finally:
-        for pid in pids:
-            os.kill(pid, signal.SIGKILL)
-        for pid in pids:
-            try:
-                os.waitpid(pid, 0)
-            except ChildProcessError:
-                pass
+        reap(pids)
     return 0
 
 

@@ -366,13 +366,16 @@ def build_rows(snapshot: Snapshot, options: ViewOptions) -> List[Row]:
 
 def forest_rows(records: List[ProcessRecord], options: ViewOptions, snapshot: Snapshot) -> List[Row]:
     """Children under their parents with ps -axjf's glyphs (` \\_ `, ` |  `); siblings in sort order."""
-    # Keyed by (host, PID): on a table of several machines a parent is on its child's machine.
-    shown = {(r.host, r.pid) for r in records}
-    children: Dict[Tuple[Optional[str], int], List[ProcessRecord]] = defaultdict(list)
+    # On a table of several machines a parent is on its child's machine: keyed by (host, PID) there,
+    # by PID alone otherwise (hashing 50,000 tuples costs a key press its budget).
+    several = getattr(snapshot, "parts", None) is not None
+    shown = {(r.host, r.pid) for r in records} if several else {r.pid for r in records}
+    children: Dict[object, List[ProcessRecord]] = defaultdict(list)
     roots = []
     for record in _sorted(records, options, snapshot):
-        if (record.host, record.ppid) in shown and record.ppid != record.pid:
-            children[record.host, record.ppid].append(record)
+        parent = (record.host, record.ppid) if several else record.ppid
+        if parent in shown and record.ppid != record.pid:
+            children[parent].append(record)
         else:
             roots.append(record)
     rows: List[Row] = []
@@ -396,7 +399,7 @@ def forest_rows(records: List[ProcessRecord], options: ViewOptions, snapshot: Sn
                 row = _new_row((PROCESS, record, prefix, "", depth))
             kept[key] = row
             append(row)
-            kids = children_of((record.host, record.pid))
+            kids = children_of((record.host, record.pid) if several else record.pid)
             if kids:
                 frame[1] = index
                 stack.append([kids, 0, indent + ("    " if index == last else " |  ") if depth else "", depth + 1])

@@ -275,3 +275,34 @@ def test_cpu_percent_of_a_refresh_measures_the_busy_and_gives_the_idle_zero(spaw
     assert percent.get(second.get(busy.pid).identity) > 20
     assert percent.get(second.get(idle.pid).identity) == 0.0
     assert percent.get((2 ** 30, 1)) is None  # not in the table: unknown, not idle
+
+
+def test_out_of_descriptors_every_process_is_still_read(spawner):
+    """When something else in the process has used up the descriptors, processes the reader
+    cannot keep a descriptor for are read by path, not left out of the table."""
+    sleepers = [spawner.sleeper(f"fd pressure {n}") for n in range(5)]
+    reader = ChangeReader(events=False)
+    hogs = []
+    try:
+        reader.read()  # keeps a descriptor per process
+        for sleeper in sleepers:  # these become new to the reader: each needs a descriptor
+            reader._forget(sleeper.pid)
+        try:
+            while True:
+                hogs.append(os.open(os.devnull, os.O_RDONLY))
+        except OSError:
+            pass  # EMFILE: not one descriptor left in this process
+        for hog in hogs[:2]:  # two: for listing /proc, and one kept before the rest run out
+            os.close(hog)
+        del hogs[:2]
+        changes = reader.read()
+        for hog in hogs[:8]:  # room to report a failure
+            os.close(hog)
+        del hogs[:8]
+        read = {r.pid for r in changes.changed}
+        assert {s.pid for s in sleepers} <= read
+        assert any(reader.known[s.pid].fd == -1 for s in sleepers)  # read by path, not kept
+    finally:
+        for hog in hogs:
+            os.close(hog)
+        reader.close()

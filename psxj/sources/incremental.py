@@ -31,7 +31,7 @@ from typing import Dict, Iterator, List, NamedTuple, Optional, Set
 
 from psxj.model import ProcessRecord, Snapshot
 from psxj.render.escape import Escaper
-from psxj.sources.proc import ProcReader, parse_stat, pid_digits, read_cgroup
+from psxj.sources.proc import OUT_OF_DESCRIPTORS, OutOfDescriptors, ProcReader, parse_stat, pid_digits, read_cgroup
 
 _STAT_SIZE = 1024          # a stat line is ~300 bytes; a longer one takes a second read
 _READ_FLAGS = os.O_RDONLY | os.O_CLOEXEC
@@ -177,26 +177,55 @@ class ChangeReader:
     def _first(self, pid: int) -> Optional[ProcessRecord]:
         """A process not seen before (or whose PID now names another): read whole."""
         self._forget(pid)
+        try:
+            return self._first_read(pid, keep=len(self.known) < self.open_limit)
+        except OutOfDescriptors:
+            self._keep_fewer()
+            return self._first_read(pid, keep=False)
+
+    def _first_read(self, pid: int, keep: bool) -> Optional[ProcessRecord]:
         fd = -1
-        if len(self.known) < self.open_limit:
+        if keep:
             try:
                 fd = os.open(f"{pid}/stat", _READ_FLAGS, dir_fd=self._proc)
-            except OSError:
-                return None
-        stat = self._read_stat(pid, fd)
-        record = self._whole(pid, stat) if stat is not None else None
-        if record is None:
-            if fd >= 0:
+            except OSError as exc:
+                if exc.errno in OUT_OF_DESCRIPTORS:
+                    raise OutOfDescriptors(str(exc)) from None
+                return None  # gone, or hidden from us
+        record = None
+        try:
+            stat = self._read_stat(pid, fd)
+            record = self._whole(pid, stat) if stat is not None else None
+        finally:
+            if record is None and fd >= 0:
                 os.close(fd)
+        if record is None:
             return None
         self.known[pid] = _Known(fd, stat, record.start_ticks)
         return record
+
+    def _keep_fewer(self) -> None:
+        """Out of descriptors (something else in this process holds them): give some kept ones
+        back and keep no more, so that this process and the rest are read by path, never left out."""
+        freed = 0
+        for entry in self.known.values():
+            if freed == _SPARE_DESCRIPTORS:
+                break
+            if entry.fd >= 0:
+                os.close(entry.fd)
+                entry.fd = -1
+                freed += 1
+        self.open_limit = 0
 
     def _again(self, pid: int, entry: _Known, stat: bytes) -> Optional[ProcessRecord]:
         """A known process whose stat line changed (or whose turn it is): read whole again."""
         if _start_ticks(stat) != entry.start_ticks:  # a stat opened anew, of another process
             return self._first(pid)
-        record = self._whole(pid, stat)
+        try:
+            record = self._whole(pid, stat)
+        except OutOfDescriptors:
+            self._keep_fewer()
+            record = self._whole(pid, stat)
         if record is None:
             self._forget(pid)
             return None
@@ -227,6 +256,8 @@ class ChangeReader:
             finally:
                 os.close(fd)
         except OSError as exc:
+            if exc.errno in OUT_OF_DESCRIPTORS:
+                raise OutOfDescriptors(str(exc)) from None
             return _gone(exc)
 
     def _forget(self, pid: int) -> None:

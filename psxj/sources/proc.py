@@ -8,9 +8,12 @@ boundary where such errors are handled.
 
 from __future__ import annotations
 
+import errno
 import os
 from typing import Callable, List, Optional, Sequence, Tuple
 
+from psxj.errors import PsxjError
+from psxj.i18n import _
 from psxj.model import PF_KTHREAD, ProcessRecord, Snapshot
 from psxj.render.escape import Escaper
 from psxj.sources.parallel import map_shares, worker_count
@@ -110,6 +113,13 @@ def state_string(state: str, nice: int, locked_kb: int, pid: int, sid: int, thre
     ))
 
 
+OUT_OF_DESCRIPTORS = (errno.EMFILE, errno.ENFILE)
+
+
+class OutOfDescriptors(PsxjError):
+    """This process (or the system) has no file descriptor left to read /proc with."""
+
+
 _new_record = tuple.__new__  # ProcessRecord(...) runs Python code per call; this is C
 
 
@@ -136,7 +146,12 @@ class ProcReader:
             else:
                 status = read_file(base + "status", _STATUS_READ)
                 cmdline = read_file(base + "cmdline", _CMDLINE_READ)
-        except (OSError, ValueError, IndexError):  # gone, hidden from us, or cut short: ps skips it too
+        except OSError as exc:
+            if exc.errno in OUT_OF_DESCRIPTORS:  # not the process's doing: never skip it silently
+                raise OutOfDescriptors(_("out of file descriptors while reading /proc/{pid}: raise the limit "
+                                         "(ulimit -n)").format(pid=pid)) from None
+            return None  # gone or hidden from us: ps skips it too
+        except (ValueError, IndexError):  # cut short
             return None
         return self.record(pid, comm, fields, status, cmdline)
 

@@ -133,13 +133,7 @@ class SnapshotReader:
         """Stop a helper that failed (by its PID: it is our child), so the next read starts another."""
         helper, self._helper = self._helper, None
         if helper is not None:
-            helper.kill()
-            helper.wait()
-            for pipe in (helper.stdin, helper.stdout):
-                try:
-                    pipe.close()
-                except OSError:
-                    pass
+            _end(helper)
 
     @staticmethod
     def _frame(helper: subprocess.Popen) -> bytes:
@@ -164,12 +158,19 @@ class SnapshotReader:
             helper.kill()
         with self._lock:  # the read, if one was waiting, has now seen the end of the pipe
             self._helper = None
-            helper.wait()
-            for pipe in (helper.stdin, helper.stdout):
-                try:
-                    pipe.close()
-                except OSError:
-                    pass
+            _end(helper)
+
+
+def _end(helper: subprocess.Popen) -> None:
+    """Kill our helper (if it still runs), reap it and close its pipes."""
+    if helper.poll() is None:
+        helper.kill()
+    helper.wait()
+    for pipe in (helper.stdin, helper.stdout):
+        try:
+            pipe.close()
+        except OSError:
+            pass
 
 
 if __name__ == "__main__":
