@@ -17,6 +17,7 @@ table as `ps -axj` does. Errors are one line on stderr: status 2 for usage error
 from __future__ import annotations
 
 import argparse
+import contextlib
 import os
 import sys
 from typing import List, Optional
@@ -24,38 +25,40 @@ from typing import List, Optional
 from psxj import __version__
 from psxj.errors import OneLineParser, PsxjError, UsageError
 from psxj.fleet_cli import add_fleet_arguments, hosts_of
+from psxj.i18n import _, install, language_from_argv, untranslated
 from psxj.select import add_selector_arguments, selection_from_arguments
 
 
 def build_parser() -> argparse.ArgumentParser:
     parser = OneLineParser(
         prog="psxj",
-        description="Explore processes the way `ps -axj` shows them: parent, process group, "
-        "session, controlling terminal, foreground group, state.",
-        epilog="Subcommands: `psxj record DIR` records the table over time; `psxj diff A B` compares "
-        "two tables; `psxj audit PID...` checks processes against the daemon rules; `psxj events` logs "
-        "fork, exec, setsid and exit as they happen; `psxj demo start|stop|...|jobs|quiz` runs the teaching "
-        "daemon and its lab; `psxj serve` runs the interface in a web browser. "
-        "Exit status: 0 ok, 1 nothing matched or bad data, 2 usage error.",
+        description=_("Explore processes the way `ps -axj` shows them: parent, process group, "
+                      "session, controlling terminal, foreground group, state."),
+        epilog=_("Subcommands: `psxj record DIR` records the table over time; `psxj diff A B` compares "
+                 "two tables; `psxj audit PID...` checks processes against the daemon rules; `psxj events` logs "
+                 "fork, exec, setsid and exit as they happen; `psxj demo start|stop|...|jobs|quiz` runs the "
+                 "teaching daemon and its lab; `psxj serve` runs the interface in a web browser. "
+                 "Exit status: 0 ok, 1 nothing matched or bad data, 2 usage error."),
     )
     add_selector_arguments(parser)
-    view = parser.add_argument_group("output").add_mutually_exclusive_group()
+    view = parser.add_argument_group(_("output")).add_mutually_exclusive_group()
     view.add_argument("--print", action="store_true",
-                      help="print the table as ps -axj does (the default when stdout is not a terminal)")
-    view.add_argument("--json", action="store_true", help="print the rows as a JSON array")
-    view.add_argument("--csv", action="store_true", help="print the rows as CSV")
+                      help=_("print the table as ps -axj does (the default when stdout is not a terminal)"))
+    view.add_argument("--json", action="store_true", help=_("print the rows as a JSON array"))
+    view.add_argument("--csv", action="store_true", help=_("print the rows as CSV"))
     parser.add_argument("--load", metavar="FILE",
-                        help="read a saved table (ps text, psxj JSON or CSV, a recording; - for stdin), not /proc")
+                        help=_("read a saved table (ps text, psxj JSON or CSV, a recording; - for stdin), not /proc"))
     parser.add_argument("--at", metavar="TIME",
-                        help="with --load of a recording: the table as it was at TIME (2024-05-01T03:00[Z], "
-                        "HH:MM[:SS] today, or -10m before the last table)")
+                        help=_("with --load of a recording: the table as it was at TIME (2024-05-01T03:00[Z], "
+                               "HH:MM[:SS] today, or -10m before the last table)"))
     parser.add_argument("--delay", metavar="SECONDS", type=_delay, default=2.0,
-                        help="refresh interval of the interface (default 2)")
+                        help=_("refresh interval of the interface (default 2)"))
     parser.add_argument("--no-events", action="store_true",
-                        help="in the interface, do not listen to fork/exec/setsid/exit events")
+                        help=_("in the interface, do not listen to fork/exec/setsid/exit events"))
     parser.add_argument("--keep-demo", action="store_true",
-                        help="leave a demo started in the interface running when psxj quits")
-    parser.add_argument("--version", action="version", version=f"psxj {__version__}")
+                        help=_("leave a demo started in the interface running when psxj quits"))
+    parser.add_argument("--version", action="version", version=f"psxj {__version__}",
+                        help=_("show psxj's version and exit"))
     add_fleet_arguments(parser)
     return parser
 
@@ -64,9 +67,9 @@ def _delay(text: str) -> float:
     try:
         value = float(text)
     except ValueError:
-        raise argparse.ArgumentTypeError(f"not a number: {text!r}") from None
+        raise argparse.ArgumentTypeError(_("not a number: {text!r}").format(text=text)) from None
     if not 0.1 <= value <= 3600:
-        raise argparse.ArgumentTypeError("must be between 0.1 and 3600 seconds")
+        raise argparse.ArgumentTypeError(_("must be between 0.1 and 3600 seconds"))
     return value
 
 
@@ -78,17 +81,17 @@ def _write(text: str) -> None:
 def run_table(argv: List[str]) -> int:
     args = build_parser().parse_args(argv)
     if args.load == "":
-        raise UsageError("--load: empty file name")
+        raise UsageError(_("--load: empty file name"))
     hosts = hosts_of(args)
     # Other machines' users need not exist here: a name unknown here selects by name there.
     selection = selection_from_arguments(args, strict_names=args.load is None and not hosts)
     if args.at is not None and args.load is None:
-        raise UsageError("--at needs --load of a recording")
+        raise UsageError(_("--at needs --load of a recording"))
     want_text = args.print or not (args.json or args.csv) and not sys.stdout.isatty()
     if not (want_text or args.json or args.csv):
         if args.at is not None:
-            raise UsageError("--at works with --print, --json or --csv; the interface opens a recording "
-                             "at its latest table")
+            raise UsageError(_("--at works with --print, --json or --csv; the interface opens a recording "
+                               "at its latest table"))
         if hosts:
             from psxj.fleet_cli import fleet_reader
             from psxj.tui.app import LOCAL_ONLY, run_app
@@ -116,7 +119,8 @@ def run_table(argv: List[str]) -> int:
         from psxj import live_output  # every core reads, selects and formats
 
         if args.json or args.csv:
-            text, count = live_output.exported(selection, escaper, as_json=args.json)
+            with untranslated():  # machine output: kinds judged for --kind are the ones printed, in English
+                text, count = live_output.exported(selection, escaper, as_json=args.json)
         else:
             from psxj.render.psformat import screen_columns
 
@@ -131,13 +135,15 @@ def run_table(argv: List[str]) -> int:
         from psxj.sources import live_snapshot
 
         snapshot = live_snapshot(escaper=escaper)
-    records = selection.apply(snapshot.records, snapshot)
+    # Machine output is English in every language: kinds judged for --kind are the ones --json prints.
+    with untranslated() if args.json or args.csv else contextlib.nullcontext():
+        records = selection.apply(snapshot.records, snapshot)
     if args.load is not None and selection:
         from psxj.render.escape import safe_text
         from psxj.select import unanswerable
 
         for note in unanswerable(selection, snapshot.records):
-            print(f"psxj: note: {safe_text(note)}", file=sys.stderr)
+            print(_("psxj: note: {note}").format(note=safe_text(note)), file=sys.stderr)
     if args.json or args.csv:
         from psxj.render.export import to_csv, to_json
 
@@ -154,6 +160,12 @@ def run_table(argv: List[str]) -> int:
 def main(argv: Optional[List[str]] = None) -> int:
     argv = sys.argv[1:] if argv is None else argv
     try:
+        # The language first: every parser's help and every message after this speaks it.
+        language, problem, argv = language_from_argv(argv)
+        install(None if problem else language)
+        if problem:
+            raise UsageError(_("--lang: expected en (English) or zh (简体中文), not {value}").format(
+                value=repr(language)[:40]) if language is not None else _("--lang: expected en or zh"))
         if argv[:1] == ["audit"]:
             from psxj.judge.audit_cli import main as audit_main
 

@@ -14,19 +14,23 @@ import sys
 from typing import List, Tuple
 
 from psxj.errors import OneLineParser, PsxjError, UsageError
+from psxj.i18n import _
 from psxj.model import Snapshot
 from psxj.render.escape import Escaper, safe_text
 from psxj.select import add_selector_arguments, selection_from_arguments
 
 
 def build_parser() -> argparse.ArgumentParser:
-    parser = OneLineParser(prog="psxj diff", description="Compare two process tables: what appeared, what vanished, "
-                     "and which columns changed (SID 1435 -> 9119). A table is a file --load reads, or "
-                     "a recording at a time: DIR@03:00, DIR@2024-05-01T03:00Z, DIR@-10m (before its last table).")
+    parser = OneLineParser(prog="psxj diff", description=_("Compare two process tables: what appeared, what "
+                                                           "vanished, and which columns changed (SID 1435 -> "
+                                                           "9119). A table is a file --load reads, or a "
+                                                           "recording at a time: DIR@03:00, "
+                                                           "DIR@2024-05-01T03:00Z, DIR@-10m (before its last "
+                                                           "table)."))
     parser.add_argument("before", metavar="A")
     parser.add_argument("after", metavar="B")
-    parser.add_argument("--json", action="store_true", help="print the differences as JSON")
-    parser.add_argument("--time", action="store_true", help="also compare TIME (CPU time)")
+    parser.add_argument("--json", action="store_true", help=_("print the differences as JSON"))
+    parser.add_argument("--time", action="store_true", help=_("also compare TIME (CPU time)"))
     add_selector_arguments(parser)
     return parser
 
@@ -36,7 +40,7 @@ def table(spec: str, escaper: Escaper) -> Tuple[Snapshot, str]:
     from psxj.sources.loaded import load_snapshot
 
     if spec == "":
-        raise UsageError("diff: empty table name")
+        raise UsageError(_("diff: empty table name"))
     if spec == "-" or os.path.exists(spec) or "@" not in spec:
         return load_snapshot(spec, escaper), spec
     path, when = spec.rsplit("@", 1)
@@ -46,7 +50,7 @@ def table(spec: str, escaper: Escaper) -> Tuple[Snapshot, str]:
 def main(argv: List[str]) -> int:
     args = build_parser().parse_args(argv)
     if args.before == "-" and args.after == "-":
-        raise UsageError("diff: only one table can come from standard input")
+        raise UsageError(_("diff: only one table can come from standard input"))
     selection = selection_from_arguments(args, strict_names=False)
     escaper = Escaper.for_environment()
     before, before_name = table(args.before, escaper)

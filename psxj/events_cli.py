@@ -19,6 +19,7 @@ import time
 from typing import List, Optional
 
 from psxj.errors import OneLineParser, PsxjError, UsageError
+from psxj.i18n import _
 from psxj.select import add_selector_arguments, selection_from_arguments
 from psxj.sources.events import GAP, KINDS
 
@@ -29,27 +30,27 @@ _KIND_WORDS["setsid"] = "SID"
 def build_parser() -> argparse.ArgumentParser:
     parser = OneLineParser(
         prog="psxj events",
-        description="A live log of process events (fork, exec, setsid, exit...) with each process's ps "
-        "columns at that moment, from the kernel's proc connector; by polling where it gives none.",
-        epilog="EVENT~ marks an event seen by polling (inexact: short-lived processes may be missed). "
-        "Exit status: 0 after --duration, 130 on Ctrl-C, 1 when --follow names no process, 2 usage error.",
+        description=_("A live log of process events (fork, exec, setsid, exit...) with each process's ps columns "
+                      "at that moment, from the kernel's proc connector; by polling where it gives none."),
+        epilog=_("EVENT~ marks an event seen by polling (inexact: short-lived processes may be missed). Exit "
+                 "status: 0 after --duration, 130 on Ctrl-C, 1 when --follow names no process, 2 usage error."),
     )
     add_selector_arguments(parser)
     parser.add_argument("--follow", metavar="PID", type=_pid,
-                        help="only this process and its descendants, including those born later")
-    parser.add_argument("--json", action="store_true", help="one JSON object per line")
+                        help=_("only this process and its descendants, including those born later"))
+    parser.add_argument("--json", action="store_true", help=_("one JSON object per line"))
     parser.add_argument("--event", metavar="LIST", type=_kinds, default=None,
-                        help="only these events: fork,exec,uid,gid,sid,ptrace,comm,coredump,exit")
+                        help=_("only these events: fork,exec,uid,gid,sid,ptrace,comm,coredump,exit"))
     parser.add_argument("--duration", metavar="SECONDS", type=_duration, default=None,
-                        help="stop after this many seconds (default: until Ctrl-C)")
+                        help=_("stop after this many seconds (default: until Ctrl-C)"))
     parser.add_argument("--poll", action="store_true",
-                        help="poll /proc instead of listening to the kernel (what psxj does where it must)")
+                        help=_("poll /proc instead of listening to the kernel (what psxj does where it must)"))
     return parser
 
 
 def _pid(text: str) -> int:
     if not text.isascii() or not text.isdigit() or not 0 < int(text) <= 0x7FFFFFFF:
-        raise argparse.ArgumentTypeError("not a process ID")
+        raise argparse.ArgumentTypeError(_("not a process ID"))
     return int(text)
 
 
@@ -57,9 +58,9 @@ def _duration(text: str) -> float:
     try:
         value = float(text)
     except ValueError:
-        raise argparse.ArgumentTypeError("not a number") from None
+        raise argparse.ArgumentTypeError(_("not a number")) from None
     if not 0 < value <= 7 * 86400:
-        raise argparse.ArgumentTypeError("must be between 0 and a week")
+        raise argparse.ArgumentTypeError(_("must be between 0 and a week"))
     return value
 
 
@@ -68,10 +69,10 @@ def _kinds(text: str) -> frozenset:
     for word in text.replace(",", " ").split():
         kind = _KIND_WORDS.get(word.lower())
         if kind is None:
-            raise argparse.ArgumentTypeError(f"no event kind {word[:20]!r}")
+            raise argparse.ArgumentTypeError(_("no event kind {word!r}").format(word=word[:20]))
         kinds.add(kind)
     if not kinds:
-        raise argparse.ArgumentTypeError("name at least one event kind")
+        raise argparse.ArgumentTypeError(_("name at least one event kind"))
     return frozenset(kinds)
 
 
@@ -88,9 +89,9 @@ def main(argv: List[str]) -> int:
     selection = selection_from_arguments(args)
     if any(selector.flag == "--kind" for selector in selection.selectors):
         # A process's kind is judged over a whole table; an event carries one row.
-        raise UsageError("events: --kind selects processes in a table; for kinds of event use --event fork,exit")
+        raise UsageError(_("events: --kind selects processes in a table; for kinds of event use --event fork,exit"))
     if not os.path.exists("/proc/self/stat"):
-        raise PsxjError("events: needs Linux /proc")
+        raise PsxjError(_("events: needs Linux /proc"))
     from psxj.render.escape import Escaper, safe_text
     from psxj.render.eventtext import EventLines, json_line
     from psxj.sources.event_stream import EventStream

@@ -14,6 +14,7 @@ import sys
 from typing import List, Optional
 
 from psxj.errors import PsxjError, UsageError
+from psxj.i18n import _
 
 DEFAULT_TIMEOUT = 10.0
 
@@ -22,25 +23,26 @@ def _timeout(text: str) -> float:
     try:
         value = float(text)
     except ValueError:
-        raise argparse.ArgumentTypeError(f"not a number: {text!r}") from None
+        raise argparse.ArgumentTypeError(_("not a number: {text!r}").format(text=text)) from None
     if not 0.5 <= value <= 600:
-        raise argparse.ArgumentTypeError("must be between 0.5 and 600 seconds")
+        raise argparse.ArgumentTypeError(_("must be between 0.5 and 600 seconds"))
     return value
 
 
 def add_fleet_arguments(parser: argparse.ArgumentParser, audit: bool = False) -> None:
-    group = parser.add_argument_group("other machines, over SSH (nothing is installed there)")
+    group = parser.add_argument_group(_("other machines, over SSH (nothing is installed there)"))
     if audit:
-        group.add_argument("--host", metavar="HOST", help="audit on this host, over SSH")
+        group.add_argument("--host", metavar="HOST", help=_("audit on this host, over SSH"))
     else:
         group.add_argument("--host", metavar="HOST[,HOST...]", action="append", default=[],
-                           help="read these hosts' tables over SSH (the system's ssh, your ~/.ssh/config, agent "
-                                "and known_hosts; an unknown host key is an error)")
-        group.add_argument("--hosts-file", metavar="FILE", help="more hosts, one a line (# starts a comment)")
+                           help=_("read these hosts' tables over SSH (the system's ssh, your ~/.ssh/config, "
+                                  "agent and known_hosts; an unknown host key is an error)"))
+        group.add_argument("--hosts-file", metavar="FILE", help=_("more hosts, one a line (# starts a comment)"))
     group.add_argument("--host-timeout", metavar="SECONDS", type=_timeout, default=DEFAULT_TIMEOUT,
-                       help=f"give up on a host that has not answered after this long (default {DEFAULT_TIMEOUT:g})")
+                       help=_("give up on a host that has not answered after this long (default "
+                              "{seconds:g})").format(seconds=DEFAULT_TIMEOUT))
     group.add_argument("--ssh-config", metavar="FILE",
-                       help="ssh's configuration file (ssh -F) instead of ~/.ssh/config")
+                       help=_("ssh's configuration file (ssh -F) instead of ~/.ssh/config"))
 
 
 def hosts_of(args: argparse.Namespace) -> List[str]:
@@ -49,10 +51,10 @@ def hosts_of(args: argparse.Namespace) -> List[str]:
 
     if not args.host and args.hosts_file is None:
         if args.ssh_config is not None:
-            raise UsageError("--ssh-config goes with --host or --hosts-file")
+            raise UsageError(_("--ssh-config goes with --host or --hosts-file"))
         return []
     if args.load is not None:
-        raise UsageError("--host reads other machines live; --load reads a file: choose one")
+        raise UsageError(_("--host reads other machines live; --load reads a file: choose one"))
     return host_list(args.host, args.hosts_file)
 
 
@@ -74,7 +76,8 @@ def report_failures(snapshot) -> bool:
             failed = True
             print(f"psxj: {safe_text(state.host)}: {safe_text(state.detail)}", file=sys.stderr)
         elif state.status == "ps":
-            print(f"psxj: note: {safe_text(state.host)}: {safe_text(state.detail)}", file=sys.stderr)
+            print(_("psxj: note: {host}: {detail}").format(host=safe_text(state.host), detail=safe_text(state.detail)),
+                  file=sys.stderr)
     return failed
 
 
@@ -102,15 +105,21 @@ def audit_on_host(args: argparse.Namespace, pids: List[int]) -> list:
     try:
         answer = asyncio.run(ask())
     except asyncio.TimeoutError:
-        raise PsxjError(f"audit: {host}: no answer within {args.host_timeout:g} s (--host-timeout)") from None
+        raise PsxjError(_("audit: {host}: no answer within {seconds:g} s (--host-timeout)").format(
+                            host=host,
+                            seconds=args.host_timeout)) from None
     except HostError as exc:
         raise PsxjError(f"audit: {host}: {exc}") from None
     if answer.method != "python3":
-        raise PsxjError(f"audit: {host}: {answer.why_ps}: the audit needs python3 and /proc there")
+        raise PsxjError(_("audit: {host}: {why}: the audit needs python3 and /proc there").format(
+                            host=host,
+                            why=answer.why_ps))
     try:
         missing, reports = audit_reports(answer.data, Escaper.for_environment())
     except BadAnswer as exc:
-        raise PsxjError(f"audit: {host}: bad answer: {exc}") from None
+        raise PsxjError(_("audit: {host}: bad answer: {error}").format(host=host, error=exc)) from None
     if missing:
-        raise PsxjError(f"audit: {host}: no process with PID {', '.join(map(str, missing))}")
+        raise PsxjError(_("audit: {host}: no process with PID {pids}").format(
+                            host=host,
+                            pids=', '.join(map(str, missing))))
     return reports

@@ -20,6 +20,8 @@ import os
 import signal
 from typing import Callable, List, Optional
 
+from psxj.i18n import _
+
 _HAS_PIDFD = hasattr(os, "pidfd_open") and hasattr(signal, "pidfd_send_signal")
 
 
@@ -50,23 +52,25 @@ class ProvenProcess:
         """Open and prove PID `pid`. Each check gets the pid and returns None (fine) or the reason
         the process is not the one meant. Raises NotThatProcess with that reason."""
         if pid <= 0:
-            raise NotThatProcess(f"{label}: no such process")
+            raise NotThatProcess(_("{label}: no such process").format(label=label))
         if expected_start_ticks is None:
-            raise NotThatProcess(f"{label}: its start time is unknown, so psxj cannot prove it is the same process")
+            raise NotThatProcess(_("{label}: its start time is unknown, so psxj cannot prove it is the same "
+                                   "process").format(label=label))
         pidfd = None
         if _HAS_PIDFD:
             try:
                 pidfd = os.pidfd_open(pid)
             except ProcessLookupError:
-                raise NotThatProcess(f"{label} has exited") from None
+                raise NotThatProcess(_("{label} has exited").format(label=label)) from None
             except OSError as exc:
                 raise NotThatProcess(f"{label}: {exc.strerror}") from None
         try:
             now = start_ticks(pid)
             if now is None:
-                raise NotThatProcess(f"{label} has exited")
+                raise NotThatProcess(_("{label} has exited").format(label=label))
             if now != expected_start_ticks:
-                raise NotThatProcess(f"{label} has exited; its PID now belongs to another process")
+                raise NotThatProcess(_("{label} has exited; its PID now belongs to another process").format(
+                                         label=label))
             for check in checks:
                 reason = check(pid)
                 if reason:

@@ -10,6 +10,8 @@ from __future__ import annotations
 import time
 from typing import Dict, Iterable, NamedTuple, Optional, Sequence, Tuple
 
+from psxj.i18n import N_
+
 PF_KTHREAD = 0x00200000  # include/linux/sched.h: the task is a kernel thread
 
 
@@ -100,7 +102,7 @@ class Snapshot:
         self.saved_kinds: Dict[int, tuple] = saved_kinds or {}
         # Where taken_at comes from, in words: "the clock" (live), "the file's modification time"...;
         # None: unknown (taken_at is then only when psxj read it).
-        self.time_source = "the clock" if source == "live" and time_source is None else time_source
+        self.time_source = N_("the clock") if source == "live" and time_source is None else time_source
         self.cpu_percent: Dict = {}         # identity -> %CPU since the snapshot before (views.cpu_percent)
         # A live refresh (follows()): the snapshot before, what arrived since (identities) and what
         # changed (records, the new included); None when not known, as for a table read whole.

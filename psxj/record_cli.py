@@ -14,21 +14,23 @@ import time
 from typing import Callable, List, Optional
 
 from psxj.errors import OneLineParser, PsxjError
+from psxj.i18n import _
 from psxj.select import Selection, add_selector_arguments, selection_from_arguments
 from psxj.sources.recording import RecordWriter, parse_size
 
 
 def build_parser() -> argparse.ArgumentParser:
-    parser = OneLineParser(prog="psxj record", description="Record the process table over time: keyframes "
-                     "plus changes, append-only, readable after a crash. Read it back with "
-                     "psxj --load DIR [--at TIME] or psxj diff DIR@TIME DIR@TIME.")
-    parser.add_argument("path", metavar="DIR", help="the recording: a directory psxj makes (mode 0700)")
+    parser = OneLineParser(prog="psxj record", description=_("Record the process table over time: keyframes plus "
+                                                             "changes, append-only, readable after a crash. Read "
+                                                             "it back with psxj --load DIR [--at TIME] or psxj "
+                                                             "diff DIR@TIME DIR@TIME."))
+    parser.add_argument("path", metavar="DIR", help=_("the recording: a directory psxj makes (mode 0700)"))
     parser.add_argument("--interval", metavar="S", type=_interval, default=2.0,
-                        help="seconds between tables (default 2)")
+                        help=_("seconds between tables (default 2)"))
     parser.add_argument("--max-size", metavar="SIZE", type=_size, default=None,
-                        help="bound the recording (e.g. 300M, 2G): the oldest data is deleted first")
+                        help=_("bound the recording (e.g. 300M, 2G): the oldest data is deleted first"))
     parser.add_argument("--count", metavar="N", type=_count, default=None,
-                        help="stop after N tables (default: until interrupted)")
+                        help=_("stop after N tables (default: until interrupted)"))
     add_selector_arguments(parser)
     return parser
 
@@ -37,9 +39,9 @@ def _interval(text: str) -> float:
     try:
         value = float(text)
     except ValueError:
-        raise argparse.ArgumentTypeError("not a number") from None
+        raise argparse.ArgumentTypeError(_("not a number")) from None
     if not 0.1 <= value <= 86400:  # also refuses nan and inf
-        raise argparse.ArgumentTypeError("must be between 0.1 and 86400 seconds")
+        raise argparse.ArgumentTypeError(_("must be between 0.1 and 86400 seconds"))
     return value
 
 
@@ -52,7 +54,7 @@ def _size(text: str) -> int:
 
 def _count(text: str) -> int:
     if not (text.isascii() and text.isdigit() and 0 < len(text) < 10 and int(text) > 0):
-        raise argparse.ArgumentTypeError("must be a positive whole number")
+        raise argparse.ArgumentTypeError(_("must be a positive whole number"))
     return int(text)
 
 

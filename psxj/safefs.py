@@ -19,6 +19,7 @@ import stat
 from typing import List, Optional
 
 from psxj.errors import PsxjError
+from psxj.i18n import _
 
 _SYMLINK_HOPS = 40
 _CLOEXEC = getattr(os, "O_CLOEXEC", 0)
@@ -42,12 +43,15 @@ def _check_ancestor(path: str, st: os.stat_result) -> None:
     from psxj.render.escape import safe_text
 
     if not stat.S_ISDIR(st.st_mode):
-        raise UnsafePath(f"{safe_text(path)} is not a directory")
+        raise UnsafePath(_("{path} is not a directory").format(path=safe_text(path)))
     if not _trusted_owner(st):
-        raise UnsafePath(f"{safe_text(path)} belongs to uid {st.st_uid}, not to root or you: refusing to use it")
+        raise UnsafePath(_("{path} belongs to uid {uid}, not to root or you: refusing to use it").format(
+                             path=safe_text(path),
+                             uid=st.st_uid))
     if _writable_by_others(st) and not st.st_mode & stat.S_ISVTX:
-        raise UnsafePath(f"{safe_text(path)} is writable by other users (mode {stat.S_IMODE(st.st_mode):04o}): "
-                         "refusing to use it")
+        raise UnsafePath(_("{path} is writable by other users (mode {mode:04o}): refusing to use it").format(
+                             path=safe_text(path),
+                             mode=stat.S_IMODE(st.st_mode)))
 
 
 def trusted_real_path(path: str) -> str:
@@ -69,11 +73,12 @@ def trusted_real_path(path: str) -> str:
         try:
             st = os.lstat(candidate)
         except FileNotFoundError:
-            raise UnsafePath(f"{_shown(candidate)} does not exist") from None
+            raise UnsafePath(_("{path} does not exist").format(path=_shown(candidate))) from None
         if stat.S_ISLNK(st.st_mode):
             hops += 1
             if hops > _SYMLINK_HOPS or not _trusted_owner(st):
-                raise UnsafePath(f"{_shown(candidate)} is a symbolic link another user controls: refusing to follow it")
+                raise UnsafePath(_("{path} is a symbolic link another user controls: refusing to follow it").format(
+                                     path=_shown(candidate)))
             target = os.readlink(candidate)
             target_parts = [p for p in target.split("/") if p]
             if target.startswith("/"):
@@ -114,29 +119,35 @@ class RunDir:
             st = os.lstat(real)
         except FileNotFoundError:
             if not create:
-                raise UnsafePath(f"{_shown(real)} does not exist") from None
+                raise UnsafePath(_("{path} does not exist").format(path=_shown(real))) from None
             try:
                 os.mkdir(real, 0o700)
             except FileExistsError:
                 pass  # someone made it between our lstat and mkdir: it is checked below like any other
             except OSError as exc:
-                raise UnsafePath(f"cannot create {_shown(real)}: {exc.strerror}") from None
+                raise UnsafePath(_("cannot create {path}: {strerror}").format(
+                                     path=_shown(real),
+                                     strerror=exc.strerror)) from None
             st = os.lstat(real)
         if stat.S_ISLNK(st.st_mode):
-            raise UnsafePath(f"{_shown(real)} is a symbolic link: a run directory must be a real directory")
+            raise UnsafePath(_("{path} is a symbolic link: a run directory must be a real directory").format(
+                                 path=_shown(real)))
         if not stat.S_ISDIR(st.st_mode):
-            raise UnsafePath(f"{_shown(real)} is not a directory")
+            raise UnsafePath(_("{path} is not a directory").format(path=_shown(real)))
         if st.st_uid != os.geteuid():
-            raise UnsafePath(f"{_shown(real)} belongs to uid {st.st_uid}, not to you (uid {os.geteuid()}): "
-                             "another user may have made it; remove it or choose another --rundir")
+            raise UnsafePath(_("{path} belongs to uid {uid}, not to you (uid {own_uid}): another user may "
+                               "have made it; remove it or choose another --rundir").format(
+                                 path=_shown(real),
+                                 uid=st.st_uid,
+                                 own_uid=os.geteuid()))
         if _writable_by_others(st):
-            raise UnsafePath(f"{_shown(real)} is writable by other users (mode {stat.S_IMODE(st.st_mode):04o}): "
-                             "chmod go-w it or choose another --rundir")
+            raise UnsafePath(_("{path} is writable by other users (mode {mode:04o}): chmod go-w it or choose "
+                               "another --rundir").format(path=_shown(real), mode=stat.S_IMODE(st.st_mode)))
         fd = os.open(real, os.O_RDONLY | os.O_DIRECTORY | os.O_NOFOLLOW | _CLOEXEC)
         opened = os.fstat(fd)
         if (opened.st_dev, opened.st_ino) != (st.st_dev, st.st_ino):  # swapped between check and open
             os.close(fd)
-            raise UnsafePath(f"{_shown(real)} changed while it was being checked")
+            raise UnsafePath(_("{path} changed while it was being checked").format(path=_shown(real)))
         return cls(real, fd)
 
     def close(self) -> None:
@@ -157,19 +168,20 @@ class RunDir:
         """os.open of a file in this directory: never through a symlink, only a regular file the
         caller owns. O_CREAT|O_EXCL is the caller's to ask for where the file must be new."""
         if "/" in name or name in ("", ".", ".."):
-            raise ValueError(f"not a plain file name: {name!r}")
+            raise ValueError(_("not a plain file name: {name!r}").format(name=name))
         try:
             fd = os.open(name, flags | os.O_NOFOLLOW | _CLOEXEC | getattr(os, "O_NONBLOCK", 0), mode,
                          dir_fd=self.fd)
         except OSError as exc:
             if exc.errno == errno.ELOOP:
-                raise UnsafePath(f"{_shown(self.join(name))} is a symbolic link: refusing to open it") from None
+                raise UnsafePath(_("{path} is a symbolic link: refusing to open it").format(
+                                     path=_shown(self.join(name)))) from None
             raise
         st = os.fstat(fd)
         if not stat.S_ISREG(st.st_mode) or st.st_uid != os.geteuid() or st.st_nlink > 1:
             os.close(fd)
-            raise UnsafePath(f"{_shown(self.join(name))} is not a regular file of yours with one link: "
-                             "refusing to use it")
+            raise UnsafePath(_("{path} is not a regular file of yours with one link: refusing to use it").format(
+                                 path=_shown(self.join(name))))
         os.set_blocking(fd, True)
         return fd
 
@@ -179,10 +191,11 @@ class RunDir:
         if st is None:
             return
         if stat.S_ISLNK(st.st_mode):
-            raise UnsafePath(f"{_shown(self.join(name))} is a symbolic link: refusing to open it")
+            raise UnsafePath(_("{path} is a symbolic link: refusing to open it").format(
+                                 path=_shown(self.join(name))))
         if not stat.S_ISREG(st.st_mode) or st.st_uid != os.geteuid() or st.st_nlink > 1:
-            raise UnsafePath(f"{_shown(self.join(name))} is not a regular file of yours with one link: "
-                             "refusing to use it")
+            raise UnsafePath(_("{path} is not a regular file of yours with one link: refusing to use it").format(
+                                 path=_shown(self.join(name))))
 
     def read_bytes(self, name: str, limit: int = 1 << 20) -> Optional[bytes]:
         """The file's first `limit` bytes, or None when it does not exist."""

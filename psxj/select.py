@@ -21,6 +21,7 @@ from operator import attrgetter
 from typing import Callable, Dict, FrozenSet, List, NamedTuple, Optional, Sequence, Tuple
 
 from psxj.errors import PsxjError, UsageError
+from psxj.i18n import N_, _
 from psxj.model import ProcessRecord, Snapshot
 
 
@@ -66,7 +67,7 @@ def _split(flag: str, text: str) -> List[str]:
     empty item (`1,,2`, a leading or trailing comma, an empty argument) is an improper list."""
     items = re.split("[ ,\t]", text)
     if any(not item for item in items):
-        raise UsageError(f"{flag}: improper list {shown(text)} (an empty item)")
+        raise UsageError(_("{flag}: improper list {text} (an empty item)").format(flag=flag, text=shown(text)))
     return items
 
 
@@ -91,10 +92,16 @@ def _ids(what: str, highest: int) -> Callable[[str, str, bool], List[object]]:
         value = strtoul(item)
         if value is None:
             if len(item) > _MAX_ITEM and item.isascii() and item.isdigit():
-                raise UsageError(f"{flag}: {what} out of range ({len(item)} digits)")
-            raise UsageError(f"{flag}: {what} list syntax error at {shown(item)}")
+                raise UsageError(_("{flag}: {what} out of range ({count} digits)").format(
+                                     flag=flag,
+                                     what=_(what),
+                                     count=len(item)))
+            raise UsageError(_("{flag}: {what} list syntax error at {item}").format(
+                                 flag=flag,
+                                 what=_(what),
+                                 item=shown(item)))
         if not 1 <= value <= highest:
-            raise UsageError(f"{flag}: {what} out of range: {shown(item)}")
+            raise UsageError(_("{flag}: {what} out of range: {item}").format(flag=flag, what=_(what), item=shown(item)))
         return [value]
     return parse
 
@@ -107,17 +114,20 @@ def _numeric_id(flag: str, item: str, what: str) -> Optional[int]:
     value = strtoul(item)
     if value is None:
         if item.isascii() and item.isdigit():  # only digits, but too many of them
-            raise UsageError(f"{flag}: {what} ID out of range ({len(item)} digits)")
+            raise UsageError(_("{flag}: {what} ID out of range ({count} digits)").format(
+                                 flag=flag,
+                                 what=_(what),
+                                 count=len(item)))
         return None
     if value > _ID_MAX:
-        raise UsageError(f"{flag}: {what} ID out of range: {shown(item)}")
+        raise UsageError(_("{flag}: {what} ID out of range: {item}").format(flag=flag, what=_(what), item=shown(item)))
     return value
 
 
 def _user(flag: str, item: str, strict_names: bool = True) -> List[object]:
     """A uid, and the name too: a BSD table names its users instead of numbering them.
     A loaded table's users need not exist here (strict_names=False): the name alone then."""
-    number = _numeric_id(flag, item, "user")
+    number = _numeric_id(flag, item, N_("user"))
     if number is not None:
         return [number]
     try:
@@ -125,7 +135,7 @@ def _user(flag: str, item: str, strict_names: bool = True) -> List[object]:
     except (KeyError, ValueError):  # ValueError: a name with a NUL byte
         if not strict_names:
             return [item]
-        raise PsxjError(f"{flag}: no such user {shown(item)}") from None
+        raise PsxjError(_("{flag}: no such user {item}").format(flag=flag, item=shown(item))) from None
 
 
 def _effective_user(record: ProcessRecord) -> object:
@@ -133,7 +143,7 @@ def _effective_user(record: ProcessRecord) -> object:
 
 
 def _group(flag: str, item: str, strict_names: bool = True) -> List[object]:
-    number = _numeric_id(flag, item, "group")
+    number = _numeric_id(flag, item, N_("group"))
     if number is not None:
         return [number]
     try:
@@ -141,7 +151,7 @@ def _group(flag: str, item: str, strict_names: bool = True) -> List[object]:
     except (KeyError, ValueError):
         if not strict_names:
             return []  # loaded tables carry no group names: this group selects nothing there
-        raise PsxjError(f"{flag}: no such group {shown(item)}") from None
+        raise PsxjError(_("{flag}: no such group {item}").format(flag=flag, item=shown(item))) from None
 
 
 def _tty(flag: str, item: str, strict_names: bool = True) -> List[object]:
@@ -171,21 +181,24 @@ def _kind(flag: str, item: str, strict_names: bool = True) -> List[object]:
     if item == "daemon-like":
         return sorted(DAEMON_LIKE)
     if item not in KINDS:
-        raise UsageError(f"{flag}: unknown kind {shown(item)} (kinds: {', '.join(KINDS)}, daemon-like)")
+        raise UsageError(_("{flag}: unknown kind {item} (kinds: {kinds}, daemon-like)").format(
+                             flag=flag,
+                             item=shown(item),
+                             kinds=', '.join(KINDS)))
     return [item]
 
 
 SELECTORS: Dict[str, SelectorKind] = {
-    "-p": SelectorKind("--pid", "PIDLIST", "process IDs", attrgetter("pid"), _ids("process ID", 0x7FFFFFFF)),
-    "-s": SelectorKind("--sid", "SIDLIST", "session IDs", attrgetter("sid"), _ids("session ID", 0x7FFFFFFF)),
-    "-u": SelectorKind("--user", "USERLIST", "effective users (names or numbers)", _effective_user, _user),
-    "-U": SelectorKind("--User", "USERLIST", "real users (names or numbers)", attrgetter("ruid"), _user),
-    "-g": SelectorKind("--group", "GROUPLIST", "effective groups (names or numbers)", attrgetter("egid"), _group),
-    "-G": SelectorKind("--Group", "GROUPLIST", "real groups (names or numbers)", attrgetter("rgid"), _group),
-    "-t": SelectorKind("--tty", "TTYLIST", "terminals (pts/1, tty1, ? for none)", attrgetter("tty"), _tty),
-    "-C": SelectorKind("--command", "CMDLIST", "command names (the kernel's comm)", attrgetter("comm"), _command),
+    "-p": SelectorKind("--pid", "PIDLIST", N_("process IDs"), attrgetter("pid"), _ids(N_("process ID"), 0x7FFFFFFF)),
+    "-s": SelectorKind("--sid", "SIDLIST", N_("session IDs"), attrgetter("sid"), _ids(N_("session ID"), 0x7FFFFFFF)),
+    "-u": SelectorKind("--user", "USERLIST", N_("effective users (names or numbers)"), _effective_user, _user),
+    "-U": SelectorKind("--User", "USERLIST", N_("real users (names or numbers)"), attrgetter("ruid"), _user),
+    "-g": SelectorKind("--group", "GROUPLIST", N_("effective groups (names or numbers)"), attrgetter("egid"), _group),
+    "-G": SelectorKind("--Group", "GROUPLIST", N_("real groups (names or numbers)"), attrgetter("rgid"), _group),
+    "-t": SelectorKind("--tty", "TTYLIST", N_("terminals (pts/1, tty1, ? for none)"), attrgetter("tty"), _tty),
+    "-C": SelectorKind("--command", "CMDLIST", N_("command names (the kernel's comm)"), attrgetter("comm"), _command),
     # Not a ps selector: psxj's own judgement of each process (psxj.judge.kinds).
-    "--kind": SelectorKind("--kind", "KINDLIST", "kinds (daemon, service, orphan, job, ... or daemon-like)",
+    "--kind": SelectorKind("--kind", "KINDLIST", N_("kinds (daemon, service, orphan, job, ... or daemon-like)"),
                            attrgetter("pid"), _kind),
 }
 
@@ -200,10 +213,12 @@ def unanswerable(selection: "Selection", records: Sequence[ProcessRecord]) -> Li
         if selector.flag == "-u" and numbers and any(r.euid is None and r.user for r in records):
             asked = ",".join(str(n) for n in numbers if n != 0)
             if asked:
-                notes.append(f"-u {asked}: this table names its users without their numbers "
-                             "(only root is known to be 0); select them by name")
+                notes.append(_("-u {asked}: this table names its users without their numbers (only root is known "
+                               "to be 0); select them by name").format(asked=asked))
         elif selector.flag != "-u" and records and all(kind.field(r) is None for r in records):
-            notes.append(f"{selector.flag}: this table does not give {kind.help}: it selects nothing")
+            notes.append(_("{flag}: this table does not give {help}: it selects nothing").format(
+                             flag=selector.flag,
+                             help=_(kind.help)))
     return notes
 
 
@@ -250,11 +265,11 @@ class Selection(NamedTuple):
 
 
 def add_selector_arguments(parser: argparse.ArgumentParser) -> None:
-    group = parser.add_argument_group("selectors (several select the union, as in ps)")
+    group = parser.add_argument_group(_("selectors (several select the union, as in ps)"))
     for flag, kind in SELECTORS.items():
         names = (flag,) if flag == kind.long else (flag, kind.long)
         group.add_argument(*names, dest=f"select{flag}", action="append", default=[],
-                           metavar=kind.metavar, help=kind.help)
+                           metavar=kind.metavar, help=_(kind.help))
 
 
 def selection_from_arguments(args: argparse.Namespace, text: str = "", strict_names: bool = True) -> Selection:
@@ -292,7 +307,7 @@ def parse_filter(line: str) -> Selection:
     try:
         words = shlex.split(line)
     except ValueError as exc:
-        raise UsageError(f"{exc} (close the quote, or leave quotes out)") from None
+        raise UsageError(_("{error} (close the quote, or leave quotes out)").format(error=exc)) from None
     text: List[str] = []
     lists: Dict[str, List[str]] = {}
     index = 0
@@ -304,7 +319,10 @@ def parse_filter(line: str) -> Selection:
             continue
         if value is None:
             if index + 1 >= len(words):
-                raise UsageError(f"{words[index]} needs {SELECTORS[flag].help}, as in {_EXAMPLES[flag]}")
+                raise UsageError(_("{flag} needs {help}, as in {example}").format(
+                                     flag=words[index],
+                                     help=_(SELECTORS[flag].help),
+                                     example=_EXAMPLES[flag]))
             value = words[index + 1]
             index += 2
         else:

@@ -10,15 +10,16 @@ from __future__ import annotations
 import os
 import signal
 
+from psxj.i18n import N_, _
 from psxj.identity import NotThatProcess, ProvenProcess
 from psxj.model import ProcessRecord
 
 # The interface's menu, SIGTERM first (preselected), with what each does, in plain words.
 MENU = ("TERM", "HUP", "INT", "KILL", "STOP", "CONT", "USR1", "USR2")
-MEANINGS = {"HUP": "hang up: daemons reload", "INT": "interrupt, as Ctrl-C does",
-            "TERM": "ask it to end (the polite stop)", "KILL": "end it now; it cannot refuse",
-            "STOP": "pause it; it cannot refuse", "CONT": "let a paused process go on",
-            "USR1": "user-defined 1", "USR2": "user-defined 2"}
+MEANINGS = {"HUP": N_("hang up: daemons reload"), "INT": N_("interrupt, as Ctrl-C does"),
+            "TERM": N_("ask it to end (the polite stop)"), "KILL": N_("end it now; it cannot refuse"),
+            "STOP": N_("pause it; it cannot refuse"), "CONT": N_("let a paused process go on"),
+            "USR1": N_("user-defined 1"), "USR2": N_("user-defined 2")}
 
 
 class SignalError(Exception):
@@ -40,18 +41,18 @@ def send_signal(record: ProcessRecord, name: str) -> None:
         except NotThatProcess as exc:
             raise SignalError(str(exc)) from None
         except PermissionError:
-            raise SignalError(f"not allowed to signal {label} (permission denied)") from None
+            raise SignalError(_("not allowed to signal {process} (permission denied)").format(process=label)) from None
         except ProcessLookupError:
-            raise SignalError(f"{label} has exited") from None
+            raise SignalError(_("{process} has exited").format(process=label)) from None
         return
     import psutil
 
     try:
         process = psutil.Process(record.pid)
         if record.start_time is None or abs(process.create_time() - record.start_time) > 0.05:
-            raise SignalError(f"{label} has exited; its PID now belongs to another process")
+            raise SignalError(_("{process} has exited; its PID now belongs to another process").format(process=label))
         process.send_signal(number)
     except psutil.NoSuchProcess:
-        raise SignalError(f"{label} has exited") from None
+        raise SignalError(_("{process} has exited").format(process=label)) from None
     except psutil.AccessDenied:
-        raise SignalError(f"not allowed to signal {label} (permission denied)") from None
+        raise SignalError(_("not allowed to signal {process} (permission denied)").format(process=label)) from None

@@ -13,6 +13,7 @@ from functools import partial
 from operator import attrgetter
 from typing import Callable, Dict, Iterable, List, NamedTuple, Optional, Tuple
 
+from psxj.i18n import _, ngettext
 from psxj.model import ProcessRecord, Snapshot
 from psxj.render.psformat import format_time, session_text
 from psxj.select import Selection
@@ -268,7 +269,7 @@ class TableLayout:
         cells = [(c.text(record, snapshot).rjust(w) if c.right else c.text(record, snapshot).ljust(w)[:w])
                  for c, w in zip(self.columns[:-1], self.widths)]
         command = prefix + record.command
-        return " ".join(cells) + " " + ("(exited) " + command if gone else command)
+        return " ".join(cells) + " " + (_("(exited) ") + command if gone else command)
 
 
 def cpu_percent(previous: Optional[Snapshot], current: Snapshot, ticks_per_second: int) -> Dict:
@@ -426,16 +427,20 @@ def session_rows(snapshot: Snapshot, records: List[ProcessRecord], options: View
         leader = snapshot.get(sid, host)
         tty = members[0].tty
         foreground = next((r.tpgid for r in members if r.tpgid not in (None, -1)), None)
-        who = f"leader {sid} {leader.comm}" if leader is not None else "leader not in the table"
-        terminal = f"terminal {tty}, foreground group {foreground}" if tty != "?" else "no terminal"
-        count = f"{len(members)} process{'es' if len(members) != 1 else ''}"
-        where = f" on {host}" if host is not None else ""
-        rows.append(_new_row((SESSION_HEADER, None, "", f"Session {sid}{where}  ({who}; {terminal}; {count})", 0)))
+        who = _("leader {sid} {comm}").format(sid=sid, comm=leader.comm) if leader is not None else \
+            _("leader not in the table")
+        terminal = _("terminal {tty}, foreground group {pgid}").format(tty=tty, pgid=foreground) if tty != "?" \
+            else _("no terminal")
+        count = ngettext("{count} process", "{count} processes", len(members)).format(count=len(members))
+        where = _(" on {host}").format(host=host) if host is not None else ""
+        rows.append(_new_row((SESSION_HEADER, None, "", _("Session {sid}{where}  ({who}; {terminal}; {count})").format(
+            sid=sid, where=where, who=who, terminal=terminal, count=count), 0)))
         for pgid, group in groups.items():
-            mark = "  [foreground]" if pgid == foreground else "  [background]" if foreground else ""
+            mark = _("  [foreground]") if pgid == foreground else _("  [background]") if foreground else ""
             group_leader = snapshot.get(pgid, host)
-            name = group_leader.comm if group_leader is not None else "leader not in the table"
-            rows.append(_new_row((GROUP_HEADER, None, "", f"  Process group {pgid} ({name}){mark}", 1)))
+            name = group_leader.comm if group_leader is not None else _("leader not in the table")
+            rows.append(_new_row((GROUP_HEADER, None, "", _("  Process group {pgid} ({name}){mark}").format(
+                pgid=pgid, name=name, mark=mark), 1)))
             rows.extend(_ROWS.rows(group, "    ", 2))
     return rows
 
@@ -449,5 +454,6 @@ def header_members(rows: List[Row], index: int) -> Tuple[str, int, List[ProcessR
             break
         if row.kind == PROCESS:
             members.append(row.record)
-    ident = int(header.text.split()[1 if header.kind == SESSION_HEADER else 2])
+    # The first number of the header's words: the session's or group's id, in every language.
+    ident = int(next(word for word in header.text.split() if word.isascii() and word.isdigit()))
     return header.kind, ident, members

@@ -35,6 +35,7 @@ from psxj.demo.daemon import (
 )
 from psxj.demo.steps import SKIPPABLE
 from psxj.errors import OneLineParser, PsxjError
+from psxj.i18n import _
 from psxj.identity import NotThatProcess, ProvenProcess, command_line, holds_open, owner_uid
 from psxj.safefs import RunDir, UnsafePath
 from psxj.spawn import popen_module
@@ -113,30 +114,30 @@ class DemoControl:
 
         def same_user(p: int) -> Optional[str]:
             uid = owner_uid(p)
-            return None if uid == os.geteuid() else f"it runs as uid {uid}, not as you"
+            return None if uid == os.geteuid() else _("it runs as uid {uid}, not as you").format(uid=uid)
 
         def demo_arguments(p: int) -> Optional[str]:
             argv = command_line(p)
             if "psxj.demo.daemon" not in argv or "--rundir" not in argv[:-1]:
-                return "its arguments are not psxj's demo daemon's"
+                return _("its arguments are not psxj's demo daemon's")
             if os.path.abspath(argv[argv.index("--rundir") + 1]) != self.rundir:
-                return "it is the demo of another run directory"
+                return _("it is the demo of another run directory")
             return None
 
         def recorded_executable(p: int) -> Optional[str]:
             try:
                 exe = os.readlink(f"/proc/{p}/exe")
             except OSError:
-                return "its executable cannot be read"
-            return None if exe == recorded.get("exe") else "its executable is not the one the demo recorded"
+                return _("its executable cannot be read")
+            return None if exe == recorded.get("exe") else _("its executable is not the one the demo recorded")
 
         def holds_the_pidfile(p: int) -> Optional[str]:
-            return None if holds_open(p, *pidfile) else "it does not have the pidfile open itself"
+            return None if holds_open(p, *pidfile) else _("it does not have the pidfile open itself")
 
-        label = f"the process holding the pidfile lock (pid {pid})"
+        label = _("the process holding the pidfile lock (pid {pid})").format(pid=pid)
         start = recorded.get("start_ticks")
         if not isinstance(start, int):
-            raise NotThatProcess(f"{label} never recorded itself as this run directory's demo")
+            raise NotThatProcess(_("{label} never recorded itself as this run directory's demo").format(label=label))
         return ProvenProcess.prove(pid, start, label,
                                    [same_user, demo_arguments, recorded_executable, holds_the_pidfile])
 
@@ -166,7 +167,7 @@ class DemoControl:
         try:
             proven = self._proven_holder()
         except NotThatProcess as exc:
-            raise PsxjError(f"{exc}: psxj will not signal it") from None
+            raise PsxjError(_("{error}: psxj will not signal it").format(error=exc)) from None
         if proven is None:
             return None
         process, start_ticks = proven
@@ -230,7 +231,7 @@ class DemoControl:
                 st = rundir.stat(name)
                 if st is not None:
                     runs.append((st.st_mtime, name))
-        for _, name in sorted(runs)[:-_KEPT_RUNS] if len(runs) > _KEPT_RUNS else []:
+        for _mtime, name in sorted(runs)[:-_KEPT_RUNS] if len(runs) > _KEPT_RUNS else []:
             rundir.unlink(name)
             rundir.unlink(gate_file(STEPS_PATTERN.match(name).group(1)))  # a lab run's gate, if it had one
 
@@ -278,17 +279,18 @@ class DemoControl:
                 if entry["step"] in ("running", "refused"):
                     return entry
             time.sleep(0.02)
-        raise PsxjError(f"demo: the daemon did not report within {timeout:g}s (see psxj demo log)")
+        raise PsxjError(_("demo: the daemon did not report within {timeout:g}s (see psxj demo log)").format(
+                            timeout=timeout))
 
     def start(self, step_delay: float = 0.0, lifetime: float = 600.0) -> int:
         holder = self.running_pid()
         if holder is not None:
-            raise PsxjError(f"psxj-demo already running (pid {holder})")
+            raise PsxjError(_("psxj-demo already running (pid {holder})").format(holder=holder))
         run = self.launch(step_delay, lifetime)
         run.launcher.wait()  # like a shell: the command returns once the first fork is done
         outcome = self.wait_for_outcome(run.run_id, timeout=10 + 12 * step_delay)
         if outcome["step"] == "refused":
-            raise PsxjError(f"psxj-demo already running (pid {outcome.get('holder')})")
+            raise PsxjError(_("psxj-demo already running (pid {holder})").format(holder=outcome.get('holder')))
         return outcome["pid"]
 
     # stopping ------------------------------------------------------------------
@@ -305,10 +307,10 @@ class DemoControl:
         try:
             proven = self._proven_holder()
         except NotThatProcess as exc:
-            raise PsxjError(f"{exc}: nothing was signalled") from None
+            raise PsxjError(_("{error}: nothing was signalled").format(error=exc)) from None
         if proven is None:
             return None
-        process, _ = proven
+        process, _start = proven
         with process:
             try:
                 process.send(signum)
@@ -327,10 +329,11 @@ class DemoControl:
             pid, ticks = entry["pid"], entry.get("start_ticks")
 
             def is_demo(p: int) -> Optional[str]:
-                return None if "psxj.demo.daemon" in command_line(p) else "it is no longer the demo"
+                return None if "psxj.demo.daemon" in command_line(p) else _("it is no longer the demo")
 
             try:
-                with ProvenProcess.prove(pid, ticks, f"demo step process {pid}", [is_demo]) as process:
+                label = _("demo step process {pid}").format(pid=pid)
+                with ProvenProcess.prove(pid, ticks, label, [is_demo]) as process:
                     process.send(signal.SIGKILL)
                     killed.append(pid)
             except (NotThatProcess, ProcessLookupError, PermissionError):
@@ -419,23 +422,25 @@ WantedBy=multi-user.target
 
 
 def main(argv: List[str]) -> int:
-    parser = OneLineParser(prog="psxj demo", description="Run psxj's teaching daemon like a classic init script.",
-                     epilog="status exits 0 running, 1 dead but the pidfile remains, 3 not running, "
-                            "4 unknown (the pidfile is locked by a process psxj cannot prove is its demo). "
-                            "The lab: start --skip RULE shows what goes wrong without a rule; jobs runs job "
-                            "control live in a terminal psxj owns; quiz asks what each step will change.")
+    parser = OneLineParser(prog="psxj demo", description=_("Run psxj's teaching daemon like a classic init script."),
+                     epilog=_("status exits 0 running, 1 dead but the pidfile remains, 3 not running, 4 unknown "
+                              "(the pidfile is locked by a process psxj cannot prove is its demo). The lab: "
+                              "start --skip RULE shows what goes wrong without a rule; jobs runs job control "
+                              "live in a terminal psxj owns; quiz asks what each step will change."))
     parser.add_argument("command", choices=["start", "stop", "restart", "status", "log", "init-script", "unit",
                                             "jobs", "quiz"])
-    parser.add_argument("--rundir", help=f"run directory (default {default_rundir()})")
+    parser.add_argument("--rundir", help=_("run directory (default {rundir})").format(
+                                             rundir=default_rundir()))
     # The teaching lab (psxj.lab): counterexamples, job control and the quiz.
     parser.add_argument("--skip", choices=sorted(SKIPPABLE), metavar="RULE",
-                        help="start: leave this rule out and watch what goes wrong, then stop it all "
-                             f"({', '.join(SKIPPABLE)})")
-    parser.add_argument("--answers", metavar="FILE", help="quiz: read the answers from FILE, one line per step")
+                        help=_("start: leave this rule out and watch what goes wrong, then stop it all "
+                               "({rules})").format(rules=', '.join(SKIPPABLE)))
+    parser.add_argument("--answers", metavar="FILE", help=_("quiz: read the answers from FILE, one line per step"))
     parser.add_argument("--step-delay", type=lambda t: finite_seconds(t, MAX_STEP_DELAY),
-                        default=0.0, help=f"pause after each step, 0 to {MAX_STEP_DELAY:g} (default 0)")
+                        default=0.0, help=_("pause after each step, 0 to {most:g} (default 0)").format(
+                                              most=MAX_STEP_DELAY))
     parser.add_argument("--lifetime", type=lambda t: finite_seconds(t, MAX_LIFETIME, 0.001),
-                        default=600.0, help="exit by itself after this many seconds, at most a week (default 600)")
+                        default=600.0, help=_("exit by itself after this many seconds, at most a week (default 600)"))
     args = parser.parse_args(argv)
     if args.command in ("jobs", "quiz") or args.skip or args.answers:
         from psxj.lab.cli import main as lab_main
@@ -445,13 +450,13 @@ def main(argv: List[str]) -> int:
     if args.command == "start":
         holder = control.running_pid()
         if holder is not None:  # the init-script answer, word for word; nothing is touched
-            print(f"psxj-demo already running (pid {holder})", file=sys.stderr)
+            print(_("psxj-demo already running (pid {holder})").format(holder=holder), file=sys.stderr)
             return 1
         print(control.start(args.step_delay, args.lifetime))
         return 0
     if args.command == "stop":
         pid = control.stop()
-        print(f"psxj-demo stopped (pid {pid})" if pid else "psxj-demo was not running")
+        print(_("psxj-demo stopped (pid {pid})").format(pid=pid) if pid else _("psxj-demo was not running"))
         return 0
     if args.command == "restart":
         control.stop()
@@ -463,12 +468,12 @@ def main(argv: List[str]) -> int:
         except UnsafePath:
             raise  # the run directory itself is refused: an error, like every other command
         except PsxjError as exc:
-            print(f"psxj-demo status unknown: {exc}")
+            print(_("psxj-demo status unknown: {error}").format(error=exc))
             return STATUS_UNKNOWN
         status = control.status() if demo is None else STATUS_RUNNING
-        print({STATUS_RUNNING: f"psxj-demo is running (pid {demo.pid if demo else '?'})",
-               STATUS_DEAD_PIDFILE: "psxj-demo is not running, but its pidfile remains",
-               STATUS_NOT_RUNNING: "psxj-demo is not running"}[status])
+        print({STATUS_RUNNING: _("psxj-demo is running (pid {pid})").format(pid=demo.pid if demo else '?'),
+               STATUS_DEAD_PIDFILE: _("psxj-demo is not running, but its pidfile remains"),
+               STATUS_NOT_RUNNING: _("psxj-demo is not running")}[status])
         return status
     if args.command == "log":
         from psxj.render.escape import safe_text

@@ -37,6 +37,7 @@ import time
 from typing import Optional, Tuple
 
 from psxj.demo.steps import SKIPPABLE, STEPS
+from psxj.i18n import _
 from psxj.safefs import RunDir, UnsafePath
 
 PIDFILE = "psxj-demo.pid"
@@ -68,9 +69,11 @@ def finite_seconds(text: str, highest: float, lowest: float = 0.0) -> float:
     try:
         value = float(text)
     except ValueError:
-        raise argparse.ArgumentTypeError("not a number") from None
+        raise argparse.ArgumentTypeError(_("not a number")) from None
     if not math.isfinite(value) or not lowest <= value <= highest:
-        raise argparse.ArgumentTypeError(f"must be between {lowest:g} and {highest:g} seconds")
+        raise argparse.ArgumentTypeError(_("must be between {lowest:g} and {highest:g} seconds").format(
+                                             lowest=lowest,
+                                             highest=highest))
     return value
 
 
@@ -190,7 +193,7 @@ class Demo:
         parent = os.getpid()
         if os.fork():
             os._exit(0)
-        for _ in range(200):
+        for _attempt in range(200):
             if os.getppid() != parent:
                 return
             time.sleep(0.005)

@@ -8,52 +8,54 @@ from __future__ import annotations
 
 from typing import Dict, List, NamedTuple, Optional, Tuple
 
+from psxj.i18n import N_
+
 
 class Step(NamedTuple):
-    title: str
-    quote: str          # the tutorial's rule, in its own words (Chinese)
-    explanation: str    # what to look for in the table
+    title: str          # in English (N_): shown with _(), logged by the daemon as it is
+    quote: str          # the tutorial's rule, in its own words (Chinese): never translated
+    explanation: str    # what to look for in the table (N_, shown with _())
     changes: Tuple[str, ...] = ()   # columns this step is expected to change
 
 
 STEPS: Dict[str, Step] = {
-    "start": Step("the program starts", "守护进程常常在系统引导时启动",
-                  "A child of whoever started it: same session, same terminal, in its foreground group (+)."),
-    "fork": Step("fork(), the parent exits", "执行 fork()，之后父进程退出，子进程继续执行。（守护进程变为 init 的子进程）",
-                 "A new PID; its parent exited, so init (or a subreaper) adopted it: PPID changes. "
-                 "It is no longer a group leader, so setsid() can work.", ("PID", "PPID")),
-    "setsid": Step("setsid()", "子进程调用 setsid() 开启一个新会话，并且释放和控制终端的所有联系。",
-                   "A new session and process group, led by this process: SID and PGID become its PID, "
-                   "TTY becomes ?, TPGID -1, and STAT gains s (session leader) and loses + .",
+    "start": Step(N_("the program starts"), "守护进程常常在系统引导时启动",
+                  N_("A child of whoever started it: same session, same terminal, in its foreground group (+).")),
+    "fork": Step(N_("fork(), the parent exits"), "执行 fork()，之后父进程退出，子进程继续执行。（守护进程变为 init 的子进程）",
+                 N_("A new PID; its parent exited, so init (or a subreaper) adopted it: PPID changes. "
+                 "It is no longer a group leader, so setsid() can work."), ("PID", "PPID")),
+    "setsid": Step(N_("setsid()"), "子进程调用 setsid() 开启一个新会话，并且释放和控制终端的所有联系。",
+                   N_("A new session and process group, led by this process: SID and PGID become its PID, "
+                   "TTY becomes ?, TPGID -1, and STAT gains s (session leader) and loses + ."),
                    ("PGID", "SID", "TTY", "TPGID", "STAT")),
-    "second-fork": Step("fork() again, the session leader exits",
+    "second-fork": Step(N_("fork() again, the session leader exits"),
                         "在调用 setsid() 之后执行第二次 fork()，让父进程退出子进程继续执行。这样可以确保子进程不是会话首进程",
-                        "A new PID again, not the session leader: SID stays, STAT loses s. By the System V rules "
-                        "it can never acquire a controlling terminal.", ("PID", "PPID", "STAT")),
-    "umask": Step("umask(0)", "清除进程的 umask （通常置为 0）以确保当守护进程创建文件和目录时拥有需要的权限。",
-                  "Invisible in ps: psxj audit shows Umask 0000."),
-    "chdir": Step("chdir(\"/\")", "修改进程的当前工作目录，通常设为根目录 /。",
-                  "Invisible in ps: the detail view's cwd becomes /."),
-    "close": Step("close inherited descriptors", "关闭从父进程继承来的所有打开的文件描述符。",
-                  "Invisible in ps: the descriptor count drops; nothing ties it to its starter any more."),
-    "devnull": Step("0, 1, 2 on /dev/null", "打开 /dev/null，调用 dup2() 将这些文件描述符指向这个设备。",
-                    "Invisible in ps: stdio points at /dev/null."),
-    "running": Step("running(): the pidfile lock", "在该文件上加上一把写锁，之后企图再次启动该守护进程新的副本实例时都会失败。",
-                    "It holds a write lock on psxj-demo.pid: a second instance will be refused."),
-    "refused": Step("a second instance is refused", "企图再次启动该守护进程新的副本实例时都会失败",
-                    "Another instance holds the pidfile lock: this one exits."),
-    "syslog": Step("syslog", "从 4.2 BSD 开始，提供一个称为 syslog 的工具用来简化消息记录。",
-                   "It logs through syslog (where /dev/log exists) and to psxj-demo.log."),
-    "signals": Step("SIGHUP and SIGTERM handled", "sigaction SIGHUP SIGTERM",
-                    "SIGHUP logs a reload; SIGTERM removes the pidfile and exits. The daemon now runs."),
+                        N_("A new PID again, not the session leader: SID stays, STAT loses s. By the System V rules "
+                        "it can never acquire a controlling terminal."), ("PID", "PPID", "STAT")),
+    "umask": Step(N_("umask(0)"), "清除进程的 umask （通常置为 0）以确保当守护进程创建文件和目录时拥有需要的权限。",
+                  N_("Invisible in ps: psxj audit shows Umask 0000.")),
+    "chdir": Step(N_("chdir(\"/\")"), "修改进程的当前工作目录，通常设为根目录 /。",
+                  N_("Invisible in ps: the detail view's cwd becomes /.")),
+    "close": Step(N_("close inherited descriptors"), "关闭从父进程继承来的所有打开的文件描述符。",
+                  N_("Invisible in ps: the descriptor count drops; nothing ties it to its starter any more.")),
+    "devnull": Step(N_("0, 1, 2 on /dev/null"), "打开 /dev/null，调用 dup2() 将这些文件描述符指向这个设备。",
+                    N_("Invisible in ps: stdio points at /dev/null.")),
+    "running": Step(N_("running(): the pidfile lock"), "在该文件上加上一把写锁，之后企图再次启动该守护进程新的副本实例时都会失败。",
+                    N_("It holds a write lock on psxj-demo.pid: a second instance will be refused.")),
+    "refused": Step(N_("a second instance is refused"), "企图再次启动该守护进程新的副本实例时都会失败",
+                    N_("Another instance holds the pidfile lock: this one exits.")),
+    "syslog": Step(N_("syslog"), "从 4.2 BSD 开始，提供一个称为 syslog 的工具用来简化消息记录。",
+                   N_("It logs through syslog (where /dev/log exists) and to psxj-demo.log.")),
+    "signals": Step(N_("SIGHUP and SIGTERM handled"), "sigaction SIGHUP SIGTERM",
+                    N_("SIGHUP logs a reload; SIGTERM removes the pidfile and exits. The daemon now runs.")),
     # Two things a daemon may do later, asked for by the teaching lab (psxj.lab), never by a plain run.
-    "shared-file": Step("it creates a file for its group (mode 0660)",
+    "shared-file": Step(N_("it creates a file for its group (mode 0660)"),
                         "以确保当守护进程创建文件和目录时拥有需要的权限",
-                        "The mode it asked for, and the mode the file really got (the umask takes bits away)."),
-    "terminal": Step("it opens a terminal, without O_NOCTTY",
+                        N_("The mode it asked for, and the mode the file really got (the umask takes bits away).")),
+    "terminal": Step(N_("it opens a terminal, without O_NOCTTY"),
                      "如果守护进程可能会打开一个终端设备，那么必须确保这个设备不会成为控制终端。",
-                     "A session leader without a terminal acquires the first terminal it opens (System V rule): "
-                     "TTY and TPGID change. A process that is not a session leader never does.",
+                     N_("A session leader without a terminal acquires the first terminal it opens (System V rule): "
+                     "TTY and TPGID change. A process that is not a session leader never does."),
                      ("TTY", "TPGID", "STAT")),
 }
 

@@ -11,18 +11,26 @@ from __future__ import annotations
 
 from typing import Dict, List, NamedTuple, Optional, Tuple
 
+from psxj.i18n import N_, _
 from psxj.judge.facts import Gone, ProcFacts, SystemFacts, Unreadable
 from psxj.judge.kinds import MEANINGS, Kind
 from psxj.judge.profiles import NOT_NEEDED, RULES_OF, profile_for
 from psxj.judge.rules import FAIL, PASS, RULES, UNKNOWN, Context
 from psxj.judge.rules import NOT_NEEDED as NA
 from psxj.model import ProcessRecord, Snapshot
+from psxj.render.cells import pad_cells
 from psxj.render.escape import safe_text
 
 __all__ = ["PASS", "FAIL", "UNKNOWN", "NA", "RULE_HELP", "Verdict", "Report", "SystemFacts", "audit_process",
            "audit_all", "format_report", "summary_line"]
 
-RULE_HELP: Dict[str, str] = {rule_id: rule.help for rule_id, rule in RULES.items()}
+RULE_HELP: Dict[str, str] = {rule_id: rule.help for rule_id, rule in RULES.items()}   # English: _() where shown
+# The verdicts as people read them (JSON keeps pass, fail, unknown, n/a in every language).
+VERDICT_WORDS = {PASS: N_("PASS"), FAIL: N_("FAIL"), UNKNOWN: N_("UNKNOWN"), NA: N_("N/A")}
+
+
+def verdict_word(verdict: str) -> str:
+    return _(VERDICT_WORDS.get(verdict, verdict))
 
 
 class Verdict(NamedTuple):
@@ -75,10 +83,10 @@ def audit_process(snapshot: Snapshot, record: ProcessRecord, system: Optional[Sy
     if chosen is None:  # a kernel thread or a zombie: nothing the rules could ask of it
         return Report(record.pid, record.command, kind, None, False, ())
     context = Context(snapshot, record, kind, ProcFacts(record.pid), system or SystemFacts(snapshot))
-    who = kind.supervisor or "its supervisor"
+    who = kind.supervisor or _("its supervisor")
     try:
         verdicts = [_rule(rule_id, context) for rule_id in RULES_OF[chosen]]
-        verdicts += [Verdict(rule_id, NA, safe_text(text.format(who=who)))
+        verdicts += [Verdict(rule_id, NA, safe_text(_(text).format(who=who)))
                      for rule_id, text in NOT_NEEDED.get(chosen, {}).items()]
     except Gone:
         return Report(record.pid, record.command, kind, chosen, True, ())
@@ -119,42 +127,44 @@ def format_report(report: Report) -> str:
     kind = report.kind
     lines = [f"PID {report.pid}  {report.command}"]
     if report.gone:
-        lines.append("  gone: the process exited during the audit")
+        lines.append("  " + _("gone: the process exited during the audit"))
         return "\n".join(lines)
-    lines.append(f"  kind: {kind.name} ({MEANINGS[kind.name]})" + (f"; supervisor {kind.supervisor}" if kind.supervisor
-                                                                      else "") + (f", unit {kind.unit}" if kind.unit
-                                                                                  else ""))
-    lines.extend(f"    because {safe_text(reason)}" for reason in kind.reasons)
+    lines.append("  " + _("kind: {kind} ({meaning})").format(kind=kind.name, meaning=_(MEANINGS[kind.name]))
+                 + (_("; supervisor {supervisor}").format(supervisor=kind.supervisor) if kind.supervisor else "")
+                 + (_(", unit {unit}").format(unit=kind.unit) if kind.unit else ""))
+    lines.extend("    " + _("because {reason}").format(reason=safe_text(reason)) for reason in kind.reasons)
     if report.profile is None:
-        lines.append("  not audited: the daemon rules do not apply to a " + kind.name)
+        lines.append("  " + _("not audited: the daemon rules do not apply to a {kind}").format(kind=kind.name))
         return "\n".join(lines)
-    lines.append(f"  profile: {report.profile}" + ("" if report.daemon else "  (it does not qualify as a daemon: "
-                                                   "the rules show what it lacks)"))
+    lines.append("  " + _("profile: {profile}").format(profile=report.profile)
+                 + ("" if report.daemon else _("  (it does not qualify as a daemon: the rules show what it lacks)")))
     checked = [rule for rule in report.rules if rule.verdict != NA]
     for rule in checked:
-        lines.append(f"  {rule.verdict.upper():8} {rule.id:19} {rule.evidence}")
+        lines.append(f"  {pad_cells(verdict_word(rule.verdict), 8)} {rule.id:19} {rule.evidence}")
     by_reason: Dict[str, list] = {}
     for rule in report.rules:
         if rule.verdict == NA:
             by_reason.setdefault(rule.evidence, []).append(rule.id)
     for evidence, ids in by_reason.items():  # the same reason once, with every rule it covers
-        lines.append(f"  {'N/A':8} {', '.join(ids)}: {evidence}" if len(ids) > 1 else
-                     f"  {'N/A':8} {ids[0]:19} {evidence}")
+        na = pad_cells(verdict_word(NA), 8)
+        lines.append(f"  {na} {', '.join(ids)}: {evidence}" if len(ids) > 1 else f"  {na} {ids[0]:19} {evidence}")
     counts = report.counts()
-    lines.append(f"  {counts[PASS]} pass, {counts[FAIL]} fail, {counts[UNKNOWN]} unknown, {counts[NA]} n/a")
+    lines.append("  " + _("{passed} pass, {failed} fail, {unknown} unknown, {na} n/a").format(
+        passed=counts[PASS], failed=counts[FAIL], unknown=counts[UNKNOWN], na=counts[NA]))
     return "\n".join(lines)
 
 
 def summary_line(report: Report) -> str:
     if report.gone:
-        return f"{report.pid:>7}  gone"
+        return f"{report.pid:>7}  " + _("gone")
     counts = report.counts()
     failed = [r.id for r in report.rules if r.verdict == FAIL]
     unknown = [r.id for r in report.rules if r.verdict == UNKNOWN]
     text = (f"{report.pid:>7}  {report.kind.name:14} {report.profile or '-':9} "
-            f"{counts[PASS]:2} pass {counts[FAIL]:2} fail {counts[UNKNOWN]:2} unknown")
+            + _("{passed:2} pass {failed:2} fail {unknown:2} unknown").format(
+                passed=counts[PASS], failed=counts[FAIL], unknown=counts[UNKNOWN]))
     if failed:
-        text += f"  fail: {','.join(failed)}"
+        text += "  " + _("fail: {rules}").format(rules=",".join(failed))
     if unknown:
-        text += f"  unknown: {','.join(unknown)}"
+        text += "  " + _("unknown: {rules}").format(rules=",".join(unknown))
     return f"{text}  {report.command[:60]}"

@@ -7,33 +7,35 @@ does not fail), 1 otherwise or when a PID does not exist, 2 for a usage error.
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
 import sys
 from typing import List
 
 from psxj.errors import OneLineParser, PsxjError, UsageError
+from psxj.i18n import _, untranslated
 from psxj.judge.audit import RULE_HELP, audit_all, format_report, summary_line
 from psxj.judge.profiles import PROFILES, RULES_OF
 
 
 def build_parser() -> argparse.ArgumentParser:
-    rules = "\n".join(f"  {rule_id:19} {text}" for rule_id, text in RULE_HELP.items())
+    rules = "\n".join(f"  {rule_id:19} {_(text)}" for rule_id, text in RULE_HELP.items())
     profiles = "\n".join(f"  {name:10} {', '.join(RULES_OF[name])}" for name in PROFILES)
     parser = OneLineParser(
         prog="psxj audit", formatter_class=argparse.RawDescriptionHelpFormatter,
-        description="Check processes against the daemon rules that fit them, with the evidence read from /proc. "
-                    "The profile follows the process's kind: classic (the tutorial's rules) for daemons, orphans "
-                    "and jobs; new-style (systemd's daemon(7)) for supervised services; container for PID 1.",
-        epilog=f"Profiles and their rules (the others are listed as n/a, with the reason):\n{profiles}\n\n"
-               f"Rules, and what psxj accepts as a pass:\n{rules}\n\n"
-               "Exit status: 0 no rule fails (unknown and n/a do not fail), 1 a rule fails or a PID does not "
-               "exist, 2 usage error.",
+        description=_("Check processes against the daemon rules that fit them, with the evidence read from /proc. "
+                      "The profile follows the process's kind: classic (the tutorial's rules) for daemons, orphans "
+                      "and jobs; new-style (systemd's daemon(7)) for supervised services; container for PID 1."),
+        epilog=_("Profiles and their rules (the others are listed as n/a, with the reason):") + f"\n{profiles}\n\n"
+               + _("Rules, and what psxj accepts as a pass:") + f"\n{rules}\n\n"
+               + _("Exit status: 0 no rule fails (unknown and n/a do not fail), 1 a rule fails or a PID does not "
+                   "exist, 2 usage error."),
     )
-    parser.add_argument("pids", nargs="*", metavar="PID", help="processes to audit")
+    parser.add_argument("pids", nargs="*", metavar="PID", help=_("processes to audit"))
     parser.add_argument("--all", action="store_true",
-                        help="audit every daemon-like process (init, container-init, service, daemon)")
-    parser.add_argument("--profile", choices=PROFILES, help="judge by this standard instead of the kind's")
-    parser.add_argument("--json", action="store_true", help="print the verdicts as JSON")
+                        help=_("audit every daemon-like process (init, container-init, service, daemon)"))
+    parser.add_argument("--profile", choices=PROFILES, help=_("judge by this standard instead of the kind's"))
+    parser.add_argument("--json", action="store_true", help=_("print the verdicts as JSON"))
     from psxj.fleet_cli import add_fleet_arguments
 
     add_fleet_arguments(parser, audit=True)
@@ -46,7 +48,7 @@ def _pid(text: str) -> int:
 
     value = strtoul(text)
     if value is None or not 1 <= value <= 0x7FFFFFFF:
-        raise UsageError(f"audit: invalid process ID {shown(text)}")
+        raise UsageError(_("audit: invalid process ID {pid}").format(pid=shown(text)))
     return value
 
 
@@ -59,34 +61,38 @@ def _write(text: str) -> None:
 def main(argv: List[str]) -> int:
     args = build_parser().parse_args(argv)
     if not args.pids and not args.all:
-        raise UsageError("audit: name at least one PID, or --all")
+        raise UsageError(_("audit: name at least one PID, or --all"))
     if args.pids and args.all:
-        raise UsageError("audit: give PIDs or --all, not both")
+        raise UsageError(_("audit: give PIDs or --all, not both"))
     pids = [_pid(p) for p in args.pids]
     if args.host is not None:  # psxj's audit code runs there (sent over SSH), the reports come back
         from psxj.fleet_cli import audit_on_host
 
         return _print_reports(args, audit_on_host(args, pids))
     if args.ssh_config is not None:
-        raise UsageError("audit: --ssh-config goes with --host")
+        raise UsageError(_("audit: --ssh-config goes with --host"))
     if not __import__("os").path.exists("/proc/self/stat"):
-        raise PsxjError("audit: needs Linux /proc")
+        raise PsxjError(_("audit: needs Linux /proc"))
     from psxj.sources.proc import read_snapshot
 
     snapshot = read_snapshot(parallel=True)
     missing = [pid for pid in pids if snapshot.get(pid) is None]
     if missing:
-        raise PsxjError(f"audit: no process with PID {', '.join(map(str, missing))}")
-    records = [snapshot.get(pid) for pid in pids] if pids else \
-        [r for r in snapshot.records if snapshot.daemon_like(r)]
-    return _print_reports(args, audit_all(snapshot, records, args.profile))
+        raise PsxjError(_("audit: no process with PID {pids}").format(pids=", ".join(map(str, missing))))
+    # --json is machine output: kind reasons and evidence in English, whatever the language.
+    with untranslated() if args.json else contextlib.nullcontext():
+        records = [snapshot.get(pid) for pid in pids] if pids else \
+            [r for r in snapshot.records if snapshot.daemon_like(r)]
+        reports = audit_all(snapshot, records, args.profile)
+    return _print_reports(args, reports)
 
 
 def _print_reports(args: argparse.Namespace, reports: list) -> int:
     if args.json:
         _write(json.dumps([r.as_json() for r in reports], indent=1) + "\n")
     elif args.all:
-        _write(f"{len(reports)} daemon-like processes (init, container-init, service, daemon)\n"
+        _write(_("{count} daemon-like processes (init, container-init, service, daemon)").format(count=len(reports))
+               + "\n"
                + "".join(summary_line(r) + "\n" for r in reports))
     else:
         _write("\n\n".join(format_report(r) for r in reports) + "\n")

@@ -17,6 +17,7 @@ import socket
 import struct
 from typing import Dict, List, NamedTuple, Optional, Set, Tuple
 
+from psxj.i18n import N_, _
 from psxj.model import Snapshot
 
 SIGNAL_NAMES = {1: "HUP", 2: "INT", 3: "QUIT", 9: "KILL", 10: "USR1", 12: "USR2", 13: "PIPE", 14: "ALRM",
@@ -72,11 +73,12 @@ class ProcFacts:
         try:
             value = action()
         except PermissionError:
-            error: Exception = Unreadable(f"{what}: permission denied (another user's process; run as root to see it)")
+            error: Exception = Unreadable(_("{what}: permission denied (another user's process; run as root to "
+                                            "see it)").format(what=_(what)))
         except (FileNotFoundError, ProcessLookupError):
             if not os.path.exists(self.base):
                 raise Gone() from None
-            error = Unreadable(f"{what}: not available")
+            error = Unreadable(_("{what}: not available").format(what=_(what)))
         else:
             self._cache[what] = value
             return value
@@ -98,7 +100,7 @@ class ProcFacts:
 
     def root(self) -> str:
         """Its root directory: / unless it chroot()ed."""
-        return self._guard("root directory", lambda: os.readlink(f"{self.base}/root"))
+        return self._guard(N_("root directory"), lambda: os.readlink(f"{self.base}/root"))
 
     def same_filesystem_as_root(self) -> Optional[bool]:
         """Is its cwd on the filesystem its root directory is on (same st_dev)? None if unreadable."""
@@ -111,7 +113,7 @@ class ProcFacts:
         def read() -> str:
             with open(f"{self.base}/wchan") as f:
                 return f.read().strip()
-        return self._guard("wait channel", read)
+        return self._guard(N_("wait channel"), read)
 
     def environ(self) -> Dict[str, str]:
         def read() -> Dict[str, str]:
@@ -119,7 +121,7 @@ class ProcFacts:
                 data = f.read(1 << 20)
             pairs = (item.partition(b"=") for item in data.split(b"\0") if item)
             return {k.decode("utf-8", "surrogateescape"): v.decode("utf-8", "surrogateescape") for k, _, v in pairs}
-        return self._guard("environment", read)
+        return self._guard(N_("environment"), read)
 
     def fds(self) -> Dict[int, str]:
         def read() -> Dict[int, str]:
@@ -130,7 +132,7 @@ class ProcFacts:
                 except FileNotFoundError:
                     continue  # closed between listing and reading; anything else is not ours to see
             return found
-        return self._guard("open descriptors", read)
+        return self._guard(N_("open descriptors"), read)
 
     def descriptor(self, fd: int) -> Descriptor:
         """One descriptor with what fdinfo says of it (flags, locks held through it, a signalfd's mask)."""

@@ -25,6 +25,7 @@ import os
 import weakref
 from typing import Dict, Iterable, NamedTuple, Optional, Tuple
 
+from psxj.i18n import N_, _
 from psxj.model import ProcessRecord, Snapshot
 
 KERNEL_THREAD, ZOMBIE, INIT, CONTAINER_INIT = "kernel-thread", "zombie", "init", "container-init"
@@ -38,14 +39,14 @@ MARKS: Dict[str, str] = {
     KERNEL_THREAD: "K", ZOMBIE: "x", INIT: "#", CONTAINER_INIT: "#", SERVICE: "@", DAEMON: "*", ORPHAN: "~", JOB: "",
 }
 MEANINGS: Dict[str, str] = {
-    KERNEL_THREAD: "a worker of the kernel itself, shown in [brackets]",
-    ZOMBIE: "exited; waits for its parent to collect its exit status",
-    INIT: "PID 1: started by the kernel, adopts every orphan",
-    CONTAINER_INIT: "PID 1 of a container's own PID namespace",
-    SERVICE: "started and watched by a live service manager or supervisor",
-    DAEMON: "detached itself (setsid, no terminal) and was adopted, the tutorial's way",
-    ORPHAN: "adopted, but never detached: still in a session it did not create",
-    JOB: "a terminal's job, or a child of a live parent",
+    KERNEL_THREAD: N_("a worker of the kernel itself, shown in [brackets]"),
+    ZOMBIE: N_("exited; waits for its parent to collect its exit status"),
+    INIT: N_("PID 1: started by the kernel, adopts every orphan"),
+    CONTAINER_INIT: N_("PID 1 of a container's own PID namespace"),
+    SERVICE: N_("started and watched by a live service manager or supervisor"),
+    DAEMON: N_("detached itself (setsid, no terminal) and was adopted, the tutorial's way"),
+    ORPHAN: N_("adopted, but never detached: still in a session it did not create"),
+    JOB: N_("a terminal's job, or a child of a live parent"),
 }
 
 # Programs that start processes and watch them, by the name of what they run -> what they are.
@@ -153,32 +154,37 @@ def session_detached(snapshot: Snapshot, r: ProcessRecord) -> Tuple[bool, str]:
     """Did it make the session it is in (no terminal): it leads it, or the leader has exited and it
     is still in the leader's process group, as after the second fork. (answer, why)"""
     if r.has_terminal:
-        return False, f"it has a controlling terminal, {r.tty}: it is still in a terminal's session"
+        return False, _("it has a controlling terminal, {tty}: it is still in a terminal's session").format(tty=r.tty)
     if r.session_leader:
-        return True, f"it leads its own session {r.sid}, which has no terminal (setsid())"
+        return True, _("it leads its own session {sid}, which has no terminal (setsid())").format(sid=r.sid)
     if not snapshot.from_proc and r.sid == 0 and r.pid != 0:
         # BSD and macOS tables print 0 (or a kernel address) where they do not know the session.
         if "s" in r.stat[1:]:
-            return True, "its STAT has s: it leads its own session, which has no terminal (setsid())"
-        return False, "the saved table does not say which session it is in, and its STAT has no s: psxj cannot " \
-                      "tell that it ever called setsid()"
+            return True, _("its STAT has s: it leads its own session, which has no terminal (setsid())")
+        return False, _("the saved table does not say which session it is in, and its STAT has no s: psxj cannot "
+                        "tell that it ever called setsid()")
     leader = snapshot.get(r.sid, r.host)
     if leader is not None and leader.sid == r.sid and leader.state != "Z":
-        return False, (f"it is in session {r.sid}, which {_label(leader)} leads and which is alive: "
-                       "it never called setsid()")
+        return False, (_("it is in session {sid}, which {leader} leads and which is alive: it never called "
+                         "setsid()").format(
+                           sid=r.sid,
+                           leader=_label(leader)))
     if leader is None:
-        missing = "has exited" if snapshot.from_proc else "is not in the saved table (taken to have exited)"
+        missing = _("has exited") if snapshot.from_proc else _("is not in the saved table (taken to have exited)")
     elif leader.sid != r.sid:
-        missing = "has exited (its PID now belongs to another process)"
+        missing = _("has exited (its PID now belongs to another process)")
     else:
-        missing = "has exited (a zombie)"
+        missing = _("has exited (a zombie)")
     if r.sid == 0:
-        return False, "it is in session 0, the kernel's: it never called setsid()"
+        return False, _("it is in session 0, the kernel's: it never called setsid()")
     if r.pgid == r.sid:
-        return True, (f"its session {r.sid}'s leader {missing} and it is still in that leader's process "
-                      "group: the shape the second fork leaves")
-    return False, (f"its session {r.sid}'s leader {missing}, but it is in process group {r.pgid}, not the "
-                   "leader's: it was a job of that session and never called setsid()")
+        return True, (_("its session {sid}'s leader {missing} and it is still in that leader's process group: "
+                        "the shape the second fork leaves").format(sid=r.sid, missing=missing))
+    return False, (_("its session {sid}'s leader {missing}, but it is in process group {pgid}, not the leader's: "
+                     "it was a job of that session and never called setsid()").format(
+                       sid=r.sid,
+                       missing=missing,
+                       pgid=r.pgid))
 
 
 class _Judge:
@@ -212,17 +218,20 @@ class _Judge:
         observed = self.observations.adoption(r)
         if observed is not None:
             adopter, proof = observed
-            return True, f"it was seen being adopted by {adopter}: {proof}"
+            return True, _("it was seen being adopted by {adopter}: {proof}").format(adopter=adopter, proof=proof)
         if r.ppid == 1:
-            name = parent.comm if parent is not None else "init, not in the table"
-            return True, f"its parent is PID 1 ({name}), which adopts every orphan (and may have started it)"
+            name = parent.comm if parent is not None else _("init, not in the table")
+            return True, _("its parent is PID 1 ({name}), which adopts every orphan (and may have started it)").format(
+                             name=name)
         if adopts_every_orphan(parent):
-            return True, f"its parent {_label(parent)} is the init of its PID namespace, which adopts orphans"
+            return True, _("its parent {parent} is the init of its PID namespace, which adopts orphans").format(
+                             parent=_label(parent))
         if parent is None:
             if r.ppid == 0:
-                return False, "PPID 0: the kernel started it"
-            return None, f"its parent {r.ppid} is not in the table"
-        return False, f"its parent {_label(parent)} is alive: psxj cannot tell whether it started it or adopted it"
+                return False, _("PPID 0: the kernel started it")
+            return None, _("its parent {ppid} is not in the table").format(ppid=r.ppid)
+        return False, _("its parent {parent} is alive: psxj cannot tell whether it started it or adopted it").format(
+                          parent=_label(parent))
 
     def classify(self, r: ProcessRecord) -> Kind:
         saved = self.snapshot.saved_kinds.get(r.pid)
@@ -231,18 +240,19 @@ class _Judge:
             return Kind(name, reasons, supervisor, unit)
         inferred = not self.live
         if r.kernel_thread:
-            return Kind(KERNEL_THREAD, ("PF_KTHREAD: the kernel runs it; the daemon rules do not apply",),
+            return Kind(KERNEL_THREAD, (_("PF_KTHREAD: the kernel runs it; the daemon rules do not apply"),),
                         inferred=inferred)
         if r.state == "Z":
-            return Kind(ZOMBIE, (f"it has exited; its parent {r.ppid} has not yet collected its exit status",),
+            return Kind(ZOMBIE, (_("it has exited; its parent {ppid} has not yet collected its exit status").format(
+                                     ppid=r.ppid),),
                         inferred=inferred)
         if r.pid == 1 and r.ppid == 0:
-            return Kind(INIT, ("PID 1: the kernel started it, and it adopts every orphan",), inferred=inferred)
+            return Kind(INIT, (_("PID 1: the kernel started it, and it adopts every orphan"),), inferred=inferred)
         if r.namespace_init:
             where = container_of(r.cgroup)
-            reasons = ["PID 1 of its own PID namespace (NSpid ends in 1): a container's init"]
+            reasons = [_("PID 1 of its own PID namespace (NSpid ends in 1): a container's init")]
             if where:
-                reasons.append(f"its cgroup says {where}")
+                reasons.append(_("its cgroup says {where}").format(where=where))
             return Kind(CONTAINER_INIT, tuple(reasons), unit=where)
         parent = self.snapshot.get(r.ppid, r.host)   # on its own machine: PIDs of hosts never mix
         service = self._service(r, parent)
@@ -252,29 +262,33 @@ class _Judge:
         adopted, why_parent = self.adoption(r, parent)
         reasons = [why_session, why_parent]
         if inferred:
-            reasons.append("judged from the saved row: psxj could not look at /proc")
+            reasons.append(_("judged from the saved row: psxj could not look at /proc"))
         if adopted and detached:
             return Kind(DAEMON, tuple(reasons), adopted=True, inferred=inferred)
         if adopted:
             return Kind(ORPHAN, tuple(reasons), adopted=True, inferred=inferred)
         if r.has_terminal:
-            group = "the foreground" if r.tpgid == r.pgid else "a background"
-            reasons = [f"a job of terminal {r.tty}: in {group} process group ({r.pgid})", why_parent]
+            group = _("the foreground") if r.tpgid == r.pgid else _("a background")
+            reasons = [_("a job of terminal {tty}: in {group} process group ({pgid})").format(
+                           tty=r.tty,
+                           group=group,
+                           pgid=r.pgid), why_parent]
             if inferred:
-                reasons.append("judged from the saved row: psxj could not look at /proc")
+                reasons.append(_("judged from the saved row: psxj could not look at /proc"))
         return Kind(JOB, tuple(reasons), adopted=adopted, inferred=inferred)
 
     def _service(self, r: ProcessRecord, parent: Optional[ProcessRecord]) -> Optional[Kind]:
         unit = unit_of(r.cgroup)
         if unit is not None and parent is not None and "systemd" in program_names(parent):
-            manager = "systemd" if r.ppid == 1 else f"the user manager {_label(parent)}"
-            return Kind(SERVICE, (f"systemd unit {unit}: its cgroup is {r.cgroup}",
-                                  f"started by {manager}, which is alive and supervises it"),
+            manager = "systemd" if r.ppid == 1 else _("the user manager {parent}").format(parent=_label(parent))
+            return Kind(SERVICE, (_("systemd unit {unit}: its cgroup is {cgroup}").format(unit=unit, cgroup=r.cgroup),
+                                  _("started by {manager}, which is alive and supervises it").format(manager=manager)),
                         supervisor="systemd" if r.ppid == 1 else f"systemd --user (pid {parent.pid})",
                         unit=unit, adopted=False)
         if unit is not None and r.ppid == 1 and self.systemd_is_init(r.host):
-            return Kind(SERVICE, (f"systemd unit {unit}: its cgroup is {r.cgroup}; systemd tracks every process "
-                                  "of the unit, forked ones too",), supervisor="systemd", unit=unit)
+            return Kind(SERVICE, (_("systemd unit {unit}: its cgroup is {cgroup}; systemd tracks every process "
+                                    "of the unit, forked ones too").format(unit=unit, cgroup=r.cgroup),),
+                        supervisor="systemd", unit=unit)
         if parent is None or parent.state == "Z":
             return None
         what = self.supervisor(parent)
@@ -283,16 +297,20 @@ class _Judge:
             # one it started (tini's child is; a daemon that detached is judged as adopted).
             if (what is None and not parent.namespace_init) or what == "systemd" or r.sid != parent.sid:
                 return None
-            role = f"a {what} supervisor" if what else "its container's init"
-            return Kind(SERVICE, (f"started by {_label(parent)}, {role}, and still in that init's session "
-                                  f"{parent.sid}",), supervisor=f"{what or 'container init'} (pid {parent.pid})",
+            role = _("a {what} supervisor").format(what=what) if what else _("its container's init")
+            return Kind(SERVICE, (_("started by {parent}, {role}, and still in that init's session {sid}").format(
+                                      parent=_label(parent),
+                                      role=role,
+                                      sid=parent.sid),), supervisor=f"{what or 'container init'} (pid {parent.pid})",
                         adopted=False, inferred=not self.live)
         if what is None or what == "systemd":  # systemd is recognised by its units' cgroups, not by name
             return None
-        reasons = [f"started by {_label(parent)}, a {what} supervisor, which is alive and watches it"]
+        reasons = [_("started by {parent}, a {what} supervisor, which is alive and watches it").format(
+                       parent=_label(parent),
+                       what=what)]
         if r.session_leader and set(program_names(parent)) & _SUBREAPER_SUPERVISORS:
-            reasons.append(f"{parent.comm} is a subreaper: a process that detached under it may also have been "
-                           "adopted by it (events would tell)")
+            reasons.append(_("{comm} is a subreaper: a process that detached under it may also have been adopted "
+                             "by it (events would tell)").format(comm=parent.comm))
         return Kind(SERVICE, tuple(reasons), supervisor=f"{what} (pid {parent.pid})", adopted=False,
                     inferred=not self.live)
 

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 from typing import Dict, Optional, Tuple
 
+from psxj.i18n import N_
 from psxj.judge.kinds import CONTAINER_INIT, INIT, SERVICE, Kind
 
 CLASSIC, NEW_STYLE, CONTAINER = "classic", "new-style", "container"
@@ -28,18 +29,18 @@ RULES_OF: Dict[str, Tuple[str, ...]] = {
 # Why a classic rule is not needed under the other standards (the supervisor's name goes in {who}).
 NOT_NEEDED: Dict[str, Dict[str, str]] = {
     NEW_STYLE: {
-        "orphaned": "{who} started it and watches it: it need not fork away",
-        "own-session": "{who} decides its session: it need not call setsid() itself",
-        "not-session-leader": "{who} never gives it a terminal: no second fork needed",
-        "umask": "{who} sets its umask (systemd's UMask=)",
-        "cwd-root": "{who} sets its working directory",
-        "stdio-devnull": "its stdout and stderr are its log here: see logging",
-        "pidfile-lock": "{who} knows its PID and runs one instance: no pidfile needed",
-        "syslog": "stdout/stderr or the journal serve as its log: see logging",
-        "signals": "see service-signals: SIGTERM must end it, SIGHUP reload it or be documented",
+        "orphaned": N_("{who} started it and watches it: it need not fork away"),
+        "own-session": N_("{who} decides its session: it need not call setsid() itself"),
+        "not-session-leader": N_("{who} never gives it a terminal: no second fork needed"),
+        "umask": N_("{who} sets its umask (systemd's UMask=)"),
+        "cwd-root": N_("{who} sets its working directory"),
+        "stdio-devnull": N_("its stdout and stderr are its log here: see logging"),
+        "pidfile-lock": N_("{who} knows its PID and runs one instance: no pidfile needed"),
+        "syslog": N_("stdout/stderr or the journal serve as its log: see logging"),
+        "signals": N_("see service-signals: SIGTERM must end it, SIGHUP reload it or be documented"),
     },
-    CONTAINER: {rule: "PID 1 runs in the foreground and is adopted by nobody: its duties are the three above "
-                      "(reaping, SIGTERM, passing signals on)" for rule in CLASSIC_RULES},
+    CONTAINER: {rule: N_("PID 1 runs in the foreground and is adopted by nobody: its duties are the three above "
+                         "(reaping, SIGTERM, passing signals on)") for rule in CLASSIC_RULES},
 }
 
 

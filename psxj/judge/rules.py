@@ -18,6 +18,7 @@ import os
 import time
 from typing import Callable, Dict, NamedTuple, Optional, Set, Tuple
 
+from psxj.i18n import N_, _
 from psxj.judge.facts import ProcFacts, SystemFacts, Unreadable, same_open_file, signal_bit
 from psxj.judge.kinds import Kind, program_names, session_detached
 from psxj.judge.locks import proc_locks
@@ -45,7 +46,7 @@ class Rule(NamedTuple):
 
 
 def _label(record: Optional[ProcessRecord], pid: int) -> str:
-    return f"{pid} ({record.comm})" if record is not None else f"{pid} (not in the table)"
+    return f"{pid} ({record.comm})" if record is not None else _("{pid} (not in the table)").format(pid=pid)
 
 
 # --- the tutorial's rules (classic) ----------------------------------------------------------
@@ -53,15 +54,16 @@ def _label(record: Optional[ProcessRecord], pid: int) -> str:
 def orphaned(c: Context) -> Judgement:
     r, parent = c.record, c.snapshot.parent(c.record)
     if r.ppid == 0:
-        return NOT_NEEDED, "PPID 0: the kernel started it; it has no parent to leave"
+        return NOT_NEEDED, _("PPID 0: the kernel started it; it has no parent to leave")
     if c.kind.adopted:
-        return PASS, f"PPID {r.ppid}: {c.kind.reasons[1] if len(c.kind.reasons) > 1 else 'adopted'}"
+        return PASS, f"PPID {r.ppid}: {c.kind.reasons[1] if len(c.kind.reasons) > 1 else _('adopted')}"
     if parent is None:
-        return UNKNOWN, f"PPID {r.ppid} is not in the table: psxj cannot tell who it is"
+        return UNKNOWN, _("PPID {ppid} is not in the table: psxj cannot tell who it is").format(ppid=r.ppid)
     if c.kind.supervisor:
-        return FAIL, (f"PPID {_label(parent, r.ppid)}, its supervisor, started it and is alive: it never forked "
-                      "away (its supervisor makes that unnecessary: see --profile new-style)")
-    return FAIL, f"PPID {_label(parent, r.ppid)} is alive: it never forked away from it"
+        return FAIL, (_("PPID {parent}, its supervisor, started it and is alive: it never forked away (its "
+                        "supervisor makes that unnecessary: see --profile new-style)").format(
+                          parent=_label(parent, r.ppid)))
+    return FAIL, _("PPID {parent} is alive: it never forked away from it").format(parent=_label(parent, r.ppid))
 
 
 def own_session(c: Context) -> Judgement:
@@ -72,35 +74,44 @@ def own_session(c: Context) -> Judgement:
 def no_tty(c: Context) -> Judgement:
     r = c.record
     if r.has_terminal:
-        return FAIL, f"TTY {r.tty}, TPGID {r.tpgid}: a terminal can send it SIGHUP and SIGINT"
-    return PASS, f"TTY ?, TPGID {r.tpgid}: no controlling terminal"
+        return FAIL, _("TTY {tty}, TPGID {tpgid}: a terminal can send it SIGHUP and SIGINT").format(
+                         tty=r.tty,
+                         tpgid=r.tpgid)
+    return PASS, _("TTY ?, TPGID {tpgid}: no controlling terminal").format(tpgid=r.tpgid)
 
 
 def not_session_leader(c: Context) -> Judgement:
     r = c.record
     if r.session_leader:
-        return FAIL, f"SID {r.sid} == PID: a session leader acquires a terminal when it opens one (no second fork)"
+        return FAIL, _("SID {sid} == PID: a session leader acquires a terminal when it opens one "
+                       "(no second fork)").format(sid=r.sid)
     leader = c.snapshot.get(r.sid)
     if leader is not None and leader.sid == r.sid and leader.state != "Z":
-        return PASS, (f"SID {r.sid} != PID {r.pid}: not a session leader, so it cannot acquire a terminal; but the "
-                      f"session is {_label(leader, r.sid)}'s (see own-session)")
+        return PASS, (_("SID {sid} != PID {pid}: not a session leader, so it cannot acquire a terminal; but the "
+                        "session is {leader}'s (see own-session)").format(
+                          sid=r.sid,
+                          pid=r.pid,
+                          leader=_label(leader, r.sid)))
     if r.pgid == r.sid and r.sid != 0:
-        return PASS, (f"SID {r.sid} != PID {r.pid}, and the session's leader has exited while it stayed in the "
-                      "leader's group: the shape the second fork leaves")
-    return PASS, f"SID {r.sid} != PID {r.pid}: not a session leader, so it cannot acquire a terminal"
+        return PASS, (_("SID {sid} != PID {pid}, and the session's leader has exited while it stayed in the "
+                        "leader's group: the shape the second fork leaves").format(sid=r.sid, pid=r.pid))
+    return PASS, _("SID {sid} != PID {pid}: not a session leader, so it cannot acquire a terminal").format(
+                     sid=r.sid,
+                     pid=r.pid)
 
 
 def umask(c: Context) -> Judgement:
     status = c.facts.status()
     if "Umask" not in status:
-        raise Unreadable("umask: this kernel does not show it (Linux 4.7+ does)")
+        raise Unreadable(_("umask: this kernel does not show it (Linux 4.7+ does)"))
     value = int(status["Umask"].strip(), 8)
     shown = f"Umask {value:04o}"
     if value == 0:
-        return PASS, f"{shown}: the classic umask(0)"
+        return PASS, _("{shown}: the classic umask(0)").format(shown=shown)
     if value & 0o700:
-        return FAIL, f"{shown}: removes the owner's own permission bits"
-    return PASS, f"{shown}: not the classic 0000, but it only removes group/other bits (accepted)"
+        return FAIL, _("{shown}: removes the owner's own permission bits").format(shown=shown)
+    return PASS, _("{shown}: not the classic 0000, but it only removes group/other bits (accepted)").format(
+                     shown=shown)
 
 
 def cwd_root(c: Context) -> Judgement:
@@ -112,16 +123,18 @@ def cwd_root(c: Context) -> Judgement:
     except Unreadable:
         root = "/"
     if root != "/" and cwd == root:
-        return PASS, f"cwd is the root of its chroot ({root}): it keeps only that directory, its own root"
+        return PASS, _("cwd is the root of its chroot ({root}): it keeps only that directory, its own root").format(
+                         root=root)
     # The rule is there so that no other filesystem is kept busy (it could not be unmounted). A
     # spool or data directory on the root filesystem keeps none: accepted, like umask 0022.
     same = c.facts.same_filesystem_as_root()
     if same:
-        return PASS, (f"cwd {cwd}: not /, but on its root filesystem (the same device as its /), so it keeps "
-                      "no other filesystem busy (accepted)")
+        return PASS, (_("cwd {cwd}: not /, but on its root filesystem (the same device as its /), so it keeps no "
+                        "other filesystem busy (accepted)").format(cwd=cwd))
     if same is None:
-        raise Unreadable(f"cwd {cwd}: which filesystem it is on is not readable")
-    return FAIL, f"cwd {cwd}: on another filesystem than /, which it keeps busy (it cannot be unmounted)"
+        raise Unreadable(_("cwd {cwd}: which filesystem it is on is not readable").format(cwd=cwd))
+    return FAIL, _("cwd {cwd}: on another filesystem than /, which it keeps busy (it cannot be unmounted)").format(
+                     cwd=cwd)
 
 
 def _is_terminal(target: str) -> bool:
@@ -142,31 +155,31 @@ def _socket_activation(c: Context) -> range:
 def fds_closed(c: Context) -> Judgement:
     descriptors = [d for d in c.facts.descriptors() if d.fd > 2]
     if not descriptors:
-        return PASS, "no descriptors above 2"
+        return PASS, _("no descriptors above 2")
     family = c.system.family(c.record.pid)
     activated = _socket_activation(c)
     problems, kept = [], []
     for d in descriptors:
         shown = f"fd {d.fd} -> {d.target}"
         if _is_terminal(d.target):
-            problems.append(f"{shown} (a terminal)")
+            problems.append(_("{shown} (a terminal)").format(shown=shown))
             continue
         if d.fd in activated:
-            kept.append(f"{shown} (socket activation: LISTEN_FDS)")
+            kept.append(_("{shown} (socket activation: LISTEN_FDS)").format(shown=shown))
             continue
         if d.target in _HARMLESS_DEVICES:
-            kept.append(f"{shown} (not compared: nothing reaches the starter through it)")
+            kept.append(_("{shown} (not compared: nothing reaches the starter through it)").format(shown=shown))
             continue
         sharer = _outside_sharer(c, d, family)
         if sharer is not None:
-            problems.append(f"{shown} ({sharer}: inherited, never closed)")
+            problems.append(_("{shown} ({sharer}: inherited, never closed)").format(shown=shown, sharer=sharer))
             continue
-        note = " (not close-on-exec)" if d.close_on_exec is False and not d.target.startswith(("socket:", "pipe:")) \
+        note = _(" (not close-on-exec)") if d.close_on_exec is False and not d.target.startswith(("socket:", "pipe:")) \
             else ""
         kept.append(shown + note)
     if problems:
         return FAIL, "; ".join(problems + kept)
-    return PASS, "descriptors above 2, none shared with a process outside it: " + ", ".join(kept)
+    return PASS, _("descriptors above 2, none shared with a process outside it: ") + ", ".join(kept)
 
 
 # Inherited or not, these carry nothing from whoever started the process: comparing them (kcmp)
@@ -181,11 +194,14 @@ def _outside_sharer(c: Context, d, family: Set[int]) -> Optional[str]:
     others = ((pid, fd) for pid, fd in c.system.holders(d.target) if pid not in family)
     if d.target.startswith("pipe:"):
         first = next(others, None)
-        return None if first is None else f"other end held by {_label(c.snapshot.get(first[0]), first[0])}, outside it"
+        return None if first is None else _("other end held by {process}, outside it").format(
+            process=_label(c.snapshot.get(first[0]), first[0]))
     for pid, fd in others:
         same = same_open_file(c.record.pid, d.fd, pid, fd)
         if same:
-            return f"the same open file as {_label(c.snapshot.get(pid), pid)}'s fd {fd}, outside it"
+            return _("the same open file as {process}'s fd {fd}, outside it").format(
+                       process=_label(c.snapshot.get(pid), pid),
+                       fd=fd)
     return None
 
 
@@ -196,12 +212,12 @@ def stdio_devnull(c: Context) -> Judgement:
     for fd in (0, 1, 2):
         target = fds.get(fd)
         if target is None:
-            shown.append(f"fd {fd} closed (the next open() would get it)")
+            shown.append(_("fd {fd} closed (the next open() would get it)").format(fd=fd))
             bad = True
         elif target == "/dev/null":
             shown.append(f"fd {fd} -> {target}")
         elif fd > 0 and target.startswith("socket:") and journal:
-            shown.append(f"fd {fd} -> {target} (systemd's journal stream: accepted)")
+            shown.append(_("fd {fd} -> {target} (systemd's journal stream: accepted)").format(fd=fd, target=target))
         else:
             shown.append(f"fd {fd} -> {target}")
             bad = True
@@ -217,18 +233,24 @@ def pidfile_lock(c: Context) -> Judgement:
     except Unreadable:
         descriptors = None
     if descriptors is not None and any(d.flags is not None for d in descriptors):
-        held = [f"{_lock_words(line)} lock on {d.target}, held through its fd {d.fd}"
+        held = [_("{lock_words} lock on {target}, held through its fd {fd}").format(
+                    lock_words=_lock_words(line),
+                    target=d.target,
+                    fd=d.fd)
                 for d in descriptors for line in d.locks if " WRITE " in f" {line} "]
         if held:
             return PASS, "; ".join(held)
-        return FAIL, ("holds no write lock through any of its descriptors (other guards, such as an O_EXCL pidfile "
-                      "or a port only one process can bind, are not checked)")
+        return FAIL, (_("holds no write lock through any of its descriptors (other guards, such as an O_EXCL "
+                        "pidfile or a port only one process can bind, are not checked)"))
     mine = [lock for lock in proc_locks() if lock.pid == c.record.pid and lock.mode == "WRITE"]
     if mine:
-        return PASS, "; ".join(f"{lock.kind} WRITE lock on inode {lock.inode} held by {lock.pid} (its descriptors "
-                               "are not readable, so the file is not named)" for lock in mine)
-    raise Unreadable("pidfile-lock: no write lock in /proc/locks under its PID, but its descriptors are not "
-                     "readable, and a lock taken before a fork shows the taker's PID")
+        return PASS, "; ".join(_("{kind} WRITE lock on inode {inode} held by {pid} (its descriptors are not "
+                                 "readable, so the file is not named)").format(
+                                   kind=lock.kind,
+                                   inode=lock.inode,
+                                   pid=lock.pid) for lock in mine)
+    raise Unreadable(_("pidfile-lock: no write lock in /proc/locks under its PID, but its descriptors are not "
+                       "readable, and a lock taken before a fork shows the taker's PID"))
 
 
 def _lock_words(line: str) -> str:
@@ -239,12 +261,12 @@ def _lock_words(line: str) -> str:
 
 def syslog(c: Context) -> Judgement:
     if not os.path.exists("/dev/log"):
-        raise Unreadable("no /dev/log on this machine: no syslog daemon to connect to")
+        raise Unreadable(_("no /dev/log on this machine: no syslog daemon to connect to"))
     connected = _connected_to_dev_log(c)
     if connected:
         return PASS, connected
-    raise Unreadable("no socket connected to /dev/log now; many daemons open it for each message (sshd, atd) "
-                     "or send unconnected datagrams (haproxy in a chroot): psxj cannot tell")
+    raise Unreadable(_("no socket connected to /dev/log now; many daemons open it for each message (sshd, atd) "
+                       "or send unconnected datagrams (haproxy in a chroot): psxj cannot tell"))
 
 
 def _connected_to_dev_log(c: Context) -> Optional[str]:
@@ -254,12 +276,13 @@ def _connected_to_dev_log(c: Context) -> Optional[str]:
     sockets = c.system.unix_sockets()
     if not sockets:
         return None
-    servers = {inode for inode, (_, name, _) in sockets.items() if name in names or name.endswith("/dev/log")}
+    servers = {inode for inode, (_kind, name, _peer) in sockets.items()
+               if name in names or name.endswith("/dev/log")}
     for fd, target in sorted(c.facts.fds().items()):
         if target.startswith("socket:["):
             info = sockets.get(int(target[8:-1]))
             if info and info[2] in servers:
-                return f"fd {fd} -> {target} connected to /dev/log"
+                return _("fd {fd} -> {target} connected to /dev/log").format(fd=fd, target=target)
     return None
 
 
@@ -272,7 +295,7 @@ def _taken_synchronously(c: Context, name: str) -> Optional[str]:
     if waiting:
         # While it waits the kernel unblocks the awaited signals (SigBlk shows them clear), and which
         # ones it awaits is not shown: the wait itself is the evidence.
-        return f"{name} taken by sigtimedwait(), which it is waiting in now"
+        return _("{name} taken by sigtimedwait(), which it is waiting in now").format(name=name)
     if not c.facts.signal_mask("SigBlk") & signal_bit(name):
         return None
     try:
@@ -281,30 +304,30 @@ def _taken_synchronously(c: Context, name: str) -> Optional[str]:
         descriptors = []
     for d in descriptors:
         if d.target == "anon_inode:[signalfd]" and (d.sigmask is None or d.sigmask & signal_bit(name)):
-            return f"{name} blocked and read from a signalfd (fd {d.fd})"
+            return _("{name} blocked and read from a signalfd (fd {fd})").format(name=name, fd=d.fd)
     return None
 
 
 def _handled(c: Context, name: str) -> Tuple[Optional[bool], str]:
     if c.facts.signal_mask("SigCgt") & signal_bit(name):
-        return True, f"{name} caught (SigCgt)"
+        return True, _("{name} caught (SigCgt)").format(name=name)
     synchronous = _taken_synchronously(c, name)
     if synchronous:
         return True, synchronous
     if c.facts.signal_mask("SigIgn") & signal_bit(name):
-        return False, f"{name} ignored"
+        return False, _("{name} ignored").format(name=name)
     if c.facts.signal_mask("SigBlk") & signal_bit(name):
-        return False, f"{name} blocked, and no signalfd or sigtimedwait takes it"
-    return None, f"{name} not handled (its default action: terminate)"
+        return False, _("{name} blocked, and no signalfd or sigtimedwait takes it").format(name=name)
+    return None, _("{name} not handled (its default action: terminate)").format(name=name)
 
 
 def signals(c: Context) -> Judgement:
     """Classic: SIGHUP reloads and SIGTERM exits cleanly, both handled."""
     results = [_handled(c, name) for name in ("HUP", "TERM")]
-    evidence = "; ".join(text for _, text in results)
-    missing = [name for name, (ok, _) in zip(("HUP", "TERM"), results) if not ok]
+    evidence = "; ".join(text for _ok, text in results)
+    missing = [name for name, (ok, _text) in zip(("HUP", "TERM"), results) if not ok]
     if missing:
-        return FAIL, f"{evidence}; not handled: {' '.join(missing)}"
+        return FAIL, _("{evidence}; not handled: {missing}").format(evidence=evidence, missing=' '.join(missing))
     return PASS, evidence
 
 
@@ -313,14 +336,15 @@ def signals(c: Context) -> Judgement:
 def supervised(c: Context) -> Judgement:
     if not c.kind.supervisor:
         parent = c.snapshot.parent(c.record)
-        return FAIL, f"no service manager or supervisor started it (its parent is {_label(parent, c.record.ppid)})"
+        return FAIL, _("no service manager or supervisor started it (its parent is {parent})").format(
+                         parent=_label(parent, c.record.ppid))
     evidence = c.kind.reasons[0]
     try:
         invocation = c.facts.environ().get("INVOCATION_ID")
     except Unreadable:
         invocation = None
     if invocation:
-        evidence += f"; INVOCATION_ID={invocation[:32]} (systemd set it)"
+        evidence += _("; INVOCATION_ID={invocation} (systemd set it)").format(invocation=invocation[:32])
     return PASS, evidence
 
 
@@ -336,41 +360,41 @@ def logging(c: Context) -> Judgement:
     for fd in (1, 2):
         target = fds.get(fd)
         if target is None:
-            shown.append(f"fd {fd} closed")
+            shown.append(_("fd {fd} closed").format(fd=fd))
             verdicts.append(FAIL)
         elif _is_terminal(target):
-            shown.append(f"fd {fd} -> {target} (a terminal: lost when it goes)")
+            shown.append(_("fd {fd} -> {target} (a terminal: lost when it goes)").format(fd=fd, target=target))
             verdicts.append(FAIL)
         elif target == "/dev/null":
             shown.append(f"fd {fd} -> /dev/null")
             verdicts.append(UNKNOWN)
         elif target.startswith(("socket:", "pipe:")):
             reader = _reader_of(c, target)
-            shown.append(f"fd {fd} -> {target}" + (f" (read by {reader})" if reader else ""))
+            shown.append(f"fd {fd} -> {target}" + (_(" (read by {reader})").format(reader=reader) if reader else ""))
             verdicts.append(PASS)
         else:
-            shown.append(f"fd {fd} -> {target} (a file)")
+            shown.append(_("fd {fd} -> {target} (a file)").format(fd=fd, target=target))
             verdicts.append(PASS)
     if FAIL in verdicts:
         return FAIL, "; ".join(shown)
     if UNKNOWN in verdicts:
         syslog_socket = _connected_to_dev_log(c)
         if syslog_socket:
-            return PASS, "; ".join(shown) + f"; logs to syslog: {syslog_socket}"
-        raise Unreadable("; ".join(shown) + ": output is discarded; it may log through syslog per message or to "
-                         "its own files")
+            return PASS, "; ".join(shown) + _("; logs to syslog: {syslog_socket}").format(syslog_socket=syslog_socket)
+        raise Unreadable("; ".join(shown) + _(": output is discarded; it may log through syslog per message or "
+                                              "to its own files"))
     return PASS, "; ".join(shown)
 
 
 def _reader_of(c: Context, target: str) -> Optional[str]:
     family = c.system.family(c.record.pid)
-    for pid, _ in c.system.holders(target):
+    for pid, _fd in c.system.holders(target):
         if pid not in family:
             return _label(c.snapshot.get(pid), pid)
     if target.startswith("socket:["):
         info = c.system.unix_sockets().get(int(target[8:-1]))
         if info and info[2]:
-            for inode, (_, name, _) in c.system.unix_sockets().items():
+            for inode, (_kind, name, _peer) in c.system.unix_sockets().items():
                 if inode == info[2] and name:
                     return name
     return None
@@ -381,16 +405,22 @@ def service_signals(c: Context) -> Judgement:
     term_ok, term = _handled(c, "TERM")
     hup_ok, hup = _handled(c, "HUP")
     if term_ok is False:
-        return FAIL, f"{term}: its manager's stop would have to kill it; {hup}"
+        return FAIL, _("{term}: its manager's stop would have to kill it; {hup}").format(term=term, hup=hup)
     if term_ok is None:
-        term += " (its manager counts that as a clean stop)"
+        term += _(" (its manager counts that as a clean stop)")
     if hup_ok is None:
-        raise Unreadable(f"{term}; {hup}: SIGHUP would end it, which is right only if its documentation says so")
+        raise Unreadable(_("{term}; {hup}: SIGHUP would end it, which is right only if its documentation "
+                           "says so").format(
+                             term=term,
+                             hup=hup))
     if hup_ok is False and c.facts.signal_mask("SigIgn") & signal_bit("HUP"):
         # Ignored, not blocked: a hang-up cannot end it. It does not reload on it either; some
         # supervisors (libslack daemon) ignore it for their client by design.
-        who = f", as its supervisor {c.kind.supervisor} arranges" if c.kind.supervisor else ""
-        return PASS, f"{term}; HUP ignored{who}: a hang-up cannot end it (it does not reload on it)"
+        who = _(", as its supervisor {supervisor} arranges").format(supervisor=c.kind.supervisor) \
+            if c.kind.supervisor else ""
+        return PASS, _("{term}; HUP ignored{who}: a hang-up cannot end it (it does not reload on it)").format(
+                         term=term,
+                         who=who)
     return (PASS if hup_ok else FAIL), f"{term}; {hup}"
 
 
@@ -398,13 +428,16 @@ def readiness(c: Context) -> Judgement:
     env = c.facts.environ()
     said = []
     if env.get("NOTIFY_SOCKET"):
-        said.append(f"NOTIFY_SOCKET={env['NOTIFY_SOCKET']}: it can tell its manager when it is ready (sd_notify)")
+        said.append(_("NOTIFY_SOCKET={notify_socket}: it can tell its manager when it is ready (sd_notify)").format(
+                        notify_socket=env['NOTIFY_SOCKET']))
     activated = _socket_activation(c)
     if activated:
-        said.append(f"socket activation: {len(activated)} listening socket(s) passed (LISTEN_FDS, LISTEN_PID)")
+        said.append(_("socket activation: {count} listening socket(s) passed (LISTEN_FDS, LISTEN_PID)").format(
+                        count=len(activated)))
     if said:
         return PASS, "; ".join(said)
-    return NOT_NEEDED, "no readiness protocol or socket activation in use: fine for a service of Type=simple or exec"
+    return NOT_NEEDED, _("no readiness protocol or socket activation in use: fine for a service of Type=simple "
+                         "or exec")
 
 
 # --- container (PID 1) -----------------------------------------------------------------------
@@ -423,9 +456,11 @@ def reaps_children(c: Context) -> Judgement:
             if now is not None and now.state == "Z" and now.start_ticks == start:
                 still.append(pid)
         if still:
-            return FAIL, (f"{len(still)} zombie child(ren) not reaped: {', '.join(map(str, sorted(still)[:10]))}; "
-                          "as PID 1 it inherits every orphan and must wait() for them")
-    return PASS, f"no zombie children ({len(children)} child(ren)): it reaps what it inherits"
+            return FAIL, (_("{count} zombie child(ren) not reaped: {pids}; as PID 1 it inherits every orphan and "
+                            "must wait() for them").format(
+                              count=len(still),
+                              pids=', '.join(map(str, sorted(still)[:10]))))
+    return PASS, _("no zombie children ({count} child(ren)): it reaps what it inherits").format(count=len(children))
 
 
 def pid1_signals(c: Context) -> Judgement:
@@ -433,9 +468,10 @@ def pid1_signals(c: Context) -> Judgement:
     if ok:
         return PASS, term
     if c.record.namespace_init:
-        return FAIL, (f"{term}: a PID 1 without a handler ignores SIGTERM, so `docker stop` waits its timeout and "
-                      "then kills it")
-    return FAIL, f"{term}: a PID 1 without a handler ignores SIGTERM, so nothing can stop it that way"
+        return FAIL, (_("{term}: a PID 1 without a handler ignores SIGTERM, so `docker stop` waits its timeout "
+                        "and then kills it").format(term=term))
+    return FAIL, _("{term}: a PID 1 without a handler ignores SIGTERM, so nothing can stop it that way").format(
+                     term=term)
 
 
 _FORWARDERS = frozenset({"tini", "docker-init", "dumb-init", "catatonit", "s6-svscan", "runit", "systemd", "init"})
@@ -446,55 +482,58 @@ def forwards_signals(c: Context) -> Judgement:
     names = set(program_names(c.record))
     children = c.snapshot.children(c.record.pid)
     if names & _FORWARDERS:
-        return PASS, f"{c.record.comm} passes SIGTERM and other signals on to its children"
+        return PASS, _("{comm} passes SIGTERM and other signals on to its children").format(comm=c.record.comm)
     if not children:
-        return NOT_NEEDED, "it has no children to pass signals to"
+        return NOT_NEEDED, _("it has no children to pass signals to")
     if names & _SHELLS:
-        return FAIL, f"a shell ({c.record.comm}) as PID 1 does not pass SIGTERM on to its children (use exec, or tini)"
-    raise Unreadable("psxj cannot see whether it passes signals on to its children")
+        return FAIL, _("a shell ({comm}) as PID 1 does not pass SIGTERM on to its children (use exec, or tini)").format(
+                         comm=c.record.comm)
+    raise Unreadable(_("psxj cannot see whether it passes signals on to its children"))
 
 
 RULES: Dict[str, Rule] = {rule.id: rule for rule in (
-    Rule("orphaned", "fork() and let the parent exit, so init adopts the daemon. Pass: its parent is PID 1 or a "
-                     "PID namespace's init (which adopt every orphan), or an adoption was observed.", orphaned),
-    Rule("own-session", "setsid(): a session of its own, without a terminal. Pass: it leads its session, or the "
-                        "leader has exited and it stayed in the leader's group (after the second fork). Fail: a "
-                        "session another live process leads (dbus-activated services, nohup jobs).", own_session),
-    Rule("no-tty", "No controlling terminal, so no terminal can send it SIGHUP or SIGINT. Pass: TTY ?.", no_tty),
-    Rule("not-session-leader", "Fork again after setsid(), so it can never acquire a terminal by opening one "
-                               "(System V rule). Pass: SID differs from PID.", not_session_leader),
-    Rule("umask", "umask(0), so files get exactly the modes the daemon asks for. The classic rule wants 0000; psxj "
-                  "also passes a umask that only removes group/other bits (0022, 0027, 0077), which modern "
-                  "guidance recommends. Fail: the umask removes the owner's own bits.", umask),
-    Rule("cwd-root", "chdir(\"/\"), so the daemon keeps no filesystem busy. Pass: cwd is /, or the root of its "
-                     "chroot.", cwd_root),
-    Rule("fds-closed", "Close every inherited descriptor. Every descriptor above 2 is named. Fail: a terminal, a "
-                       "pipe whose other end a process outside the daemon holds, or an open file it shares with a "
-                       "process outside it (kcmp: a starter's log left on fd 3). Socket-activation descriptors "
-                       "(LISTEN_FDS) are expected.", fds_closed),
-    Rule("stdio-devnull", "0, 1 and 2 reopened on /dev/null. Pass: all three on /dev/null; also a socket on "
-                          "stdout/stderr of a systemd service (the journal's stream). Fail: closed, a terminal, "
-                          "or a file or pipe.", stdio_devnull),
-    Rule("pidfile-lock", "A write lock on a pidfile so only one instance runs. Pass: a write lock held through one "
-                         "of its own open files (fdinfo), whichever PID /proc/locks names; without root, a lock "
-                         "under its own PID in /proc/locks.", pidfile_lock),
-    Rule("syslog", "Log through syslog. Pass: a unix socket connected to /dev/log. No socket now is unknown, not "
-                   "fail: many daemons connect for each message.", syslog),
-    Rule("signals", "Handle SIGHUP (reload) and SIGTERM (clean exit). Pass: caught (SigCgt), or blocked and taken "
-                    "synchronously through a signalfd or sigtimedwait().", signals),
-    Rule("supervised", "new-style: a service manager or supervisor started it and watches it (systemd unit, runit, "
-                       "supervisord, s6, tini, dumb-init, libslack daemon, a container's init).", supervised),
-    Rule("logging", "new-style: stdout and stderr go where they are kept (the journal, a supervisor's or logger's "
-                    "pipe, a file), or it logs to syslog. Fail: a terminal or closed.", logging),
-    Rule("service-signals", "new-style: SIGTERM ends it cleanly (handled, or its default action, which its "
-                            "manager counts as a clean stop); SIGHUP reloads, or ending on it must be "
-                            "documented.", service_signals),
-    Rule("readiness", "new-style: readiness notification (NOTIFY_SOCKET, sd_notify) or socket activation "
-                      "(LISTEN_FDS/LISTEN_PID), where used; neither is required.", readiness),
-    Rule("reaps-children", "container: as PID 1 it inherits every orphan of its namespace and must wait() for "
-                           "them. Fail: zombie children that stay.", reaps_children),
-    Rule("pid1-signals", "container: SIGTERM handled; a PID 1 without a handler ignores it, so `docker stop` waits "
-                         "and kills.", pid1_signals),
-    Rule("forwards-signals", "container: signals passed on to its children (tini, dumb-init and the like do; a "
-                             "shell does not).", forwards_signals),
+    Rule("orphaned", N_("fork() and let the parent exit, so init adopts the daemon. Pass: its parent is PID 1 or "
+                        "a PID namespace's init (which adopt every orphan), or an adoption was observed."), orphaned),
+    Rule("own-session", N_("setsid(): a session of its own, without a terminal. Pass: it leads its session, or "
+                           "the leader has exited and it stayed in the leader's group (after the second fork). "
+                           "Fail: a session another live process leads (dbus-activated services, nohup jobs)."),
+         own_session),
+    Rule("no-tty", N_("No controlling terminal, so no terminal can send it SIGHUP or SIGINT. Pass: TTY ?."), no_tty),
+    Rule("not-session-leader", N_("Fork again after setsid(), so it can never acquire a terminal by opening one "
+                                  "(System V rule). Pass: SID differs from PID."), not_session_leader),
+    Rule("umask", N_("umask(0), so files get exactly the modes the daemon asks for. The classic rule wants 0000; "
+                     "psxj also passes a umask that only removes group/other bits (0022, 0027, 0077), which "
+                     "modern guidance recommends. Fail: the umask removes the owner's own bits."), umask),
+    Rule("cwd-root", N_("chdir(\"/\"), so the daemon keeps no filesystem busy. Pass: cwd is /, or the root of "
+                        "its chroot."), cwd_root),
+    Rule("fds-closed", N_("Close every inherited descriptor. Every descriptor above 2 is named. Fail: a "
+                          "terminal, a pipe whose other end a process outside the daemon holds, or an open file "
+                          "it shares with a process outside it (kcmp: a starter's log left on fd 3). "
+                          "Socket-activation descriptors (LISTEN_FDS) are expected."), fds_closed),
+    Rule("stdio-devnull", N_("0, 1 and 2 reopened on /dev/null. Pass: all three on /dev/null; also a socket on "
+                             "stdout/stderr of a systemd service (the journal's stream). Fail: closed, a "
+                             "terminal, or a file or pipe."), stdio_devnull),
+    Rule("pidfile-lock", N_("A write lock on a pidfile so only one instance runs. Pass: a write lock held "
+                            "through one of its own open files (fdinfo), whichever PID /proc/locks names; "
+                            "without root, a lock under its own PID in /proc/locks."), pidfile_lock),
+    Rule("syslog", N_("Log through syslog. Pass: a unix socket connected to /dev/log. No socket now is unknown, "
+                      "not fail: many daemons connect for each message."), syslog),
+    Rule("signals", N_("Handle SIGHUP (reload) and SIGTERM (clean exit). Pass: caught (SigCgt), or blocked and "
+                       "taken synchronously through a signalfd or sigtimedwait()."), signals),
+    Rule("supervised", N_("new-style: a service manager or supervisor started it and watches it (systemd unit, "
+                          "runit, supervisord, s6, tini, dumb-init, libslack daemon, a container's init)."),
+         supervised),
+    Rule("logging", N_("new-style: stdout and stderr go where they are kept (the journal, a supervisor's or "
+                       "logger's pipe, a file), or it logs to syslog. Fail: a terminal or closed."), logging),
+    Rule("service-signals", N_("new-style: SIGTERM ends it cleanly (handled, or its default action, which its "
+                               "manager counts as a clean stop); SIGHUP reloads, or ending on it must be "
+                               "documented."), service_signals),
+    Rule("readiness", N_("new-style: readiness notification (NOTIFY_SOCKET, sd_notify) or socket activation "
+                         "(LISTEN_FDS/LISTEN_PID), where used; neither is required."), readiness),
+    Rule("reaps-children", N_("container: as PID 1 it inherits every orphan of its namespace and must wait() for "
+                              "them. Fail: zombie children that stay."), reaps_children),
+    Rule("pid1-signals", N_("container: SIGTERM handled; a PID 1 without a handler ignores it, so `docker stop` "
+                            "waits and kills."), pid1_signals),
+    Rule("forwards-signals", N_("container: signals passed on to its children (tini, dumb-init and the like do; "
+                                "a shell does not)."), forwards_signals),
 )}

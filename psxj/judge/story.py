@@ -22,6 +22,7 @@ import threading
 import time
 from typing import Deque, Dict, Iterable, List, NamedTuple, Optional, Tuple
 
+from psxj.i18n import _
 from psxj.judge.kinds import adopts_every_orphan
 from psxj.model import ProcessRecord, Snapshot
 from psxj.sources.cn_proc import wait_status_text
@@ -53,7 +54,7 @@ class StoryLine(NamedTuple):
 
     def display(self) -> str:
         """The text with its status: an inference says it is one."""
-        return f"inferred: {self.text}" if self.inferred else self.text
+        return _("inferred: {text}").format(text=self.text) if self.inferred else self.text
 
 
 class Adoption(NamedTuple):
@@ -238,8 +239,8 @@ class EventLog:
             skipped = life.skipped
         lines: List[StoryLine] = []
         if life.born is None:
-            lines.append(StoryLine(self.started_at, f"already running when psxj started listening "
-                                                    f"at {_clock(self.started_at)}", False))
+            lines.append(StoryLine(self.started_at, _("already running when psxj started listening at {clock}").format(
+                                                        clock=_clock(self.started_at)), False))
         for event in events:
             text = _event_text(event)
             if text:
@@ -247,22 +248,26 @@ class EventLog:
         for adoption in adoptions:
             adopter = _name(adoption.new_parent, adoption.new_parent_command)
             if adoption.at_parent_exit:
-                text = (f"its parent {_name(adoption.old_parent, adoption.old_parent_command)} exited at "
-                        f"{_clock(adoption.time)}; adopted by {adopter}")
+                text = (_("its parent {old_parent} exited at {clock}; adopted by {adopter}").format(
+                            old_parent=_name(adoption.old_parent, adoption.old_parent_command),
+                            clock=_clock(adoption.time),
+                            adopter=adopter))
             else:
-                text = (f"adopted by {adopter} at a moment psxj "
-                        f"did not see: it was born to {_name(adoption.old_parent, None)}")
+                text = (_("adopted by {adopter} at a moment psxj did not see: it was born to {old_parent}").format(
+                            adopter=adopter,
+                            old_parent=_name(adoption.old_parent, None)))
             lines.append(StoryLine(adoption.time, text, False, adoption.proof))
         for gap in gaps:
-            lost = "events were lost" if gap.lost is None else f"{gap.lost} events were lost"
-            lines.append(StoryLine(gap.time, f"{lost} here (psxj's receive buffer overflowed): steps of this "
-                                             "story may be missing", False, gap))
+            lost = _("events were lost") if gap.lost is None else _("{lost} events were lost").format(lost=gap.lost)
+            lines.append(StoryLine(gap.time, _("{lost} here (psxj's receive buffer overflowed): steps of this "
+                                               "story may be missing").format(lost=lost), False, gap))
         if skipped:
-            lines.append(StoryLine(None, f"{skipped} events in the middle are not kept", False))
+            lines.append(StoryLine(None, _("{skipped} events in the middle are not kept").format(skipped=skipped),
+                                   False))
         lines.sort(key=lambda line: float("inf") if line.time is None else line.time)
         if self.polled and any(line.event is not None and line.event.polled for line in lines):
-            lines.append(StoryLine(None, "some steps were seen by polling: a step shorter than a poll may be "
-                                         "missing, and times are when a poll noticed it", False))
+            lines.append(StoryLine(None, _("some steps were seen by polling: a step shorter than a poll may be "
+                                           "missing, and times are when a poll noticed it"), False))
         return lines
 
     def story_or_inferred(self, snapshot: Snapshot, record: ProcessRecord) -> List[StoryLine]:
@@ -296,36 +301,56 @@ def _event_text(event: ProcessEvent) -> Optional[str]:
     kind = event.kind
     at = _clock(event.time)
     if event.polled:
-        seen = f"seen by a poll at {at} (it happened up to {event.window * 1000:.0f} ms earlier)"
+        seen = _("seen by a poll at {at} (it happened up to {ms:.0f} ms earlier)").format(
+                   at=at,
+                   ms=event.window * 1000)
         texts = {
-            FORK: f"appeared, child of {_name(event.parent_pid, event.parent_command)}: {seen}",
-            EXEC: f"its command changed to {row.command if row else '?'}: {seen}",
-            SID: f"now in session {row.sid if row else '?'}: {seen}",
-            EXIT: f"gone: {seen}",
+            FORK: _("appeared, child of {parent}: {seen}").format(
+                      parent=_name(event.parent_pid, event.parent_command),
+                      seen=seen),
+            EXEC: _("its command changed to {command}: {seen}").format(command=row.command if row else '?', seen=seen),
+            SID: _("now in session {sid}: {seen}").format(sid=row.sid if row else '?', seen=seen),
+            EXIT: _("gone: {seen}").format(seen=seen),
         }
-        return texts.get(kind, f"{kind.lower()} changed: {seen}")
+        return texts.get(kind, _("{kind} changed: {seen}").format(kind=kind.lower(), seen=seen))
     if kind == FORK:
-        return f"forked by {_name(event.parent_pid, event.parent_command)} at {at}"
+        return _("forked by {parent} at {at}").format(
+                   parent=_name(event.parent_pid, event.parent_command),
+                   at=at)
     if kind == EXEC:
         if event.row_basis == ROW_LAST:
-            return f"exec'd at {at} (the new command was not read in time)"
-        return f"exec'd at {at}: {row.command if row else '?'}"
+            return _("exec'd at {at} (the new command was not read in time)").format(at=at)
+        return _("exec'd at {at}: {command}").format(at=at, command=row.command if row else '?')
     if kind == SID:
-        return f"setsid() at {at}: new session {row.sid if row else event.pid}, no terminal"
+        return _("setsid() at {at}: new session {sid}, no terminal").format(
+                   at=at,
+                   sid=row.sid if row else event.pid)
     if kind in (UID, GID):
         real, effective = event.ids or (None, None)
-        return f"{kind.lower()} changed at {at}: real {real}, effective {effective}"
+        return _("{kind} changed at {at}: real {real}, effective {effective}").format(
+                   kind=kind.lower(),
+                   at=at,
+                   real=real,
+                   effective=effective)
     if kind == COMM:
-        return f"renamed itself at {at}: '{event.comm}' (was '{event.previous}')"
+        return _("renamed itself at {at}: '{comm}' (was '{previous}')").format(
+                   at=at,
+                   comm=event.comm,
+                   previous=event.previous)
     if kind == PTRACE:
         if not event.tracer_pid:
-            return f"ptrace detached at {at}"
-        return f"traced by {_name(event.tracer_pid, event.parent_command)} at {at}"
+            return _("ptrace detached at {at}").format(at=at)
+        return _("traced by {tracer} at {at}").format(
+                   tracer=_name(event.tracer_pid, event.parent_command),
+                   at=at)
     if kind == COREDUMP:
-        return f"dumped core at {at}"
+        return _("dumped core at {at}").format(at=at)
     if kind == EXIT:
-        text = f"exited at {at}: {wait_status_text(event.exit_code or 0)}"
-        return text + f"; its parent then {_name(event.parent_pid, event.parent_command)}"
+        text = _("exited at {at}: {status}").format(
+                   at=at,
+                   status=wait_status_text(event.exit_code or 0))
+        return text + _("; its parent then {parent}").format(
+                          parent=_name(event.parent_pid, event.parent_command))
     return None
 
 
@@ -333,35 +358,40 @@ def inferred_story(snapshot: Snapshot, record: ProcessRecord) -> List[StoryLine]
     """What /proc says of a process's origin now (facts), and what follows from it (inferences)."""
     lines: List[StoryLine] = []
     if record.start_time is not None:
-        lines.append(StoryLine(record.start_time, f"started at {_clock(record.start_time)} (its start time "
-                                                  "in /proc)", False))
+        lines.append(StoryLine(record.start_time, _("started at {clock} (its start time in /proc)").format(
+                                                      clock=_clock(record.start_time)), False))
     parent = snapshot.parent(record)
     if record.ppid == 0:
-        lines.append(StoryLine(None, "started by the kernel itself (PPID 0)", False))
+        lines.append(StoryLine(None, _("started by the kernel itself (PPID 0)"), False))
     elif record.kernel_thread:
-        lines.append(StoryLine(None, f"a kernel thread, started by {_name(record.ppid, 'kthreadd')}", False))
+        lines.append(StoryLine(None, _("a kernel thread, started by {parent}").format(
+                                         parent=_name(record.ppid, 'kthreadd')), False))
     elif adopts_every_orphan(parent) or record.ppid == 1:
-        lines.append(StoryLine(None, f"its parent is {_name(record.ppid, parent.command if parent else None)}, "
-                                     "which adopts orphans: either it started this process, or the process "
-                                     "that forked it exited (no fork event was seen)", True))
+        lines.append(StoryLine(None, _("its parent is {parent}, which adopts orphans: either it started this "
+                                       "process, or the process that forked it exited (no fork event was seen)").format(
+                                         parent=_name(record.ppid, parent.command if parent else None)), True))
     elif parent is not None:
-        lines.append(StoryLine(None, f"forked by {_name(parent.pid, parent.command)}, its parent now "
-                                     "(no fork event was seen; a parent that exits passes its children on)",
+        lines.append(StoryLine(None, _("forked by {parent}, its parent now (no fork event was seen; a parent "
+                                       "that exits passes its children on)").format(
+                                         parent=_name(parent.pid, parent.command)),
                                True))
     else:
-        lines.append(StoryLine(None, f"its parent {_name(record.ppid, None)} is not in the table", False))
+        lines.append(StoryLine(None, _("its parent {parent} is not in the table").format(
+            parent=_name(record.ppid, None)), False))
     leader = snapshot.get(record.sid)
     if record.sid == record.pid:
-        lines.append(StoryLine(None, f"called setsid(): it leads session {record.sid}", True))
+        lines.append(StoryLine(None, _("called setsid(): it leads session {sid}").format(sid=record.sid), True))
     elif record.sid > 0 and (leader is None or leader.state == "Z"):
-        gone = "has lost its leader" if leader is None else "has a leader that exited (a zombie not yet reaped)"
-        lines.append(StoryLine(None, f"its session {record.sid} {gone}: a process called setsid() and "
-                                     "exited, as a double fork's first child does", True))
+        gone = _("has lost its leader") if leader is None else _("has a leader that exited (a zombie not yet reaped)")
+        lines.append(StoryLine(None, _("its session {sid} {gone}: a process called setsid() and exited, as a "
+                                       "double fork's first child does").format(sid=record.sid, gone=gone), True))
     elif leader is not None:
-        lines.append(StoryLine(None, f"in session {record.sid} of {_name(leader.pid, leader.command)}", False))
+        lines.append(StoryLine(None, _("in session {sid} of {leader}").format(
+                                         sid=record.sid,
+                                         leader=_name(leader.pid, leader.command)), False))
     if not record.has_terminal:
-        lines.append(StoryLine(None, "no controlling terminal (TTY ?)", False))
+        lines.append(StoryLine(None, _("no controlling terminal (TTY ?)"), False))
     if record.pgid == record.pid and record.sid != record.pid:
-        lines.append(StoryLine(None, f"leads process group {record.pgid}: it called setpgid(), or a shell "
-                                     "made it a job of its own", True))
+        lines.append(StoryLine(None, _("leads process group {pgid}: it called setpgid(), or a shell made it a "
+                                       "job of its own").format(pgid=record.pgid), True))
     return lines

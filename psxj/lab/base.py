@@ -20,6 +20,7 @@ from typing import Callable, Dict, Iterator, List, NamedTuple, Optional, Sequenc
 from psxj.demo.control import DemoControl, default_rundir
 from psxj.demo.steps import RUN_ORDER
 from psxj.errors import PsxjError
+from psxj.i18n import N_, _
 from psxj.identity import NotThatProcess, ProvenProcess, command_line, start_ticks
 from psxj.model import ProcessRecord, Snapshot
 from psxj.render.diff import column_changes, ps_row
@@ -31,26 +32,31 @@ LAB_COLUMNS = ("PPID", "PGID", "SID", "TTY", "TPGID", "STAT")
 LAB_LIFETIME = 900.0   # a lab's demo ends by itself after this, even if psxj was killed -9
 
 _MESSAGES = {
-    "no_step": "the demo did not reach step {step} within {seconds:g}s (psxj demo log --rundir {rundir} says why)",
-    "refused": "another lab's demo (pid {holder}) holds the lab's pidfile: end that lab first",
-    "events_polled": "psxj could not listen to the kernel's process events ({reason}): it polls /proc, "
-                     "which sees that a process exited but not how",
-    "audit_head": "psxj audit {pid} says:",
-    "audit_counts": "{passed} pass, {failed} fail, {unknown} unknown (psxj audit {pid} shows every rule)",
-    "audit_gone": "psxj audit {pid}: the process has exited",
-    "still_running": "still running",
-    "killed_by": "killed by {signal}",
-    "exited": "exit {status}",
-    "changed": "changed: {change}",
-    "the_demo": "the demo, PID {pid}",
-    "the_demo_forked": "the demo, PID {before} -> {pid}",
-    "nothing": "(nothing)",
+    "no_step": N_("the demo did not reach step {step} within {seconds:g}s (psxj demo log --rundir {rundir} says why)"),
+    "refused": N_("another lab's demo (pid {holder}) holds the lab's pidfile: end that lab first"),
+    "events_polled": N_("psxj could not listen to the kernel's process events ({reason}): it polls /proc, "
+                     "which sees that a process exited but not how"),
+    "audit_head": N_("psxj audit {pid} says:"),
+    "audit_counts": N_("{passed} pass, {failed} fail, {unknown} unknown (psxj audit {pid} shows every rule)"),
+    "audit_gone": N_("psxj audit {pid}: the process has exited"),
+    "still_running": N_("still running"),
+    "killed_by": N_("killed by {signal}"),
+    "exited": N_("exit {status}"),
+    "changed": N_("changed: {change}"),
+    "the_demo": N_("the demo, PID {pid}"),
+    "the_demo_forked": N_("the demo, PID {before} -> {pid}"),
+    "nothing": N_("(nothing)"),
 }
+
+
+def _text(key: str) -> str:
+    """One of this module's sentences (_MESSAGES), in the chosen language."""
+    return _(_MESSAGES[key])
 
 
 def message(key: str, **values) -> str:
     """One of the lab's shared sentences (the CLI and the interface say them the same way)."""
-    return _MESSAGES[key].format(**values)
+    return _text(key).format(**values)
 
 
 class Beat(NamedTuple):
@@ -83,10 +89,10 @@ def own_identity() -> Optional[Tuple[int, int]]:
 def how_it_ended(returncode: Optional[int]) -> str:
     """A child's wait status in words: `exit 0`, `killed by SIGHUP`."""
     if returncode is None:
-        return _MESSAGES["still_running"]
+        return _text("still_running")
     if returncode < 0:
-        return _MESSAGES["killed_by"].format(signal=signal.Signals(-returncode).name)
-    return _MESSAGES["exited"].format(status=returncode)
+        return _text("killed_by").format(signal=signal.Signals(-returncode).name)
+    return _text("exited").format(status=returncode)
 
 
 def record_changes(label: str, before: Optional[ProcessRecord], after: ProcessRecord,
@@ -113,21 +119,22 @@ def describe_row(row: dict) -> str:
 
 def audit_lines(pid: int, rule_ids: Sequence[str]) -> Tuple[str, ...]:
     """What psxj audit says about `pid`: the verdicts of the rules this lesson is about, and the counts."""
-    from psxj.judge.audit import FAIL, PASS, UNKNOWN, audit_process
+    from psxj.judge.audit import FAIL, PASS, UNKNOWN, audit_process, verdict_word
+    from psxj.render.cells import pad_cells
     from psxj.sources.proc import read_snapshot
 
     snapshot = read_snapshot()
     record = snapshot.get(pid)
     if record is None:
-        return (_MESSAGES["audit_gone"].format(pid=pid),)
+        return (_text("audit_gone").format(pid=pid),)
     report = audit_process(snapshot, record)
     if report.gone:
-        return (_MESSAGES["audit_gone"].format(pid=pid),)
-    lines = [_MESSAGES["audit_head"].format(pid=pid)]
-    lines += [f"  {rule.verdict.upper():7} {rule.id:19} {rule.evidence}" for rule in report.rules
+        return (_text("audit_gone").format(pid=pid),)
+    lines = [_text("audit_head").format(pid=pid)]
+    lines += [f"  {pad_cells(verdict_word(rule.verdict), 7)} {rule.id:19} {rule.evidence}" for rule in report.rules
               if rule.id in rule_ids]
     counts = report.counts()
-    lines.append("  " + _MESSAGES["audit_counts"].format(passed=counts[PASS], failed=counts[FAIL],
+    lines.append("  " + _text("audit_counts").format(passed=counts[PASS], failed=counts[FAIL],
                                                          unknown=counts[UNKNOWN], pid=pid))
     return tuple(lines)
 
@@ -135,7 +142,7 @@ def audit_lines(pid: int, rule_ids: Sequence[str]) -> Tuple[str, ...]:
 class Lab:
     """A lesson on real processes. Subclasses write lesson(), a generator of Beats."""
 
-    title = ""
+    title = ""        # in English (N_): the CLI and the interface translate it where they show it
     command = ""      # the same lesson on the command line
     shows_terminal = False   # the interface shows the lab's terminal beside the table, not an audit
 
@@ -215,9 +222,9 @@ class Lab:
                     self.watch(entry["pid"])
                     return entry
                 if entry["step"] == "refused":  # another lab's demo holds the lab's pidfile
-                    raise PsxjError(_MESSAGES["refused"].format(holder=entry.get("holder")))
+                    raise PsxjError(_text("refused").format(holder=entry.get("holder")))
             if time.monotonic() > deadline:
-                raise PsxjError(_MESSAGES["no_step"].format(step=step, seconds=timeout, rundir=self.rundir))
+                raise PsxjError(_text("no_step").format(step=step, seconds=timeout, rundir=self.rundir))
             time.sleep(0.02)
 
     # events --------------------------------------------------------------------------------
@@ -228,7 +235,7 @@ class Lab:
 
         self.feed = EventFeed(follow=os.getpid())
         if self.feed.mode != "events":
-            return _MESSAGES["events_polled"].format(reason=self.feed.stream.reason or "unknown")
+            return _text("events_polled").format(reason=self.feed.stream.reason or "unknown")
         return None
 
     def events_of(self, pids: Set[int], kinds: Sequence[str] = ("EXIT",)) -> list:
@@ -282,9 +289,9 @@ class Lab:
     def _is_lab_demo(self, pid: int) -> Optional[str]:
         argv = command_line(pid)
         if "psxj.demo.daemon" not in argv or "--rundir" not in argv[:-1]:
-            return "it is no longer the demo"
+            return _("it is no longer the demo")
         if os.path.abspath(argv[argv.index("--rundir") + 1]) != self.rundir:
-            return "it is the demo of another run directory"
+            return _("it is the demo of another run directory")
         return None
 
     def kill_watched(self, pid: int, check: Callable[[int], Optional[str]] = lambda p: None) -> bool:

@@ -10,31 +10,38 @@ from __future__ import annotations
 
 import signal
 import sys
-import textwrap
 from typing import IO, Dict, Iterable, List, Optional, TextIO
 
 from psxj.errors import PsxjError, UsageError
+from psxj.i18n import N_, _
 from psxj.lab.base import Beat, Lab, message
 
 _TEXT: Dict[str, str] = {
-    "heading": "psxj lab: {title}",
-    "interface": "(in the interface: L, then {choice})",
-    "processes": "the lab's processes now (sessions view):",
-    "no_processes": "the lab's processes now: none left",
-    "ended": "The lab has stopped everything it started.",
-    "skip_needs_start": "demo: --skip goes with start (psxj demo start --skip RULE)",
-    "answers_needs_quiz": "demo: --answers goes with quiz",
-    "answers_unreadable": "demo: cannot read the answers file: {reason}",
-    "try_again": "{error}; try again",
-    "no_more_answers": "no more answers: the quiz ends here",
-    "you_said": "> {answer}",
+    "heading": N_("psxj lab: {title}"),
+    "interface": N_("(in the interface: L, then {choice})"),
+    "processes": N_("the lab's processes now (sessions view):"),
+    "no_processes": N_("the lab's processes now: none left"),
+    "ended": N_("The lab has stopped everything it started."),
+    "skip_needs_start": N_("demo: --skip goes with start (psxj demo start --skip RULE)"),
+    "answers_needs_quiz": N_("demo: --answers goes with quiz"),
+    "answers_unreadable": N_("demo: cannot read the answers file: {reason}"),
+    "try_again": N_("{error}; try again"),
+    "no_more_answers": N_("no more answers: the quiz ends here"),
+    "you_said": N_("> {answer}"),
 }
+
+
+def _text(key: str) -> str:
+    """One of this module's sentences (_TEXT), in the chosen language."""
+    return _(_TEXT[key])
 _WIDTH = 100
 _RETRIES = 3   # a mistyped answer is asked again this often before the quiz gives up
 
 
 def _wrapped(text: str, indent: str) -> List[str]:
-    return textwrap.wrap(text, _WIDTH, initial_indent=indent, subsequent_indent=indent) or [indent.rstrip()]
+    from psxj.render.cells import wrap
+
+    return wrap(text, _WIDTH, indent)  # by cells: a Chinese explanation has no spaces to break at
 
 
 def beat_lines(number: int, beat: Beat) -> List[str]:
@@ -59,9 +66,9 @@ def table_lines(lab: Lab) -> List[str]:
     snapshot = read_snapshot()
     records = lab.shown_records(snapshot)
     if not records:
-        return [f"   {_TEXT['no_processes']}"]
+        return [f"   {_text('no_processes')}"]
     layout = Layout(columns(snapshot.pid_width), 160, Escaper(True))
-    lines = [f"   {_TEXT['processes']}", f"     {layout.header()}"]
+    lines = [f"   {_text('processes')}", f"     {layout.header()}"]
     for row in session_rows(snapshot, records, ViewOptions()):
         lines.append(f"     {layout.row(row.record)}" if row.kind == PROCESS else f"     {row.text}")
     return lines
@@ -84,10 +91,11 @@ def run_lesson(lab: Lab, choice: str, out: TextIO = sys.stdout) -> int:
     previous = {sig: signal.signal(sig, _end) for sig in (signal.SIGTERM, signal.SIGHUP)}
     try:
         with lab:
-            _print(out, [_TEXT["heading"].format(title=lab.title), _TEXT["interface"].format(choice=choice), ""])
+            _print(out, [_text("heading").format(title=_(lab.title)),
+                         _text("interface").format(choice=choice), ""])
             for number, beat in enumerate(lab.beats(), 1):
                 _print(out, beat_lines(number, beat) + table_lines(lab) + [""])
-        _print(out, [_TEXT["ended"]])
+        _print(out, [_text("ended")])
         return 0
     except _Ended:
         return 128 + signal.SIGTERM
@@ -104,7 +112,8 @@ def run_quiz(answers: IO[str], out: TextIO = sys.stdout, interactive: bool = Fal
     previous = {sig: signal.signal(sig, _end) for sig in (signal.SIGTERM, signal.SIGHUP)}
     try:
         with DemoQuiz(**options) as quiz:
-            _print(out, [_TEXT["heading"].format(title=quiz.title), _TEXT["interface"].format(choice="quiz"), ""])
+            _print(out, [_text("heading").format(title=_(quiz.title)),
+                         _text("interface").format(choice=_("quiz")), ""])
             quiz.start()
             while True:
                 question = quiz.question()
@@ -113,7 +122,7 @@ def run_quiz(answers: IO[str], out: TextIO = sys.stdout, interactive: bool = Fal
                 _print(out, question.text())
                 result = _ask(quiz, question, answers, out, interactive)
                 if result is None:
-                    _print(out, [_TEXT["no_more_answers"]])
+                    _print(out, [_text("no_more_answers")])
                     break
                 _print(out, result.text() + [""])
             _print(out, [quiz.score()])
@@ -126,7 +135,7 @@ def run_quiz(answers: IO[str], out: TextIO = sys.stdout, interactive: bool = Fal
 
 
 def _ask(quiz, question, answers: IO[str], out: TextIO, interactive: bool):
-    for _ in range(_RETRIES):
+    for _attempt in range(_RETRIES):
         if interactive:
             out.write("> ")
             out.flush()
@@ -134,35 +143,35 @@ def _ask(quiz, question, answers: IO[str], out: TextIO, interactive: bool):
         if not line:
             return None
         if not interactive:
-            _print(out, [_TEXT["you_said"].format(answer=line.strip())])
+            _print(out, [_text("you_said").format(answer=line.strip())])
         try:
             return quiz.answer(question, line)
         except UsageError as exc:
             if not interactive:
                 raise
-            _print(out, [_TEXT["try_again"].format(error=exc)])
+            _print(out, [_text("try_again").format(error=exc)])
     return None
 
 
 def main(command: str, rundir: Optional[str], skip: Optional[str] = None, answers: Optional[str] = None) -> int:
     """`psxj demo start --skip RULE`, `psxj demo jobs`, `psxj demo quiz [--answers FILE]`."""
     if skip and command != "start":
-        raise UsageError(_TEXT["skip_needs_start"])
+        raise UsageError(_text("skip_needs_start"))
     if answers and command != "quiz":
-        raise UsageError(_TEXT["answers_needs_quiz"])
+        raise UsageError(_text("answers_needs_quiz"))
     if command == "start":
         from psxj.lab.counterexamples import counterexample
 
-        return run_lesson(counterexample(skip, rundir=rundir), f"skip {skip}")
+        return run_lesson(counterexample(skip, rundir=rundir), _("skip {rule}").format(rule=skip))
     if command == "jobs":
         from psxj.lab.jobs import JobControlLab
 
-        return run_lesson(JobControlLab(rundir=rundir), "job control")
+        return run_lesson(JobControlLab(rundir=rundir), _("job control"))
     if answers is None:
         return run_quiz(sys.stdin, interactive=sys.stdin.isatty(), rundir=rundir)
     try:
         stream = open(answers, encoding="utf-8", errors="replace")
     except OSError as exc:
-        raise PsxjError(_TEXT["answers_unreadable"].format(reason=exc.strerror)) from None
+        raise PsxjError(_text("answers_unreadable").format(reason=exc.strerror)) from None
     with stream:
         return run_quiz(stream, rundir=rundir)

@@ -18,33 +18,39 @@ from typing import Dict, List, NamedTuple, Optional, Tuple
 
 from psxj.demo.steps import RUN_ORDER, STEPS, Step
 from psxj.errors import UsageError
+from psxj.i18n import N_, _
 from psxj.lab.base import Lab, describe_row
 from psxj.lab.terminal import PseudoTerminal, trusted_program
 from psxj.spawn import module_command
 
 QUIZ_COLUMNS = ("PPID", "PGID", "SID", "TTY", "TPGID", "STAT")
-NOTHING = ("none", "nothing", "-")
+NOTHING = ("none", "nothing", "-", "无")   # 无: "none" in the Chinese interface's words
 OWN_PID = "PID"   # as a value: the process's own PID after the step (setsid() makes SID = PID)
 _WORD = re.compile(r"\A([A-Za-z]+)(?:=([^=\s]+))?\Z")
 _SHELLS = ("/bin/sh", "/usr/bin/sh", "/bin/dash", "/usr/bin/dash", "/bin/bash", "/usr/bin/bash")
 _LEADER_SCRIPT = '"$@"; read -r line'
 
 _TEXT: Dict[str, str] = {
-    "bad_word": "quiz: {word!r} is not COLUMN or COLUMN=VALUE (columns: {columns}; or none)",
-    "bad_column": "quiz: {column!r} is not one of {columns}",
-    "twice": "quiz: {column} is named twice",
-    "none_and_more": "quiz: none means no column changes; name columns, or none, not both",
-    "empty": "quiz: an empty answer; name the columns that will change, or none",
-    "right": "right",
-    "wrong": "not quite",
-    "missed": "changed, not predicted: {columns}",
-    "extra": "predicted, did not change: {columns}",
-    "wrong_value": "{column}: you said {said}, it is {real}",
-    "nothing_changed": "no column of {columns} changed",
-    "question": "Step {number} of {total}: {title}",
-    "ask": "Which of {columns} will change, and to what? (e.g. SID=PID TTY=? STAT=Ss, or none)",
-    "score": "Score: {right}/{asked}",
+    "bad_word": N_("quiz: {word!r} is not COLUMN or COLUMN=VALUE (columns: {columns}; or none)"),
+    "bad_column": N_("quiz: {column!r} is not one of {columns}"),
+    "twice": N_("quiz: {column} is named twice"),
+    "none_and_more": N_("quiz: none means no column changes; name columns, or none, not both"),
+    "empty": N_("quiz: an empty answer; name the columns that will change, or none"),
+    "right": N_("right"),
+    "wrong": N_("not quite"),
+    "missed": N_("changed, not predicted: {columns}"),
+    "extra": N_("predicted, did not change: {columns}"),
+    "wrong_value": N_("{column}: you said {said}, it is {real}"),
+    "nothing_changed": N_("no column of {columns} changed"),
+    "question": N_("Step {number} of {total}: {title}"),
+    "ask": N_("Which of {columns} will change, and to what? (e.g. SID=PID TTY=? STAT=Ss, or none)"),
+    "score": N_("Score: {right}/{asked}"),
 }
+
+
+def _text(key: str) -> str:
+    """One of this module's sentences (_TEXT), in the chosen language."""
+    return _(_TEXT[key])
 
 
 class Prediction(NamedTuple):
@@ -60,11 +66,11 @@ class Grade(NamedTuple):
     actual: Tuple[str, ...]          # "SID 4200 -> 4242", what really changed
 
     def lines(self) -> List[str]:
-        told = [_TEXT["right" if self.right else "wrong"]]
+        told = [_text("right" if self.right else "wrong")]
         if self.missed:
-            told.append(_TEXT["missed"].format(columns=" ".join(self.missed)))
+            told.append(_text("missed").format(columns=" ".join(self.missed)))
         if self.extra:
-            told.append(_TEXT["extra"].format(columns=" ".join(self.extra)))
+            told.append(_text("extra").format(columns=" ".join(self.extra)))
         told.extend(self.wrong_values)
         return told
 
@@ -73,21 +79,21 @@ def parse_prediction(text: str) -> Prediction:
     """`SID=PID, TTY=?  STAT=Ss` or `none`. Raises UsageError with a one-line reason."""
     words = [w for w in re.split(r"[\s,]+", text.strip()) if w]
     if not words:
-        raise UsageError(_TEXT["empty"])
+        raise UsageError(_text("empty"))
     if any(w.lower() in NOTHING for w in words):
         if len(words) > 1:
-            raise UsageError(_TEXT["none_and_more"])
+            raise UsageError(_text("none_and_more"))
         return Prediction({})
     columns: Dict[str, Optional[str]] = {}
     for word in words:
         match = _WORD.match(word)
         if not match:
-            raise UsageError(_TEXT["bad_word"].format(word=word[:40], columns=" ".join(QUIZ_COLUMNS)))
+            raise UsageError(_text("bad_word").format(word=word[:40], columns=" ".join(QUIZ_COLUMNS)))
         column = match.group(1).upper()
         if column not in QUIZ_COLUMNS:
-            raise UsageError(_TEXT["bad_column"].format(column=match.group(1)[:20], columns=" ".join(QUIZ_COLUMNS)))
+            raise UsageError(_text("bad_column").format(column=match.group(1)[:20], columns=" ".join(QUIZ_COLUMNS)))
         if column in columns:
-            raise UsageError(_TEXT["twice"].format(column=column))
+            raise UsageError(_text("twice").format(column=column))
         columns[column] = match.group(2)
     return Prediction(columns)
 
@@ -102,7 +108,7 @@ def grade(prediction: Prediction, before: dict, after: dict) -> Grade:
     said = prediction.columns
     missed = tuple(c for c in changed if c not in said)
     extra = tuple(c for c in said if c not in changed)
-    wrong = tuple(_TEXT["wrong_value"].format(column=c, said=value, real=after.get(c))
+    wrong = tuple(_text("wrong_value").format(column=c, said=value, real=after.get(c))
                   for c, value in said.items() if c in changed and value is not None
                   and _value(value, after) != str(after.get(c)))
     actual = tuple(f"{c} {before.get(c)} -> {after.get(c)}" for c in changed)
@@ -117,10 +123,10 @@ class Question(NamedTuple):
     before: dict       # the row now, before the step
 
     def text(self) -> List[str]:
-        return [_TEXT["question"].format(number=self.number, total=self.total, title=self.step.title),
+        return [_text("question").format(number=self.number, total=self.total, title=_(self.step.title)),
                 f"  「{self.step.quote}」",
                 "  " + describe_row(self.before),
-                _TEXT["ask"].format(columns=" ".join(QUIZ_COLUMNS))]
+                _text("ask").format(columns=" ".join(QUIZ_COLUMNS))]
 
 
 class Answer(NamedTuple):
@@ -132,17 +138,17 @@ class Answer(NamedTuple):
     def text(self) -> List[str]:
         told = [f"  {line}" for line in self.grade.lines()]
         told.append("  " + ("   ".join(self.grade.actual) if self.grade.actual else
-                            _TEXT["nothing_changed"].format(columns=" ".join(QUIZ_COLUMNS))))
+                            _text("nothing_changed").format(columns=" ".join(QUIZ_COLUMNS))))
         if self.after.get("PID") != self.question.before.get("PID"):
             told.append(f"  PID {self.question.before.get('PID')} -> {self.after.get('PID')}")
-        told.append(f"  {self.question.step.explanation}")
+        told.append(f"  {_(self.question.step.explanation)}")
         return told
 
 
 class DemoQuiz(Lab):
     """The demo, one step per answer. Use: start(); then while question(): answer(text)."""
 
-    title = "predict, then see: the daemon demo as a quiz"
+    title = N_("predict, then see: the daemon demo as a quiz")   # translated where it is shown
     command = "psxj demo quiz"
     STEPS = RUN_ORDER[1:]   # every step after the program's start
 
@@ -192,7 +198,7 @@ class DemoQuiz(Lab):
         return result
 
     def score(self) -> str:
-        return _TEXT["score"].format(right=self.right, asked=self.asked)
+        return _text("score").format(right=self.right, asked=self.asked)
 
     def lesson(self):
         return iter(())  # a quiz is asked, not told: see question() and answer()

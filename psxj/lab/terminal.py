@@ -25,6 +25,7 @@ import time
 from typing import Dict, Iterable, Optional
 
 from psxj.errors import PsxjError
+from psxj.i18n import N_, _
 from psxj.render.escape import safe_text
 from psxj.safefs import UnsafePath, trusted_real_path
 from psxj.spawn import popen_module
@@ -32,8 +33,13 @@ from psxj.spawn import popen_module
 LAB_PATH = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"
 _OUTPUT_LIMIT = 1 << 20
 _MESSAGES = {
-    "no_program": "none of {names} is an executable that only root or you can change: the lab needs it",
+    "no_program": N_("none of {names} is an executable that only root or you can change: the lab needs it"),
 }
+
+
+def _text(key: str) -> str:
+    """One of this module's sentences (_MESSAGES), in the chosen language."""
+    return _(_MESSAGES[key])
 
 
 def trusted_program(candidates: Iterable[str]) -> str:
@@ -43,7 +49,7 @@ def trusted_program(candidates: Iterable[str]) -> str:
     for path in candidates:
         try:
             real = trusted_real_path(path)
-            for _ in range(8):  # /bin/sh -> dash: follow symlinks root or the caller made
+            for _hop in range(8):  # /bin/sh -> dash: follow symlinks root or the caller made
                 st = os.lstat(real)
                 if not stat.S_ISLNK(st.st_mode):
                     break
@@ -56,7 +62,7 @@ def trusted_program(candidates: Iterable[str]) -> str:
         if stat.S_ISREG(st.st_mode) and st.st_uid in (0, os.geteuid()) and st.st_mode & 0o111 \
                 and not st.st_mode & (stat.S_IWGRP | stat.S_IWOTH):
             return real
-    raise PsxjError(_MESSAGES["no_program"].format(names=", ".join(candidates)))
+    raise PsxjError(_text("no_program").format(names=", ".join(candidates)))
 
 
 def lab_environment(**extra: str) -> Dict[str, str]:

@@ -13,6 +13,7 @@ from __future__ import annotations
 import json
 from typing import Dict, Iterable, List, NamedTuple, Optional, Sequence, Tuple
 
+from psxj.i18n import N_, _
 from psxj.model import ProcessRecord, Snapshot
 from psxj.render.psformat import cells
 
@@ -65,7 +66,7 @@ def diff_tables(before: Iterable[ProcessRecord], after: Iterable[ProcessRecord],
     use_time = not use_ticks and bool(both) and all(r.start_time is not None for r in both)
     if use_ticks or use_time:
         key = lambda r: (r.pid, _start(r, use_ticks))  # noqa: E731
-        identity = "pid and start time"
+        identity = N_("pid and start time")   # translated in the text, as it is in JSON
     else:
         key = lambda r: (r.pid,)  # noqa: E731
         identity = "pid"
@@ -91,9 +92,11 @@ def diff_snapshots(before: Snapshot, after: Snapshot, columns: Sequence[str] = C
 
 def render_text(result: TableDiff, before_name: str, after_name: str) -> str:
     lines = [f"--- {before_name}", f"+++ {after_name}",
-             f"identity: {result.identity}" + ("" if result.identity != "pid" else
-                                               " (a table without start times: a reused PID looks like a change)"),
-             f"{len(result.appeared)} appeared, {len(result.vanished)} vanished, {len(result.changed)} changed"]
+             _("identity: {identity}").format(identity=_(result.identity)) + ("" if result.identity != "pid" else
+                                                                               _(" (a table without start times: a "
+                                                                                 "reused PID looks like a change)")),
+             _("{appeared} appeared, {vanished} vanished, {changed} changed").format(
+                 appeared=len(result.appeared), vanished=len(result.vanished), changed=len(result.changed))]
     for record in result.appeared:
         lines.append(f"+ {record.pid} {record.command}")
     for record in result.vanished:

@@ -239,15 +239,21 @@ class Escaper:
         return self.display_pass(self.library_pass(data))
 
 
-_default: Escaper | None = None
+_defaults: dict = {}   # language -> escaper
 
 
 def default_escaper() -> Escaper:
-    """The escaper for this process's environment, made once (probing the locale costs ~1 ms)."""
-    global _default
-    if _default is None:
-        _default = Escaper.for_environment()
-    return _default
+    """The escaper for this process's environment, made once per language (probing the locale costs
+    ~1 ms). In Chinese (psxj.i18n) psxj's own messages are UTF-8 even where ps would escape to 8-bit
+    (LANG=zh_CN.UTF-8 without that locale installed): controls and unprintable characters are still
+    replaced, as for COMMAND. ps's own table keeps ps's rule (Escaper.for_environment)."""
+    from psxj.i18n import current
+
+    language = current()
+    escaper = _defaults.get(language)
+    if escaper is None:
+        escaper = _defaults[language] = Escaper(ps_would_use_utf8() or language != "en")
+    return escaper
 
 
 def safe_text(data: bytes | str) -> str:

@@ -12,6 +12,7 @@ import json
 import time
 from typing import Any, Dict, Optional
 
+from psxj.i18n import _, untranslated
 from psxj.render.escape import Escaper, safe_text
 from psxj.sources.cn_proc import wait_status_text
 from psxj.sources.events import (
@@ -68,42 +69,45 @@ def describe(event: ProcessEvent) -> str:
     """What happened, in one sentence."""
     kind = event.kind
     if kind == GAP:
-        lost = "events lost" if event.lost is None else f"{event.lost} events lost"
-        since = f" after {clock(event.since)}" if event.since else ""
-        return (f"{lost}{since} (the receive buffer overflowed): rescanned /proc; until here, "
-                "stories of processes alive then may miss steps")
+        lost = _("events lost") if event.lost is None else _("{lost} events lost").format(lost=event.lost)
+        since = _(" after {clock}").format(clock=clock(event.since)) if event.since else ""
+        return (_("{lost}{since} (the receive buffer overflowed): rescanned /proc; until here, stories of "
+                  "processes alive then may miss steps").format(lost=lost, since=since))
     row = event.row
     polled = event.polled
     if kind == FORK:
         if polled:
-            return (f"appeared, born within {_ms(event.window)} before (polled); parent "
-                    f"{process_name(event.parent_pid, event.parent_command)}")
-        return f"forked by {process_name(event.parent_pid, event.parent_command)}"
+            return (_("appeared, born within {ms} before (polled); parent {parent}").format(
+                        ms=_ms(event.window),
+                        parent=process_name(event.parent_pid, event.parent_command)))
+        return _("forked by {parent}").format(parent=process_name(event.parent_pid, event.parent_command))
     if kind == EXEC:
         if polled:
-            return f"command changed within {_ms(event.window)} (polled: exec, or rewritten arguments)"
+            return _("command changed within {ms} (polled: exec, or rewritten arguments)").format(
+                       ms=_ms(event.window))
         if event.row_basis == ROW_LAST:
-            return "exec: the new command could not be read, the process was already gone"
-        return f"exec (was: {_cut(event.previous)})" if event.previous else "exec"
+            return _("exec: the new command could not be read, the process was already gone")
+        return _("exec (was: {previous})").format(previous=_cut(event.previous)) if event.previous else "exec"
     if kind == SID:
         sid = row.sid if row is not None else event.pid
         if polled:
-            return f"now in session {sid}, changed within {_ms(event.window)} (polled)"
-        return f"setsid(): new session {sid}, no terminal"
+            return _("now in session {sid}, changed within {ms} (polled)").format(sid=sid, ms=_ms(event.window))
+        return _("setsid(): new session {sid}, no terminal").format(sid=sid)
     if kind in (UID, GID):
         word = "uid" if kind == UID else "gid"
         real, effective = event.ids or (None, None)
-        text = f"{word}: real {real}, effective {effective}"
-        return text + f", changed within {_ms(event.window)} (polled)" if polled else text
+        text = _("{word}: real {real}, effective {effective}").format(word=word, real=real, effective=effective)
+        return text + _(", changed within {ms} (polled)").format(ms=_ms(event.window)) if polled else text
     if kind == COMM:
-        text = f"name now '{_cut(event.comm)}' (was '{_cut(event.previous)}')"
+        text = _("name now '{comm}' (was '{previous}')").format(comm=_cut(event.comm), previous=_cut(event.previous))
         return text + " (polled)" if polled else text
     if kind == PTRACE:
         if not event.tracer_pid:
-            return "ptrace: detached"
-        return f"ptrace: traced by {process_name(event.tracer_pid, event.parent_command)}"
+            return _("ptrace: detached")
+        return _("ptrace: traced by {tracer}").format(
+                   tracer=process_name(event.tracer_pid, event.parent_command))
     if kind == COREDUMP:
-        return "dumping core"
+        return _("dumping core")
     if kind == EXIT:
         return _describe_exit(event)
     return kind
@@ -111,18 +115,21 @@ def describe(event: ProcessEvent) -> str:
 
 def _describe_exit(event: ProcessEvent) -> str:
     if event.polled:
-        parts = [f"gone, exited within {_ms(event.window)} before (polled: exit status unknown)"]
+        parts = [_("gone, exited within {ms} before (polled: exit status unknown)").format(ms=_ms(event.window))]
     else:
         parts = [wait_status_text(event.exit_code or 0)]
     adopter = event.adopted_by
     if adopter is not None:
-        parts.append(f"parent was {event.born_parent}, adopted by "
-                     f"{process_name(adopter, event.parent_command)}")
+        parts.append(_("parent was {born_parent}, adopted by {adopter}").format(
+                         born_parent=event.born_parent,
+                         adopter=process_name(adopter, event.parent_command)))
     for orphan in event.orphans:
-        parts.append(f"its child {orphan.pid} ({_cut(orphan.command, 24)}) adopted by "
-                     f"{process_name(orphan.new_parent, orphan.new_parent_command)}")
+        parts.append(_("its child {pid} ({command}) adopted by {adopter}").format(
+                         pid=orphan.pid,
+                         command=_cut(orphan.command, 24),
+                         adopter=process_name(orphan.new_parent, orphan.new_parent_command)))
     if event.row_basis == ROW_LAST and event.row_time is not None and event.time - event.row_time > 1:
-        parts.append(f"row as of {clock(event.row_time)}")
+        parts.append(_("row as of {clock}").format(clock=clock(event.row_time)))
     return "; ".join(parts)
 
 
@@ -165,15 +172,18 @@ def as_json(event: ProcessEvent) -> Dict[str, Any]:
         data.update({"ppid": row.ppid, "pgid": row.pgid, "sid": row.sid, "tty": row.tty, "tpgid": row.tpgid,
                      "stat": row.stat, "uid": row.euid, "command": row.command, "comm": row.comm,
                      "start_ticks": row.start_ticks})
+    with untranslated():  # JSON is machine output: its words are English whatever the language
+        what = describe(event)
+        exit_text = wait_status_text(event.exit_code or 0)
     data.update({
         "row_basis": event.row_basis if row is not None else None,
         "row_as_of": round(event.row_time, 3) if event.row_time is not None else None,
         "parent": None if event.parent_pid is None else {"pid": event.parent_pid, "command": event.parent_command},
-        "what": describe(event),
+        "what": what,
     })
     if event.kind == EXIT:
         data["exit"] = None if event.polled else {"status": event.exit_code,
-                                                  "text": wait_status_text(event.exit_code or 0)}
+                                                  "text": exit_text}
         data["born_parent"] = event.born_parent
         data["adopted_by"] = event.adopted_by
         data["orphans"] = [{"pid": o.pid, "command": o.command, "adopted_by": o.new_parent,

@@ -15,6 +15,7 @@ import json
 from typing import Any, Dict, Iterable, List
 
 from psxj.errors import PsxjError
+from psxj.i18n import _, untranslated
 from psxj.model import ProcessRecord, Snapshot
 from psxj.names import user_name
 from psxj.render.psformat import format_time
@@ -54,9 +55,10 @@ def json_rows(snapshot: Snapshot, records: Iterable[ProcessRecord]) -> str:
     """The records as JSON objects, one a line, each line but the last ending with a comma."""
     encode = _JSON.encode
     try:
-        return ",\n".join([encode(as_dict(snapshot, record)) for record in records])
+        with untranslated():  # machine output: kind reasons in English whatever the language
+            return ",\n".join([encode(as_dict(snapshot, record)) for record in records])
     except ValueError:  # sources check every number; this is the last guard, never a traceback
-        raise PsxjError("cannot write JSON: a number is not finite") from None
+        raise PsxjError(_("cannot write JSON: a number is not finite")) from None
 
 
 def json_document(rows: List[str]) -> str:
@@ -96,7 +98,8 @@ def csv_rows(snapshot: Snapshot, records: Iterable[ProcessRecord]) -> str:
     """The records as CSV lines, header excluded."""
     out = io.StringIO()
     writer = csv.writer(out, lineterminator="\n")
-    writer.writerows([list(map(_csv_cell, as_dict(snapshot, record).values())) for record in records])
+    with untranslated():  # machine output, as for JSON
+        writer.writerows([list(map(_csv_cell, as_dict(snapshot, record).values())) for record in records])
     return out.getvalue()
 
 

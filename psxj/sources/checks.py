@@ -10,6 +10,8 @@ import math
 import re
 from typing import Dict, Iterator, Optional, Tuple
 
+from psxj.i18n import _
+
 # Ranges the kernel allows: PIDs and session/group IDs up to 2^31-1, TPGID -1 without a
 # terminal, uids and gids below (uid_t)-1, CPU time and start ticks within 64 bits.
 PID_MAX = 2 ** 31 - 1
@@ -34,7 +36,7 @@ def checked(value: int, what: str) -> int:
     low, high = RANGES[what]
     if not low <= value <= high:
         text = str(value) if abs(value) < 10 ** 30 else f"{len(str(abs(value)))} digits"
-        raise ValueError(f"{what} out of range: {text}")
+        raise ValueError(_("{what} out of range: {text}").format(what=what, text=text))
     return value
 
 
@@ -42,17 +44,17 @@ def number(value: str, what: str, field: Optional[str] = None) -> int:
     """A decimal integer from a ps column, in the range of its field."""
     if not _DECIMAL.match(value):
         if value.isascii() and value.lstrip("-").isdigit():
-            raise ValueError(f"{what} out of range ({len(value)} digits)")
-        raise ValueError(f"{what} is not a number: {shown(value)}")
+            raise ValueError(_("{what} out of range ({count} digits)").format(what=what, count=len(value)))
+        raise ValueError(_("{what} is not a number: {value}").format(what=what, value=shown(value)))
     return checked(int(value), field or what.lower())
 
 
 def epoch_seconds(value: object, what: str) -> float:
     """A time in seconds since the epoch: finite, not before 1970, before the year 2514."""
     if isinstance(value, bool) or not isinstance(value, (int, float)):
-        raise ValueError(f"{what} must be a number")
+        raise ValueError(_("{what} must be a number").format(what=what))
     if not (math.isfinite(value) and 0 <= value <= TIME_MAX):
-        raise ValueError(f"{what} out of range")
+        raise ValueError(_("{what} out of range").format(what=what))
     return float(value)
 
 
@@ -63,7 +65,7 @@ def parse_time(text: str) -> int:
     """TIME as ps prints it: procps `MMM:SS`, BSD `M:SS.hh`, or `[DD-]HH:MM:SS`; whole seconds."""
     match = _TIME.match(text)
     if not match:
-        raise ValueError(f"TIME is not a time: {shown(text)}")
+        raise ValueError(_("TIME is not a time: {text}").format(text=shown(text)))
     days, first, second, third = match.groups()
     if third is None:  # minutes:seconds
         seconds = int(first) * 60 + int(second)

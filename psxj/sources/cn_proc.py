@@ -21,6 +21,8 @@ from __future__ import annotations
 import struct
 from typing import List, NamedTuple, Optional
 
+from psxj.i18n import _
+
 NETLINK_CONNECTOR = 11
 CN_IDX_PROC = 1
 CN_VAL_PROC = 1
@@ -157,9 +159,9 @@ def wait_status_text(status: int) -> str:
     """A wait status as words: 'exit 0', 'killed by SIGKILL', 'killed by SIGSEGV (core dumped)'."""
     signal_number = status & 0x7F
     if signal_number == 0:
-        return f"exit {(status >> 8) & 0xFF}"
-    text = f"killed by {signal_name(signal_number)}"
-    return text + " (core dumped)" if status & 0x80 else text
+        return _("exit {status}").format(status=(status >> 8) & 0xFF)
+    text = _("killed by {signal_name}").format(signal_name=signal_name(signal_number))
+    return text + _(" (core dumped)") if status & 0x80 else text
 
 
 def signal_name(number: int) -> str:

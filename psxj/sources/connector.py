@@ -24,6 +24,7 @@ import socket
 import time
 from typing import Dict, List, NamedTuple, Optional, Tuple, Union
 
+from psxj.i18n import _
 from psxj.sources.cn_proc import (
     CN_IDX_PROC,
     NETLINK_CONNECTOR,
@@ -77,26 +78,26 @@ def namespace_reason(status_path: str = "/proc/self/status", uid_map_path: str =
     unreadable; a /proc mounted inside the namespace shows only its own level of NSpid."""
     pid_ns = _namespace_inode(os.path.join(ns_dir, "pid"))
     if pid_ns is not None and pid_ns != PROC_PID_INIT_INO:
-        return ("psxj runs in a PID namespace (a container): the kernel sends process events only to "
-                "listeners in the initial PID namespace")
+        return (_("psxj runs in a PID namespace (a container): the kernel sends process events only to listeners "
+                  "in the initial PID namespace"))
     user_ns = _namespace_inode(os.path.join(ns_dir, "user"))
     if user_ns is not None and user_ns != PROC_USER_INIT_INO:
-        return ("psxj runs in a user namespace: the kernel sends process events only to "
-                "listeners in the initial user namespace")
+        return (_("psxj runs in a user namespace: the kernel sends process events only to listeners in the "
+                  "initial user namespace"))
     try:
         with open(status_path, "rb") as f:
             for line in f:
                 if line.startswith(b"NSpid:") and len(line.split()) > 2:
-                    return ("psxj runs in a PID namespace (NSpid has several levels): the kernel sends "
-                            "process events only to listeners in the initial PID namespace")
+                    return (_("psxj runs in a PID namespace (NSpid has several levels): the kernel sends process "
+                              "events only to listeners in the initial PID namespace"))
     except OSError:
         pass
     try:
         with open(uid_map_path, "rb") as f:
             mapping = f.read().split()
         if mapping[:3] != [b"0", b"0", b"4294967295"]:
-            return ("psxj runs in a user namespace: the kernel sends process events only to "
-                    "listeners in the initial user namespace")
+            return (_("psxj runs in a user namespace: the kernel sends process events only to listeners in the "
+                      "initial user namespace"))
     except OSError:
         pass
     return None
@@ -141,17 +142,18 @@ class ConnectorListener:
         try:
             sock = socket.socket(socket.AF_NETLINK, socket.SOCK_DGRAM, NETLINK_CONNECTOR)
         except OSError as exc:
-            raise EventsUnavailable(f"no proc connector in this kernel ({exc.strerror}): "
-                                    "it needs CONFIG_PROC_EVENTS") from None
+            raise EventsUnavailable(_("no proc connector in this kernel ({strerror}): it needs "
+                                      "CONFIG_PROC_EVENTS").format(strerror=exc.strerror)) from None
         try:
             self._size_buffer(sock)
             try:
                 sock.bind((0, CN_IDX_PROC))
             except PermissionError:
-                raise EventsUnavailable("the kernel lets only root (CAP_NET_ADMIN) listen to process "
-                                        "events (kernels before 6.6)") from None
+                raise EventsUnavailable(_("the kernel lets only root (CAP_NET_ADMIN) listen to process events "
+                                          "(kernels before 6.6)")) from None
             except OSError as exc:
-                raise EventsUnavailable(f"cannot bind the proc connector socket: {exc.strerror}") from None
+                raise EventsUnavailable(_("cannot bind the proc connector socket: {strerror}").format(
+                                            strerror=exc.strerror)) from None
             self._subscribe(sock)
         except BaseException:
             sock.close()
@@ -178,17 +180,18 @@ class ConnectorListener:
         try:
             sock.send(control_message(PROC_CN_MCAST_LISTEN, seq=0, ack=ack))
         except ConnectionRefusedError:
-            raise EventsUnavailable("the proc connector refuses connections here (a network namespace: "
-                                    "it exists only in the initial one)") from None
+            raise EventsUnavailable(_("the proc connector refuses connections here (a network namespace: it "
+                                      "exists only in the initial one)")) from None
         except OSError as exc:
-            raise EventsUnavailable(f"cannot subscribe to process events: {exc.strerror}") from None
+            raise EventsUnavailable(_("cannot subscribe to process events: {strerror}").format(
+                strerror=exc.strerror)) from None
         deadline = time.monotonic() + self._ack_timeout
         sock.settimeout(self._ack_timeout)
         while True:
             left = deadline - time.monotonic()
             if left <= 0:
-                raise EventsUnavailable("the kernel did not acknowledge the subscription to process "
-                                        "events (a container, or a kernel without CONFIG_PROC_EVENTS)")
+                raise EventsUnavailable(_("the kernel did not acknowledge the subscription to process events (a "
+                                          "container, or a kernel without CONFIG_PROC_EVENTS)"))
             sock.settimeout(left)
             try:
                 data, sender = sock.recvfrom(_DATAGRAM)
@@ -197,7 +200,8 @@ class ConnectorListener:
             except OSError as exc:
                 if exc.errno == errno.ENOBUFS:
                     continue
-                raise EventsUnavailable(f"cannot read process events: {exc.strerror}") from None
+                raise EventsUnavailable(_("cannot read process events: {strerror}").format(
+                    strerror=exc.strerror)) from None
             if sender[0] != 0:
                 self.forged += 1
                 continue
@@ -206,8 +210,8 @@ class ConnectorListener:
                 if event.what == PROC_EVENT_NONE:
                     if event.ack == ack + 1:
                         if event.error:
-                            raise EventsUnavailable(f"the kernel refused the subscription: "
-                                                    f"{os.strerror(event.error)}")
+                            raise EventsUnavailable(_("the kernel refused the subscription: {strerror}").format(
+                                                        strerror=os.strerror(event.error)))
                         self._after_ack(sock)
                         return
 
@@ -246,7 +250,7 @@ class ConnectorListener:
         if linger > 0:
             time.sleep(linger)
         recvfrom = sock.recvfrom
-        for _ in range(limit):
+        for _datagram in range(limit):
             try:
                 data, sender = recvfrom(_DATAGRAM)
             except BlockingIOError:

@@ -17,6 +17,7 @@ import os
 import time
 from typing import List, Optional, Set, Tuple
 
+from psxj.i18n import _
 from psxj.model import ProcessRecord
 from psxj.sources.proc import parse_stat, read_file
 
@@ -42,10 +43,10 @@ class Poller:
         self._last_wall = time.time()
 
     def describe(self) -> str:
-        what = "the followed processes" if self.subtree else "all processes"
-        return (f"{what} every {_ms(self.interval)}: a process that lives less than about "
-                f"{_ms(self.interval)} may never be seen, several changes between two polls show as one, "
-                "and what is shown is not complete (polled events are marked)")
+        what = _("the followed processes") if self.subtree else _("all processes")
+        return (_("{what} every {ms}: a process that lives less than about {ms} may never be seen, several "
+                  "changes between two polls show as one, and what is shown is not complete (polled events are "
+                  "marked)").format(what=what, ms=_ms(self.interval)))
 
     def read(self, timeout: Optional[float]) -> List:
         """Waits for the next poll (at most `timeout` seconds) and returns what it found."""

@@ -12,6 +12,7 @@ import threading
 import time
 from typing import Callable, Deque, Dict, Iterable, List, Optional
 
+from psxj.i18n import _
 from psxj.model import ProcessRecord
 from psxj.render.escape import Escaper, safe_text
 from psxj.sources.event_tracker import EventTracker, parent_now
@@ -55,7 +56,7 @@ class EventStream:
             # EXIT and FORK are always needed inside: they keep the rows and the followed tree right.
             mask = sum({MASK_OF[k] for k in self.kinds | {FORK, EXIT, EXEC}})
         if poll:
-            self.reason = "polling was asked for (--poll)"
+            self.reason = _("polling was asked for (--poll)")
         else:
             try:
                 self.listener = ConnectorListener(mask, receive_buffer or DEFAULT_RECEIVE_BUFFER)
@@ -72,8 +73,9 @@ class EventStream:
             from psxj.sources.event_polling import Poller
 
             self.poller = Poller(self.tracker, scan_seconds=time.monotonic() - started)
-            self.notice = (f"process events unavailable: {self.reason}; polling instead, "
-                           f"{self.poller.describe()}")
+            self.notice = (_("process events unavailable: {reason}; polling instead, {polling}").format(
+                               reason=self.reason,
+                               polling=self.poller.describe()))
 
     def _initial_rows(self) -> List[ProcessRecord]:
         """Every process's row; with --follow only the followed tree's, found from each process's
@@ -106,13 +108,13 @@ class EventStream:
     def status_line(self) -> str:
         """One line for a status bar: where events come from and what was lost."""
         if self.listener is None:
-            return f"polling every {self.poller.interval * 1000:.0f} ms (not complete)"
-        text = f"kernel events (receive buffer {self.listener.receive_buffer >> 10} KiB"
-        text += ", filtered by type)" if self.listener.filtered else ")"
+            return _("polling every {ms:.0f} ms (not complete)").format(ms=self.poller.interval * 1000)
+        text = _("kernel events (receive buffer {kib} KiB").format(kib=self.listener.receive_buffer >> 10)
+        text += _(", filtered by type)") if self.listener.filtered else ")"
         stats = self.stats
         if stats.gaps:
-            lost = "an unknown number" if stats.lost is None else str(stats.lost)
-            text += f"; {stats.gaps} losses, {lost} events lost"
+            lost = _("an unknown number") if stats.lost is None else str(stats.lost)
+            text += _("; {gaps} losses, {lost} events lost").format(gaps=stats.gaps, lost=lost)
         return text
 
     def fileno(self) -> int:
@@ -182,8 +184,8 @@ class EventFeed:
     def status_line(self) -> str:
         text = self.stream.status_line()
         if self.dropped:
-            text += f"; {self.dropped} events not drained in time"
-        return f"{text}; stopped: {self.error}" if self.error else text
+            text += _("; {dropped} events not drained in time").format(dropped=self.dropped)
+        return _("{text}; stopped: {error}").format(text=text, error=self.error) if self.error else text
 
     def _run(self) -> None:
         try:

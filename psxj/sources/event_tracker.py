@@ -11,6 +11,7 @@ import time
 from typing import Callable, Dict, Iterable, List, Optional, Set, Tuple, Union
 
 from psxj.errors import PsxjError
+from psxj.i18n import _
 from psxj.model import ProcessRecord
 from psxj.render.escape import safe_text
 from psxj.sources.cn_proc import (
@@ -139,7 +140,7 @@ class EventTracker:
         if self.followed is not None:
             root = self.rows.get(self.follow)
             if root is None:
-                raise PsxjError(f"events: no process with PID {self.follow}")
+                raise PsxjError(_("events: no process with PID {follow}").format(follow=self.follow))
             self.followed.add(root.pid)
             pending = [root.pid]
             while pending:  # its descendants alive now

@@ -18,6 +18,7 @@ import sys
 from typing import Any, Dict, Iterator, List, Optional
 
 from psxj.errors import PsxjError, UsageError
+from psxj.i18n import N_, _
 from psxj.model import ProcessRecord, Snapshot
 from psxj.render.escape import Escaper
 from psxj.sources.checks import checked, epoch_seconds, lines_of, number, parse_time, shown
@@ -40,13 +41,15 @@ def read_bounded(stream, name: str, limit: int = MAX_INPUT) -> bytes:
         chunks.append(chunk)
         total += len(chunk)
         if total > limit:
-            raise PsxjError(f"{name}: more than {limit // (1024 * 1024)} MiB, the most --load reads")
+            raise PsxjError(_("{name}: more than {mib} MiB, the most --load reads").format(
+                                name=name,
+                                mib=limit // (1024 * 1024)))
 
 
 def read_source(path: str) -> tuple:
     """(text, name, modification time) of a file, or of standard input for '-'."""
     if path == "":
-        raise UsageError("--load: empty file name")
+        raise UsageError(_("--load: empty file name"))
     if path == "-":
         data = read_bounded(sys.stdin.buffer, "stdin")
         return data.decode("utf-8", "surrogateescape"), "stdin", None
@@ -55,13 +58,13 @@ def read_source(path: str) -> tuple:
             taken = os.fstat(f.fileno()).st_mtime
             data = read_bounded(f, path)
     except OSError as exc:
-        raise PsxjError(f"cannot read {path}: {exc.strerror or exc}") from None
+        raise PsxjError(_("cannot read {path}: {reason}").format(path=path, reason=exc.strerror or exc)) from None
     return data.decode("utf-8", "surrogateescape"), path, taken
 
 
 def file_time_source(taken: Optional[float]) -> Optional[str]:
     """ps text and psxj's JSON carry no time: the file's modification time is all there is."""
-    return "the file's modification time" if taken is not None else None
+    return N_("the file's modification time") if taken is not None else None
 
 
 def load_snapshot(path: str, escaper: Optional[Escaper] = None, at: Optional[str] = None) -> Snapshot:
@@ -76,9 +79,9 @@ def load_snapshot(path: str, escaper: Optional[Escaper] = None, at: Optional[str
             return recording.latest() if at is None else recording.snapshot_at(parse_when(at, recording.last))
     if at is not None:
         if path not in ("", "-") and not os.path.exists(path):
-            raise PsxjError(f"cannot read {path}: no such file or directory")
-        raise UsageError(f"{path or 'stdin'}: a time (--at, or FILE@TIME) needs a recording (psxj record DIR), "
-                         "not a single table")
+            raise PsxjError(_("cannot read {path}: no such file or directory").format(path=path))
+        raise UsageError(_("{file}: a time (--at, or FILE@TIME) needs a recording (psxj record DIR), not a "
+                           "single table").format(file=path or 'stdin'))
     text, name, taken = read_source(path)
     return parse_text(text, name, taken, escaper)
 
@@ -87,7 +90,7 @@ def parse_text(text: str, name: str, taken: Optional[float], escaper: Escaper) -
     """A table in any format --load reads, told apart by how it starts."""
     start = _LEADING_SPACE.match(text).end()
     if start == len(text):
-        raise PsxjError(f"{name}: empty file")
+        raise PsxjError(_("{name}: empty file").format(name=name))
     if text[start] in "[{":
         return parse_json(text, name, taken, escaper)
     if text.startswith(CSV_HEADER, start):
@@ -101,7 +104,7 @@ _REQUIRED = ("pid", "ppid", "pgid", "sid", "tty", "stat", "command")
 
 
 def _refuse_constant(name: str) -> Any:
-    raise ValueError(f"{name} is not a number JSON allows")
+    raise ValueError(_("{name} is not a number JSON allows").format(name=name))
 
 
 _DECODER = json.JSONDecoder(parse_constant=_refuse_constant)
@@ -142,13 +145,20 @@ def parse_json(text: str, name: str, taken: Optional[float], escaper: Escaper) -
             records.append(record_from_fields(row, escaper))
             _keep_saved_kind(kinds, records[-1], row, escaper)
     except json.JSONDecodeError as exc:
-        raise PsxjError(f"{name}: line {exc.lineno}: malformed JSON: {exc.msg}") from None
+        raise PsxjError(_("{name}: line {line}: malformed JSON: {error}").format(
+                            name=name,
+                            line=exc.lineno,
+                            error=exc.msg)) from None
     except RecursionError:
-        raise PsxjError(f"{name}: item {len(records)}: JSON nested too deeply") from None
+        raise PsxjError(_("{name}: item {item}: JSON nested too deeply").format(name=name,
+                                                                             item=len(records))) from None
     except (KeyError, TypeError, ValueError) as exc:
         if str(exc).startswith("expected a JSON array"):
-            raise PsxjError(f"{name}: expected a JSON array of processes") from None
-        raise PsxjError(f"{name}: item {len(records)}: {_json_problem(exc)}") from None
+            raise PsxjError(_("{name}: expected a JSON array of processes").format(name=name)) from None
+        raise PsxjError(_("{name}: item {item}: {problem}").format(
+                            name=name,
+                            item=len(records),
+                            problem=_json_problem(exc))) from None
     return saved_snapshot(records, kinds, name, taken)
 
 
@@ -180,17 +190,17 @@ def _keep_saved_kind(kinds: dict, record: ProcessRecord, row: Dict[str, Any], es
         return
     reasons = row.get("kind_reasons") or []
     if not isinstance(name, str) or not isinstance(reasons, list) or not all(isinstance(r, str) for r in reasons):
-        raise ValueError("fields 'kind' and 'kind_reasons' must be a string and a list of strings")
+        raise ValueError(_("fields 'kind' and 'kind_reasons' must be a string and a list of strings"))
     kinds[(record.host, record.pid)] = (escaper.text(name), tuple(escaper.text(r) for r in reasons[:20]),
                          _json_optional_text(row, "supervisor", escaper), _json_optional_text(row, "unit", escaper))
 
 
 def _json_problem(exc: Exception) -> str:
     if isinstance(exc, KeyError):
-        return f"missing field {shown(str(exc.args[0]))}"
+        return _("missing field {field}").format(field=shown(str(exc.args[0])))
     message = str(exc)
     if "integer string conversion" in message:  # Python's own guard against huge integers
-        return "a number with more than 4,300 digits"
+        return _("a number with more than 4,300 digits")
     return message
 
 
@@ -199,7 +209,7 @@ def _json_int(row: Dict[str, Any], key: str, required: bool = False) -> Optional
     if value is None and not required:
         return None
     if isinstance(value, bool) or not isinstance(value, int):
-        raise ValueError(f"field {key!r} must be an integer")
+        raise ValueError(_("field {key!r} must be an integer").format(key=key))
     return checked(value, key)
 
 
@@ -208,13 +218,13 @@ def _json_text(row: Dict[str, Any], key: str, escaper: Escaper, default: Optiona
     if value is None and default is not None:
         value = default
     if not isinstance(value, str):
-        raise ValueError(f"field {key!r} must be a string")
+        raise ValueError(_("field {key!r} must be a string").format(key=key))
     return escaper.text(value)
 
 
 def _json_float(row: Dict[str, Any], key: str) -> Optional[float]:
     value = row.get(key)
-    return None if value is None else epoch_seconds(value, f"field {key!r}")
+    return None if value is None else epoch_seconds(value, _("field {key!r}").format(key=key))
 
 
 def _json_optional_text(row: Dict[str, Any], key: str, escaper: Escaper) -> Optional[str]:
@@ -222,7 +232,7 @@ def _json_optional_text(row: Dict[str, Any], key: str, escaper: Escaper) -> Opti
     if value is None:
         return None
     if not isinstance(value, str):
-        raise ValueError(f"field {key!r} must be a string")
+        raise ValueError(_("field {key!r} must be a string").format(key=key))
     return escaper.text(value)
 
 
@@ -230,7 +240,7 @@ def record_from_fields(row: Any, escaper: Escaper) -> ProcessRecord:
     """A record from psxj's own field names (its JSON, its CSV, a recording), every value
     checked: integers in the kernel's ranges, finite times, strings escaped."""
     if not isinstance(row, dict):
-        raise ValueError("expected an object")
+        raise ValueError(_("expected an object"))
     for key in _REQUIRED:
         row[key]  # KeyError names the missing field
     pid = _json_int(row, "pid", True)
@@ -243,7 +253,7 @@ def record_from_fields(row: Any, escaper: Escaper) -> ProcessRecord:
         cpu = parse_time(str(row["time"]))
     argv = row.get("argv")
     if argv is not None and not (isinstance(argv, list) and all(isinstance(a, str) for a in argv)):
-        raise ValueError("field 'argv' must be a list of strings")
+        raise ValueError(_("field 'argv' must be a list of strings"))
     kernel = row.get("kernel_thread")
     return ProcessRecord(
         pid=pid, ppid=ppid, pgid=_json_int(row, "pgid", True), sid=_json_int(row, "sid", True),
@@ -285,18 +295,23 @@ def parse_csv(text: str, name: str, taken: Optional[float], escaper: Escaper) ->
     saved_limit = csv.field_size_limit()
     csv.field_size_limit(MAX_INPUT)  # one argv may be long; the whole input is bounded already
     try:
-        reader = csv.DictReader(line for _, line in lines_of(text))
+        reader = csv.DictReader(line for _number, line in lines_of(text))
         for row in reader:
             try:
                 fields = _csv_row(row)
                 records.append(record_from_fields(fields, escaper))
                 _keep_saved_kind(kinds, records[-1], fields, escaper)
             except (KeyError, TypeError, ValueError) as exc:
-                raise PsxjError(f"{name}: line {reader.line_num}: {_json_problem(exc)}") from None
+                raise PsxjError(_("{name}: line {line}: {problem}").format(
+                                    name=name,
+                                    line=reader.line_num,
+                                    problem=_json_problem(exc))) from None
             except RecursionError:
-                raise PsxjError(f"{name}: line {reader.line_num}: argv nested too deeply") from None
+                raise PsxjError(_("{name}: line {line}: argv nested too deeply").format(
+                                    name=name,
+                                    line=reader.line_num)) from None
     except csv.Error as exc:
-        raise PsxjError(f"{name}: malformed CSV: {exc}") from None
+        raise PsxjError(_("{name}: malformed CSV: {error}").format(name=name, error=exc)) from None
     finally:
         csv.field_size_limit(saved_limit)
     return saved_snapshot(records, kinds, name, taken)
@@ -304,16 +319,16 @@ def parse_csv(text: str, name: str, taken: Optional[float], escaper: Escaper) ->
 
 def _csv_row(row: Dict[Optional[str], Any]) -> Dict[str, Any]:
     if None in row:
-        raise ValueError("more cells than the header has columns")
+        raise ValueError(_("more cells than the header has columns"))
     fields: Dict[str, Any] = {}
     for key, value in row.items():
         if value is None:
-            raise ValueError(f"missing field {shown(str(key))}")
+            raise ValueError(_("missing field {field}").format(field=shown(str(key))))
         if key in _CSV_INTEGERS:
             fields[key] = None if value == "" else number(value, key, key)
         elif key in _CSV_BOOLEANS:
             if value not in ("true", "false", ""):
-                raise ValueError(f"field {key!r} must be true or false")
+                raise ValueError(_("field {key!r} must be true or false").format(key=key))
             fields[key] = None if value == "" else value == "true"
         elif key == "start_time":
             fields[key] = None if value == "" else _float(value, key)
@@ -328,12 +343,12 @@ def _float(value: str, key: str) -> float:
     try:
         seconds = float(value) if len(value) < 40 else math.nan
     except ValueError:
-        raise ValueError(f"field {key!r} must be a number") from None
-    return epoch_seconds(seconds, f"field {key!r}")
+        raise ValueError(_("field {key!r} must be a number").format(key=key)) from None
+    return epoch_seconds(seconds, _("field {key!r}").format(key=key))
 
 
 def _argv_cell(value: str) -> List[str]:
     argv = json.loads(value, parse_constant=_refuse_constant)
     if not (isinstance(argv, list) and all(isinstance(a, str) for a in argv)):
-        raise ValueError("field 'argv' must be a list of strings")
+        raise ValueError(_("field 'argv' must be a list of strings"))
     return argv

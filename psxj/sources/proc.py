@@ -13,6 +13,7 @@ import os
 from typing import Callable, List, Optional, Sequence, Tuple
 
 from psxj.errors import PsxjError
+from psxj.i18n import _
 from psxj.model import PF_KTHREAD, ProcessRecord, Snapshot
 from psxj.render.escape import Escaper
 from psxj.sources.parallel import map_shares, worker_count
@@ -147,8 +148,8 @@ class ProcReader:
                 cmdline = read_file(base + "cmdline", _CMDLINE_READ)
         except OSError as exc:
             if exc.errno in OUT_OF_DESCRIPTORS:  # not the process's doing: never skip it silently
-                raise OutOfDescriptors(f"out of file descriptors while reading /proc/{pid}: "
-                                       "raise the limit (ulimit -n)") from None
+                raise OutOfDescriptors(_("out of file descriptors while reading /proc/{pid}: raise the limit "
+                                         "(ulimit -n)").format(pid=pid)) from None
             return None  # gone or hidden from us: ps skips it too
         except (ValueError, IndexError):  # cut short
             return None

@@ -14,6 +14,7 @@ import re
 from typing import Dict, List, NamedTuple, Optional, Tuple
 
 from psxj.errors import PsxjError
+from psxj.i18n import N_, _
 from psxj.model import ProcessRecord, Snapshot
 from psxj.render.escape import Escaper
 from psxj.sources.checks import lines_of, number, parse_time, shown
@@ -37,17 +38,17 @@ HEADER_WORDS = {"pid": "PID", "ppid": "PPID", "pgid": "PGID", "sid": "SID", "tty
 
 # Formats that cannot make the -axj table, recognised to say so by name.
 KNOWN_FORMATS = {
-    "UID PID PPID C STIME TTY TIME CMD": "`ps -ef` output",
-    "USER PID %CPU %MEM VSZ RSS TTY STAT START TIME COMMAND": "`ps aux` output",
-    "PID TTY TIME CMD": "`ps` output",
-    "PID USER TIME COMMAND": "busybox `ps` output",
-    "PID USER COMMAND": "busybox `ps` output",
-    "PID USER VSZ STAT COMMAND": "busybox `ps` output",
-    "F S UID PID PPID C PRI NI ADDR SZ WCHAN TTY TIME CMD": "`ps -l` output",
-    "F UID PID PPID PRI NI VSZ RSS WCHAN STAT TTY TIME COMMAND": "`ps l` output",
+    "UID PID PPID C STIME TTY TIME CMD": N_("`ps -ef` output"),
+    "USER PID %CPU %MEM VSZ RSS TTY STAT START TIME COMMAND": N_("`ps aux` output"),
+    "PID TTY TIME CMD": N_("`ps` output"),
+    "PID USER TIME COMMAND": N_("busybox `ps` output"),
+    "PID USER COMMAND": N_("busybox `ps` output"),
+    "PID USER VSZ STAT COMMAND": N_("busybox `ps` output"),
+    "F S UID PID PPID C PRI NI ADDR SZ WCHAN TTY TIME CMD": N_("`ps -l` output"),
+    "F UID PID PPID PRI NI VSZ RSS WCHAN STAT TTY TIME COMMAND": N_("`ps l` output"),
 }
-WHAT_PSXJ_READS = ("psxj reads procps ps -axj, -axjf and -efj, BSD and macOS ps -axj, ps -o lists with "
-                   "pid,ppid,pgid,sid,tty and the command last (busybox's too), and psxj's JSON and CSV")
+WHAT_PSXJ_READS = (N_("psxj reads procps ps -axj, -axjf and -efj, BSD and macOS ps -axj, ps -o lists with "
+                      "pid,ppid,pgid,sid,tty and the command last (busybox's too), and psxj's JSON and CSV"))
 
 # What procps' forest_helper() puts before COMMAND in `ps -axjf`, four characters a level.
 _FOREST_CHUNKS = ("    ", " |  ", " \\_ ")
@@ -63,13 +64,19 @@ class TableFormat(NamedTuple):
 
 def table_format(words: List[str], name: str, line_number: int) -> TableFormat:
     """The columns of a header, or an error saying what the table lacks."""
-    where = f"{name}: line {line_number}"
+    where = _("{name}: line {line}").format(name=name, line=line_number)
     if not words or words[-1] not in COMMAND_WORDS:
         known = KNOWN_FORMATS.get(" ".join(words))
-        what = known or "not a ps table header"
+        what = known or _("not a ps table header")
         if known:
-            raise PsxjError(f"{where}: {known} has no PGID or SID column; {WHAT_PSXJ_READS}")
-        raise PsxjError(f"{where}: {what} (the command must be the last column); {WHAT_PSXJ_READS}")
+            raise PsxjError(_("{where}: {known} has no PGID or SID column; {formats}").format(
+                                where=where,
+                                known=_(known),
+                                formats=_(WHAT_PSXJ_READS)))
+        raise PsxjError(_("{where}: {what} (the command must be the last column); {formats}").format(
+                            where=where,
+                            what=_(what),
+                            formats=_(WHAT_PSXJ_READS)))
     bsd = "JOBC" in words
     fields: List[Optional[str]] = []
     for word in words[:-1]:
@@ -78,16 +85,25 @@ def table_format(words: List[str], name: str, line_number: int) -> TableFormat:
         elif word in IGNORED_WORDS:
             fields.append(None)
         elif word in COMMAND_WORDS:
-            raise PsxjError(f"{where}: a command column before the last cannot be read (it may hold spaces); "
-                            f"{WHAT_PSXJ_READS}")
+            raise PsxjError(_("{where}: a command column before the last cannot be read (it may hold spaces); "
+                              "{formats}").format(where=where, formats=_(WHAT_PSXJ_READS)))
         else:
-            raise PsxjError(f"{where}: unknown column {shown(word)}; {WHAT_PSXJ_READS}")
+            raise PsxjError(_("{where}: unknown column {word}; {formats}").format(
+                                where=where,
+                                word=shown(word),
+                                formats=_(WHAT_PSXJ_READS)))
     missing = [HEADER_WORDS[f] for f in REQUIRED if f not in fields]
     if missing:
-        what = KNOWN_FORMATS.get(" ".join(words), "this table")
-        raise PsxjError(f"{where}: {what} has no {', '.join(missing)} column; {WHAT_PSXJ_READS}")
+        what = KNOWN_FORMATS.get(" ".join(words), _("this table"))
+        raise PsxjError(_("{where}: {what} has no {missing} column; {formats}").format(
+                            where=where,
+                            what=_(what),
+                            missing=', '.join(missing),
+                            formats=_(WHAT_PSXJ_READS)))
     if len(set(f for f in fields if f)) != len([f for f in fields if f]):
-        raise PsxjError(f"{where}: a column appears twice; {WHAT_PSXJ_READS}")
+        raise PsxjError(_("{where}: a column appears twice; {formats}").format(
+                            where=where,
+                            formats=_(WHAT_PSXJ_READS)))
     system = (MACOS if "SESS" in words else FREEBSD) if bsd else LINUX
     return TableFormat(tuple(fields), system, bsd and "SESS" in words, words == PROCPS_AXJ)
 
@@ -131,7 +147,7 @@ def parse_ps_text(text: str, name: str, taken: Optional[float], escaper: Escaper
         try:
             record, key = reader.row(line)
         except ValueError as exc:
-            raise PsxjError(f"{name}: line {line_number}: {exc}") from None
+            raise PsxjError(_("{name}: line {line}: {error}").format(name=name, line=line_number, error=exc)) from None
         records.append(record)
         keys.append(key)
     if form.session_addresses:
@@ -169,7 +185,9 @@ class _RowReader:
         """The record, and the BSD session address ("" elsewhere) for the session inference."""
         cells = line.split(None, self.columns)
         if len(cells) < self.columns:
-            raise ValueError(f"expected {self.columns + 1} columns, found {len(cells)}")
+            raise ValueError(_("expected {expected} columns, found {count}").format(
+                                 expected=self.columns + 1,
+                                 count=len(cells)))
         end = _end_of_field(line, self.columns)
         command = line[end + 1:] if end < len(line) else ""
         if self.padded:
@@ -190,7 +208,7 @@ class _RowReader:
         if self.form.session_addresses:
             key = values["sid"]
             if not _SESSION_ADDRESS.match(key):
-                raise ValueError(f"SESS is not a session address: {shown(key)}")
+                raise ValueError(_("SESS is not a session address: {key}").format(key=shown(key)))
             sid = 0
         else:
             sid = number(values["sid"], "SID", "sid")
@@ -254,7 +272,7 @@ def _strip_forest(command: str) -> str:
 def _end_of_field(line: str, count: int) -> int:
     """Index just past the count-th whitespace-separated field."""
     i, size = 0, len(line)
-    for _ in range(count):
+    for _field in range(count):
         while i < size and line[i].isspace():
             i += 1
         while i < size and not line[i].isspace():

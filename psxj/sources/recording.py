@@ -47,6 +47,7 @@ import zlib
 from typing import Any, Callable, Dict, List, NamedTuple, Optional, Tuple
 
 from psxj.errors import PsxjError
+from psxj.i18n import N_, _
 from psxj.model import ProcessRecord, Snapshot
 from psxj.render.escape import Escaper
 from psxj.sources.checks import epoch_seconds
@@ -120,12 +121,13 @@ class SecureDirectory:
         except FileExistsError:
             pass
         except OSError as exc:
-            raise PsxjError(f"cannot make {path}: {exc.strerror}") from None
+            raise PsxjError(_("cannot make {path}: {reason}").format(path=path, reason=exc.strerror)) from None
         info = os.lstat(path)
         if not stat_mode.S_ISDIR(info.st_mode):
-            raise PsxjError(f"{path}: not a directory (a recording is a directory psxj makes)")
+            raise PsxjError(_("{path}: not a directory (a recording is a directory psxj makes)").format(path=path))
         if info.st_uid != os.geteuid() or info.st_mode & 0o022:
-            raise PsxjError(f"{path}: owned by another user or writable by others: refusing to record there")
+            raise PsxjError(_("{path}: owned by another user or writable by others: refusing to record there").format(
+                                path=path))
 
     def segments(self) -> List[str]:
         return sorted(name for name in os.listdir(self.path) if _segment_number(name) is not None)
@@ -160,7 +162,7 @@ class RecordWriter:
     def __init__(self, path: str, *, max_size: Optional[int] = None, keyframe_every: float = 600.0,
                  info: Optional[dict] = None, segment_size: Optional[int] = None) -> None:
         if max_size is not None and max_size < MIN_MAX_SIZE:
-            raise PsxjError(f"--max-size must be at least {MIN_MAX_SIZE // 1024} KiB")
+            raise PsxjError(_("--max-size must be at least {kib} KiB").format(kib=MIN_MAX_SIZE // 1024))
         self.dir = SecureDirectory(path)
         self.max_size = max_size
         self.segment_size = segment_size or (max(max_size // 8, MIN_MAX_SIZE // 8) if max_size
@@ -206,13 +208,18 @@ class RecordWriter:
             self.dir.remove(oldest)
             del self._sizes[oldest]
         if sum(self._sizes.values()) + size > self.max_size:
-            raise PsxjError(f"--max-size {self.max_size} bytes is too small: one table takes {size} bytes")
+            raise PsxjError(_("--max-size {max_size} bytes is too small: one table takes {size} bytes").format(
+                                max_size=self.max_size,
+                                size=size))
 
     def _append(self, data: bytes, what: str) -> None:
         self._make_room(len(data))
         written = os.write(self._fd, data)
         if written != len(data):  # a full disk: the torn entry is ignored on reading
-            raise PsxjError(f"{self.dir.path}: short write ({written} of {len(data)} bytes): disk full?")
+            raise PsxjError(_("{path}: short write ({written} of {count} bytes): disk full?").format(
+                                path=self.dir.path,
+                                written=written,
+                                count=len(data)))
         self._segment_bytes += written
         self._sizes[self._segment] = self._segment_bytes
         self.entries_written[what] = self.entries_written.get(what, 0) + 1
@@ -299,7 +306,8 @@ class Recording:
         for segment_path in paths:
             self._index(segment_path)
         if not self.frames:
-            raise PsxjError(f"{path}: no table recorded" + (f" ({self.warnings[0]})" if self.warnings else ""))
+            raise PsxjError(_("{path}: no table recorded").format(path=path)
+                            + (f" ({self.warnings[0]})" if self.warnings else ""))
         self._times = [frame.time for frame in self.frames]
         self._cache: Optional[Tuple[int, Dict[int, list]]] = None
 
@@ -307,11 +315,14 @@ class Recording:
         try:
             fd = os.open(segment_path, os.O_RDONLY | getattr(os, "O_NOFOLLOW", 0) | getattr(os, "O_CLOEXEC", 0))
         except OSError as exc:
-            self.warnings.append(f"{segment_path}: skipped: {exc.strerror}")
+            self.warnings.append(_("{segment}: skipped: {reason}").format(
+                                     segment=segment_path,
+                                     reason=exc.strerror))
             return
         with os.fdopen(fd, "rb") as f:
             if not stat_mode.S_ISREG(os.fstat(f.fileno()).st_mode):
-                self.warnings.append(f"{segment_path}: skipped: not a regular file")
+                self.warnings.append(_("{segment}: skipped: not a regular file").format(
+                                         segment=segment_path))
                 return
             number = len(self.segment_paths)
             self.segment_paths.append(segment_path)
@@ -323,7 +334,7 @@ class Recording:
                     return
                 problem = None
                 if len(head) < HEADER_SIZE:
-                    problem = "a torn entry"
+                    problem = _("a torn entry")
                 else:
                     magic, kind, version, length, when = _ENTRY.unpack(head[:_ENTRY.size])
                     if magic != MAGIC or length > MAX_PAYLOAD:
@@ -332,12 +343,15 @@ class Recording:
                         payload = f.read(length)
                         crc = _CRC.unpack(head[_ENTRY.size:])[0]
                         if len(payload) < length:
-                            problem = "a torn entry"
+                            problem = _("a torn entry")
                         elif zlib.crc32(payload, zlib.crc32(head[:_ENTRY.size])) != crc:
-                            problem = "an entry whose checksum fails"
+                            problem = _("an entry whose checksum fails")
                 if problem:
-                    self.warnings.append(f"{segment_path}: {problem} at byte {offset} and what follows ignored "
-                                         "(a recorder stopped while writing?)")
+                    self.warnings.append(_("{segment}: {problem} at byte {offset} and what follows ignored "
+                                           "(a recorder stopped while writing?)").format(
+                                             segment=segment_path,
+                                             problem=problem,
+                                             offset=offset))
                     return
                 entry = Entry(bytes([kind]), when, number, offset + HEADER_SIZE, length)
                 offset += HEADER_SIZE + length
@@ -346,12 +360,15 @@ class Recording:
                         self.headers[number] = self._header(entry)
                     continue
                 if number not in self.headers:
-                    self.warnings.append(f"{segment_path}: no segment header: skipped")
+                    self.warnings.append(_("{segment}: no segment header: skipped").format(
+                                             segment=segment_path))
                     return
                 if entry.kind in (KEYFRAME, DELTA):
                     if not when >= last_time or not _finite_time(when):
-                        self.warnings.append(f"{segment_path}: a table out of time order at byte {offset}: "
-                                             "the rest of this segment ignored")
+                        self.warnings.append(_("{segment}: a table out of time order at byte {offset}: the "
+                                               "rest of this segment ignored").format(
+                                                 segment=segment_path,
+                                                 offset=offset))
                         return
                     if entry.kind == DELTA and (not self.frames or self.frames[-1].segment != number):
                         continue  # a delta needs the keyframe before it, in its own segment
@@ -376,19 +393,25 @@ class Recording:
                 raise ValueError("entry too large")
             return json.loads(text, parse_constant=_refuse_constant)
         except (zlib.error, ValueError, RecursionError, UnicodeDecodeError) as exc:
-            raise PsxjError(f"{self.segment_paths[entry.segment]}: unreadable entry at byte "
-                            f"{entry.offset - HEADER_SIZE}: {str(exc)[:80]}") from None
+            raise PsxjError(_("{segment}: unreadable entry at byte {offset}: {error}").format(
+                                segment=self.segment_paths[entry.segment],
+                                offset=entry.offset - HEADER_SIZE,
+                                error=str(exc)[:80])) from None
 
     def _header(self, entry: Entry) -> dict:
         head = self._payload(entry)
         if not isinstance(head, dict) or head.get("format") != "psxj-recording":
-            raise PsxjError(f"{self.segment_paths[entry.segment]}: not a psxj recording")
+            raise PsxjError(_("{segment}: not a psxj recording").format(
+                                segment=self.segment_paths[entry.segment]))
         if head.get("version") != VERSION:
-            raise PsxjError(f"{self.segment_paths[entry.segment]}: recording format version "
-                            f"{str(head.get('version'))[:20]}, this psxj reads {VERSION}")
+            raise PsxjError(_("{segment}: recording format version {version}, this psxj reads {supported}").format(
+                                segment=self.segment_paths[entry.segment],
+                                version=str(head.get('version'))[:20],
+                                supported=VERSION))
         fields = head.get("fields")
         if not (isinstance(fields, list) and all(isinstance(f, str) for f in fields) and "pid" in fields):
-            raise PsxjError(f"{self.segment_paths[entry.segment]}: a segment header without field names")
+            raise PsxjError(_("{segment}: a segment header without field names").format(
+                                segment=self.segment_paths[entry.segment]))
         return head
 
     # public API ----------------------------------------------------------------------
@@ -408,7 +431,10 @@ class Recording:
         """The last table taken at or before `when`."""
         index = bisect.bisect_right(self._times, when) - 1
         if index < 0:
-            raise PsxjError(f"{self.path}: {_clock(when)} is before the recording starts ({_clock(self.first)})")
+            raise PsxjError(_("{path}: {clock} is before the recording starts ({start})").format(
+                                path=self.path,
+                                clock=_clock(when),
+                                start=_clock(self.first)))
         return index
 
     def latest(self) -> Snapshot:
@@ -430,13 +456,15 @@ class Recording:
             try:
                 records.append(record_from_fields(dict(zip(fields, row)), self.escaper))
             except (KeyError, TypeError, ValueError) as exc:
-                raise PsxjError(f"{self.segment_paths[frame.segment]}: a bad row in the table at "
-                                f"{_clock(frame.time)}: {str(exc)[:80]}") from None
+                raise PsxjError(_("{segment}: a bad row in the table at {clock}: {error}").format(
+                                    segment=self.segment_paths[frame.segment],
+                                    clock=_clock(frame.time),
+                                    error=str(exc)[:80])) from None
         width = head.get("pid_width")
         system = head.get("system")
         return Snapshot(records, source=f"{self.path}@{_clock(frame.time)}", taken_at=frame.time,
                         pid_width=min(max(width, 5), 10) if isinstance(width, int) else 5,
-                        system=system if isinstance(system, str) else None, time_source="the recording")
+                        system=system if isinstance(system, str) else None, time_source=N_("the recording"))
 
     def events(self, start: float = float("-inf"), end: float = float("inf")) -> List[dict]:
         """Recorded events with start <= time <= end, in time order."""
@@ -473,13 +501,15 @@ class Recording:
         body = self._payload(frame)
         rows = body.get("rows") if isinstance(body, dict) else None
         if not isinstance(rows, list):
-            raise PsxjError(f"{self.segment_paths[frame.segment]}: a keyframe without rows")
+            raise PsxjError(_("{segment}: a keyframe without rows").format(
+                                segment=self.segment_paths[frame.segment]))
         width = len(self.headers[frame.segment]["fields"])
         pid_at = self.headers[frame.segment]["fields"].index("pid")
         table = {}
         for row in rows:
             if not (isinstance(row, list) and len(row) == width and isinstance(row[pid_at], int)):
-                raise PsxjError(f"{self.segment_paths[frame.segment]}: a keyframe row of the wrong shape")
+                raise PsxjError(_("{segment}: a keyframe row of the wrong shape").format(
+                                    segment=self.segment_paths[frame.segment]))
             table[row[pid_at]] = row
         return table
 
@@ -490,21 +520,22 @@ def _apply(rows: Dict[int, list], delta: Any, width: int, where: str) -> None:
             rows.pop(pid, None)
         for row in delta["new"]:
             if not (isinstance(row, list) and len(row) == width):
-                raise ValueError("a new row of the wrong shape")
+                raise ValueError(_("a new row of the wrong shape"))
             rows[row[FIELDS.index("pid")]] = row
         for pid, changes in delta["changed"]:
             row = rows[pid]
             for i in range(0, len(changes) - 1, 2):
                 index = changes[i]
                 if not (isinstance(index, int) and 0 <= index < width):
-                    raise ValueError("a change to no field")
+                    raise ValueError(_("a change to no field"))
                 row[index] = changes[i + 1]
     except (KeyError, TypeError, ValueError) as exc:
-        raise PsxjError(f"{where}: a delta that does not apply: {str(exc)[:80]}") from None
+        raise PsxjError(_("{where}: a delta that does not apply: {error}").format(where=where,
+                                                                                 error=str(exc)[:80])) from None
 
 
 def _refuse_constant(name: str) -> Any:
-    raise ValueError(f"{name} is not a number JSON allows")
+    raise ValueError(_("{name} is not a number JSON allows").format(name=name))
 
 
 def _finite_time(when: float) -> bool:
@@ -541,7 +572,7 @@ def parse_when(text: str, latest: float, now: Optional[float] = None) -> float:
     text = text.strip()
     now = time.time() if now is None else now
     if len(text) > 40:
-        raise PsxjError("--at: a time is at most 40 characters")
+        raise PsxjError(_("--at: a time is at most 40 characters"))
     if text[:1] == "-" and text[-1:] in _UNITS and text[1:-1].isdigit() and len(text) < 12:
         return latest - int(text[1:-1]) * _UNITS[text[-1]]
     try:
@@ -555,7 +586,7 @@ def parse_when(text: str, latest: float, now: Optional[float] = None) -> float:
         parsed = datetime.fromisoformat(text.replace("Z", "+00:00"))
         return parsed.timestamp()
     except (ValueError, OverflowError, OSError):
-        raise PsxjError("--at: not a time: use 2024-05-01T03:00[Z], HH:MM[:SS] or -10m") from None
+        raise PsxjError(_("--at: not a time: use 2024-05-01T03:00[Z], HH:MM[:SS] or -10m")) from None
 
 
 _SIZE = re.compile(r"\A(\d{1,15})([KMGT]?)(?:i?B)?\Z", re.IGNORECASE)
@@ -565,7 +596,7 @@ def parse_size(text: str) -> int:
     """`300M`, `1G`, `500K` (powers of 1024) or bytes, for --max-size."""
     match = _SIZE.match(text.strip())
     if not match:
-        raise PsxjError("--max-size: not a size (use bytes, or a number with K, M or G)")
+        raise PsxjError(_("--max-size: not a size (use bytes, or a number with K, M or G)"))
     return int(match.group(1)) * 1024 ** " KMGT".index(match.group(2).upper() or " ")
 
 
@@ -582,4 +613,4 @@ def _stderr_warning(message: str) -> None:
 
     from psxj.render.escape import safe_text
 
-    print(f"psxj: warning: {safe_text(message)}", file=sys.stderr)
+    print(_("psxj: warning: {message}").format(message=safe_text(message)), file=sys.stderr)

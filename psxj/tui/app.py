@@ -15,6 +15,7 @@ import time
 from operator import itemgetter
 from typing import Dict, Iterable, List, Optional, Tuple
 
+from rich.cells import cell_len
 from rich.text import Text
 from textual import on, work
 from textual.app import App, SystemCommand
@@ -23,6 +24,7 @@ from textual.screen import Screen
 from textual.widgets import Input, Static
 
 from psxj.errors import PsxjError
+from psxj.i18n import N_, _
 from psxj.model import Snapshot
 from psxj.render.escape import safe_text
 from psxj.select import Selection, parse_filter
@@ -31,6 +33,7 @@ from psxj.tui.events_pane import SCOPE_WORDS, SCOPES, EventsPane, event_pids
 from psxj.tui.keys import keys_of
 from psxj.tui.main_screen import MainScreen
 from psxj.tui.table import ProcessTable
+from psxj.tui.wrapping import toast_text, wrapped
 from psxj.views import (
     COLUMN_BY_KEY,
     COLUMN_KEYS,
@@ -54,6 +57,7 @@ SIGNAL_ACTIONS = frozenset({"signal"})
 DEMO_ACTIONS = frozenset({"demo", "demo_hangup", "demo_second_instance", "demo_step", "demo_menu"})
 _TICKS = os.sysconf("SC_CLK_TCK") if hasattr(os, "sysconf") else 100
 _PID_JUMP_SECONDS = 1.0
+MODE_WORDS = {"table": N_("table"), "forest": N_("forest"), "sessions": N_("sessions")}   # the status line's
 
 
 class PsxjApp(App):
@@ -141,8 +145,8 @@ class PsxjApp(App):
                markup: bool = False) -> None:
         """Notifications quote process names and file names: never parse them as Rich markup
         (a process called `[/]` would crash the interface), and escape them like COMMAND."""
-        super().notify(safe_text(message), title=safe_text(title), severity=severity, timeout=timeout,
-                       markup=markup)
+        super().notify(toast_text(safe_text(message), self.size.width), title=safe_text(title), severity=severity,
+                       timeout=timeout, markup=markup)   # i18n: toast_text wraps Chinese by cells
 
     # choices kept between runs ------------------------------------------------
     @staticmethod
@@ -164,7 +168,7 @@ class PsxjApp(App):
 
         problem = config.save(choices)
         if problem:
-            self.notify(f"Not remembered: {problem}", severity="warning")
+            self.notify(_("Not remembered: {problem}").format(problem=problem), severity="warning")
 
     def watch_theme(self, theme: str) -> None:
         if getattr(self, "_theme_ready", False) and self.is_running:
@@ -298,11 +302,12 @@ class PsxjApp(App):
     def _empty_message(self) -> str:
         o = self.options
         if o.selection:
-            return (f"No process matches the filter {self.filter_text}.\n"
-                    "Backspace clears the filter; / changes it.")
-        hidden = [what for what, on in (("kernel threads hidden (k)", not o.show_kernel_threads),
-                                        ("daemons only (D)", o.daemons_only)) if on]
-        return "No process to show" + (f": {', '.join(hidden)}." if hidden else ".")
+            return _("No process matches the filter {filter}.\n"
+                     "Backspace clears the filter; / changes it.").format(filter=self.filter_text)
+        hidden = [what for what, on in ((_("kernel threads hidden (k)"), not o.show_kernel_threads),
+                                        (_("daemons only (D)"), o.daemons_only)) if on]
+        return _("No process to show: {hidden}.").format(hidden=", ".join(hidden)) if hidden else \
+            _("No process to show.")
 
     def update_status(self) -> None:
         snap = self.snapshot
@@ -312,19 +317,23 @@ class PsxjApp(App):
         shown = list(map(itemgetter(0), table.rows)).count(PROCESS)  # row.kind, counted in C
         width = max(self.main.size.width - 2, 20)
         if self.time_travel is not None:
-            source = (f"{self.time_travel.recording.path} {self.time_travel.describe()}, read-only",
-                      f"{self.time_travel.describe().split(' ([')[0]}")
+            source = (_("{path} {where}, read-only").format(path=self.time_travel.recording.path,
+                                                            where=self.time_travel.describe()),
+                      self.time_travel.short())
         elif self.static_source:
             when = time.strftime("%Y-%m-%d %H:%M", time.localtime(snap.taken_at)) if snap.time_source else None
-            taken = f"taken {when}, from {snap.time_source}" if when else "time unknown"
-            source = (f"{snap.source} ({taken}, read-only)", f"{os.path.basename(snap.source)} (read-only)")
+            taken = _("taken {when}, from {source}").format(when=when, source=_(snap.time_source)) if when \
+                else _("time unknown")
+            source = (_("{source} ({taken}, read-only)").format(source=snap.source, taken=taken),
+                      _("{name} (read-only)").format(name=os.path.basename(snap.source)))
         else:
-            state = ", paused" if self.paused else f", every {self.delay:g}s"
-            source = ("live" + state, "live" + (", paused" if self.paused else ""))
+            state = _(", paused") if self.paused else _(", every {delay:g}s").format(delay=self.delay)
+            source = (_("live") + state, _("live") + (_(", paused") if self.paused else ""))
         o = self.options
-        count = (f"{shown}/{len(snap)} processes", f"{shown}/{len(snap)}")
+        count = (_("{shown}/{total} processes").format(shown=shown, total=len(snap)), f"{shown}/{len(snap)}")
         if self.first_snapshot is snap:
-            count = (f"reading /proc: {getattr(snap, 'partial_of', len(snap))} processes…", "reading /proc…")
+            count = (_("reading /proc: {count} processes…").format(count=getattr(snap, 'partial_of', len(snap))),
+                     _("reading /proc…"))
         # (priority, long form, short form): on a narrow terminal the short forms come first, then the
         # least needed parts go; priority 0 stays.
         parts = [(0, "psxj  " + source[0], source[1]), (0, count[0], count[1])]
@@ -336,29 +345,31 @@ class PsxjApp(App):
         if self.status_banner:
             parts.insert(0, (0, self.status_banner, self.status_banner))
         sort = COLUMN_BY_KEY[o.sort_key].header + ("▼" if o.descending else "▲")
-        parts.append((3, f"sort {sort}", sort))
+        parts.append((3, _("sort {column}").format(column=sort), sort))
         if o.mode != "table":
-            parts.append((1, o.mode, o.mode))
+            parts.append((1, _(MODE_WORDS.get(o.mode, o.mode)), _(MODE_WORDS.get(o.mode, o.mode))))
         if not o.show_kernel_threads:
-            parts.append((2, "no kernel threads", "no kthreads"))
+            parts.append((2, _("no kernel threads"), _("no kthreads")))
         if o.daemons_only:
-            parts.append((1, "daemons only", "daemons"))
+            parts.append((1, _("daemons only"), _("daemons")))
         if table.tagged:
-            parts.append((1, f"{len(table.tagged)} tagged", f"{len(table.tagged)} tagged"))
+            tagged = _("{count} tagged").format(count=len(table.tagged))
+            parts.append((1, tagged, tagged))
         if table.hidden_columns:
-            parts.append((4, f"{' '.join(table.hidden_columns)} hidden (o)", "cols hidden"))
+            parts.append((4, _("{columns} hidden (o)").format(columns=" ".join(table.hidden_columns)),
+                          _("cols hidden")))
         if self._pid_typed:
             parts.append((0, f"PID {self._pid_typed}…", f"PID {self._pid_typed}…"))
         if self.event_feed is not None:
             live = self.event_feed.mode == "events"
-            parts.append((3, "events on" if live else "events polled", "ev" if live else "ev~"))
-        parts.append((0, f"filter: {self.filter_text}", f"filter: {self.filter_text}") if self.filter_text
-                     else (5, "no filter", ""))
-        texts = [long for _, long, _ in parts]
+            parts.append((3, _("events on") if live else _("events polled"), _("ev") if live else _("ev~")))
+        filtered = _("filter: {filter}").format(filter=self.filter_text)
+        parts.append((0, filtered, filtered) if self.filter_text else (5, _("no filter"), ""))
+        texts = [part[1] for part in parts]
         separator = "  │  " if width >= 100 else " │ "
 
         def line_length() -> int:
-            return len(separator.join(t for t in texts if t))
+            return cell_len(separator.join(t for t in texts if t))  # cells: a Chinese character takes two
 
         for index in sorted(range(len(parts)), key=lambda i: -parts[i][0]):  # shorten, least needed first
             if line_length() <= width:
@@ -440,7 +451,7 @@ class PsxjApp(App):
             self._pid_typed = ""
             self.update_status()
         elif self.options.selection:
-            self.notify("Esc closes what is open; the filter stays. Backspace clears it.")
+            self.notify(_("Esc closes what is open; the filter stays. Backspace clears it."))
 
     # filter -------------------------------------------------------------------
     def action_filter(self) -> None:
@@ -454,7 +465,7 @@ class PsxjApp(App):
             selection = parse_filter(event.value)
         except PsxjError as exc:
             # A bad filter is reported where it was typed; the last good one stays in force.
-            error.update(Text(safe_text(f"filter not applied: {exc}")))
+            error.update(Text(safe_text(_("filter not applied: {error}").format(error=exc))))
             error.display = True
             return
         error.display = False
@@ -474,7 +485,7 @@ class PsxjApp(App):
         self.table.focus()
         self._set_options(selection=Selection())
         if was:
-            self.notify(f"Filter cleared (it was: {was}).")
+            self.notify(_("Filter cleared (it was: {filter}).").format(filter=was))
 
     def on_key(self, event) -> None:
         """Esc in the filter line closes it: the filter in force stays, and the line shows it again."""
@@ -482,8 +493,9 @@ class PsxjApp(App):
         if event.key == "escape" and self.focused is filter_line:
             event.stop()
             if filter_line.value.strip() != self.filter_text:
-                self.notify(f"Not applied; the filter in force is still: {self.filter_text or 'none'} "
-                            "(Enter in the filter line applies, Backspace on the table clears).")
+                self.notify(_("Not applied; the filter in force is still: {filter} "
+                              "(Enter in the filter line applies, Backspace on the table clears).").format(
+                    filter=self.filter_text or _("none")))
             filter_line.value = self.filter_text
             self.widget("#filter-error").display = False
             self.table.focus()
@@ -526,7 +538,7 @@ class PsxjApp(App):
             return
         index = table.find(self._matcher(self.search_text), step=step)
         if index is None:
-            self.notify(f"No process matches {self.search_text!r}.")
+            self.notify(_("No process matches {text!r}.").format(text=self.search_text))
         else:
             table.move_to(index)
 
@@ -589,9 +601,9 @@ class PsxjApp(App):
         daemons = [row.record for row in self.table.rows
                    if row.kind == PROCESS and self.snapshot.daemon_like(row.record)]
         if not daemons:
-            self.notify("No daemon-like process on screen (D shows only those; or clear the filter).")
+            self.notify(_("No daemon-like process on screen (D shows only those; or clear the filter)."))
             return
-        self.notify(f"Auditing {len(daemons)} daemon-like process(es)...")
+        self.notify(_("Auditing {count} daemon-like process(es)...").format(count=len(daemons)))
         self._run_audit(self.snapshot, daemons)
 
     @work(thread=True, exclusive=True, group="audit")
@@ -610,7 +622,10 @@ class PsxjApp(App):
         host = members[0].host if members else None
         leader = self.snapshot.get(ident, host) if self.snapshot else None
         if leader is None:
-            self.notify(f"The leader of {kind} {ident} is not in the table (it has exited); its members are below.")
+            self.notify((_("The leader of session {id} is not in the table (it has exited); its members are below.")
+                         if kind == SESSION_HEADER else
+                         _("The leader of process group {id} is not in the table (it has exited); its members are "
+                           "below.")).format(id=ident))
         return leader if row is not None else None
 
     def action_details(self) -> None:
@@ -648,8 +663,8 @@ class PsxjApp(App):
                 keys[index] = (keys[index][0] + ", " + ", ".join(keys_of(binding.key)), keys[index][1])
                 continue
             where[action] = len(keys)
-            keys.append((", ".join(keys_of(binding.key)), binding.description))
-        keys.append(("0-9", "type a PID to jump to it"))
+            keys.append((", ".join(keys_of(binding.key)), _(binding.description)))
+        keys.append(("0-9", _("type a PID to jump to it")))
         self.push_screen(HelpScreen(self.table.current, keys, self.snapshot))
 
     # signals ------------------------------------------------------------------
@@ -673,20 +688,19 @@ class PsxjApp(App):
         if pgid is not None:
             group = tuple(r for r in live if r.pgid == pgid)
             if group:
-                targets["group"] = SignalTarget(f"process group {pgid} ({len(group)} processes: "
-                                                f"{', '.join(str(r.pid) for r in group[:8])}"
-                                                f"{'…' if len(group) > 8 else ''})", group, f"kill -SIG -- -{pgid}")
+                targets["group"] = SignalTarget(_("process group {pgid} ({count} processes: {pids})").format(
+                    pgid=pgid, count=len(group), pids=", ".join(str(r.pid) for r in group[:8])
+                    + ("…" if len(group) > 8 else "")), group, f"kill -SIG -- -{pgid}")
         if sid is not None and sid != 0:
             session = tuple(r for r in live if r.sid == sid)
             if session:
-                targets["session"] = SignalTarget(f"session {sid} ({len(session)} processes)", session,
-                                                  f"pkill -SIG -s {sid}")
+                targets["session"] = SignalTarget(_("session {sid} ({count} processes)").format(
+                    sid=sid, count=len(session)), session, f"pkill -SIG -s {sid}")
         tagged = tuple(r for r in snapshot.records if r.identity in table.tagged)
         if tagged:
-            targets["tagged"] = SignalTarget(f"the {len(tagged)} tagged processes "
-                                             f"({', '.join(str(r.pid) for r in tagged[:8])}"
-                                             f"{'…' if len(tagged) > 8 else ''})", tagged,
-                                             "kill -SIG " + " ".join(str(r.pid) for r in tagged[:8]))
+            targets["tagged"] = SignalTarget(_("the {count} tagged processes ({pids})").format(
+                count=len(tagged), pids=", ".join(str(r.pid) for r in tagged[:8]) + ("…" if len(tagged) > 8 else "")),
+                tagged, "kill -SIG " + " ".join(str(r.pid) for r in tagged[:8]))
         return targets
 
     def action_signal(self) -> None:
@@ -695,7 +709,7 @@ class PsxjApp(App):
         if self.snapshot is None:
             return
         if self.table.current_is_gone and not self.table.tagged:
-            self.notify(f"PID {self.table.current.pid} has exited.", severity="warning")
+            self.notify(_("PID {pid} has exited.").format(pid=self.table.current.pid), severity="warning")
             return
         targets = self._signal_targets()
         if not targets:
@@ -708,7 +722,7 @@ class PsxjApp(App):
 
         def chosen(answer: Optional[Tuple[str, str]]) -> None:
             if answer is None:
-                self.notify("Nothing sent.")
+                self.notify(_("Nothing sent."))
                 return
             scope, name = answer
             self._send(name, targets[scope])
@@ -729,13 +743,14 @@ class PsxjApp(App):
                 sent.append(record.pid)
         if sent and not refused:
             what = f"PID {sent[0]} ({target.records[0].comm})" if len(target.records) == 1 else \
-                f"{len(sent)} processes of {target.title.split(' (')[0]}"
-            self.notify(f"SIG{name} sent to {what}.")
+                _("{count} processes of {target}").format(count=len(sent), target=target.title.split(' (')[0])
+            self.notify(_("SIG{name} sent to {what}.").format(name=name, what=what))
         elif sent:
-            self.notify(f"SIG{name} sent to {len(sent)} of {len(target.records)}; not to the rest: "
-                        + "; ".join(refused[:3]), severity="warning", title="Signal partly sent")
+            self.notify(_("SIG{name} sent to {sent} of {count}; not to the rest: ").format(
+                name=name, sent=len(sent), count=len(target.records))
+                + "; ".join(refused[:3]), severity="warning", title=_("Signal partly sent"))
         else:
-            self.notify("; ".join(refused[:3]), severity="error", title="Signal not sent")
+            self.notify("; ".join(refused[:3]), severity="error", title=_("Signal not sent"))
         self.action_refresh_now()
 
     # live events ------------------------------------------------------------------
@@ -767,11 +782,11 @@ class PsxjApp(App):
     def _events_opened(self, feed) -> None:
         self.event_feed = feed
         if feed.notice:
-            self.notify(feed.notice, title="Live events", severity="warning")
+            self.notify(feed.notice, title=_("Live events"), severity="warning")
         self.update_status()
 
     def _events_unavailable(self, why: str) -> None:
-        self.notify(f"No live events: {why}", title="Live events", severity="warning")
+        self.notify(_("No live events: {why}").format(why=why), title=_("Live events"), severity="warning")
 
     def take_events(self) -> None:
         """Every half second: move new events into the pane (when open), keep the feed drained."""
@@ -801,10 +816,11 @@ class PsxjApp(App):
 
         observations = Observations()
         for adoption in self.event_log.adoptions():
-            was = adoption.old_parent_command or "its parent"
+            was = adoption.old_parent_command or _("its parent")
             observations.record_adoption(adoption.child, adoption.new_parent,
-                                         f"{was} ({adoption.old_parent}) exited at "
-                                         f"{time.strftime('%H:%M:%S', time.localtime(adoption.time))}")
+                                         _("{parent} ({pid}) exited at {time}").format(
+                                             parent=was, pid=adoption.old_parent,
+                                             time=time.strftime('%H:%M:%S', time.localtime(adoption.time))))
         return observations
 
     def _note_session_changes(self, snapshot: Snapshot) -> None:
@@ -816,18 +832,19 @@ class PsxjApp(App):
             for record in snapshot.records:
                 was = before.get(record.identity)
                 if was is not None and was != record.sid:
-                    pane.note(f"{time.strftime('%H:%M:%S')}     (refresh) PID {record.pid} {record.comm}: "
-                              f"SID {was} -> {record.sid}, its session changed since the last refresh")
+                    pane.note(_("{time}     (refresh) PID {pid} {comm}: SID {was} -> {sid}, its session changed "
+                                "since the last refresh").format(time=time.strftime('%H:%M:%S'), pid=record.pid,
+                                                                 comm=record.comm, was=was, sid=record.sid))
         self._sessions_before = now
 
     def action_events(self) -> None:
         pane = self.widget("#events", EventsPane)
         if not self.use_events:
-            self.notify("Live events are off (psxj --no-events), or this table is not live.")
+            self.notify(_("Live events are off (psxj --no-events), or this table is not live."))
             return
         pane.display = not pane.display
         if pane.display:
-            pane.status = safe_text(self.event_feed.status_line()) if self.event_feed else "events: opening…"
+            pane.status = safe_text(self.event_feed.status_line()) if self.event_feed else _("events: opening…")
             pane.show(12)
 
     def action_events_scope(self) -> None:
@@ -836,21 +853,21 @@ class PsxjApp(App):
         pane.lines.clear()
         pane.display = True
         pane.show(12)
-        self.notify(f"Events of {SCOPE_WORDS[pane.scope]} from now on.")
+        self.notify(_("Events of {scope} from now on.").format(scope=_(SCOPE_WORDS[pane.scope])))
 
     def birth_story(self, record) -> Static:
         """The detail view's section: what events showed of this process, or what can be inferred."""
         lines = self.event_log.story_or_inferred(self.snapshot, record)
         text = Text()
-        text.append("\nBirth story", style="bold")
+        text.append("\n" + _("Birth story"), style="bold")
         seen = self.event_feed is not None and not lines[0].inferred if lines else False
-        text.append(" (from live events since psxj started)\n" if seen else
-                    " (no event of it was seen: inferred from what /proc shows now)\n")
+        text.append(_(" (from live events since psxj started)") + "\n" if seen else
+                    _(" (no event of it was seen: inferred from what /proc shows now)") + "\n")
         for line in lines:
             stamp = time.strftime("%H:%M:%S", time.localtime(line.time)) + f".{int(line.time * 1000) % 1000:03d}" \
                 if line.time else "        "
             text.append(f"  {stamp}  {safe_text(line.display())}\n", style="dim" if line.inferred else "")
-        return Static(text, id="birth-story")
+        return Static(wrapped(text), id="birth-story")   # i18n: Chinese wraps between characters
 
     # the demo ---------------------------------------------------------------------
     def _demo_control(self):
@@ -869,7 +886,7 @@ class PsxjApp(App):
 
     def action_demo(self) -> None:
         if self.static_source:
-            self.notify("The demo runs live processes; this table was loaded from a file.", severity="warning")
+            self.notify(_("The demo runs live processes; this table was loaded from a file."), severity="warning")
             return
         control = self._demo_control()
         try:
@@ -881,7 +898,7 @@ class PsxjApp(App):
                         self._stop_demo()
                 from psxj.tui.screens import ConfirmScreen
 
-                self.push_screen(ConfirmScreen(f"Stop psxj-demo (pid {holder})?"), confirmed)
+                self.push_screen(ConfirmScreen(_("Stop psxj-demo (pid {pid})?").format(pid=holder)), confirmed)
                 self._show_demo_panel()
                 return
             # With live events the daemon runs at full speed, as a real one would, and the panel plays its
@@ -889,7 +906,7 @@ class PsxjApp(App):
             playback = self.event_feed is not None and self.event_feed.mode == "events"
             run = control.launch(step_delay=0 if playback else self.demo_step_delay, tied_to=self._own_identity())
         except PsxjError as exc:
-            self.notify(str(exc), severity="error", title="Demo not started")
+            self.notify(str(exc), severity="error", title=_("Demo not started"))
             return
         self._demo_launchers.append(run.launcher)
         self.demo_run, self.demo_second_run = run, None
@@ -899,10 +916,11 @@ class PsxjApp(App):
         self._demo_playback = (0, time.monotonic()) if playback else None
         self._show_demo_panel()
         if playback:
-            self.notify(f"Demo started at full speed; its steps are told one every {self.demo_step_delay:g}s "
-                        "with their real times ([ and ] step).")
+            self.notify(_("Demo started at full speed; its steps are told one every {delay:g}s "
+                          "with their real times ([ and ] step).").format(delay=self.demo_step_delay))
         else:
-            self.notify(f"Demo started: one step every {self.demo_step_delay:g}s. Watch the highlighted rows.")
+            self.notify(_("Demo started: one step every {delay:g}s. Watch the highlighted rows.").format(
+                delay=self.demo_step_delay))
 
     def _show_demo_panel(self) -> None:
         self.widget("#demo", DemoPanel).display = True
@@ -990,10 +1008,11 @@ class PsxjApp(App):
             if self.time_travel.step(step):
                 self._show_recorded()
             else:
-                self.notify("That is the recording's " + ("first" if step < 0 else "latest") + " table.")
+                self.notify(_("That is the recording's first table.") if step < 0 else
+                            _("That is the recording's latest table."))
             return
         if self._demo_playback is not None:
-            shown, _ = self._demo_playback
+            shown, _since = self._demo_playback
             self._demo_playback = (max(shown + step, 0), time.monotonic() + 3600)  # the user steps: no timer
             self.follow_demo()
 
@@ -1013,7 +1032,7 @@ class PsxjApp(App):
             try:
                 self.time_travel.go(text)
             except PsxjError as exc:
-                self.notify(str(exc), severity="error", title="No such time")
+                self.notify(str(exc), severity="error", title=_("No such time"))
                 return
             self._show_recorded()
 
@@ -1023,12 +1042,12 @@ class PsxjApp(App):
         try:
             pid = self.demo.stop(timeout=5)
         except PsxjError as exc:
-            self.notify(str(exc), severity="error", title="Demo not stopped")
+            self.notify(str(exc), severity="error", title=_("Demo not stopped"))
             return
         if self.demo_run is not None:
             self.demo.end_run(self.demo_run.run_id)
         self._demo_ended_at = time.monotonic()
-        self.notify(f"psxj-demo stopped (pid {pid})." if pid else "psxj-demo was not running.")
+        self.notify(_("psxj-demo stopped (pid {pid}).").format(pid=pid) if pid else _("psxj-demo was not running."))
         self.follow_demo()
 
     def action_demo_hangup(self) -> None:
@@ -1036,27 +1055,27 @@ class PsxjApp(App):
         try:
             pid = control.hangup()  # only to the proven demo, through its pidfd
         except PsxjError as exc:
-            self.notify(str(exc), severity="error", title="SIGHUP not sent")
+            self.notify(str(exc), severity="error", title=_("SIGHUP not sent"))
             return
         if pid is None:
-            self.notify("psxj-demo is not running (press d to start it).", severity="warning")
+            self.notify(_("psxj-demo is not running (press d to start it)."), severity="warning")
             return
-        self.notify(f"SIGHUP sent to psxj-demo (pid {pid}): the log shows the reload.")
+        self.notify(_("SIGHUP sent to psxj-demo (pid {pid}): the log shows the reload.").format(pid=pid))
         self._show_demo_panel()
 
     def action_demo_second_instance(self) -> None:
         control = self._demo_control()
         if control.running_pid() is None or self.demo_run is None:
-            self.notify("Start the demo first (d); then a second instance has something to be refused by.")
+            self.notify(_("Start the demo first (d); then a second instance has something to be refused by."))
             return
         try:
             run = control.launch(step_delay=0, tied_to=self._own_identity())
         except PsxjError as exc:
-            self.notify(str(exc), severity="error", title="Second instance not started")
+            self.notify(str(exc), severity="error", title=_("Second instance not started"))
             return
         self._demo_launchers.append(run.launcher)
         self.demo_second_run = run
-        self.notify("A second psxj-demo is starting: running() will refuse it.")
+        self.notify(_("A second psxj-demo is starting: running() will refuse it."))
         self._show_demo_panel()
 
     # the lab (issue 15): counterexamples, job control and the quiz ---------------------
@@ -1087,8 +1106,8 @@ class PsxjApp(App):
             if not binding.description or target in seen or not self.key_is_offered(target):
                 continue
             seen.add(target)
-            yield SystemCommand(f"{binding.description} ({', '.join(keys_of(binding.key))})",
-                                f"Key: {', '.join(keys_of(binding.key))}",
+            yield SystemCommand(f"{_(binding.description)} ({', '.join(keys_of(binding.key))})",
+                                _("Key: {keys}").format(keys=", ".join(keys_of(binding.key))),
                                 lambda target=target: self.run_action(target))
 
 

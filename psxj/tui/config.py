@@ -12,6 +12,7 @@ import json
 import os
 from typing import Any, Dict, Optional
 
+from psxj.i18n import _
 from psxj.safefs import RunDir, UnsafePath
 
 CONFIG_FILE = "config.json"
@@ -46,7 +47,7 @@ def save(choices: Dict[str, Any], env=os.environ) -> Optional[str]:
     """Merge `choices` into the saved ones. Returns None when saved, else why it was not."""
     path = config_dir(env)
     if path is None:
-        return "no HOME or XDG_CONFIG_HOME to keep it in"
+        return _("no HOME or XDG_CONFIG_HOME to keep it in")
     merged = {**load(env), **choices}
     try:
         parent = os.path.dirname(path)
@@ -57,5 +58,5 @@ def save(choices: Dict[str, Any], env=os.environ) -> Optional[str]:
     except UnsafePath as exc:
         return str(exc)
     except OSError as exc:
-        return f"cannot write {path}: {exc.strerror or exc}"
+        return _("cannot write {path}: {reason}").format(path=path, reason=exc.strerror or exc)
     return None

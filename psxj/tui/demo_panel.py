@@ -10,13 +10,15 @@ from rich.text import Text
 from textual.widgets import Static
 
 from psxj.demo.steps import narrate, run_length
+from psxj.i18n import _
 from psxj.render.escape import safe_text
+from psxj.tui.wrapping import wrapped_group
 
 
 def _steps_line(told: list, total: int) -> Text:
     """`Steps 4/11: ✓ start ✓ fork ✓ setsid ▶ second-fork`, on one line, the newest steps kept."""
-    line = Text(f"Steps {len(told)}/{total}: ", no_wrap=True, overflow="ellipsis")
-    names = [step_id for step_id, _, _ in told]
+    line = Text(_("Steps {told}/{total}: ").format(told=len(told), total=total), no_wrap=True, overflow="ellipsis")
+    names = [entry[0] for entry in told]
     shown = names[-6:]
     if len(names) > len(shown):
         line.append("… ", style="dim")
@@ -31,9 +33,10 @@ def _second_instance_line(second: List[dict]) -> Optional[Text]:
         return None
     last = second[-1]
     if last["step"] == "refused":
-        return Text(f"Second instance (pid {last['pid']}): refused, the pidfile is locked by pid {last.get('holder')}",
-                    style="bold", no_wrap=True, overflow="ellipsis")
-    return Text(f"Second instance (pid {last['pid']}): {last['step']}…", no_wrap=True, overflow="ellipsis")
+        return Text(_("Second instance (pid {pid}): refused, the pidfile is locked by pid {holder}").format(
+            pid=last['pid'], holder=last.get('holder')), style="bold", no_wrap=True, overflow="ellipsis")
+    return Text(_("Second instance (pid {pid}): {step}…").format(pid=last['pid'], step=last['step']), no_wrap=True,
+                overflow="ellipsis")
 
 
 def _clock(seconds: float) -> str:
@@ -50,41 +53,42 @@ def narration(entries: List[dict], log_tail: List[str], second: Optional[List[di
     told = narrate(entries)
     parts = []
     if not told:
-        parts.append(Text("Demo: starting the daemon program...", style="bold"))
+        parts.append(Text(_("Demo: starting the daemon program..."), style="bold"))
     else:
         step_id, step, changes = told[-1]
         total = run_length(entries)
         parts.append(_steps_line(told, total))
         entry = entries[-1]
         if ended:
-            parts.append(Text(f"The demo has ended (last step {len(told)} of {total}: {step.title}, "
-                              f"PID {entry.get('pid')}). This panel closes by itself; d starts it again.",
-                              style="bold"))
+            parts.append(Text(_("The demo has ended (last step {number} of {total}: {title}, "
+                                "PID {pid}). This panel closes by itself; d starts it again.").format(
+                number=len(told), total=total, title=_(step.title), pid=entry.get('pid')), style="bold"))
         else:
             when = ""
             if upto is not None and isinstance(entry.get("time"), (int, float)):
                 first = entries[0].get("time", entry["time"])
-                when = f" at {_clock(entry['time'])} (+{(entry['time'] - first) * 1000:.1f} ms)"
-            parts.append(Text(f"Step {len(told)} of {total}: {step.title}   (PID {entry.get('pid')}){when}",
-                              style="bold"))
+                when = _(" at {clock} (+{ms:.1f} ms)").format(clock=_clock(entry['time']),
+                                                            ms=(entry['time'] - first) * 1000)
+            parts.append(Text(_("Step {number} of {total}: {title}   (PID {pid}){when}").format(
+                number=len(told), total=total, title=_(step.title), pid=entry.get('pid'), when=when), style="bold"))
             parts.append(Text(f"  「{step.quote}」", style="italic"))
-            parts.append(Text(f"  {step.explanation}"))
+            parts.append(Text(f"  {_(step.explanation)}"))
             if changes:
-                parts.append(Text("  changed: " + "   ".join(changes), style="bold"))
+                parts.append(Text("  " + _("changed: ") + "   ".join(changes), style="bold"))
             elif step.changes:
-                parts.append(Text("  changed: nothing yet visible", style="dim"))
+                parts.append(Text("  " + _("changed: nothing yet visible"), style="dim"))
             for line in (events or [])[:4]:
-                parts.append(Text("  event: " + line, style="dim", no_wrap=True, overflow="ellipsis"))
+                parts.append(Text("  " + _("event: ") + line, style="dim", no_wrap=True, overflow="ellipsis"))
             if upto is not None:
-                parts.append(Text("  (the run took milliseconds; played back one step at a time: [ and ] step)",
-                                  style="dim"))
+                parts.append(Text("  " + _("(the run took milliseconds; played back one step at a time: [ and ] "
+                                           "step)"), style="dim"))
     second_line = _second_instance_line(second or [])
     if second_line is not None:
         parts.append(second_line)
     if log_tail:
-        parts.append(Text("This run's log (psxj demo log has all of it):", style="dim"))
+        parts.append(Text(_("This run's log (psxj demo log has all of it):"), style="dim"))
         parts.extend(Text("  " + safe_text(line), no_wrap=True, overflow="ellipsis") for line in log_tail)
-    return Group(*parts)
+    return wrapped_group(parts)
 
 
 class DemoPanel(Static):

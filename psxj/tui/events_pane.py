@@ -15,12 +15,13 @@ from rich.console import Group
 from rich.text import Text
 from textual.widgets import Static
 
+from psxj.i18n import N_, _
 from psxj.render.escape import safe_text
 from psxj.render.eventtext import EventLines
 
 SCOPES = ("all", "subtree", "filter")
-SCOPE_WORDS = {"all": "every process", "subtree": "the selected process and its descendants",
-               "filter": "the processes the filter shows"}
+SCOPE_WORDS = {"all": N_("every process"), "subtree": N_("the selected process and its descendants"),
+               "filter": N_("the processes the filter shows")}
 
 
 class EventsPane(Static):
@@ -30,7 +31,7 @@ class EventsPane(Static):
         super().__init__(**kwargs)
         self.lines: Deque[str] = deque(maxlen=capacity)
         self.scope = "all"
-        self.status = "events: starting…"
+        self.status = _("events: starting…")
         self._format = EventLines()
 
     def add(self, events: Iterable, keep: Callable[[object], bool]) -> int:
@@ -47,12 +48,13 @@ class EventsPane(Static):
         self.lines.append(safe_text(text))
 
     def show(self, height: int) -> None:
-        shown: List[Text] = [Text(f"Events of {SCOPE_WORDS[self.scope]} (e closes, E changes whose) · {self.status}",
+        shown: List[Text] = [Text(_("Events of {scope} (e closes, E changes whose) · {status}").format(
+                                      scope=_(SCOPE_WORDS[self.scope]), status=self.status),
                                   style="bold", no_wrap=True, overflow="ellipsis"),
                              Text(self._format.header(), style="dim", no_wrap=True, overflow="crop")]
         recent = list(self.lines)[-max(height - 2, 1):]
         if not recent:
-            shown.append(Text("  nothing yet", style="dim"))
+            shown.append(Text("  " + _("nothing yet"), style="dim"))
         shown.extend(Text(line, no_wrap=True, overflow="crop") for line in recent)
         self.update(Group(*shown))
 

@@ -17,7 +17,9 @@ import os
 import termios
 from typing import List, Optional, Tuple
 
+from psxj.i18n import _
 from psxj.model import ProcessRecord, Snapshot
+from psxj.render.cells import fit
 from psxj.views import TableLayout
 
 _RESET, _BOLD, _DIM, _REVERSE, _GREEN, _ITALIC = "\x1b[0m", "\x1b[1m", "\x1b[2m", "\x1b[7m", "\x1b[32m", "\x1b[3m"
@@ -72,8 +74,9 @@ def frame_lines(snapshot: Snapshot, width: int, height: int, delay: float) -> Li
     """The screen, line by line, with SGR: status, header, rows, and the bottom lines."""
     layout = TableLayout(snapshot, (), width - TableLayout.MARK_WIDTH - 1)
     rows = [r for r in snapshot.records if r.pid in snapshot.partial_rows][:max(height - _CHROME_LINES, 0)]
-    status = f" psxj  live, every {delay:g}s  │  reading /proc: {snapshot.partial_of} processes…"
-    lines = [_REVERSE + status[:width].ljust(width) + _RESET,
+    status = " psxj  " + _("live") + _(", every {delay:g}s").format(delay=delay) + "  │  " + \
+        _("reading /proc: {count} processes…").format(count=snapshot.partial_of)
+    lines = [_REVERSE + fit(status, width) + _RESET,
              _BOLD + ("  " + layout.header_text("pid", False))[:width].ljust(width) + _RESET]
     for record in rows:
         kind = snapshot.kind_of(record)
@@ -82,8 +85,8 @@ def frame_lines(snapshot: Snapshot, width: int, height: int, delay: float) -> Li
         lines.append(style + text.ljust(width) + (_RESET if style else ""))
     while len(lines) < height - 2:
         lines.append(" " * width)
-    lines.append(_DIM + " Filter: / or F4    Search: F3    Help: F1 or ?"[:width].ljust(width) + _RESET)
-    lines.append(_REVERSE + " starting the interface…"[:width].ljust(width) + _RESET)
+    lines.append(_DIM + fit(" " + _("Filter: / or F4    Search: F3    Help: F1 or ?"), width) + _RESET)
+    lines.append(_REVERSE + fit(" " + _("starting the interface…"), width) + _RESET)
     return lines[:height]
 
 

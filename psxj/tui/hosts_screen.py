@@ -17,10 +17,11 @@ from textual.containers import VerticalScroll
 from textual.screen import ModalScreen
 from textual.widgets import Static
 
+from psxj.i18n import N_, _, ngettext
 from psxj.render.escape import safe_text
 
 _STYLES = {"ok": "bold green", "ps": "bold yellow", "slow": "bold yellow", "waiting": "yellow", "failing": "bold red"}
-_WORDS = {"ok": "OK", "ps": "OK (ps)", "slow": "SLOW", "waiting": "WAITING", "failing": "FAILING"}
+_WORDS = {"ok": N_("OK"), "ps": N_("OK (ps)"), "slow": N_("SLOW"), "waiting": N_("WAITING"), "failing": N_("FAILING")}
 
 
 def fleet_status(snapshot) -> Optional[Tuple[str, str]]:
@@ -30,16 +31,17 @@ def fleet_status(snapshot) -> Optional[Tuple[str, str]]:
         return None
     failing = sum(1 for s in states if s.failing)
     slow = sum(1 for s in states if s.status in ("slow", "waiting"))
-    count = f"{len(states)} host{'s' if len(states) != 1 else ''}"
-    long = f"{count}, {failing} failing" + (f", {slow} slow" if slow else "") + " (h)"
-    return long, f"{count}, {failing} failing (h)"
+    count = ngettext("{count} host", "{count} hosts", len(states)).format(count=len(states))
+    failing_text = _("{count}, {failing} failing").format(count=count, failing=failing)
+    long = failing_text + (_(", {slow} slow").format(slow=slow) if slow else "") + " (h)"
+    return long, failing_text + " (h)"
 
 
 def hosts_table(snapshot) -> Table:
-    table = Table("HOST", "STATE", "PROCESSES", "ANSWER", "DETAIL", box=None, expand=True, pad_edge=False)
+    table = Table("HOST", _("STATE"), _("PROCESSES"), _("ANSWER"), _("DETAIL"), box=None, expand=True, pad_edge=False)
     for state in getattr(snapshot, "host_states", ()):
         took = f"{state.seconds:.2f} s" if state.seconds is not None else "-"
-        table.add_row(Text(safe_text(state.host)), Text(_WORDS.get(state.status, state.status),
+        table.add_row(Text(safe_text(state.host)), Text(_(_WORDS.get(state.status, state.status)),
                                                         style=_STYLES.get(state.status, "")),
                       Text(str(state.processes) if state.processes else "-"), Text(took),
                       Text(safe_text(state.detail)))
@@ -64,12 +66,12 @@ class HostsScreen(ModalScreen):
         with VerticalScroll(id="hosts-body"):
             yield Static(self._title(), id="hosts-title")
             yield Static(hosts_table(self.snapshot), id="hosts-table")
-            yield Static(Text("Each refresh asks every host again; a host that failed is tried again. "
-                              "Esc closes."), id="hosts-hint")
+            yield Static(Text(_("Each refresh asks every host again; a host that failed is tried again. "
+                                "Esc closes.")), id="hosts-hint")
 
     def _title(self) -> Text:
         status = fleet_status(self.snapshot)
-        return Text.assemble(("Hosts", "bold"), f": {status[0][:-4] if status else 'none'}")
+        return Text.assemble((_("Hosts"), "bold"), f": {status[0][:-4] if status else _('none')}")
 
     def on_mount(self) -> None:
         self.set_interval(1.0, self._follow)

@@ -11,6 +11,8 @@ from typing import Iterable, List, NamedTuple, Sequence
 from rich.cells import cell_len
 from rich.text import Text
 
+from psxj.i18n import _
+
 _NAMES = {
     "slash": "/", "backslash": "\\", "less_than_sign": "<", "greater_than_sign": ">", "question_mark": "?",
     "enter": "Enter", "escape": "Esc", "space": "Space", "backspace": "Backspace", "tab": "Tab",
@@ -57,7 +59,7 @@ def bar_entries(bindings: Iterable, allowed=lambda action: True) -> List[BarEntr
         if not keys:
             continue
         seen.add(action)
-        entries.append(BarEntry(" ".join(keys[:2]), binding.description))
+        entries.append(BarEntry(" ".join(keys[:2]), _(binding.description)))
     return entries
 
 

@@ -22,30 +22,37 @@ from textual.screen import Screen
 from textual.widgets import Static
 
 from psxj.errors import PsxjError
+from psxj.i18n import N_, _
 from psxj.lab.base import Beat, Lab, message
 from psxj.tui.keys import bar_entries, key_bar
 from psxj.tui.table import ProcessTable
+from psxj.tui.wrapping import wrapped_group
 
 NARROW = 100   # below this width the audit goes under the table, and its lines into the story
 
 _TEXT = {
-    "title": "Lab: {title}",
-    "same_command": "the same on the command line: {command}",
-    "starting": "Starting the lab…",
-    "working": "…",
-    "next_hint": "n: next step",
-    "over": "The lesson is over. Esc ends the lab: psxj stops everything it started.",
-    "ending": "Ending the lab: stopping what it started…",
-    "failed": "The lab stopped: {error}",
-    "audit_title": "psxj audit {pid}",
-    "terminal_title": "the terminal {tty}: what psxj typed, what bash printed",
-    "audit_about": "this lesson is about: {rules}",
-    "audit_none": "psxj audit: no process to audit yet",
-    "audit_gone": "psxj audit {pid}: the process has exited",
-    "no_processes": "None of the lab's processes is left.",
-    "busy": "Still waiting for the last step to show in /proc.",
-    "done": "The lesson is over: Esc ends the lab.",
+    "title": N_("Lab: {title}"),
+    "same_command": N_("the same on the command line: {command}"),
+    "starting": N_("Starting the lab…"),
+    "working": N_("…"),
+    "next_hint": N_("n: next step"),
+    "over": N_("The lesson is over. Esc ends the lab: psxj stops everything it started."),
+    "ending": N_("Ending the lab: stopping what it started…"),
+    "failed": N_("The lab stopped: {error}"),
+    "audit_title": N_("psxj audit {pid}"),
+    "terminal_title": N_("the terminal {tty}: what psxj typed, what bash printed"),
+    "audit_about": N_("this lesson is about: {rules}"),
+    "audit_none": N_("psxj audit: no process to audit yet"),
+    "audit_gone": N_("psxj audit {pid}: the process has exited"),
+    "no_processes": N_("None of the lab's processes is left."),
+    "busy": N_("Still waiting for the last step to show in /proc."),
+    "done": N_("The lesson is over: Esc ends the lab."),
 }
+
+
+def _text(key: str) -> str:
+    """One of this module's sentences (_TEXT), in the chosen language."""
+    return _(_TEXT[key])
 
 
 def beat_text(number: int, beat: Beat, with_audit: bool) -> Group:
@@ -59,7 +66,7 @@ def beat_text(number: int, beat: Beat, with_audit: bool) -> Group:
     parts += [Text(f"  {line}", style="dim") for line in beat.evidence]
     if with_audit:
         parts += [Text(f"  {line}") for line in beat.audit]
-    return Group(*parts)
+    return wrapped_group(parts)
 
 
 class LabScreen(Screen):
@@ -74,7 +81,7 @@ class LabScreen(Screen):
         self.make_lab = make_lab
         self.lab: Optional[Lab] = None
         self.beats: List[Beat] = []
-        self.notes: List[Text] = [Text(_TEXT["starting"], style="dim")]
+        self.notes: List[Text] = [Text(_text("starting"), style="dim")]
         self.busy = True
         self.over = False
         self.ending = False
@@ -97,7 +104,7 @@ class LabScreen(Screen):
 
     def on_mount(self) -> None:
         self._apply_width()
-        self.query_one("#lab-table", ProcessTable).empty_message = _TEXT["starting"]
+        self.query_one("#lab-table", ProcessTable).empty_message = _text("starting")
         self._show_title()
         self._show_story()
         self.begin()
@@ -116,8 +123,8 @@ class LabScreen(Screen):
         self.query_one("#lab-body").set_class(self.narrow, "narrow")
 
     def _show_title(self) -> None:
-        title = self.lab.title if self.lab is not None else ""
-        self.query_one("#lab-title", Static).update(Text(_TEXT["title"].format(title=title), no_wrap=True,
+        title = _(self.lab.title) if self.lab is not None else ""
+        self.query_one("#lab-title", Static).update(Text(_text("title").format(title=title), no_wrap=True,
                                                          overflow="ellipsis"))
         self._show_keys()
 
@@ -129,8 +136,8 @@ class LabScreen(Screen):
         parts = [beat_text(number, beat, self.narrow) for number, beat in enumerate(self.beats, 1)]
         parts += self.notes
         if self.lab is not None and self.lab.command and self.beats:
-            parts.append(Text(_TEXT["same_command"].format(command=self.lab.command), style="dim"))
-        self.query_one("#lab-story-text", Static).update(Group(*parts))
+            parts.append(Text(_text("same_command").format(command=self.lab.command), style="dim"))
+        self.query_one("#lab-story-text", Static).update(wrapped_group(parts))
         self.query_one("#lab-story", VerticalScroll).scroll_end(animate=False)
 
     # the lesson -------------------------------------------------------------------
@@ -161,27 +168,27 @@ class LabScreen(Screen):
             self.beats.append(beat)
         if beat is None or beat.last:
             self.over = True
-            self.notes = [Text(_TEXT["over"], style="bold")]
+            self.notes = [Text(_text("over"), style="bold")]
         else:
-            self.notes = [Text(_TEXT["next_hint"], style="dim")]
+            self.notes = [Text(_text("next_hint"), style="dim")]
         self._show_story()
         self.refresh_table()
 
     def _failed(self, error: str) -> None:
         self.busy = False
         self.over = True
-        self.notes = [Text(_TEXT["failed"].format(error=error), style="bold red")]
+        self.notes = [Text(_text("failed").format(error=error), style="bold red")]
         self._show_story()
 
     def action_next(self) -> None:
         if self.busy:
-            self.app.notify(_TEXT["busy"])
+            self.app.notify(_text("busy"))
             return
         if self.over:
-            self.app.notify(_TEXT["done"])
+            self.app.notify(_text("done"))
             return
         self.busy = True
-        self.notes = [Text(_TEXT["working"], style="dim")]
+        self.notes = [Text(_text("working"), style="dim")]
         self._show_story()
         self._step()
 
@@ -218,7 +225,7 @@ class LabScreen(Screen):
         if not self.is_mounted:
             return
         table = self.query_one("#lab-table", ProcessTable)
-        table.empty_message = _TEXT["no_processes"]
+        table.empty_message = _text("no_processes")
         table.set_rows(snapshot, session_rows(snapshot, records, ViewOptions(mode="sessions")))
         table.highlighted_pids = {focus} if focus is not None else set()
         table.refresh()
@@ -229,24 +236,24 @@ class LabScreen(Screen):
 
     def _terminal(self, terminal) -> Group:
         if terminal is None:
-            return Group(Text(_TEXT["starting"], style="dim"))
+            return Group(Text(_text("starting"), style="dim"))
         lines = terminal.text().splitlines()[-40:]
-        return Group(Text(_TEXT["terminal_title"].format(tty=terminal.name), style="bold"),
+        return Group(Text(_text("terminal_title").format(tty=terminal.name), style="bold"),
                      Text("\n".join(lines), no_wrap=True, overflow="ellipsis"))
 
     def _audit(self, focus: Optional[int], report) -> Group:
         from psxj.tui.screens import checklist_table
 
         if focus is None:
-            return Group(Text(_TEXT["audit_none"], style="dim"))
+            return Group(Text(_text("audit_none"), style="dim"))
         if report is None or report.gone:
-            return Group(Text(_TEXT["audit_gone"].format(pid=focus), style="bold"))
-        parts = [Text(_TEXT["audit_title"].format(pid=focus), style="bold")]
+            return Group(Text(_text("audit_gone").format(pid=focus), style="bold"))
+        parts = [Text(_text("audit_title").format(pid=focus), style="bold")]
         rules = getattr(self.lab, "audit_rules", ())
         if rules:
-            parts.append(Text(_TEXT["audit_about"].format(rules=", ".join(rules)), style="dim"))
+            parts.append(Text(_text("audit_about").format(rules=", ".join(rules)), style="dim"))
         parts.append(checklist_table(report))
-        return Group(*parts)
+        return wrapped_group(parts)
 
     def on_process_table_row_activated(self, event: ProcessTable.RowActivated) -> None:
         event.stop()  # the app's details are the main table's; this table has none
@@ -259,7 +266,7 @@ class LabScreen(Screen):
         if self.ending:
             return
         self.ending = True
-        self.notes = [Text(_TEXT["ending"], style="bold")]
+        self.notes = [Text(_text("ending"), style="bold")]
         self._show_story()
         self._end()
 

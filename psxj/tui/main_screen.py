@@ -11,14 +11,15 @@ from textual.containers import Vertical
 from textual.screen import Screen
 from textual.widgets import Input, Static
 
+from psxj.i18n import N_, _
 from psxj.tui.demo_panel import DemoPanel
 from psxj.tui.events_pane import EventsPane
 from psxj.tui.keys import bar_entries, key_bar
 from psxj.tui.table import ProcessTable
 
-FILTER_HINT = ("Filter: -s SID -u USER -p PID -t TTY -C NAME --kind KIND, or words of the command; "
-               "Enter applies, Esc closes")
-SEARCH_HINT = "Search the command: typing jumps to the next match; Enter or F3 next, Shift+F3 back, Esc closes"
+FILTER_HINT = N_("Filter: -s SID -u USER -p PID -t TTY -C NAME --kind KIND, or words of the command; "
+                 "Enter applies, Esc closes")
+SEARCH_HINT = N_("Search the command: typing jumps to the next match; Enter or F3 next, Shift+F3 back, Esc closes")
 
 
 class MainScreen(Screen):
@@ -64,8 +65,8 @@ class MainScreen(Screen):
             yield EventsPane(id="events")
             yield DemoPanel(id="demo")
             yield Static(id="filter-error")
-            yield Input(placeholder=SEARCH_HINT, id="search")
-            yield Input(placeholder=FILTER_HINT, id="filter")
+            yield Input(placeholder=_(SEARCH_HINT), id="search")
+            yield Input(placeholder=_(FILTER_HINT), id="filter")
             # A fixed line of keys, not Textual's Footer: the Footer rebuilds all its widgets at every
             # focus change (table <-> filter line), which costs ~150 ms with a large table on screen.
             yield Static(id="keys")

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 from typing import Optional
 
-from rich.console import Group
 from rich.text import Text
 from textual import on, work
 from textual.app import ComposeResult
@@ -17,19 +16,26 @@ from textual.binding import Binding
 from textual.widgets import Input, Static
 
 from psxj.errors import PsxjError, UsageError
+from psxj.i18n import N_, _
 from psxj.lab.quiz import Question
 from psxj.render.escape import safe_text
 from psxj.tui.lab_screen import _TEXT as _LAB_TEXT
 from psxj.tui.lab_screen import LabScreen
+from psxj.tui.wrapping import wrapped, wrapped_group
 
 _FAILED = _LAB_TEXT["failed"]
 
 _TEXT = {
-    "placeholder": "which columns will change, and to what? e.g. SID=PID TTY=? STAT=Ss, or none; Enter checks",
-    "title": "{score} · {title}",
-    "busy": "The demo is taking the step: a moment.",
-    "finished": "The quiz is over. Esc ends it: psxj stops the demo.",
+    "placeholder": N_("which columns will change, and to what? e.g. SID=PID TTY=? STAT=Ss, or none; Enter checks"),
+    "title": N_("{score} · {title}"),
+    "busy": N_("The demo is taking the step: a moment."),
+    "finished": N_("The quiz is over. Esc ends it: psxj stops the demo."),
 }
+
+
+def _text(key: str) -> str:
+    """One of this module's sentences (_TEXT), in the chosen language."""
+    return _(_TEXT[key])
 
 
 class QuizScreen(LabScreen):
@@ -42,7 +48,7 @@ class QuizScreen(LabScreen):
 
     def compose_extra(self) -> ComposeResult:
         yield Static(id="quiz-error")
-        yield Input(placeholder=_TEXT["placeholder"], id="quiz-answer")
+        yield Input(placeholder=_text("placeholder"), id="quiz-answer")
 
     def on_mount(self) -> None:
         super().on_mount()
@@ -52,7 +58,7 @@ class QuizScreen(LabScreen):
     def _show_title(self) -> None:
         if self.lab is None:
             return super()._show_title()
-        line = _TEXT["title"].format(title=self.lab.title, score=self.lab.score())
+        line = _text("title").format(title=_(self.lab.title), score=self.lab.score())
         self.query_one("#lab-title", Static).update(Text(line, no_wrap=True, overflow="ellipsis"))
         self._show_keys()
 
@@ -84,20 +90,20 @@ class QuizScreen(LabScreen):
         self._show_title()
         if question is None:
             self.over = True
-            self.notes.append(Text(_TEXT["finished"], style="bold"))
+            self.notes.append(Text(_text("finished"), style="bold"))
         else:
             self.notes.append(Text("\n".join(question.text()), style="bold"))
         self._show_story()
         self.refresh_table()
 
     def _show_story(self) -> None:
-        self.query_one("#lab-story-text", Static).update(Group(*self.notes))
+        self.query_one("#lab-story-text", Static).update(wrapped_group(self.notes))
         self.query_one("#lab-story").scroll_end(animate=False)
 
     @on(Input.Submitted, "#quiz-answer")
     def submitted(self, event: Input.Submitted) -> None:
         if self.busy or self.question is None or self.ending:
-            self.app.notify(_TEXT["busy"] if self.busy else _TEXT["finished"])
+            self.app.notify(_text("busy") if self.busy else _text("finished"))
             return
         self.busy = True
         self._check(self.question, event.value)
@@ -125,7 +131,7 @@ class QuizScreen(LabScreen):
         answer = self.query_one("#quiz-answer", Input)
         if problem is not None:
             self.busy = False
-            error.update(Text(problem))
+            error.update(wrapped(problem))
             error.display = True
             return
         error.display = False
@@ -138,7 +144,7 @@ class QuizScreen(LabScreen):
         self.busy = False
         self.over = True
         self.question = None
-        self.notes.append(Text(_FAILED.format(error=error), style="bold red"))
+        self.notes.append(Text(_(_FAILED).format(error=error), style="bold red"))
         self._show_story()
 
     def action_next(self) -> None:

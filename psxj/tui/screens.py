@@ -14,16 +14,18 @@ from textual.screen import ModalScreen, Screen
 from textual.widgets import Button, Label, OptionList, Static
 
 from psxj.details import COLUMN_MEANINGS, FLAG_MEANINGS, STATE_MEANINGS, process_facts
+from psxj.i18n import N_, _
 from psxj.model import ProcessRecord, Snapshot
 from psxj.signals import MEANINGS, MENU
 from psxj.tui.keys import bar_entries, key_bar
+from psxj.tui.wrapping import wrapped
 from psxj.views import COLUMNS
 
 
 def facts_table(rows: List[tuple], headers: tuple) -> Table:
     table = Table(*headers, box=None, expand=True, show_edge=False, pad_edge=False)
     for row in rows:
-        table.add_row(*[Text(str(cell)) for cell in row])  # Text: process strings are never markup
+        table.add_row(*[wrapped(str(cell)) for cell in row])  # never markup; Chinese wraps between characters
     return table
 
 
@@ -44,7 +46,8 @@ class DetailScreen(Screen):
         yield Static(title, id="detail-title")
         with VerticalScroll(id="detail-body"):
             facts = process_facts(self.snapshot, r)
-            yield Static(facts_table([(f.label, f.value, f.meaning) for f in facts], ("field", "value", "meaning")),
+            yield Static(facts_table([(f.label, f.value, f.meaning) for f in facts],
+                                     (_("field"), _("value"), _("meaning"))),
                          id="detail-facts")
             for make in self.extra_sections:
                 yield make()
@@ -53,11 +56,11 @@ class DetailScreen(Screen):
 
 
 def help_text(selected: Optional[ProcessRecord], snapshot: Optional[Snapshot]) -> Table:
-    table = Table("column", "value here", "meaning", box=None, expand=True, pad_edge=False)
+    table = Table(_("column"), _("value here"), _("meaning"), box=None, expand=True, pad_edge=False)
     for column in COLUMNS:
         value = column.text(selected, snapshot) if selected is not None and snapshot is not None else ""
         table.add_row(Text(column.header), Text(value, overflow="ellipsis", no_wrap=True),
-                      Text(COLUMN_MEANINGS[column.header]))
+                      wrapped(_(COLUMN_MEANINGS[column.header])))
     return table
 
 
@@ -65,7 +68,7 @@ def legend_rows() -> List[tuple]:
     """(mark, kind, meaning) for every kind, from psxj.judge.kinds: the table's first column."""
     from psxj.judge.kinds import KINDS, MARKS, MEANINGS
 
-    return [(MARKS[kind] or "(blank)", kind, MEANINGS[kind]) for kind in KINDS]
+    return [(MARKS[kind] or _("(blank)"), kind, _(MEANINGS[kind])) for kind in KINDS]
 
 
 class HelpScreen(ModalScreen):
@@ -82,23 +85,24 @@ class HelpScreen(ModalScreen):
 
     def compose(self) -> ComposeResult:
         with VerticalScroll(id="help-body"):
-            yield Static("[b]psxj[/b]: the columns of ps -axj", id="help-title")
+            yield Static(_("[b]psxj[/b]: the columns of ps -axj"), id="help-title")
             yield Static(help_text(self.selected, self.snapshot))
             stat = self.selected.stat if self.selected else ""
-            yield Static("\n[b]STAT[/b]: a state letter, then flags" +
-                         (f" (here [b]{escape_markup(stat)}[/b])" if stat else ""))
+            yield Static("\n" + _("[b]STAT[/b]: a state letter, then flags") +
+                         (_(" (here [b]{stat}[/b])").format(stat=escape_markup(stat)) if stat else ""))
             here = set(stat)
-            states = [(k, v, "◀" if k == stat[:1] else "") for k, v in STATE_MEANINGS.items()]
-            flags = [(k, v, "◀" if k in here else "") for k, v in FLAG_MEANINGS.items()]
-            yield Static(facts_table(states + flags, ("letter", "meaning", "here")))
-            yield Static(Text.assemble("\n", ("Legend", "bold"), ": the first column is the process's kind, "
-                                       "never a STAT letter (STAT D means uninterruptible sleep)"), id="legend")
-            yield Static(facts_table(legend_rows(), ("mark", "kind", "meaning")))
-            yield Static("  Colours: daemon-like kinds green, orphans in the accent colour, kernel threads dim, "
-                         "zombies red, stopped jobs yellow; underlined rows appeared at the last refresh; "
-                         "- marks a process that has exited.")
-            yield Static("\n[b]Keys[/b]")
-            yield Static(facts_table(self.keys, ("key", "action")))
+            states = [(k, _(v), "◀" if k == stat[:1] else "") for k, v in STATE_MEANINGS.items()]
+            flags = [(k, _(v), "◀" if k in here else "") for k, v in FLAG_MEANINGS.items()]
+            yield Static(facts_table(states + flags, (_("letter"), _("meaning"), _("here"))))
+            legend = _(": the first column is the process's kind, never a STAT letter (STAT D means "
+                       "uninterruptible sleep)")
+            yield Static(wrapped(Text.assemble("\n", (_("Legend"), "bold"), legend)), id="legend")
+            yield Static(facts_table(legend_rows(), (_("mark"), _("kind"), _("meaning"))))
+            yield Static(wrapped(_("  Colours: daemon-like kinds green, orphans in the accent colour, kernel threads "
+                                   "dim, zombies red, stopped jobs yellow; underlined rows appeared at the last "
+                                   "refresh; - marks a process that has exited.")))
+            yield Static("\n" + _("[b]Keys[/b]"))
+            yield Static(facts_table(self.keys, (_("key"), _("action"))))
 
 
 class SignalTarget(NamedTuple):
@@ -120,6 +124,7 @@ class SignalScreen(ModalScreen[Optional[Tuple[str, str]]]):
 
     BINDINGS = [Binding("escape", "dismiss(None)", "Cancel")]
     SCOPE_KEYS = {"p": "process", "g": "group", "s": "session", "t": "tagged"}
+    SCOPE_WORDS = {"process": N_("process"), "group": N_("group"), "session": N_("session"), "tagged": N_("tagged")}
 
     def __init__(self, targets: Dict[str, SignalTarget], scope: str) -> None:
         super().__init__()
@@ -133,7 +138,7 @@ class SignalScreen(ModalScreen[Optional[Tuple[str, str]]]):
         with Vertical(id="signal-dialog", classes="dialog"):
             yield Label(id="signal-target")
             yield Label(id="signal-scopes")
-            options = [f"{signal_number(name):2d} SIG{name:5} {MEANINGS[name]}" for name in MENU]
+            options = [f"{signal_number(name):2d} SIG{name:5} {_(MEANINGS[name])}" for name in MENU]
             yield OptionList(*options, id="signal-list")
             yield Label(id="signal-hint")
 
@@ -150,13 +155,15 @@ class SignalScreen(ModalScreen[Optional[Tuple[str, str]]]):
 
     def _describe(self) -> None:
         target = self.targets[self.scope]
-        self.query_one("#signal-target", Label).update(Text(f"Send a signal to {target.title}", style="bold"))
-        others = [f"{key} {scope}" for key, scope in self.SCOPE_KEYS.items()
+        self.query_one("#signal-target", Label).update(Text(_("Send a signal to {target}").format(
+            target=target.title), style="bold"))
+        others = [f"{key} {_(self.SCOPE_WORDS[scope])}" for key, scope in self.SCOPE_KEYS.items()
                   if scope in self.targets and scope != self.scope]
-        self.query_one("#signal-scopes", Label).update(Text(("or: " + " · ".join(others)) if others else ""))
+        self.query_one("#signal-scopes", Label).update(Text((_("or: ") + " · ".join(others)) if others else ""))
         shell = target.shell.replace("SIG", self.chosen)
         self.query_one("#signal-hint", Label).update(Text(
-            f"Enter sends SIG{self.chosen} ({shell})\nType a number to pick a signal; Esc cancels."))
+            _("Enter sends SIG{name} ({shell})\nType a number to pick a signal; Esc cancels.").format(
+                name=self.chosen, shell=shell)))
 
     def on_option_list_option_highlighted(self, event: OptionList.OptionHighlighted) -> None:
         if self.is_mounted:
@@ -200,9 +207,19 @@ class ColumnsScreen(ModalScreen[Optional[Tuple[str, ...]]]):
         from psxj.views import COLUMN_BY_KEY, OPTIONAL_KEYS
 
         with Vertical(classes="dialog", id="columns-dialog"):
-            yield Label(Text("Optional columns (Space toggles, Enter applies, Esc cancels)", style="bold"))
-            yield SelectionList(*[(f"{COLUMN_BY_KEY[key].header:8} {COLUMN_MEANINGS[COLUMN_BY_KEY[key].header]}",
+            yield Static(wrapped(Text(_("Optional columns (Space toggles, Enter applies, Esc cancels)"),
+                                      style="bold")), id="columns-title")
+            yield SelectionList(*[(f"{COLUMN_BY_KEY[key].header:8} {_(COLUMN_MEANINGS[COLUMN_BY_KEY[key].header])}",
                                    key, key in self.chosen) for key in OPTIONAL_KEYS], id="columns-list")
+            # A list line is one line: cut on a narrow screen. The highlighted column's meaning, whole.
+            yield Static(id="columns-meaning")
+
+    def on_selection_list_selection_highlighted(self, event) -> None:
+        from psxj.details import COLUMN_MEANINGS
+        from psxj.views import COLUMN_BY_KEY
+
+        header = COLUMN_BY_KEY[event.selection.value].header
+        self.query_one("#columns-meaning", Static).update(wrapped(f"{header}: {_(COLUMN_MEANINGS[header])}"))
 
     def action_apply(self) -> None:
         from textual.widgets import SelectionList
@@ -226,8 +243,8 @@ class ConfirmScreen(ModalScreen[bool]):
         with Vertical(classes="dialog"):
             yield Label(Text(self.question), id="confirm-question")
             with Horizontal(id="confirm-buttons"):
-                yield Button("Yes (y)", id="yes", variant="error")
-                yield Button("No (n)", id="no", variant="primary")
+                yield Button(_("Yes (y)"), id="yes", variant="error")
+                yield Button(_("No (n)"), id="no", variant="primary")
 
     def on_mount(self) -> None:
         self.query_one("#no", Button).focus()  # the safe answer is the default
@@ -238,19 +255,23 @@ class ConfirmScreen(ModalScreen[bool]):
 
 def checklist_table(report) -> Table:
     """One audit report as a table: rule, verdict, evidence."""
-    table = Table("rule", "verdict", "evidence", box=None, expand=True, pad_edge=False)
+    from psxj.judge.audit import verdict_word
+
+    table = Table(_("rule"), _("verdict"), _("evidence"), box=None, expand=True, pad_edge=False)
     styles = {"pass": "bold green", "fail": "bold red", "unknown": "bold yellow", "n/a": "dim"}
     for rule in report.rules:
-        table.add_row(Text(rule.id), Text(rule.verdict.upper(), style=styles[rule.verdict]), Text(rule.evidence))
+        table.add_row(Text(rule.id), Text(verdict_word(rule.verdict), style=styles[rule.verdict]),
+                      wrapped(rule.evidence))
     return table
 
 
 def checklist_section(snapshot: Snapshot, record: ProcessRecord) -> Static:
     """The daemon checklist for the detail view, audited now."""
     if record.host is not None:
-        return Static(Text(f"\nDaemon checklist: on {record.host}, run psxj audit --host {record.host} {record.pid}"))
+        return Static(wrapped("\n" + _("Daemon checklist: on {host}, run psxj audit --host {host} {pid}").format(
+            host=record.host, pid=record.pid)))
     if not snapshot.live:
-        return Static("\n[b]Daemon checklist[/b]: needs a live process (this table was loaded from a file).")
+        return Static("\n" + _("[b]Daemon checklist[/b]: needs a live process (this table was loaded from a file)."))
     from psxj.judge.audit import audit_process
 
     return checklist_widget(audit_process(snapshot, record))
@@ -258,15 +279,17 @@ def checklist_section(snapshot: Snapshot, record: ProcessRecord) -> Static:
 
 def checklist_widget(report) -> Static:
     if report.gone:
-        return Static("\n[b]Daemon checklist[/b]: the process has exited.")
+        return Static("\n" + _("[b]Daemon checklist[/b]: the process has exited."))
     if report.profile is None:
-        return Static(Text(f"\nDaemon checklist: none; the daemon rules do not apply to a {report.kind.name}."))
+        return Static(wrapped("\n" + _("Daemon checklist: none; the daemon rules do not apply to a {kind}.").format(
+            kind=report.kind.name)))
     counts = report.counts()
     return Vertical(
-        Static(Text.assemble("\n", ("Daemon checklist", "bold"),
-                             f", profile {report.profile} ({counts['pass']} pass, {counts['fail']} fail, "
-                             f"{counts['unknown']} unknown, {counts['n/a']} not needed; psxj audit --help says what "
-                             "passes)")),
+        Static(wrapped(Text.assemble("\n", (_("Daemon checklist"), "bold"),
+                                     _(", profile {profile} ({passed} pass, {failed} fail, {unknown} unknown, {na} "
+                                       "not needed; psxj audit --help says what passes)").format(
+                                         profile=report.profile, passed=counts['pass'], failed=counts['fail'],
+                                         unknown=counts['unknown'], na=counts['n/a'])))),
         Static(checklist_table(report), id="checklist"),
         id="checklist-section",
     )
@@ -285,8 +308,8 @@ class AuditScreen(ModalScreen):
         from psxj.judge.audit import summary_line
 
         with VerticalScroll(id="help-body"):
-            yield Static(f"[b]Audit[/b] of {len(self.reports)} daemon(s) on screen")
-            yield Static(Text("\n".join(summary_line(r) for r in self.reports)), id="audit-summary")
+            yield Static(_("[b]Audit[/b] of {count} daemon(s) on screen").format(count=len(self.reports)))
+            yield Static(wrapped("\n".join(summary_line(r) for r in self.reports)), id="audit-summary")
             for report in self.reports:
                 if report.gone:
                     continue

@@ -13,6 +13,8 @@ from __future__ import annotations
 import argparse
 from typing import List, Optional
 
+from psxj.errors import add_language_argument
+from psxj.i18n import install
 from psxj.tui.app import DEMO_ACTIONS, SIGNAL_ACTIONS, PsxjApp, run_app
 
 
@@ -34,7 +36,9 @@ def main(argv: Optional[List[str]] = None) -> int:
     parser.add_argument("--banner", default="")
     parser.add_argument("--allow-signals", action="store_true")
     parser.add_argument("--allow-demo", action="store_true")
+    add_language_argument(parser)
     args = parser.parse_args(argv)
+    install(args.lang)
     return run_app(delay=args.delay, remember=False, app_class=ServedApp, status_banner=args.banner,
                    refused_actions=refused(args.allow_signals, args.allow_demo))
 

@@ -15,7 +15,7 @@ from __future__ import annotations
 from operator import itemgetter
 from typing import Callable, List, Optional, Set, Tuple
 
-from rich.cells import cell_len
+from rich.cells import cell_len, set_cell_size
 from rich.segment import Segment
 from rich.style import Style
 from textual import events
@@ -25,6 +25,7 @@ from textual.message import Message
 from textual.scroll_view import ScrollView
 from textual.strip import Strip
 
+from psxj.i18n import _
 from psxj.judge.kinds import DAEMON_LIKE, ORPHAN
 from psxj.model import ProcessRecord, Snapshot
 from psxj.views import GROUP_HEADER, PROCESS, SESSION_HEADER, Row, TableLayout, flags
@@ -228,7 +229,7 @@ class ProcessTable(ScrollView, can_focus=True):
         if self._widest is None:
             fixed = self.layout().fixed_width
             longest = max((len(r.prefix) + len(r.record.command) for r in self.rows if r.record is not None), default=0)
-            self._widest = fixed + longest + (len("(exited) ") if any(r.kind == GONE for r in self.rows) else 0)
+            self._widest = fixed + longest + (cell_len(_("(exited) ")) if any(r.kind == GONE for r in self.rows) else 0)
         return max(self._widest - (self.size.width - MARK_WIDTH - self._scrollbar_width()), 0)
 
     def _scrollbar_width(self) -> int:
@@ -343,7 +344,8 @@ class ProcessTable(ScrollView, can_focus=True):
             header = self.header_text()
             if offset and not header[offset:offset + avail].strip():
                 # Scrolled into COMMAND, past its header: say where the view is.
-                header = " " * offset + f"COMMAND, from its column {offset - self._spans[-1][0] + 1} on (← goes back)"
+                header = " " * offset + _("COMMAND, from its column {column} on (← goes back)").format(
+                    column=offset - self._spans[-1][0] + 1)
             body = Strip([Segment(header, style)]).crop_extend(offset, offset + avail, style)
             return Strip.join([Strip([Segment(" " * MARK_WIDTH, style)]), body])
         index = int(self.scroll_y) + y - 1
@@ -370,7 +372,7 @@ class ProcessTable(ScrollView, can_focus=True):
         lines = self.empty_message.splitlines()
         at = y - 2
         if 0 <= at < len(lines):
-            text = lines[at][:max(width - 2, 0)]
+            text = set_cell_size(lines[at], max(width - 2, 0)).rstrip()  # cut by cells: wide characters take 2
             style = base + self._style("ptable--empty")
             pad = max((width - cell_len(text)) // 2, 0)
             return Strip([Segment(" " * pad + text, style)]).crop_extend(0, width, base)

@@ -17,6 +17,8 @@ from textual.containers import Vertical
 from textual.screen import ModalScreen
 from textual.widgets import Input, Label
 
+from psxj.i18n import _
+
 
 class TimeTravel:
     """Which table of a recording is shown. Textual-free apart from its dialog below."""
@@ -43,8 +45,13 @@ class TimeTravel:
         self.index = self.recording.index_at(parse_when(text, self.recording.last))
 
     def describe(self) -> str:
+        return _("{where} ([ ] step, T goes to a time)").format(where=self.short())
+
+    def short(self) -> str:
+        """The moment shown and which table it is, for a narrow status line."""
         moment = time.strftime("%Y-%m-%d %H:%M:%S", time.localtime(self.times[self.index]))
-        return f"at {moment}, table {self.index + 1} of {len(self.times)} ([ ] step, T goes to a time)"
+        return _("at {moment}, table {number} of {count}").format(moment=moment, number=self.index + 1,
+                                                                    count=len(self.times))
 
 
 class GoToTimeScreen(ModalScreen[Optional[str]]):
@@ -54,9 +61,9 @@ class GoToTimeScreen(ModalScreen[Optional[str]]):
 
     def compose(self) -> ComposeResult:
         with Vertical(classes="dialog"):
-            yield Label(Text("Go to the table shown at:", style="bold"))
+            yield Label(Text(_("Go to the table shown at:"), style="bold"))
             yield Input(placeholder="03:00, 2024-05-01T03:00, -10m, -2h ...", id="when")
-            yield Label(Text("Enter goes, Esc cancels"))
+            yield Label(Text(_("Enter goes, Esc cancels")))
 
     def on_input_submitted(self, event: Input.Submitted) -> None:
         self.dismiss(event.value.strip() or None)

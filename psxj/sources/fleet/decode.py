@@ -13,6 +13,7 @@ import json
 import time
 from typing import Any, Dict, List, Optional, Tuple
 
+from psxj.i18n import N_, _
 from psxj.model import ProcessRecord, Snapshot
 from psxj.render.escape import Escaper
 from psxj.sources.checks import RANGES, epoch_seconds
@@ -53,10 +54,10 @@ def _integer(value: Any, field: str, optional: bool) -> Optional[int]:
     if value is None and optional:
         return None
     if isinstance(value, bool) or not isinstance(value, int):
-        raise BadAnswer(f"field {field!r} must be an integer")
+        raise BadAnswer(_("field {field!r} must be an integer").format(field=field))
     low, high = RANGES[field]
     if not low <= value <= high:
-        raise BadAnswer(f"field {field!r} out of range")
+        raise BadAnswer(_("field {field!r} out of range").format(field=field))
     return value
 
 
@@ -69,11 +70,13 @@ def _checked(field: str, check: int, value: Any) -> Any:
         if value is None and check == _OPT_TEXT:
             return None
         if not isinstance(value, str) or len(value) > MAX_TEXT:
-            raise BadAnswer(f"field {field!r} must be a string of at most {MAX_TEXT} characters")
+            raise BadAnswer(_("field {field!r} must be a string of at most {limit} characters").format(
+                                field=field,
+                                limit=MAX_TEXT))
         return value
     if check == _BOOL:
         if not isinstance(value, bool):
-            raise BadAnswer(f"field {field!r} must be true or false")
+            raise BadAnswer(_("field {field!r} must be true or false").format(field=field))
         return value
     if check == _TIME:
         if value is None:
@@ -83,14 +86,14 @@ def _checked(field: str, check: int, value: Any) -> Any:
         except ValueError as exc:
             raise BadAnswer(str(exc)) from None
     if value is not None:
-        raise BadAnswer(f"field {field!r} must be null")
+        raise BadAnswer(_("field {field!r} must be null").format(field=field))
     return None
 
 
 def record_from_row(row: Any, host: str, escaper: Escaper) -> ProcessRecord:
     """One remote row as a record of `host`, escaped here as the local reader escapes /proc."""
     if not isinstance(row, list) or len(row) != len(SENT_FIELDS):
-        raise BadAnswer(f"a row must be a list of {len(SENT_FIELDS)} values")
+        raise BadAnswer(_("a row must be a list of {count} values").format(count=len(SENT_FIELDS)))
     values = {field: _checked(field, check, value) for (field, check), value in zip(_FIELD_CHECKS.items(), row)}
     cmdline, comm = raw_bytes(values["command"]), raw_bytes(values["comm"])
     text = escaper.text
@@ -112,12 +115,13 @@ def parse_answer(data: bytes) -> Dict[str, Any]:
     try:
         answer = json.loads(data.decode("ascii"))
     except (UnicodeDecodeError, ValueError, RecursionError):
-        raise BadAnswer("the answer is not psxj's JSON") from None
+        raise BadAnswer(_("the answer is not psxj's JSON")) from None
     if not isinstance(answer, dict):
-        raise BadAnswer("the answer is not a JSON object")
+        raise BadAnswer(_("the answer is not a JSON object"))
     if "error" in answer:
         error = answer["error"]
-        raise BadAnswer(f"the remote reader failed: {error if isinstance(error, str) else 'no reason given'}"[:300])
+        raise BadAnswer(_("the remote reader failed: {reason}").format(
+                            reason=error if isinstance(error, str) else _('no reason given'))[:300])
     return answer
 
 
@@ -126,10 +130,10 @@ def table_snapshot(data: bytes, host: str, escaper: Escaper) -> Snapshot:
     answer = parse_answer(data)
     rows = answer.get("rows")
     if not isinstance(rows, list) or len(rows) > MAX_ROWS:
-        raise BadAnswer("the answer has no list of rows")
+        raise BadAnswer(_("the answer has no list of rows"))
     width = answer.get("pid_width")
     if isinstance(width, bool) or not isinstance(width, int) or not 1 <= width <= 10:
-        raise BadAnswer("pid_width must be an integer from 1 to 10")
+        raise BadAnswer(_("pid_width must be an integer from 1 to 10"))
     try:
         taken = epoch_seconds(answer.get("time"), "time")
     except ValueError as exc:
@@ -146,12 +150,12 @@ def ps_snapshot(text: str, host: str, escaper: Escaper) -> Snapshot:
     parsed = parse_ps_text(text, f"{host} (ps -axj)", time.time(), escaper)
     return Snapshot([r._replace(host=host) for r in parsed.records], source=f"ssh {host} (ps -axj)",
                     taken_at=parsed.taken_at, pid_width=parsed.pid_width, system=parsed.system, from_proc=False,
-                    time_source="this machine's clock, when the table arrived")
+                    time_source=N_("this machine's clock, when the table arrived"))
 
 
 def _text(value: Any, escaper: Escaper, what: str, limit: int = 4096) -> str:
     if not isinstance(value, str) or len(value) > limit:
-        raise BadAnswer(f"{what} must be a string")
+        raise BadAnswer(_("{what} must be a string").format(what=what))
     return escaper.text(raw_bytes(value))
 
 
@@ -171,39 +175,39 @@ def audit_reports(data: bytes, escaper: Escaper) -> Tuple[List[int], list]:
     missing = answer.get("missing")
     if missing is not None:
         if not isinstance(missing, list) or not all(isinstance(p, int) and not isinstance(p, bool) for p in missing):
-            raise BadAnswer("missing must be a list of PIDs")
+            raise BadAnswer(_("missing must be a list of PIDs"))
         return [_integer(p, "pid", False) for p in missing], []
     items = answer.get("reports")
     if not isinstance(items, list):
-        raise BadAnswer("the answer has no list of reports")
+        raise BadAnswer(_("the answer has no list of reports"))
     reports = []
     for item in items:
         if not isinstance(item, dict):
-            raise BadAnswer("a report must be an object")
+            raise BadAnswer(_("a report must be an object"))
         kind_name = item.get("kind")
         if kind_name not in KINDS:
-            raise BadAnswer("a report's kind is not one psxj knows")
+            raise BadAnswer(_("a report's kind is not one psxj knows"))
         reasons = item.get("kind_reasons")
         if not isinstance(reasons, list) or len(reasons) > 20:
-            raise BadAnswer("kind_reasons must be a list")
+            raise BadAnswer(_("kind_reasons must be a list"))
         kind = Kind(kind_name, tuple(_text(r, escaper, "a reason") for r in reasons),
                     _optional_text(item.get("supervisor"), escaper, "supervisor"),
                     _optional_text(item.get("unit"), escaper, "unit"))
         profile = item.get("profile")
         if profile is not None and profile not in PROFILES:
-            raise BadAnswer("a report's profile is not one psxj knows")
+            raise BadAnswer(_("a report's profile is not one psxj knows"))
         rules = item.get("rules")
         if not isinstance(rules, list) or len(rules) > 100:
-            raise BadAnswer("rules must be a list")
+            raise BadAnswer(_("rules must be a list"))
         verdicts = []
         for rule in rules:
             if not isinstance(rule, dict) or rule.get("id") not in RULES or \
                     rule.get("verdict") not in ("pass", "fail", "unknown", "n/a"):
-                raise BadAnswer("a rule's id or verdict is not one psxj knows")
+                raise BadAnswer(_("a rule's id or verdict is not one psxj knows"))
             verdicts.append(Verdict(rule["id"], rule["verdict"], _text(rule.get("evidence"), escaper, "evidence")))
         gone = item.get("gone")
         if not isinstance(gone, bool):
-            raise BadAnswer("gone must be true or false")
+            raise BadAnswer(_("gone must be true or false"))
         command = _text(item.get("command"), escaper, "command", MAX_TEXT)
         reports.append(Report(_integer(item.get("pid"), "pid", False), command, kind, profile, gone,
                               tuple(verdicts)))

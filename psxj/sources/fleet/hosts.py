@@ -11,6 +11,7 @@ import re
 from typing import List, Optional
 
 from psxj.errors import PsxjError, UsageError
+from psxj.i18n import _
 
 MAX_HOSTS = 1000
 _NAME = r"[A-Za-z0-9_](?:[A-Za-z0-9._-]{0,252})"
@@ -23,8 +24,8 @@ def check_host(text: str, where: str) -> str:
     from psxj.select import shown
 
     if not _DESTINATION.match(text):
-        raise UsageError(f"{where}: not a host name: {shown(text)} (a name, user@name, an address or "
-                         "ssh://user@name:port)")
+        raise UsageError(_("{where}: not a host name: {text} (a name, user@name, an address or "
+                           "ssh://user@name:port)").format(where=where, text=shown(text)))
     return text
 
 
@@ -38,7 +39,9 @@ def host_list(arguments: List[str], hosts_file: Optional[str]) -> List[str]:
         hosts.extend(_read_hosts_file(hosts_file))
     unique = list(dict.fromkeys(hosts))
     if len(unique) > MAX_HOSTS:
-        raise UsageError(f"{len(unique)} hosts: psxj reads at most {MAX_HOSTS} at once")
+        raise UsageError(_("{count} hosts: psxj reads at most {limit} at once").format(
+                             count=len(unique),
+                             limit=MAX_HOSTS))
     return unique
 
 
@@ -47,14 +50,14 @@ def _read_hosts_file(path: str) -> List[str]:
         with open(path, "rb") as f:
             data = f.read(1024 * 1024 + 1)
     except OSError as exc:
-        raise PsxjError(f"cannot read {path}: {exc.strerror or exc}") from None
+        raise PsxjError(_("cannot read {path}: {reason}").format(path=path, reason=exc.strerror or exc)) from None
     if len(data) > 1024 * 1024:
-        raise PsxjError(f"{path}: more than 1 MiB, not a list of hosts")
+        raise PsxjError(_("{path}: more than 1 MiB, not a list of hosts").format(path=path))
     hosts = []
     for number, line in enumerate(data.decode("utf-8", "surrogateescape").splitlines(), 1):
         line = line.split("#", 1)[0].strip()
         if line:
-            hosts.append(check_host(line, f"{path}: line {number}"))
+            hosts.append(check_host(line, _("{path}: line {number}").format(path=path, number=number)))
     if not hosts:
-        raise PsxjError(f"{path}: no host in it")
+        raise PsxjError(_("{path}: no host in it").format(path=path))
     return hosts

@@ -15,6 +15,7 @@ import threading
 import time
 from typing import Dict, List, NamedTuple, Optional
 
+from psxj.i18n import _
 from psxj.model import FleetSnapshot, Snapshot
 from psxj.render.escape import Escaper, safe_text
 from psxj.sources.fleet.decode import BadAnswer, ps_snapshot, table_snapshot
@@ -123,12 +124,14 @@ class FleetReader:
                 snapshot = ps_snapshot(answer.data.decode("utf-8", "surrogateescape"), host.name, self.escaper)
         except asyncio.TimeoutError:
             await host.session.kill()
-            host.error = HostError(TIMEOUT, f"no answer within {self.timeout:g} s (--host-timeout)")
+            host.error = HostError(TIMEOUT, _("no answer within {timeout:g} s (--host-timeout)").format(
+                                                timeout=self.timeout))
             host.snapshot = None
             return
         except (HostError, BadAnswer, Exception) as exc:  # noqa: B014 -- any failure is this host's alone
             await host.session.kill()
-            host.error = exc if isinstance(exc, HostError) else HostError(FAILED, f"bad answer: {exc}")
+            host.error = exc if isinstance(exc, HostError) else HostError(FAILED, _("bad answer: {error}").format(
+                                                                                      error=exc))
             host.snapshot = None
             return
         host.error = None
@@ -141,20 +144,27 @@ class FleetReader:
         age = now - host.answered_at if host.answered_at is not None and host.snapshot is not None else None
         if running and (host.snapshot is None or host.error is not None):
             if host.error is not None:
-                return HostState(name, FAILING, f"{host.error} (trying again)", problem=host.error.problem)
-            return HostState(name, WAITING, f"connecting: no answer yet after {now - host.started:.1f} s")
+                return HostState(name, FAILING, _("{error} (trying again)").format(error=host.error),
+                                 problem=host.error.problem)
+            return HostState(name, WAITING, _("connecting: no answer yet after {seconds:.1f} s").format(
+                                                seconds=now - host.started))
         if running:
-            return HostState(name, SLOW, f"slow: no answer for {now - host.started:.1f} s; showing the table of "
-                             f"{age:.0f} s ago", host.method, len(host.snapshot), host.took, age=age)
+            return HostState(name, SLOW, _("slow: no answer for {seconds:.1f} s; showing the table of {age:.0f} s "
+                                           "ago").format(seconds=now - host.started,
+                                             age=age), host.method, len(host.snapshot), host.took, age=age)
         if host.error is not None or host.snapshot is None:
-            error = host.error or HostError(FAILED, "no answer")
+            error = host.error or HostError(FAILED, _("no answer"))
             return HostState(name, FAILING, safe_text(str(error)), problem=error.problem)
         count = len(host.snapshot)
         if host.method == "ps -axj":
-            return HostState(name, PS, f"ps -axj ({host.why_ps}): {count} processes in {host.took:.2f} s; no flags, "
-                             "start times or cgroups, kinds inferred from the rows", host.method, count, host.took,
+            return HostState(name, PS, _("ps -axj ({why}): {count} processes in {took:.2f} s; no flags, start "
+                                         "times or cgroups, kinds inferred from the rows").format(
+                                           why=host.why_ps,
+                                           count=count,
+                                           took=host.took), host.method, count, host.took,
                              age=age)
-        return HostState(name, OK, f"python3: {count} processes in {host.took:.2f} s", host.method, count,
+        return HostState(name, OK, _("python3: {count} processes in {took:.2f} s").format(count=count, took=host.took),
+                         host.method, count,
                          host.took, age=age)
 
     def _snapshot(self) -> FleetSnapshot:

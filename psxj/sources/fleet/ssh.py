@@ -20,6 +20,7 @@ import os
 import shutil
 from typing import List, NamedTuple, Optional, Tuple
 
+from psxj.i18n import N_, _
 from psxj.sources.fleet.decode import MAX_ANSWER
 from psxj.sources.fleet.payload import BOOTSTRAP, program
 from psxj.sources.fleet.remote import HELLO
@@ -45,23 +46,23 @@ HOST_KEY, AUTH, REFUSED, TIMEOUT, UNREACHABLE, NAME, CLOSED, NO_PYTHON_PROBLEM, 
     "unknown host key", "authentication failed", "connection refused", "timed out", "unreachable",
     "unknown host name", "connection closed", "no python3", "failed")
 _STDERR_PATTERNS: Tuple[Tuple[str, str, str], ...] = (
-    ("REMOTE HOST IDENTIFICATION HAS CHANGED", HOST_KEY, "its host key has CHANGED (possibly an attack); "
-     "psxj refused it"),
-    ("Host key verification failed", HOST_KEY, "its host key is not in known_hosts: psxj never accepts one; "
-     "check it and add it with ssh first"),
-    ("host key is known for", HOST_KEY, "its host key is not in known_hosts"),
-    ("Permission denied", AUTH, "authentication failed (psxj never asks for a password: use a key or the agent)"),
-    ("Too many authentication failures", AUTH, "authentication failed: too many keys offered"),
-    ("Connection refused", REFUSED, "connection refused"),
-    ("Connection timed out", TIMEOUT, "the connection timed out"),
-    ("Operation timed out", TIMEOUT, "the connection timed out"),
-    ("No route to host", UNREACHABLE, "no route to host"),
-    ("Network is unreachable", UNREACHABLE, "the network is unreachable"),
-    ("Could not resolve hostname", NAME, "the host name does not resolve"),
-    ("Name or service not known", NAME, "the host name does not resolve"),
-    ("kex_exchange_identification", CLOSED, "the server closed the connection before the SSH handshake"),
-    ("Connection closed by", CLOSED, "the server closed the connection"),
-    ("Connection reset by", CLOSED, "the server reset the connection"),
+    ("REMOTE HOST IDENTIFICATION HAS CHANGED", HOST_KEY, N_("its host key has CHANGED (possibly an attack); "
+     "psxj refused it")),
+    ("Host key verification failed", HOST_KEY, N_("its host key is not in known_hosts: psxj never accepts one; "
+     "check it and add it with ssh first")),
+    ("host key is known for", HOST_KEY, N_("its host key is not in known_hosts")),
+    ("Permission denied", AUTH, N_("authentication failed (psxj never asks for a password: use a key or the agent)")),
+    ("Too many authentication failures", AUTH, N_("authentication failed: too many keys offered")),
+    ("Connection refused", REFUSED, N_("connection refused")),
+    ("Connection timed out", TIMEOUT, N_("the connection timed out")),
+    ("Operation timed out", TIMEOUT, N_("the connection timed out")),
+    ("No route to host", UNREACHABLE, N_("no route to host")),
+    ("Network is unreachable", UNREACHABLE, N_("the network is unreachable")),
+    ("Could not resolve hostname", NAME, N_("the host name does not resolve")),
+    ("Name or service not known", NAME, N_("the host name does not resolve")),
+    ("kex_exchange_identification", CLOSED, N_("the server closed the connection before the SSH handshake")),
+    ("Connection closed by", CLOSED, N_("the server closed the connection")),
+    ("Connection reset by", CLOSED, N_("the server reset the connection")),
 )
 
 
@@ -77,13 +78,16 @@ def classify(returncode: Optional[int], stderr: str) -> HostError:
     """What went wrong, from ssh's exit status and its last words."""
     for needle, problem, words in _STDERR_PATTERNS:
         if needle in stderr:
-            return HostError(problem, words)
+            return HostError(problem, _(words))
     last = next((line.strip() for line in reversed(stderr.splitlines()) if line.strip()), "")
     if returncode == 255:
-        return HostError(FAILED, f"ssh failed: {last[:200]}" if last else "ssh failed")
+        return HostError(FAILED, _("ssh failed: {last}").format(last=last[:200]) if last else _("ssh failed"))
     if last:
-        return HostError(FAILED, f"the remote reader stopped (status {returncode}): {last[:200]}")
-    return HostError(FAILED, f"the remote side ended without an answer (status {returncode})")
+        return HostError(FAILED, _("the remote reader stopped (status {status}): {last}").format(
+                                     status=returncode,
+                                     last=last[:200]))
+    return HostError(FAILED, _("the remote side ended without an answer (status {status})").format(
+                                 status=returncode))
 
 
 def ssh_path() -> str:
@@ -91,7 +95,7 @@ def ssh_path() -> str:
     if found is None:
         from psxj.errors import PsxjError
 
-        raise PsxjError("--host needs OpenSSH's ssh client (Debian: openssh-client)")
+        raise PsxjError(_("--host needs OpenSSH's ssh client (Debian: openssh-client)"))
     return found
 
 
@@ -161,10 +165,11 @@ class HostSession:
         digits = header[:-1]
         if not header.endswith(b"\n") or not digits.isdigit() or len(digits) > 12:
             raise asyncio.IncompleteReadError(header, None) if not header else \
-                HostError(FAILED, "the answer is not psxj's (a bad length line)")
+                HostError(FAILED, _("the answer is not psxj's (a bad length line)"))
         length = int(digits)
         if length > MAX_ANSWER:
-            raise HostError(FAILED, f"the answer is larger than {MAX_ANSWER // (1024 * 1024)} MiB")
+            raise HostError(FAILED, _("the answer is larger than {mib} MiB").format(
+                                        mib=MAX_ANSWER // (1024 * 1024)))
         return await self.process.stdout.readexactly(length)
 
     async def _read_to_end(self) -> bytes:
@@ -176,7 +181,8 @@ class HostSession:
             chunks.append(chunk)
             total += len(chunk)
             if total > MAX_ANSWER:
-                raise HostError(FAILED, f"ps printed more than {MAX_ANSWER // (1024 * 1024)} MiB")
+                raise HostError(FAILED, _("ps printed more than {mib} MiB").format(
+                                            mib=MAX_ANSWER // (1024 * 1024)))
 
     async def _collect_stderr(self, process: asyncio.subprocess.Process) -> None:
         """ssh's messages, the last 16 KiB of them: enough to say what went wrong."""

@@ -1,0 +1,79 @@
+"""Text that wraps between Chinese characters, for the interface's tables and paragraphs.
+
+Rich breaks lines only at spaces, and in a table cell it cuts a "word" longer than the column with an
+ellipsis; a Chinese sentence is one long word, so the help's meanings and the audit's evidence lost
+most of their text (and outside tables Rich moves the whole sentence to the next line before folding
+it). `wrapped()` gives English text to Rich unchanged (the same layout as always) and text with wide
+characters to a small renderable that breaks at spaces or between any two wide characters, never
+before a closing mark nor after an opening one, measured in cells (psxj.render.cells).
+"""
+
+from __future__ import annotations
+
+from typing import Iterable, List, Union
+
+from rich.console import Console, ConsoleOptions, Group, RenderableType, RenderResult
+from rich.measure import Measurement
+from rich.style import StyleType
+from rich.text import Text
+
+from psxj.render.cells import cells, pieces, wrap
+
+
+class CellWrapped:
+    """A paragraph (or several, one a line) wrapped by cells to the width it is given; a Text keeps
+    its styles. Never parsed as markup."""
+
+    def __init__(self, text: Union[str, Text], style: StyleType = "") -> None:
+        self.text = text if isinstance(text, Text) else Text(text, style=style)
+
+    def __rich_measure__(self, console: Console, options: ConsoleOptions) -> Measurement:
+        plain = self.text.plain
+        widest_piece = max((cells(piece.strip()) for piece in pieces(plain)), default=0)
+        widest_line = max((cells(line) for line in plain.split("\n")), default=0)
+        return Measurement(min(widest_piece, options.max_width), min(widest_line, options.max_width))
+
+    def lines(self, width: int) -> List[Text]:
+        """The text's lines at `width` cells, each a slice of the text (so its styles stay)."""
+        found: List[Text] = []
+        for paragraph in self.text.split("\n", allow_blank=True):
+            plain, at = paragraph.plain, 0
+            for line in wrap(plain, max(width, 2)):
+                start = plain.find(line, at)
+                if start < 0:  # cannot happen: wrap only drops spaces; never lose the words anyway
+                    found.append(Text(line, style=paragraph.style))
+                    continue
+                found.append(paragraph[start:start + len(line)])
+                at = start + len(line)
+        return found
+
+    def __rich_console__(self, console: Console, options: ConsoleOptions) -> RenderResult:
+        for line in self.lines(options.max_width):
+            line.no_wrap, line.overflow, line.end = True, "crop", "\n"
+            yield line
+
+
+def wrapped(text: Union[str, Text, RenderableType], style: StyleType = "") -> RenderableType:
+    """Rich Text for ASCII text (Rich wraps it as always); CellWrapped for text with wide characters.
+    A Text that must stay on one line (no_wrap), and any other renderable, is returned as it is."""
+    if not isinstance(text, (str, Text)) or isinstance(text, Text) and text.no_wrap:
+        return text
+    plain = text.plain if isinstance(text, Text) else text
+    if plain.isascii():
+        return text if isinstance(text, Text) else Text(text, style=style)
+    return CellWrapped(text, style)
+
+
+def wrapped_group(parts: Iterable[RenderableType]) -> Group:
+    """A Group whose paragraphs wrap by cells (see wrapped())."""
+    return Group(*[wrapped(part) for part in parts])
+
+
+def toast_text(message: str, screen_width: int) -> str:
+    """A notification's text, Chinese wrapped by cells (Textual's toast would break it at the spaces
+    around a number and leave half lines): a toast is 60 cells wide at most and half the screen, less
+    its border and padding (Textual's Toast CSS). English is left to Textual, as always."""
+    if message.isascii():
+        return message
+    width = max(min(60, screen_width // 2) - 4, 10)   # a cell to spare: the rack may be a cell narrower
+    return "\n".join(line for paragraph in message.split("\n") for line in wrap(paragraph, width))

@@ -1,0 +1,144 @@
+"""Extract psxj's messages, update the Chinese catalogue, compile it: `python tools/catalogues.py`.
+
+    python tools/catalogues.py            extract psxj/locale/psxj.pot, update zh_CN's psxj.po, compile psxj.mo
+    python tools/catalogues.py --check    exit 1, changing nothing, when the catalogues are not up to date
+
+Messages are what psxj marks (psxj.i18n): `_("...")`, `N_("...")`, `ngettext("...", "...", n)`, and the
+description of a key binding, `Binding(key, action, "Words")`. Babel does the work (a build and test
+tool: pip install '.[test]'). The .po keeps its translations across updates; a message whose English
+changed comes back marked fuzzy with the old translation as a hint, and counts as untranslated (the test
+and the compiled .mo ignore it) until someone checks it and removes the mark. Line numbers are left out
+of the files, so that moving code does not change the catalogues.
+"""
+
+from __future__ import annotations
+
+import argparse
+import io
+import os
+import sys
+from typing import Dict, Optional, Tuple
+
+from babel.messages.catalog import Catalog
+from babel.messages.extract import extract_from_file
+from babel.messages.mofile import write_mo
+from babel.messages.pofile import read_po, write_po
+
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+PACKAGE = os.path.join(ROOT, "psxj")
+LOCALE_DIR = os.path.join(PACKAGE, "locale")
+TEMPLATE = os.path.join(LOCALE_DIR, "psxj.pot")
+LOCALES = ("zh_CN",)
+KEYWORDS: Dict[str, Optional[Tuple[int, ...]]] = {"_": None, "N_": None, "ngettext": (1, 2), "Binding": (3,)}
+COMMENT_TAGS = ("i18n:",)   # `# i18n: ...` above a message reaches the translator
+
+
+def po_path(locale: str) -> str:
+    return os.path.join(LOCALE_DIR, locale, "LC_MESSAGES", "psxj.po")
+
+
+def mo_path(locale: str) -> str:
+    return os.path.join(LOCALE_DIR, locale, "LC_MESSAGES", "psxj.mo")
+
+
+def extract() -> Catalog:
+    """Every marked message in psxj/, with the files it is in."""
+    catalog = Catalog(project="psxj", charset="utf-8", fuzzy=False)
+    for folder, dirs, files in os.walk(PACKAGE):
+        dirs[:] = sorted(d for d in dirs if not d.startswith((".", "__")))
+        for name in sorted(files):
+            if not name.endswith(".py"):
+                continue
+            path = os.path.join(folder, name)
+            where = os.path.relpath(path, ROOT)
+            for lineno, message, comments, context in extract_from_file(
+                    "python", path, keywords=KEYWORDS, comment_tags=COMMENT_TAGS, strip_comment_tags=True):
+                catalog.add(message, None, [(where, lineno)], auto_comments=comments, context=context)
+    return catalog
+
+
+def _po_bytes(catalog: Catalog) -> bytes:
+    out = io.BytesIO()
+    write_po(out, catalog, width=100, sort_output=True, include_lineno=False, ignore_obsolete=True,
+             omit_header=False)
+    return out.getvalue()
+
+
+def _mo_bytes(catalog: Catalog) -> bytes:
+    out = io.BytesIO()
+    write_mo(out, catalog, use_fuzzy=False)
+    return out.getvalue()
+
+
+def compiled(po_file: str) -> bytes:
+    """The .mo a .po compiles to (the test compares it with the one in the package)."""
+    with open(po_file, "rb") as f:
+        return _mo_bytes(read_po(f))
+
+
+def updated(template: Catalog, locale: str) -> Catalog:
+    path = po_path(locale)
+    if os.path.exists(path):
+        with open(path, "rb") as f:
+            catalog = read_po(f, locale=locale)
+    else:
+        catalog = Catalog(locale=locale, project="psxj", charset="utf-8", fuzzy=False)
+    catalog.update(template, update_header_comment=False, update_creation_date=False)
+    return catalog
+
+
+def _without_dates(data: bytes) -> bytes:
+    """A catalogue's bytes less the header lines that change at every run."""
+    return b"\n".join(line for line in data.split(b"\n") if not line.startswith((b'"POT-Creation-Date:',
+                                                                                 b'"PO-Revision-Date:')))
+
+
+def _old(path: str) -> bytes:
+    if not os.path.exists(path):
+        return b""
+    with open(path, "rb") as f:
+        return f.read()
+
+
+def _write(path: str, data: bytes, check: bool, stale: list) -> None:
+    """Write a catalogue whose messages changed (its dates alone are no change); in --check, note it."""
+    if _without_dates(_old(path)) == _without_dates(data):
+        return
+    if check:
+        stale.append(path)
+        return
+    os.makedirs(os.path.dirname(path), exist_ok=True)
+    with open(path, "wb") as f:
+        f.write(data)
+    print(f"wrote {os.path.relpath(path, ROOT)}")
+
+
+def main(argv=None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--check", action="store_true", help="change nothing; exit 1 when something is stale")
+    args = parser.parse_args(argv)
+    template = extract()
+    stale: list = []
+    _write(TEMPLATE, _po_bytes(template), args.check, stale)
+    for locale in LOCALES:
+        catalog = updated(template, locale)
+        _write(po_path(locale), _po_bytes(catalog), args.check, stale)
+        # The .mo is compiled from the .po as it is on disk: what the test compiles too.
+        mo = compiled(po_path(locale)) if os.path.exists(po_path(locale)) else b""
+        if args.check:
+            if _old(mo_path(locale)) != mo:
+                stale.append(mo_path(locale))
+        elif _old(mo_path(locale)) != mo:
+            with open(mo_path(locale), "wb") as f:
+                f.write(mo)
+            print(f"wrote {os.path.relpath(mo_path(locale), ROOT)}")
+        untranslated = [m.id for m in catalog if m.id and (not m.string or m.fuzzy)]
+        print(f"{locale}: {len(template)} messages, {len(untranslated)} untranslated or fuzzy")
+    if stale:
+        print("stale: " + ", ".join(os.path.relpath(p, ROOT) for p in stale), file=sys.stderr)
+        return 1
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
