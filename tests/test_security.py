@@ -671,3 +671,26 @@ def test_command_line_input_that_crashed_or_hung(args, message, tmp_path):
     assert result.returncode in (1, 2) and err.startswith("psxj: ") and err.count("\n") == 1, err
     assert message in err and "Traceback" not in err
     assert not (tmp_path / "run" / "psxj-demo.pid").exists()
+
+
+@pytest.mark.slow
+def test_a_hang_up_while_the_help_scrolls_ends_psxj_every_time():
+    """tmux kill-session with the help open: closing the terminal and SIGHUP arrive mid-repaint.
+    psxj once outlived its terminal there, reparented to init, its input thread spinning."""
+    setsid = shutil.which("setsid")
+    if setsid is None:
+        pytest.skip("no setsid(1)")
+    for _ in range(4):
+        # setsid -c: the pty is psxj's controlling terminal, so closing it sends SIGHUP, as in tmux.
+        session = PtySession([setsid, "-w", "-c", sys.executable, "-m", "psxj", "--lang", "zh", "--no-events"],
+                             columns=80, lines=24)
+        try:
+            assert session.wait_for(b"PPID", 20)
+            session.type(b"?")
+            time.sleep(1.0)
+            session.type(b"\x1b[6~\x1b[F")  # PageDown, End: the help repaints
+            session.hang_up()
+            session.proc.wait(timeout=15)
+            assert session.proc.returncode == 129
+        finally:
+            session.close()

@@ -11,6 +11,8 @@ from __future__ import annotations
 
 import os
 import signal
+import sys
+import threading
 import time
 from operator import itemgetter
 from typing import Dict, Iterable, List, Optional, Tuple
@@ -81,6 +83,7 @@ class PsxjApp(App):
         self.demo_rundir = demo_rundir
         self.demo_step_delay = demo_step_delay
         self.keep_demo = keep_demo
+        self._watchdog: Optional[threading.Thread] = None   # see leave()
         self.demo = None                  # DemoControl once the demo is shown
         self.demo_started_here = False
         self._demo_launchers: list = []   # launchers we must reap
@@ -200,7 +203,25 @@ class PsxjApp(App):
         and Textual would then spin on a dead input. A zero-byte write to a hung-up terminal fails
         (EIO): quit then, as a hangup would, which also stops a demo started here."""
         if not terminal_alive():
-            self.exit(return_code=129)
+            self.leave(129)
+
+    def leave(self, status: int) -> None:
+        """Quit with this status because the terminal went away or a signal said so. Textual's
+        exit stops its threads and runs on_unmount (the reader, the events, the demo); but its
+        driver, writing to a terminal that is gone, can block that exit for ever, so a watchdog
+        ends the demo and the process a few seconds later if it is still here."""
+        self.exit(return_code=status)
+        if self._watchdog is None:
+            self._watchdog = threading.Thread(target=self._end_anyway, args=(status,), name="psxj-exit",
+                                              daemon=True)
+            self._watchdog.start()
+
+    def _end_anyway(self, status: int) -> None:
+        time.sleep(_EXIT_GRACE_SECONDS)
+        try:
+            self.end_own_demo()
+        finally:
+            os._exit(status)
 
     def on_unmount(self) -> None:
         if self.reader is not None:
@@ -1111,6 +1132,26 @@ class PsxjApp(App):
                                 lambda target=target: self.run_action(target))
 
 
+_EXIT_GRACE_SECONDS = 3.0
+
+
+def _no_thread_left_behind(status: int) -> None:
+    """Textual's input and output threads end when its driver stops; if an exit skipped that,
+    they would keep psxj alive after its terminal is gone (the input thread spinning on end of
+    file). Give them a moment, then end the process with the status it would have had."""
+    main = threading.main_thread()
+    stragglers = [t for t in threading.enumerate() if t is not main and not t.daemon]
+    for thread in stragglers:
+        thread.join(timeout=1.0)
+    if any(thread.is_alive() for thread in stragglers):
+        for stream in (sys.stdout, sys.stderr):
+            try:
+                stream.flush()
+            except (OSError, ValueError):
+                pass
+        os._exit(status)
+
+
 def terminal_alive() -> bool:
     for fd in (2, 1, 0):  # Textual draws on stderr; check what is a terminal
         try:
@@ -1156,8 +1197,12 @@ def run_app(selection: Optional[Selection] = None, load: Optional[str] = None, d
     received = []
 
     def hang_up(signum, frame):
+        # The terminal went away, or we were told to stop: quit as with q, through Textual's own
+        # exit, which stops its input and output threads and runs on_unmount (the reader, the
+        # events, the demo). A KeyboardInterrupt raised at a random point of a repaint skipped
+        # that: psxj then outlived its terminal, its input thread spinning on end of file.
         received.append(signum)
-        raise KeyboardInterrupt  # the terminal went away, or we were told to stop: quit as with q
+        app.leave(128 + received[0])
 
     previous = {sig: signal.signal(sig, hang_up) for sig in (signal.SIGHUP, signal.SIGTERM)}
     try:
@@ -1169,9 +1214,12 @@ def run_app(selection: Optional[Selection] = None, load: Optional[str] = None, d
             signal.signal(sig, handler)
         app.end_own_demo()
     if received:
-        return 128 + received[0]
-    # A crash (an exception Textual caught and printed) sets a non-zero return code: never exit 0 then.
-    if app.return_code:
-        return app.return_code
-    # As with --print: a selection from the command line that never matched anything exits 1.
-    return 1 if app.command_line_selection and not app.ever_matched else 0
+        status = 128 + received[0]
+    elif app.return_code:
+        # A crash (an exception Textual caught and printed) sets a non-zero return code: never exit 0 then.
+        status = app.return_code
+    else:
+        # As with --print: a selection from the command line that never matched anything exits 1.
+        status = 1 if app.command_line_selection and not app.ever_matched else 0
+    _no_thread_left_behind(status)
+    return status
