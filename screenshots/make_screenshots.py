@@ -201,7 +201,9 @@ async def main() -> None:
             ("session-filter", live(cast, rundir, selection=parse_filter(f"-s {cast['shell']}")), ["down"]),
             ("forest", live(cast, rundir), ["t", select(cast["shell"])]),
             ("sessions", live(cast, rundir), ["g"]),
-            ("detail-checklist", live(cast, rundir), [select(cast["daemon"]), "enter"]),
+            ("detail-checklist", live(cast, rundir),
+             [select(cast["daemon"]), "enter", lambda app: asyncio.sleep(0.5),  # the checklist is audited
+              lambda app: app.screen.query_one("#checklist-section").scroll_visible(top=True, animate=False)]),
             ("demo", live(cast, rundir, selection=None, events=False),
              ["k", "d", wait_for_demo_step("setsid")]),
             ("events", live(cast, rundir, selection=None, events=True),
