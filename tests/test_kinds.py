@@ -343,3 +343,48 @@ def test_partial_saved_tables_are_judged_from_the_row_and_say_so(tmp_path):
     tutorial = {row["pid"]: row for row in json.loads(run_psxj("--json", "--load",
                                                                 str(FIXTURES / "tutorial-axj.txt")).stdout)}
     assert {row["kind"] for row in tutorial.values()} >= {"kernel-thread", "daemon", "job"}
+
+
+def _row(pid, ppid, comm, argv, sid=None, pgid=None, cgroup=None):
+    from psxj.model import ProcessRecord
+
+    return ProcessRecord(pid=pid, ppid=ppid, pgid=pgid or sid or pid, sid=sid or pid, tty="?", tpgid=-1, stat="Ss",
+                         euid=0, cpu_seconds=0, command=" ".join(argv), comm=comm, state="S",
+                         kernel_thread=False, argv=tuple(argv), start_ticks=pid, cgroup=cgroup)
+
+
+SESSION_SCOPE = "/user.slice/user-1000.slice/session-3.scope"
+
+
+def test_systemd_units_from_cgroup_paths():
+    """This machine has no systemd: the table is one we wrote, with cgroup paths in the shapes
+    systemd makes (a system unit, a user unit under user@.service, a unit's forked child). It is no
+    evidence of what a real systemd machine shows; it checks the judgement on those shapes."""
+    from psxj.judge.kinds import classify_all, unit_of
+    from psxj.model import Snapshot
+
+    assert unit_of("/system.slice/nginx.service") == "nginx.service"
+    assert unit_of("/user.slice/user-1000.slice/user@1000.service/app.slice/gpg-agent.service") \
+        == "gpg-agent.service"
+    assert unit_of("/user.slice/user-1000.slice/session-3.scope") is None
+    table = Snapshot([
+        _row(1, 0, "systemd", ["/sbin/init"], cgroup="/init.scope"),
+        _row(600, 1, "nginx", ["nginx: master process /usr/sbin/nginx"], cgroup="/system.slice/nginx.service"),
+        _row(700, 1, "sleep", ["sleep", "100"], sid=650, cgroup="/system.slice/backup.service"),
+        _row(900, 1, "systemd", ["/lib/systemd/systemd", "--user"],
+             cgroup="/user.slice/user-1000.slice/user@1000.service/init.scope"),
+        _row(950, 900, "gpg-agent", ["gpg-agent", "--supervised"],
+             cgroup="/user.slice/user-1000.slice/user@1000.service/app.slice/gpg-agent.service"),
+        _row(980, 970, "bash", ["-bash"], cgroup=SESSION_SCOPE),
+        _row(990, 1, "sleep", ["sleep", "100"], sid=980, pgid=990, cgroup=SESSION_SCOPE),
+    ], source="live")
+    kinds = classify_all(table)
+    assert (kinds[600].name, kinds[600].supervisor, kinds[600].unit) == ("service", "systemd", "nginx.service")
+    # A unit's process forked away from its main one is still the unit's: systemd tracks its cgroup.
+    assert (kinds[700].name, kinds[700].unit) == ("service", "backup.service")
+    assert (kinds[950].name, kinds[950].supervisor, kinds[950].unit) == \
+        ("service", "systemd --user (pid 900)", "gpg-agent.service")
+    assert not kinds[950].adopted
+    # A nohup job of a login session (a scope, not a unit) whose shell lives on: adopted by init,
+    # never detached: an orphan, not a service.
+    assert kinds[990].name == "orphan" and kinds[990].unit is None
