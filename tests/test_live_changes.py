@@ -82,6 +82,7 @@ def fresh(pid: int):
 
 def test_an_idle_process_is_the_same_object_and_the_same_row(spawner, reader):
     idle = spawner.sleeper("idle")
+    asleep(idle.pid)  # past its start-up: a process still running (R) has not yet become idle
     first = reader.read()
     second = reader.read()
     assert second.get(idle.pid) is first.get(idle.pid)  # not read again, not made again

@@ -220,6 +220,9 @@ def test_a_run_directory_another_user_made_or_can_write_is_refused(tmp_path):
     """In a private mount namespace with its own /tmp, so the machine's real /tmp/psxj-0 is untouched."""
     if shutil.which("unshare") is None or shutil.which("setpriv") is None:
         pytest.skip("needs unshare and setpriv (util-linux)")
+    hidden = [p for p in (str(ROOT), sys.executable) if any(q.startswith("/tmp/") for q in (p, os.path.realpath(p)))]
+    if hidden:  # a fresh tmpfs is mounted on /tmp: psxj and its Python must live elsewhere
+        pytest.skip(f"{hidden[0]} is under /tmp, which this test mounts over")
     script = tmp_path / "attacks.py"
     script.write_text(_RUNDIR_ATTACKS)
     done = subprocess.run(["unshare", "--mount", "--propagation", "private", sys.executable, str(script), str(ROOT)],
