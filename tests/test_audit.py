@@ -341,3 +341,17 @@ def test_profile_can_be_forced_and_lists_every_rule_id(spawner):
     assert {r["id"] for r in container["rules"]} >= {"reaps-children", "pid1-signals", "forwards-signals"}
     bad = run_psxj("audit", "--profile", "modern", str(pid))
     assert bad.returncode == 2 and b"invalid choice" in bad.stderr
+
+
+def test_a_file_named_dev_null_is_not_taken_for_the_device(tmp_path):
+    """In another mount namespace "/dev/null" can be any file: only the real device node is
+    spared the comparison with other holders."""
+    from psxj.judge.facts import Descriptor
+    from psxj.judge.rules import _harmless_device
+
+    impostor = tmp_path / "null"
+    impostor.write_bytes(b"")
+    real, fake = os.stat(os.devnull), os.stat(impostor)
+    assert _harmless_device(Descriptor(5, "/dev/null", identity=(real.st_dev, real.st_ino)))
+    assert not _harmless_device(Descriptor(5, "/dev/null", identity=(fake.st_dev, fake.st_ino)))
+    assert not _harmless_device(Descriptor(5, "/dev/null", identity=None))

@@ -14,7 +14,9 @@ why; a rule the process's supervisor makes unnecessary says n/a and why.
 
 from __future__ import annotations
 
+import functools
 import os
+import stat
 import time
 from typing import Callable, Dict, NamedTuple, Optional, Set, Tuple
 
@@ -167,7 +169,7 @@ def fds_closed(c: Context) -> Judgement:
         if d.fd in activated:
             kept.append(_("{shown} (socket activation: LISTEN_FDS)").format(shown=shown))
             continue
-        if d.target in _HARMLESS_DEVICES:
+        if _harmless_device(d):
             kept.append(_("{shown} (not compared: nothing reaches the starter through it)").format(shown=shown))
             continue
         sharer = _outside_sharer(c, d, family)
@@ -185,6 +187,22 @@ def fds_closed(c: Context) -> Judgement:
 # Inherited or not, these carry nothing from whoever started the process: comparing them (kcmp)
 # with every other holder on the machine would cost an audit of 5,000 daemons minutes.
 _HARMLESS_DEVICES = frozenset({"/dev/null", "/dev/zero", "/dev/full", "/dev/random", "/dev/urandom"})
+
+
+def _harmless_device(d) -> bool:
+    """One of those devices, proven by what the descriptor points at, not by its name: in another
+    mount namespace (a container) "/dev/null" can be any file. Anything else is compared."""
+    return d.target in _HARMLESS_DEVICES and d.identity is not None and d.identity == _device_identity(d.target)
+
+
+@functools.lru_cache(maxsize=None)
+def _device_identity(path: str) -> Optional[Tuple[int, int]]:
+    """(st_dev, st_ino) of this machine's own device node, if it is a character device."""
+    try:
+        st = os.stat(path)
+    except OSError:
+        return None
+    return (st.st_dev, st.st_ino) if stat.S_ISCHR(st.st_mode) else None
 
 
 def _outside_sharer(c: Context, d, family: Set[int]) -> Optional[str]:
