@@ -170,6 +170,9 @@ class JobControlLab(Lab):
         self.terminal.type(b"\x1a")  # Ctrl-Z, as the terminal's VSUSP character
         rows = self._wait("waited_stop", lambda rows: len(self.job(rows)) == 2 and rows[shell].tpgid == shell
                           and all(r.state == "T" for r in self.job(rows)))
+        # The kernel stops the job before bash, woken by waitpid(), prints its notice: wait for the
+        # notice too, so that the terminal's evidence shows it on a busy machine as well.
+        self.terminal.wait_for(b"Stopped", self.wait_seconds)
         yield self._beat(_text("stop_title"), _text("stop_explain"), rows, quote=_TEXT["quote_signals"],
                          shell=shell)
 
