@@ -23,7 +23,7 @@ import sys
 from typing import List, Optional
 
 from psxj import __version__
-from psxj.errors import OneLineParser, PsxjError, UsageError
+from psxj.errors import OneLineParser, PsxjError, UsageError, finite_seconds
 from psxj.fleet_cli import add_fleet_arguments, hosts_of
 from psxj.i18n import _, install, language_from_argv, untranslated
 from psxj.select import add_selector_arguments, selection_from_arguments
@@ -64,13 +64,7 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def _delay(text: str) -> float:
-    try:
-        value = float(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(_("not a number: {text!r}").format(text=text)) from None
-    if not 0.1 <= value <= 3600:
-        raise argparse.ArgumentTypeError(_("must be between 0.1 and 3600 seconds"))
-    return value
+    return finite_seconds(text, 3600, 0.1, quote=True)
 
 
 def _write(text: str) -> None:

@@ -4,6 +4,7 @@ and the argument parser every command uses, whose errors are that exception."""
 from __future__ import annotations
 
 import argparse
+import math
 
 from psxj.i18n import LANGUAGES, N_, OPTION, _, ngettext
 
@@ -24,6 +25,21 @@ ARGPARSE_WORDS = (
     N_("ambiguous option: %(option)s could match %(matches)s"), N_("unexpected option string: %s"),
     N_("invalid %(type)s value: %(value)r"), N_("invalid choice: %(value)r (choose from %(choices)s)"),
 )
+
+
+def finite_seconds(text: str, highest: float, lowest: float = 0.0, quote: bool = False) -> float:
+    """A number of seconds from the command line: finite and within [lowest, highest] (nan would
+    never compare, inf would never end, 1e400 is inf). quote: name the text that is not a number."""
+    try:
+        value = float(text)
+    except ValueError:
+        message = _("not a number: {text!r}").format(text=text) if quote else _("not a number")
+        raise argparse.ArgumentTypeError(message) from None
+    if not math.isfinite(value) or not lowest <= value <= highest:
+        raise argparse.ArgumentTypeError(_("must be between {lowest:g} and {highest:g} seconds").format(
+                                             lowest=lowest,
+                                             highest=highest))
+    return value
 
 
 class PsxjError(Exception):

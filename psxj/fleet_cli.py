@@ -13,20 +13,14 @@ import argparse
 import sys
 from typing import List, Optional
 
-from psxj.errors import PsxjError, UsageError
+from psxj.errors import PsxjError, UsageError, finite_seconds
 from psxj.i18n import _
 
 DEFAULT_TIMEOUT = 10.0
 
 
 def _timeout(text: str) -> float:
-    try:
-        value = float(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(_("not a number: {text!r}").format(text=text)) from None
-    if not 0.5 <= value <= 600:
-        raise argparse.ArgumentTypeError(_("must be between 0.5 and 600 seconds"))
-    return value
+    return finite_seconds(text, 600, 0.5, quote=True)
 
 
 def add_fleet_arguments(parser: argparse.ArgumentParser, audit: bool = False) -> None:

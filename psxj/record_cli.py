@@ -13,7 +13,7 @@ import signal
 import time
 from typing import Callable, List, Optional
 
-from psxj.errors import OneLineParser, PsxjError
+from psxj.errors import OneLineParser, PsxjError, finite_seconds
 from psxj.i18n import _
 from psxj.select import Selection, add_selector_arguments, selection_from_arguments
 from psxj.sources.recording import RecordWriter, parse_size
@@ -25,7 +25,7 @@ def build_parser() -> argparse.ArgumentParser:
                                                              "it back with psxj --load DIR [--at TIME] or psxj "
                                                              "diff DIR@TIME DIR@TIME."))
     parser.add_argument("path", metavar="DIR", help=_("the recording: a directory psxj makes (mode 0700)"))
-    parser.add_argument("--interval", metavar="S", type=_interval, default=2.0,
+    parser.add_argument("--interval", metavar="S", type=lambda text: finite_seconds(text, 86400, 0.1), default=2.0,
                         help=_("seconds between tables (default 2)"))
     parser.add_argument("--max-size", metavar="SIZE", type=_size, default=None,
                         help=_("bound the recording (e.g. 300M, 2G): the oldest data is deleted first"))
@@ -33,16 +33,6 @@ def build_parser() -> argparse.ArgumentParser:
                         help=_("stop after N tables (default: until interrupted)"))
     add_selector_arguments(parser)
     return parser
-
-
-def _interval(text: str) -> float:
-    try:
-        value = float(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(_("not a number")) from None
-    if not 0.1 <= value <= 86400:  # also refuses nan and inf
-        raise argparse.ArgumentTypeError(_("must be between 0.1 and 86400 seconds"))
-    return value
 
 
 def _size(text: str) -> int:

@@ -28,13 +28,12 @@ from psxj.demo.daemon import (
     MAX_STEP_DELAY,
     PIDFILE,
     STEPS_PATTERN,
-    finite_seconds,
     gate_file,
     new_run_id,
     steps_file,
 )
 from psxj.demo.steps import SKIPPABLE
-from psxj.errors import OneLineParser, PsxjError
+from psxj.errors import OneLineParser, PsxjError, finite_seconds
 from psxj.i18n import _
 from psxj.identity import NotThatProcess, ProvenProcess, command_line, holds_open, owner_uid
 from psxj.safefs import RunDir, UnsafePath

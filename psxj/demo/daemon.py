@@ -25,7 +25,6 @@ from __future__ import annotations
 import argparse
 import fcntl
 import json
-import math
 import os
 import re
 import resource
@@ -37,7 +36,7 @@ import time
 from typing import Optional, Tuple
 
 from psxj.demo.steps import SKIPPABLE, STEPS
-from psxj.i18n import _
+from psxj.errors import finite_seconds
 from psxj.safefs import RunDir, UnsafePath
 
 PIDFILE = "psxj-demo.pid"
@@ -61,20 +60,6 @@ def gate_file(run_id: str) -> str:
 
 def new_run_id() -> str:
     return os.urandom(6).hex()
-
-
-def finite_seconds(text: str, highest: float, lowest: float = 0.0) -> float:
-    """A number of seconds from the command line: finite and within [lowest, highest]
-    (nan would never compare, inf would never end, 1e400 is inf)."""
-    try:
-        value = float(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(_("not a number")) from None
-    if not math.isfinite(value) or not lowest <= value <= highest:
-        raise argparse.ArgumentTypeError(_("must be between {lowest:g} and {highest:g} seconds").format(
-                                             lowest=lowest,
-                                             highest=highest))
-    return value
 
 
 def parse_tie(text: str) -> Tuple[int, int]:
