@@ -250,3 +250,28 @@ class RunDir:
             return os.stat(name, dir_fd=self.fd, follow_symlinks=False)
         except FileNotFoundError:
             return None
+
+
+def socket_beneath(root: str, relative: str) -> int:
+    """An O_PATH descriptor of the unix socket `relative` below the directory `root` (a /proc/PID/root
+    of a container, or /), reached one component at a time without following any symlink: a
+    container's root, or a user, may have planted one to steer root to another socket. Connecting
+    to /proc/self/fd/N of it then reaches that very socket inode. Raises OSError (ELOOP for a link,
+    ENOTSOCK for anything but a socket)."""
+    flags = os.O_PATH | os.O_NOFOLLOW | _CLOEXEC
+    fd = os.open(root, os.O_PATH | os.O_DIRECTORY | _CLOEXEC)  # the start: the kernel's own link, or /
+    try:
+        parts = [part for part in relative.split("/") if part]
+        if not parts or any(part in (".", "..") for part in parts):
+            raise OSError(errno.EINVAL, "not a plain relative path")
+        for part in parts[:-1]:
+            next_fd = os.open(part, flags | os.O_DIRECTORY, dir_fd=fd)
+            os.close(fd)
+            fd = next_fd
+        socket_fd = os.open(parts[-1], flags, dir_fd=fd)
+    finally:
+        os.close(fd)
+    if not stat.S_ISSOCK(os.fstat(socket_fd).st_mode):
+        os.close(socket_fd)
+        raise OSError(errno.ENOTSOCK, "not a socket (a symbolic link or another file)")
+    return socket_fd

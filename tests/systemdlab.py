@@ -312,7 +312,7 @@ def _remove_cgroup_tree(path: str) -> None:
     at most: the kernel frees a cgroup when its last process is reaped)."""
     deadline = time.monotonic() + 10
     while os.path.isdir(path) and time.monotonic() < deadline:
-        for top, dirs, _files in os.walk(path, topdown=False):
+        for top, _dirs, _files in os.walk(path, topdown=False):
             try:
                 os.rmdir(top)
             except OSError:

@@ -24,7 +24,7 @@ FIELDS = (
     "ppid", "pid", "pgid", "sid", "tty", "tpgid", "stat", "uid", "user", "time", "command",
     "comm", "argv", "state", "flags", "nice", "threads", "tty_nr", "ruid", "euid", "rgid", "egid",
     "cpu_seconds", "start_ticks", "start_time", "namespace_init", "kernel_thread", "daemon",
-    "kind", "kind_reasons", "supervisor", "unit", "cgroup", "session_key", "host",
+    "kind", "kind_reasons", "supervisor", "unit", "unit_role", "container", "cgroup", "session_key", "host",
 )
 
 
@@ -42,6 +42,7 @@ def as_dict(snapshot: Snapshot, record: ProcessRecord) -> Dict[str, Any]:
         "start_time": record.start_time, "namespace_init": record.namespace_init,
         "kernel_thread": record.kernel_thread, "daemon": kind.daemon_like,
         "kind": kind.name, "kind_reasons": kind.reasons, "supervisor": kind.supervisor, "unit": kind.unit,
+        "unit_role": kind.role, "container": kind.container,
         "cgroup": record.cgroup,
         "session_key": record.session_key,
         "host": record.host,   # the machine (psxj --host); null: this one

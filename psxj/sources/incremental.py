@@ -96,8 +96,6 @@ class ChangeReader:
         self.open_limit = raise_descriptor_limit()
         self.pid_width = pid_digits()
         self.tables = 0
-        self.managers: Set[int] = set()   # systemd processes and namespace inits: their children's cgroups matter
-        self._recheck: Set[int] = set()   # to read whole at the next table (see _with_cgroups)
         self.events = _ChangeEvents() if events else None
         self.last = Changes(0.0, self.pid_width, [], [], True)
         self._proc = os.open("/proc", os.O_RDONLY | os.O_DIRECTORY | os.O_CLOEXEC)
@@ -121,7 +119,7 @@ class ChangeReader:
         refresh_every = self.refresh_every
         if reported is None:  # events were lost: any process may have changed, read all of them whole
             reported, refresh_every, turn = set(), 1, 0
-        forced, self._recheck = reported | self._recheck, set()
+        forced = reported
         changed: List[ProcessRecord] = []
         present: Set[int] = set()
         lost: List[int] = []
@@ -234,14 +232,7 @@ class ChangeReader:
 
     def _whole(self, pid: int, stat: bytes) -> Optional[ProcessRecord]:
         """The record from this stat line and the process's status and cmdline, read now."""
-        record = self.proc.read_process(pid, stat)
-        if record is None:
-            return None
-        if record.comm == "systemd" or record.namespace_init:
-            self.managers.add(pid)
-        else:
-            self.managers.discard(pid)
-        return record
+        return self.proc.read_process(pid, stat)
 
     def _read_stat(self, pid: int, fd: int) -> Optional[bytes]:
         try:
@@ -264,20 +255,13 @@ class ChangeReader:
         entry = self.known.pop(pid, None)
         if entry is not None and entry.fd >= 0:
             os.close(entry.fd)
-        self.managers.discard(pid)
 
-    def _with_cgroups(self, records: List[ProcessRecord]) -> List[ProcessRecord]:
-        """The cgroup path where the kinds need it (as proc.with_cgroups does for a whole table). A
-        child read before its parent was known to be a manager (after PIDs wrapped around, a
-        parent can have the higher PID) is read again at the next table."""
-        managers = self.managers
+    @staticmethod
+    def _with_cgroups(records: List[ProcessRecord]) -> List[ProcessRecord]:
+        """Every read process's cgroup path (as proc.with_cgroups does for a whole table)."""
         for index, r in enumerate(records):
-            if r.kernel_thread:
-                continue
-            if r.ppid == 1 or r.pid == 1 or r.namespace_init or r.ppid in managers:
+            if not r.kernel_thread:
                 records[index] = r._replace(cgroup=read_cgroup(r.pid))
-            elif r.ppid > r.pid and r.ppid not in self.known:
-                self._recheck.add(r.pid)
         return records
 
 class _ChangeEvents:

@@ -88,16 +88,18 @@ def status_field(status: bytes, key: bytes) -> bytes:
     return status[start:end] if end >= 0 else status[start:]
 
 
-def parse_status(status: bytes) -> Tuple[int, int, int, int, int, bool]:
-    """(ruid, euid, rgid, egid, locked kB, namespace init) from /proc/PID/status."""
+def parse_status(status: bytes) -> Tuple[int, int, int, int, int, bool, Optional[Tuple[int, ...]]]:
+    """(ruid, euid, rgid, egid, locked kB, namespace init, NSpid when nested) from /proc/PID/status."""
     uids = status_field(status, b"Uid:").split()       # real, effective, saved, filesystem
     gids = status_field(status, b"Gid:").split()
     locked = status_field(status, b"VmLck:").split()   # "  0 kB"; absent for kernel threads
     nspid = status_field(status, b"NSpid:")            # "\t812\t1": PID 1 inside a namespace
     ruid, euid = (int(uids[0]), int(uids[1])) if len(uids) > 1 else (-1, -1)
     rgid, egid = (int(gids[0]), int(gids[1])) if len(gids) > 1 else (-1, -1)
-    namespace_init = nspid.endswith(b"\t1") and nspid.count(b"\t") > 1
-    return ruid, euid, rgid, egid, int(locked[0]) if locked else 0, namespace_init
+    nested = nspid.count(b"\t") > 1
+    namespace_init = nested and nspid.endswith(b"\t1")
+    pids = tuple(int(p) for p in nspid.split()) if nested else None
+    return ruid, euid, rgid, egid, int(locked[0]) if locked else 0, namespace_init, pids
 
 
 def state_string(state: str, nice: int, locked_kb: int, pid: int, sid: int, threads: int,
@@ -160,7 +162,7 @@ class ProcReader:
         state = f[0].decode("ascii", "replace")
         ppid, pgid, sid, tty_nr, tpgid, flags = int(f[1]), int(f[2]), int(f[3]), int(f[4]), int(f[5]), int(f[6])
         nice, threads, start_ticks = int(f[16]), int(f[17]), int(f[19])
-        ruid, euid, rgid, egid, locked, namespace_init = parse_status(status)
+        ruid, euid, rgid, egid, locked, namespace_init, nspid = parse_status(status)
         if nice or locked or threads != 1 or sid == pid or pgid == tpgid:
             stat_text = state_string(state, nice, locked, pid, sid, threads, pgid, tpgid)
         else:
@@ -182,7 +184,7 @@ class ProcReader:
             namespace_init, None, None,
             cpu_ticks,
             int(f[21]) * self.page_kb,
-            None, None,   # session_key, host: this machine's own PIDs and sessions
+            None, nspid, None,   # session_key, NSpid, host: this machine's own PIDs and sessions
         ))
 
     def read_pids(self, pids: Sequence[int]) -> List[ProcessRecord]:
@@ -233,16 +235,9 @@ def read_cgroup(pid: int) -> Optional[str]:
 
 
 def with_cgroups(records: List[ProcessRecord]) -> List[ProcessRecord]:
-    """Add the cgroup path where the kinds need it: to children of PID 1, of a systemd (a user
-    manager) and of a namespace's init, and to namespace inits (a container's scope). Reading it
-    for every process would cost a third more /proc reads for nothing."""
-    managers = {r.pid for r in records if r.comm == "systemd" or r.namespace_init}
-    out = []
-    for r in records:
-        if not r.kernel_thread and (r.ppid == 1 or r.pid == 1 or r.namespace_init or r.ppid in managers):
-            r = r._replace(cgroup=read_cgroup(r.pid))
-        out.append(r)
-    return out
+    """Add every process's cgroup path (kernel threads have none of interest): it names the systemd
+    unit or the container a process belongs to, workers and leftovers included, whoever its parent."""
+    return [r if r.kernel_thread else r._replace(cgroup=read_cgroup(r.pid)) for r in records]
 
 
 def read_snapshot(parallel: bool = False, escaper: Optional[Escaper] = None) -> Snapshot:
@@ -251,5 +246,6 @@ def read_snapshot(parallel: bool = False, escaper: Optional[Escaper] = None) -> 
 
 
 def read_one(pid: int) -> Optional[ProcessRecord]:
-    """One process, now: for the audit and the demo, which follow a single PID."""
-    return ProcReader().read_process(pid)
+    """One process, now, with its cgroup: for the audit and the demo, which follow a single PID."""
+    record = ProcReader().read_process(pid)
+    return with_cgroups([record])[0] if record is not None else None

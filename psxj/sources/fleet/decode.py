@@ -35,6 +35,7 @@ _FIELD_CHECKS: Dict[str, int] = {
     "argv": _NONE, "tty_nr": _OPT_INT, "flags": _OPT_INT, "nice": _OPT_INT, "threads": _OPT_INT, "ruid": _ID,
     "rgid": _ID, "egid": _ID, "start_ticks": _OPT_INT, "start_time": _TIME, "namespace_init": _BOOL,
     "user": _NONE, "cgroup": _OPT_TEXT, "cpu_ticks": _OPT_INT, "rss_kb": _OPT_INT, "session_key": _NONE,
+    "nspid": _NONE,   # namespaces of another machine: not used (psxj asks no systemd there); null when sent
 }
 SENT_FIELDS = tuple(f for f in ProcessRecord._fields if f != "host")
 assert tuple(_FIELD_CHECKS) == SENT_FIELDS, "decode.py must check every field the remote reader sends"
