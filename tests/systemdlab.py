@@ -114,7 +114,7 @@ class SystemdLab:
         self.wanted = list(wanted if wanted is not None else [u for u in units if not u.endswith("@.service")])
         self.boot_timeout = boot_timeout
         self.dir = tempfile.mkdtemp(prefix="psxj-systemdlab-")
-        self.name = os.path.basename(self.dir)
+        self.name = f"psxj-lab-{os.getpid()}-{os.urandom(3).hex()}"  # a valid machine name: no "_"
         self.cgroups: List[str] = []
         self.launcher: Optional[subprocess.Popen] = None
         self.init_pid: Optional[int] = None
@@ -181,8 +181,12 @@ class SystemdLab:
         log.close()
         try:
             self._wait_booted(started)
-        except BaseException:
+        except BaseException as exc:
+            jobs = self.run(["systemctl", "list-jobs", "--no-pager"], check=False, timeout=10) \
+                if self.init_pid else None
             self.close()
+            if jobs is not None and isinstance(exc, (RuntimeError, subprocess.TimeoutExpired)):
+                raise RuntimeError(f"{exc}; jobs still waiting: {jobs.stdout.decode(errors='replace')}") from None
             raise
         return self
 
@@ -197,8 +201,11 @@ class SystemdLab:
             time.sleep(0.05)
         state = ""
         while time.monotonic() < deadline:
-            done = self.run(["systemctl", "is-system-running", "--wait"], timeout=max(deadline - time.monotonic(), 1),
-                            check=False)
+            try:
+                done = self.run(["systemctl", "is-system-running", "--wait"],
+                                timeout=max(deadline - time.monotonic(), 1), check=False)
+            except subprocess.TimeoutExpired:
+                break
             state = done.stdout.decode().strip()
             if state in ("running", "degraded"):
                 self.boot_seconds = time.monotonic() - started

@@ -180,13 +180,15 @@ def _shared_within(c: Context, pid: int) -> Optional[str]:
         return None
     facts = placement.facts
     if pid == placement.manager.record.pid:
+        # Sockets passed at start are LISTEN_FDS (fds_closed keeps them first); what else systemd
+        # holds is the fd store's, where there is one, or a socket unit's.
+        if facts is not None and facts.fd_store_max:
+            return _("kept by {manager} in the unit's fd store (FileDescriptorStoreMax={max}, {count} stored)").format(
+                manager=placement.manager.label(), max=facts.fd_store_max, count=facts.fd_store_count)
         sockets = [t for t in (facts.triggered_by if facts else ()) if t.endswith(".socket")]
         if sockets:
             return _("passed by {manager} from {sockets} (socket activation)").format(
                 manager=placement.manager.label(), sockets=", ".join(sockets))
-        if facts is not None and facts.fd_store_max:
-            return _("kept by {manager} in the unit's fd store (FileDescriptorStoreMax={max}, {count} stored)").format(
-                manager=placement.manager.label(), max=facts.fd_store_max, count=facts.fd_store_count)
         return _("held by {manager}, the unit's manager, too").format(manager=placement.manager.label())
     other = c.snapshot.get(pid)
     if other is not None and other.cgroup and other.cgroup == c.record.cgroup:
