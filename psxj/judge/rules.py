@@ -625,7 +625,8 @@ def pid1_signals(c: Context) -> Judgement:
                      term=term)
 
 
-_FORWARDERS = frozenset({"tini", "docker-init", "dumb-init", "catatonit", "s6-svscan", "runit", "systemd", "init"})
+_FORWARDERS = frozenset({"tini", "docker-init", "dumb-init", "catatonit", "podman-init", "s6-svscan", "runit",
+                         "systemd", "init"})
 _SHELLS = frozenset({"sh", "bash", "dash", "ash", "zsh", "ksh", "busybox"})
 
 
