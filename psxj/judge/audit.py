@@ -62,10 +62,10 @@ class Report(NamedTuple):
     def as_json(self) -> dict:
         if self.missing:
             return {"pid": self.pid, "daemon": False, "kind": None, "kind_reasons": [], "supervisor": None,
-                    "unit": None, "role": None, "container": None, "profile": None, "gone": True, "rules": []}
+                    "unit": None, "unit_role": None, "container": None, "profile": None, "gone": True, "rules": []}
         return {"pid": self.pid, "daemon": self.daemon, "kind": self.kind.name,
                 "kind_reasons": [safe_text(r) for r in self.kind.reasons], "supervisor": self.kind.supervisor,
-                "unit": self.kind.unit, "role": self.kind.role, "container": self.kind.container,
+                "unit": self.kind.unit, "unit_role": self.kind.role, "container": self.kind.container,
                 "profile": self.profile, "gone": self.gone,
                 "rules": [{"id": r.id, "verdict": r.verdict, "evidence": r.evidence} for r in self.rules]}
 

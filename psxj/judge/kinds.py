@@ -397,6 +397,15 @@ class _Judge:
             return Kind(LEFTOVER, reasons + (why_parent, _("systemd neither started it nor watches it: it is not "
                                                            "supervised")),
                         unit=placement.unit, adopted=adopted, role=role, placement=placement)
+        if role == units.MEMBER and not placement.scope:   # a service without a MainPID: its cgroup is it
+            if is_manager_child:
+                adopted, how = self.adoption(r, parent)
+                return Kind(SERVICE, reasons + (how,), supervisor=label, unit=placement.unit, adopted=adopted,
+                            role=role, placement=placement)
+            if parent is not None and parent.cgroup == r.cgroup:
+                return Kind(WORKER, reasons + (_("forked by {parent}, of the same unit").format(
+                    parent=_label(parent)),), supervisor=label, unit=placement.unit, adopted=False, role=role,
+                    placement=placement)
         if role == units.UNKNOWN_ROLE and is_manager_child:
             return Kind(SERVICE, reasons + (_("its parent is {manager}: started (or adopted) by it").format(
                 manager=label),), supervisor=label, unit=placement.unit, role=role, placement=placement)
@@ -435,8 +444,8 @@ class _Judge:
             source = self.units.source
             leader = source.session_leader(placement.manager.ref, placement.login_session) \
                 if source is not None else None
-            if leader is not None and placement.manager.pid_of(r) is not None:
-                if leader == (r.sid if placement.manager.depth == 0 else None) or leader == r.sid:
+            if leader is not None and placement.manager.depth == 0:  # logind's PIDs are then psxj's
+                if leader == r.sid:
                     return _("logind says login session {session} was made by {leader}, the leader of its session "
                              "{sid}: it is a job of that login (a nohup or background job of a shell that exited), "
                              "not a process that called setsid()").format(session=placement.login_session,

@@ -570,6 +570,11 @@ def part_of_service(c: Context) -> Judgement:
     placement = c.kind.placement
     if placement is None or c.kind.name != "worker":
         return FAIL, _("it is not a descendant of a unit's main process")
+    if placement.role == "member":
+        facts = placement.facts
+        return PASS, _("a process of {unit} ({active}/{sub}), which has no MainPID: systemd watches its cgroup as a "
+                       "whole, and its stop reaches every process there (KillMode={mode})").format(
+            unit=placement.unit, active=facts.active_state, sub=facts.sub_state, mode=facts.kill_mode or "?")
     facts = placement.facts
     if facts is None:
         raise Unreadable(_("{unit}: systemd's facts are unknown ({why}); its cgroup alone shows it in the unit").format(
@@ -585,7 +590,15 @@ def part_of_service(c: Context) -> Judgement:
 def worker_signals(c: Context) -> Judgement:
     """systemd stops a unit by sending SIGTERM to every process of its cgroup: a worker must end on it
     (handled, or its default action). Reloading is the main process's business."""
+    facts = _unit_facts(c)
     ok, term = _handled(c, "TERM")
+    if facts is not None and facts.kill_mode == "mixed":
+        return NOT_NEEDED, _("{term}; KillMode=mixed: systemd sends SIGTERM to the main process only, which stops "
+                             "its workers itself (SIGKILL reaches the rest only if they outstay the timeout)").format(
+            term=term)
+    if ok is False and facts is not None and facts.exec_stop:
+        return NOT_NEEDED, _("{term}; the unit has ExecStop=, which systemd runs first: its main process shuts "
+                             "the service down, and SIGTERM reaches only what is left").format(term=term)
     if ok is False:
         return FAIL, _("{term}: the unit's stop would have to kill it").format(term=term)
     return PASS, term

@@ -31,7 +31,8 @@ ROLE_MEANINGS = {
     CONTROL: N_("the unit's control process (ControlPID: a start, reload or stop command), or its child"),
     WORKER: N_("a worker: a descendant of the unit's main process"),
     LEFTOVER: N_("left over in the unit's cgroup: systemd neither started it nor watches it"),
-    MEMBER: N_("a process of a scope unit: started elsewhere and moved into it"),
+    MEMBER: N_("a process of a scope unit (started elsewhere and moved into it), or of a service whose main "
+               "process systemd does not follow (MainPID=0)"),
     UNKNOWN_ROLE: N_("in the unit's cgroup; its role is unknown without systemd's facts"),
 }
 _UNIT_SUFFIXES = (".service", ".scope", ".socket", ".mount", ".swap")
@@ -208,6 +209,9 @@ class UnitJudge:
         if not facts.running:
             return LEFTOVER, (where, said + _(": its processes should be gone; this one was left behind "
                                               "(KillMode={kill_mode})").format(kill_mode=facts.kill_mode or "?"))
+        if not facts.main_pid and unit.endswith(".service"):
+            return MEMBER, (where, said + _(", MainPID=0: systemd follows no main process of it (GuessMainPID=no, "
+                                            "no PIDFile=) and watches the unit's cgroup as a whole"))
         if mine is not None and mine == facts.main_pid:
             return MAIN, (where, said + _(", MainPID={pid}: its main process").format(pid=facts.main_pid))
         if mine is not None and mine == facts.control_pid:

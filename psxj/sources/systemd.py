@@ -35,7 +35,7 @@ UNIT_PROPERTIES = ("Id", "LoadState", "ActiveState", "SubState", "Description", 
                    "Transient")
 SERVICE_PROPERTIES = ("Type", "MainPID", "ControlPID", "NRestarts", "StandardInput", "StandardOutput",
                       "StandardError", "TTYPath", "FileDescriptorStoreMax", "NFileDescriptorStore", "KillMode",
-                      "RemainAfterExit")
+                      "RemainAfterExit", "ExecStop")
 DBUS, SYSTEMCTL = "D-Bus", "systemctl show"
 
 
@@ -62,6 +62,7 @@ class UnitFacts(NamedTuple):
     fd_store_count: int = 0
     kill_mode: str = ""
     remain_after_exit: bool = False
+    exec_stop: bool = False              # it has ExecStop= commands: systemd runs them before any SIGTERM
 
     @property
     def running(self) -> bool:
@@ -377,4 +378,5 @@ def facts_from(name: str, source: str, values: Dict[str, object]) -> UnitFacts:
         fd_store_max=_integer(values.get("FileDescriptorStoreMax")),
         fd_store_count=_integer(values.get("NFileDescriptorStore")), kill_mode=text("KillMode"),
         remain_after_exit=_truth(values.get("RemainAfterExit")),
+        exec_stop=bool(values.get("ExecStop")) and values.get("ExecStop") not in ("", "[]"),
     )
