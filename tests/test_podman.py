@@ -15,7 +15,7 @@ import podmanlab
 import pytest
 from conftest import run_psxj
 
-pytestmark = [pytest.mark.slow, pytest.mark.skipif(podmanlab.why_not() is not None,
+pytestmark = [pytest.mark.slow, pytest.mark.timeout(300), pytest.mark.skipif(podmanlab.why_not() is not None,
                                                      reason=podmanlab.why_not() or "")]
 
 

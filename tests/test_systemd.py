@@ -19,7 +19,7 @@ import pytest
 import systemdlab
 from conftest import run_psxj
 
-pytestmark = [pytest.mark.slow, pytest.mark.skipif(systemdlab.why_not() is not None,
+pytestmark = [pytest.mark.slow, pytest.mark.timeout(300), pytest.mark.skipif(systemdlab.why_not() is not None,
                                                      reason=systemdlab.why_not() or "")]
 
 LAB = "/usr/local/lib/psxj-lab"
@@ -119,6 +119,16 @@ if shutil.which("supervisord"):
     WANTED.append("lab-supervisord.service")
 if shutil.which("nginx"):
     WANTED.append("nginx.service")
+CGROUPS = """import json, os
+found = {}
+for name in os.listdir("/proc"):
+    try:
+        with open(f"/proc/{name}/cgroup") as f:
+            found[name] = next((line[3:].strip() for line in f if line.startswith("0::")), None)
+    except (OSError, NotADirectoryError):
+        continue
+print(json.dumps({k: v for k, v in found.items() if k.isdigit()}))
+"""
 PROPERTIES = ("MainPID", "ControlPID", "Type", "ActiveState", "SubState", "TriggeredBy", "NRestarts", "KillMode")
 
 
@@ -133,12 +143,9 @@ class Seen:
         self.show = {unit: lab.show(unit, *PROPERTIES) for unit in units}
         self.inside = {r["pid"]: r for r in json.loads(lab.psxj("--json").stdout)}
         self.outside = {r["pid"]: r for r in json.loads(run_psxj("--json").stdout)}
-        self.cgroups = {}
-        for pid in self.inside:
-            done = lab.run(["cat", f"/proc/{pid}/cgroup"], check=False)
-            if done.returncode == 0:
-                line = [x for x in done.stdout.decode().splitlines() if x.startswith("0::")]
-                self.cgroups[pid] = line[0][3:] if line else None
+        # Every process's cgroup as the kernel shows it inside, read by a program of the test's own.
+        self.cgroups = {int(pid): cgroup for pid, cgroup in json.loads(lab.run([sys.executable, "-c", CGROUPS])
+                                                                        .stdout).items()}
         self._audits: Dict[tuple, dict] = {}
 
     def main(self, unit: str) -> int:
@@ -199,14 +206,18 @@ def seen():
         nsentered = subprocess.Popen(lab.enter() + ["/bin/sleep", "100009"], stdin=subprocess.DEVNULL)
         for unit in ("lab-timed.service", "lab-transient.service", "lab-activated.service"):
             _wait_active(lab, unit)
-        deadline = time.monotonic() + 20
-        while time.monotonic() < deadline:  # the leftovers: the unit is gone, its child stays
-            states = [lab.show(u, "ActiveState")["ActiveState"] for u in ("lab-leftover.service",)]
-            scope = lab.show("lab-scope.scope", "ActiveState")["ActiveState"]
-            if states == ["inactive"] and scope == "active" and \
-                    b"100003" in lab.run(["ps", "-eo", "args"]).stdout:
+        # Until every process the units start is there (a loaded machine is slow): the leftovers (their
+        # unit gone, or their shell), the supervised programs, the scope's and the nsenter'd commands.
+        expected = [b"sleep 100002", b"sleep 100003", b"sleep 100008", b"sleep 100009"]
+        expected += [b"sleep 100005"] if "lab-libslack.service" in WANTED else []
+        expected += [b"sleep 100006"] if "lab-supervisord.service" in WANTED else []
+        deadline = time.monotonic() + 60
+        while time.monotonic() < deadline:
+            running = lab.run(["ps", "-eo", "args"]).stdout
+            if lab.show("lab-leftover.service", "ActiveState")["ActiveState"] == "inactive" and \
+                    all(text in running for text in expected):
                 break
-            time.sleep(0.1)
+            time.sleep(0.2)
         yield Seen(lab)
     finally:
         if nsentered is not None:
