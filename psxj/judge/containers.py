@@ -193,7 +193,7 @@ class ContainerJudge:
             container_id = container_id or by_cgroup[2]
             evidence.append(_("its cgroup {cgroup} names it").format(
                 cgroup=record.cgroup if from_cgroup(record.cgroup) else init.cgroup))
-        if runtime is None and init is None:
+        if runtime is None:  # a PID namespace of its own, and nothing names a container runtime
             return None
         return Container(runtime or _("unknown runtime"), name, container_id, init.pid if init else None,
                          monitor.pid if monitor is not None and monitor is not record else None, tuple(evidence))

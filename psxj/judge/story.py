@@ -361,7 +361,10 @@ def inferred_story(snapshot: Snapshot, record: ProcessRecord) -> List[StoryLine]
         lines.append(StoryLine(record.start_time, _("started at {clock} (its start time in /proc)").format(
                                                       clock=_clock(record.start_time)), False))
     parent = snapshot.parent(record)
-    if record.ppid == 0:
+    if record.ppid == 0 and record.pid != 1 and not record.kernel_thread:
+        lines.append(StoryLine(None, _("entered from another PID namespace (nsenter, podman or docker exec): its "
+                                       "parent runs outside this one, so it shows PPID 0"), False))
+    elif record.ppid == 0:
         lines.append(StoryLine(None, _("started by the kernel itself (PPID 0)"), False))
     elif record.kernel_thread:
         lines.append(StoryLine(None, _("a kernel thread, started by {parent}").format(
