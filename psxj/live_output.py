@@ -57,8 +57,12 @@ def read_snapshot(selection: Selection, escaper: Escaper) -> Snapshot:
     """The whole table, read by every core, with the cgroups the kinds need."""
     reader = ProcReader(escaper)
     pids = list_pids()
-    records = read_records(reader.read_pids, pids, worker_count(len(pids), _READ_PER_WORKER))
-    return Snapshot(with_cgroups(records), source="live", pid_width=pid_digits())
+
+    def read(share: Sequence[int]) -> List[ProcessRecord]:  # the cgroups too, in the workers
+        return with_cgroups(reader.read_pids(share))
+
+    records = read_records(read, pids, worker_count(len(pids), _READ_PER_WORKER))
+    return Snapshot(records, source="live", pid_width=pid_digits())
 
 
 def exported(selection: Selection, escaper: Escaper, as_json: bool) -> Tuple[str, int]:

@@ -196,7 +196,10 @@ class ProcReader:
         usable cores (forked workers; only a single-threaded caller may ask)."""
         pids = list_pids()
         workers = worker_count(len(pids), _PER_WORKER) if parallel else 1
-        return with_cgroups(read_records(self.read_pids, pids, workers))
+        return read_records(self.read_pids_with_cgroups, pids, workers)
+
+    def read_pids_with_cgroups(self, pids: Sequence[int]) -> List[ProcessRecord]:
+        return with_cgroups(self.read_pids(pids))
 
 
 def list_pids() -> List[int]:
