@@ -9,6 +9,7 @@ and outside are read once, after every unit is up, and each test checks one shap
 from __future__ import annotations
 
 import json
+import os
 import shutil
 import subprocess
 import sys
@@ -129,6 +130,11 @@ for name in os.listdir("/proc"):
         continue
 print(json.dumps({k: v for k, v in found.items() if k.isdigit()}))
 """
+SSH = shutil.which("sshd") is not None and shutil.which("ssh") is not None and shutil.which("ssh-keygen") is not None
+if SSH:
+    WANTED += ["ssh.service", "systemd-logind.service"]
+LOGIN_JOBS = ("nohup sleep 100010 >/dev/null 2>&1 & setsid -f sleep 100011 >/dev/null 2>&1; "
+              "sleep 100012 >/dev/null 2>&1 &")
 PROPERTIES = ("MainPID", "ControlPID", "Type", "ActiveState", "SubState", "TriggeredBy", "NRestarts", "KillMode")
 
 
@@ -193,12 +199,31 @@ def _wait_active(lab: systemdlab.SystemdLab, unit: str, timeout: float = 20) -> 
     raise AssertionError(f"{unit} did not become active: {lab.show(unit, *PROPERTIES)}")
 
 
+def _login_key(directory: str) -> dict:
+    """A throw-away key pair for root's ssh logins inside the container (written into its overlay only)."""
+    key = os.path.join(directory, "key")
+    subprocess.run(["ssh-keygen", "-q", "-t", "ed25519", "-N", "", "-C", "psxj-lab", "-f", key], check=True,
+                   stdin=subprocess.DEVNULL, timeout=30)
+    with open(key) as f:
+        private = f.read()
+    with open(key + ".pub") as f:
+        public = f.read()
+    return {"/root/.ssh/psxj_lab_key": (private, 0o600), "/root/.ssh/authorized_keys": (public, 0o600)}
+
+
 @pytest.fixture(scope="module")
-def seen():
-    lab = systemdlab.SystemdLab(UNITS, FILES, wanted=WANTED)
+def seen(tmp_path_factory):
+    files = dict(FILES)
+    if SSH:
+        files.update(_login_key(str(tmp_path_factory.mktemp("sshkey"))))
+    lab = systemdlab.SystemdLab(UNITS, files, wanted=WANTED)
     nsentered = None
     try:
         lab.start()
+        if SSH:  # a login whose shell leaves a nohup job, a setsid -f daemon and a background job
+            lab.run(["ssh", "-i", "/root/.ssh/psxj_lab_key", "-o", "StrictHostKeyChecking=no", "-o",
+                     "UserKnownHostsFile=/dev/null", "-o", "BatchMode=yes", "-o", "LogLevel=ERROR",
+                     "root@127.0.0.1", LOGIN_JOBS], timeout=120)
         lab.run(["systemctl", "start", "lab-activated.service"])
         lab.run(["systemd-run", "--unit=lab-transient", "--description=psxj lab transient", "/bin/sleep", "100007"])
         lab.run(["systemd-run", "--unit=lab-runner", "/bin/sh", "-c",
@@ -209,6 +234,7 @@ def seen():
         # Until every process the units start is there (a loaded machine is slow): the leftovers (their
         # unit gone, or their shell), the supervised programs, the scope's and the nsenter'd commands.
         expected = [b"sleep 100002", b"sleep 100003", b"sleep 100008", b"sleep 100009"]
+        expected += [b"sleep 100010", b"sleep 100011", b"sleep 100012"] if SSH else []
         expected += [b"sleep 100005"] if "lab-libslack.service" in WANTED else []
         expected += [b"sleep 100006"] if "lab-supervisord.service" in WANTED else []
         deadline = time.monotonic() + 60
@@ -363,6 +389,23 @@ def test_a_process_entered_with_nsenter_was_not_started_by_the_kernel(seen):
     assert not any("the kernel started it" in r for r in entered["kind_reasons"])
 
 
+def test_jobs_a_login_s_shell_left_are_orphans_of_its_scope_and_setsid_makes_a_daemon(seen):
+    if not SSH:
+        pytest.skip("no OpenSSH server and client (.ci/run installs them)")
+    nohup, detached, background = (seen.by_argv(f"sleep {n}") for n in (100010, 100011, 100012))
+    scope = seen.unit_of(nohup["pid"])
+    assert scope and scope.startswith("session-") and scope.endswith(".scope")
+    for row in (nohup, detached, background):
+        assert seen.unit_of(row["pid"]) == scope and (row["unit"], row["unit_role"]) == (scope, "member"), row
+    assert nohup["ppid"] == 1 and nohup["sid"] != nohup["pid"] and nohup["pgid"] == nohup["sid"]  # the shape
+    assert nohup["kind"] == "orphan" and background["kind"] == "orphan", (nohup, background)
+    assert any("login session scope" in r for r in nohup["kind_reasons"])
+    assert detached["kind"] == "daemon" and detached["sid"] == detached["pid"]
+    audit = seen.audit_inside(nohup["pid"])[nohup["pid"]]
+    verdicts = {r["id"]: r["verdict"] for r in audit["rules"]}
+    assert verdicts["own-session"] == "unknown", audit
+
+
 def test_every_unit_psxj_names_is_the_one_systemd_s_cgroup_names(seen):
     checked = 0
     for pid, row in seen.inside.items():
@@ -390,8 +433,9 @@ def test_from_the_host_the_container_s_services_are_its_systemd_s(seen):
     assert init["kind"] == "container-init" and name in init["container"] and "systemd-nspawn" in init["container"]
     left = seen.outside[seen.host(seen.by_argv("sleep 100002")["pid"])]
     assert (left["kind"], left["supervisor"]) == ("leftover", None)
+    members = set(seen.lab.host_pids())
     for row in seen.outside.values():
-        if row["pid"] in set(seen.lab.host_pids()) and row["supervisor"]:
+        if row["pid"] in members and row["supervisor"]:
             assert "--user" not in row["supervisor"] or row["unit"] == "user@0.service" or \
                 row["comm"] == "(sd-pam)" or "user@0.service" in (row["cgroup"] or ""), row
 

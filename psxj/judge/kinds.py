@@ -444,16 +444,14 @@ class _Judge:
             source = self.units.source
             leader = source.session_leader(placement.manager.ref, placement.login_session) \
                 if source is not None else None
-            if leader is not None and placement.manager.depth == 0:  # logind's PIDs are then psxj's
-                if leader == r.sid:
-                    return _("logind says login session {session} was made by {leader}, the leader of its session "
-                             "{sid}: it is a job of that login (a nohup or background job of a shell that exited), "
-                             "not a process that called setsid()").format(session=placement.login_session,
-                                                                         leader=leader, sid=r.sid)
-                return None
-            return _("it is in login session scope {unit}: a login's own session has this shape when its shell "
-                     "has exited, so psxj does not take it as proof of setsid() (logind did not say which "
-                     "process made the session)").format(unit=placement.unit)
+            if leader is not None and placement.manager.depth == 0 and leader == r.sid:  # logind's PIDs: psxj's
+                return _("logind says login session {session} was made by {leader}, the leader of its session "
+                         "{sid}: it is a job of that login (a nohup or background job of a shell that exited), "
+                         "not a process that called setsid()").format(session=placement.login_session,
+                                                                     leader=leader, sid=r.sid)
+            return _("it is in login session scope {unit}: a login's shell leads a session of its own (sshd and "
+                     "login make one for it), so a job of that shell has this shape once the shell has exited, "
+                     "without ever calling setsid(): psxj does not take it as proof there").format(unit=placement.unit)
         if r.nspid is not None and self.live:
             container = self.containers.of(r)
             if container is not None and container.init is not None and container.init != r.pid:

@@ -68,8 +68,17 @@ def orphaned(c: Context) -> Judgement:
     return FAIL, _("PPID {parent} is alive: it never forked away from it").format(parent=_label(parent, r.ppid))
 
 
+def _shape_in_doubt(c: Context, detached: bool) -> bool:
+    """Adopted, with the shape a double fork leaves, and judged an orphan all the same: in a login's
+    scope or a container, where a shell's session makes that shape (psxj.judge.kinds says why)."""
+    return detached and c.kind.name == "orphan" and bool(c.kind.adopted) and not c.record.session_leader
+
+
 def own_session(c: Context) -> Judgement:
     detached, why = session_detached(c.snapshot, c.record)
+    if _shape_in_doubt(c, detached):
+        doubt = c.kind.reasons[2] if len(c.kind.reasons) > 2 else ""
+        raise Unreadable(_("SID {sid}: {why}; but {doubt}").format(sid=c.record.sid, why=why, doubt=doubt))
     return (PASS if detached else FAIL), f"SID {c.record.sid}: {why}"
 
 
@@ -100,7 +109,7 @@ def not_session_leader(c: Context) -> Judgement:
                           sid=r.sid,
                           pid=r.pid,
                           leader=_label(leader, r.sid)))
-    if r.pgid == r.sid and r.sid != 0:
+    if r.pgid == r.sid and r.sid != 0 and not _shape_in_doubt(c, True):
         return PASS, (_("SID {sid} != PID {pid}, and the session's leader has exited while it stayed in the "
                         "leader's group: the shape the second fork leaves").format(sid=r.sid, pid=r.pid))
     return PASS, _("SID {sid} != PID {pid}: not a session leader, so it cannot acquire a terminal").format(
