@@ -31,7 +31,16 @@ from typing import Dict, Iterator, List, NamedTuple, Optional, Set
 
 from psxj.model import ProcessRecord, Snapshot
 from psxj.render.escape import Escaper
-from psxj.sources.proc import OUT_OF_DESCRIPTORS, OutOfDescriptors, ProcReader, parse_stat, pid_digits, read_cgroup
+from psxj.sources.proc import (
+    OUT_OF_DESCRIPTORS,
+    OutOfDescriptors,
+    ProcReader,
+    needs_cgroup,
+    parse_stat,
+    pid_digits,
+    read_cgroup,
+    systemd_machine,
+)
 
 _STAT_SIZE = 1024          # a stat line is ~300 bytes; a longer one takes a second read
 _READ_FLAGS = os.O_RDONLY | os.O_CLOEXEC
@@ -258,9 +267,10 @@ class ChangeReader:
 
     @staticmethod
     def _with_cgroups(records: List[ProcessRecord]) -> List[ProcessRecord]:
-        """Every read process's cgroup path (as proc.with_cgroups does for a whole table)."""
+        """The cgroup path of each read process that needs it (as proc.with_cgroups does for a table)."""
+        everyone = systemd_machine()
         for index, r in enumerate(records):
-            if not r.kernel_thread:
+            if needs_cgroup(r, everyone):
                 records[index] = r._replace(cgroup=read_cgroup(r.pid))
         return records
 

@@ -9,6 +9,7 @@ boundary where such errors are handled.
 from __future__ import annotations
 
 import errno
+import functools
 import os
 from typing import Callable, List, Optional, Sequence, Tuple
 
@@ -237,10 +238,31 @@ def read_cgroup(pid: int) -> Optional[str]:
     return named
 
 
+@functools.lru_cache(maxsize=1)
+def systemd_machine() -> bool:
+    """Is PID 1 (of psxj's own PID namespace) systemd? Then every process's cgroup names its unit."""
+    try:
+        return read_file("/proc/1/comm", 64).strip() == b"systemd"
+    except OSError:
+        return False
+
+
+def needs_cgroup(r: ProcessRecord, everyone: bool) -> bool:
+    """Whose cgroup the judgement reads: on a systemd machine everyone's (a worker's or a leftover's
+    unit is in its cgroup, whoever its parent); elsewhere only what may belong to a container or a
+    manager: PID 1 and its children (a runtime's monitor), namespace inits, processes in a nested PID
+    namespace, and systemd processes. Reading it for everyone there would cost a read per process
+    for nothing."""
+    if r.kernel_thread:
+        return False
+    return everyone or r.ppid == 1 or r.pid == 1 or r.namespace_init or r.nspid is not None or r.comm == "systemd"
+
+
 def with_cgroups(records: List[ProcessRecord]) -> List[ProcessRecord]:
-    """Add every process's cgroup path (kernel threads have none of interest): it names the systemd
-    unit or the container a process belongs to, workers and leftovers included, whoever its parent."""
-    return [r if r.kernel_thread else r._replace(cgroup=read_cgroup(r.pid)) for r in records]
+    """Add the cgroup path of each record that needs it (needs_cgroup): it names the systemd unit or
+    the container a process belongs to."""
+    everyone = systemd_machine()
+    return [r._replace(cgroup=read_cgroup(r.pid)) if needs_cgroup(r, everyone) else r for r in records]
 
 
 def read_snapshot(parallel: bool = False, escaper: Optional[Escaper] = None) -> Snapshot:
