@@ -326,7 +326,7 @@ async def _websocket_status(url: str, **headers) -> str:
 
     async with aiohttp.ClientSession() as http:
         try:
-            async with http.ws_connect(url, headers=headers, timeout=10) as ws:
+            async with http.ws_connect(url, headers=headers) as ws:
                 message = await asyncio.wait_for(ws.receive(), 20)
                 return f"opened: {message.type.name}"
         except aiohttp.WSServerHandshakeError as exc:

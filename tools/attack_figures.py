@@ -11,7 +11,8 @@ process tree in which each life execs itself 200 times with a 30 KB argument (a 
 time, so no two commands are equal; --storm readable: 120 KB, spinning a moment between execs so that
 psxj reads every new command); the interface's RSS before, at its peak, and 5 s after the storm.
 flooding-host: --print against a real sshd on 127.0.0.1 whose python3 floods (tests/hostile_host.py):
-the seconds until psxj gives up on it, and its peak RSS, for each hostile shape.
+the seconds until psxj gives up on it, and its peak RSS, for each hostile shape; then the interface
+with all of them at once: how long `q` takes to quit.
 serve-sessions: psxj serve with its printed URL; this many websockets opened at once: how many got an
 interface and how many were refused, with what message.
 
@@ -145,8 +146,43 @@ def flooding_host(root: str, timeout: str) -> None:
                 said = process.stderr.read().decode(errors="replace").strip().splitlines()
                 said = said[0][:100] if said else ""
             print(f"{mode:17} --host-timeout {timeout}: {took:5.1f} s, peak RSS {peak:4.0f} MiB  {said}")
+        _quit_with_hostile_hosts(root, lab)
     finally:
         lab.close()
+
+
+def _quit_with_hostile_hosts(root: str, lab) -> None:
+    """The interface with every hostile host at once (--host-timeout 30): how long q takes to quit."""
+    from conftest import PtySession
+
+    session = PtySession([sys.executable, "-m", "psxj", "--ssh-config", lab.config, "--host",
+                          "error-then-flood,endless-length,trickle,big-answer", "--host-timeout", "30"],
+                         env=python_env(root), cwd=root)
+    try:
+        if not session.wait_for(b"4 hosts", timeout=30):
+            print("the interface never showed its hosts")
+            return
+        time.sleep(2)
+        started = time.monotonic()
+        session.type(b"q")
+        try:
+            session.proc.wait(timeout=60)
+            print(f"interface, all four hosts at once: q quit in {time.monotonic() - started:.1f} s")
+        except subprocess.TimeoutExpired:
+            print("interface, all four hosts at once: still running 60 s after q (killed)")
+            for child in _tree(session.proc.pid):
+                os.kill(child, signal.SIGKILL)
+    finally:
+        session.close()
+
+
+def _tree(pid: int) -> list:
+    found, pending = [], [pid]
+    while pending:
+        for child in _children(pending.pop()):
+            found.append(child)
+            pending.append(child)
+    return found
 
 
 def _children(pid: int) -> list:
@@ -182,28 +218,36 @@ def serve_sessions(root: str, tries: int) -> None:
 
         async def one(http):
             try:
-                async with http.ws_connect(websocket, timeout=10) as ws:
-                    received = b""
-                    while len(received) < 4000:
-                        message = await asyncio.wait_for(ws.receive(), 20)
-                        if message.type == aiohttp.WSMsgType.BINARY:
-                            received += message.data
-                        elif message.type != aiohttp.WSMsgType.TEXT:
-                            break
-                    return received
-            except (aiohttp.ClientError, asyncio.TimeoutError) as exc:
-                return f"{type(exc).__name__}: {exc}".encode()
+                ws = await http.ws_connect(websocket)
+            except aiohttp.ClientError as exc:
+                return None, f"{type(exc).__name__}: {exc}".encode()
+            received = b""
+            try:
+                while len(received) < 4000:
+                    message = await asyncio.wait_for(ws.receive(), 30)
+                    if message.type != aiohttp.WSMsgType.BINARY:
+                        break
+                    received += message.data
+            except asyncio.TimeoutError:
+                pass
+            return ws, received
 
         async def all_at_once():
             async with aiohttp.ClientSession() as http:
-                return await asyncio.gather(*(one(http) for _ in range(tries)))
+                opened = await asyncio.gather(*(one(http) for _ in range(tries)))
+                await asyncio.sleep(3)
+                memory = sum(rss_mib(pid) for pid in [server.pid, *_tree(server.pid)])
+                for ws, _received in opened:
+                    if ws is not None:
+                        await ws.close()
+                return [received for _ws, received in opened], memory
 
-        results = asyncio.run(all_at_once())
-        refused = [r for r in results if b"sessions" in r and b"refused" in r or b"Error" in r[:40]]
+        results, memory = asyncio.run(all_at_once())
+        refused = [r for r in results if b"sessions are open already" in r or b"Error" in r[:40]]
         print(f"psxj serve ({root}): {tries} websockets at once: {tries - len(refused)} got an interface, "
-              f"{len(refused)} refused")
+              f"{len(refused)} refused; the server and its interfaces then held {memory:.0f} MiB")
         for r in refused[:1]:
-            print("  refused with:", re.sub(rb"\x1b\[[0-9;?]*[a-zA-Z]", b"", r).decode(errors="replace")[:200])
+            print("  refused with:", re.sub(rb"\x1b\[[0-9;?]*[a-zA-Z]", b"", r).decode(errors="replace").strip()[:200])
     finally:
         server.send_signal(signal.SIGTERM)
         try:
