@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import fcntl
 import os
 import shutil
 import signal
 import subprocess
 import sys
+import termios
 import time
 from pathlib import Path
 from typing import Dict, List, Optional
@@ -51,14 +53,58 @@ def rows_by_pid(text: bytes) -> Dict[int, bytes]:
     return rows
 
 
+def _has_controlling_terminal() -> bool:
+    try:
+        os.close(os.open("/dev/tty", os.O_RDONLY | os.O_NOCTTY))
+    except OSError:   # ENXIO: no controlling terminal (CI, setsid, nohup)
+        return False
+    return True
+
+
+def _leave_the_terminal() -> None:
+    """In a spawned child, before it runs: give up the controlling terminal it inherited from pytest.
+    It stays in pytest's session and process group (TIOCNOTTY by a process that is not the session
+    leader only detaches that process), so it keeps every other property of the run."""
+    try:
+        fd = os.open("/dev/tty", os.O_RDONLY | os.O_NOCTTY)
+    except OSError:
+        return
+    try:
+        fcntl.ioctl(fd, termios.TIOCNOTTY)
+    finally:
+        os.close(fd)
+
+
+def _leaving_the_terminal(then=None):
+    def preexec() -> None:
+        _leave_the_terminal()
+        if then is not None:
+            then()
+    return preexec
+
+
+# Decided once: typed into a terminal, pytest has one; under CI (`setsid ... </dev/null`) it has none.
+SUITE_HAS_TERMINAL = _has_controlling_terminal()
+
+
 class Spawner:
-    """Starts processes for a test and kills and reaps every one of them afterwards."""
+    """Starts processes for a test and kills and reaps every one of them afterwards.
+
+    What a spawned process looks like does not depend on how the suite was started. Typed into a
+    terminal, it would inherit pytest's controlling terminal and foreground group (ps prints `T+`,
+    the audit finds a terminal); under CI it has none. So every process spawned here starts without a
+    controlling terminal and with /dev/null for its input, the shape CI gives it, in pytest's session:
+    not a session of its own, which would make it a session leader, the very thing many tests
+    distinguish (a job that never called setsid() from a daemon that did). A test that wants a new
+    session passes start_new_session=True; a test about terminals makes a pty of its own."""
 
     def __init__(self) -> None:
         self.procs: List[subprocess.Popen] = []
         self.extra_pids: List[int] = []
 
     def popen(self, argv, **kwargs) -> subprocess.Popen:
+        if SUITE_HAS_TERMINAL and not kwargs.get("start_new_session"):
+            kwargs["preexec_fn"] = _leaving_the_terminal(kwargs.get("preexec_fn"))
         kwargs.setdefault("stdin", subprocess.DEVNULL)
         kwargs.setdefault("stdout", subprocess.DEVNULL)
         kwargs.setdefault("stderr", subprocess.DEVNULL)

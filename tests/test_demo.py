@@ -212,10 +212,14 @@ async def test_step_mode_in_the_interface_narrates_the_real_values(rundir):
         assert f"PID {setsid['PID']} -> {second['PID']}" in seen["second-fork"]
         assert "开启一个新会话" in seen["setsid"]  # the tutorial's own words
         # The table shows the daemon with the values the last step recorded, highlighted.
-        await pilot.pause(0.2)
-        app.action_refresh_now()
-        await pilot.pause(0.8)
-        daemon = app.snapshot.get(second["PID"])
+        # Read it once it sleeps: caught writing its log, its STAT is R, which no step recorded.
+        for _ in range(20):
+            await pilot.pause(0.2)
+            app.action_refresh_now()
+            await pilot.pause(0.3)
+            daemon = app.snapshot.get(second["PID"])
+            if daemon is not None and not daemon.stat.startswith("R"):
+                break
         last = entries[-1]["row"]
         assert (daemon.pid, daemon.ppid, daemon.pgid, daemon.sid, daemon.tty, daemon.tpgid, daemon.stat) == \
             (last["PID"], last["PPID"], last["PGID"], last["SID"], last["TTY"], last["TPGID"], last["STAT"])

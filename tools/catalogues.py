@@ -14,6 +14,7 @@ of the files, so that moving code does not change the catalogues.
 from __future__ import annotations
 
 import argparse
+import gettext
 import io
 import os
 import sys
@@ -87,10 +88,37 @@ def updated(template: Catalog, locale: str) -> Catalog:
     return catalog
 
 
-def _without_dates(data: bytes) -> bytes:
-    """A catalogue's bytes less the header lines that change at every run."""
-    return b"\n".join(line for line in data.split(b"\n") if not line.startswith((b'"POT-Creation-Date:',
-                                                                                 b'"PO-Revision-Date:')))
+# Header fields a generator rewrites on its own (its name and version, the run's dates): no change of
+# content. Comparing them would make a new Babel release, or a new day, turn the check red.
+_GENERATOR_FIELDS = ("Generated-By", "POT-Creation-Date", "PO-Revision-Date")
+
+
+def _header(fields) -> Tuple[Tuple[str, str], ...]:
+    return tuple(sorted((name, value) for name, value in fields if name not in _GENERATOR_FIELDS))
+
+
+def po_content(data: bytes) -> tuple:
+    """What a .po or .pot says: each message with its plural, translation, flags, context, comments
+    and files, and the header less the generator's own fields. Not how a Babel release lays it out."""
+    if not data:
+        return ()
+    catalog = read_po(io.BytesIO(data))
+    messages = sorted((repr(m.id), repr(m.string), repr(m.context), tuple(sorted(m.flags)),
+                       tuple(m.auto_comments), tuple(m.user_comments), tuple(sorted(set(m.locations))))
+                      for m in catalog if m.id)
+    return _header(catalog.mime_headers), tuple(messages)
+
+
+def mo_content(data: bytes) -> tuple:
+    """What gettext reads from a compiled catalogue: every message and its translation, plus the
+    header less the generator's fields (its Plural-Forms decides ngettext)."""
+    if not data:
+        return ()
+    translations = gettext.GNUTranslations(io.BytesIO(data))
+    entries = dict(translations._catalog)   # noqa: SLF001 (the parsed table is the content)
+    header = entries.pop("", "")
+    fields = [tuple(part.strip() for part in line.split(":", 1)) for line in header.splitlines() if ":" in line]
+    return _header(fields), tuple(sorted(entries.items(), key=repr))
 
 
 def _old(path: str) -> bytes:
@@ -100,9 +128,10 @@ def _old(path: str) -> bytes:
         return f.read()
 
 
-def _write(path: str, data: bytes, check: bool, stale: list) -> None:
-    """Write a catalogue whose messages changed (its dates alone are no change); in --check, note it."""
-    if _without_dates(_old(path)) == _without_dates(data):
+def _write(path: str, data: bytes, check: bool, stale: list, content=po_content) -> None:
+    """Write a catalogue whose content changed (a generator's header or layout alone is no change);
+    in --check, note it."""
+    if content(_old(path)) == content(data):
         return
     if check:
         stale.append(path)
@@ -125,13 +154,7 @@ def main(argv=None) -> int:
         _write(po_path(locale), _po_bytes(catalog), args.check, stale)
         # The .mo is compiled from the .po as it is on disk: what the test compiles too.
         mo = compiled(po_path(locale)) if os.path.exists(po_path(locale)) else b""
-        if args.check:
-            if _old(mo_path(locale)) != mo:
-                stale.append(mo_path(locale))
-        elif _old(mo_path(locale)) != mo:
-            with open(mo_path(locale), "wb") as f:
-                f.write(mo)
-            print(f"wrote {os.path.relpath(mo_path(locale), ROOT)}")
+        _write(mo_path(locale), mo, args.check, stale, content=mo_content)
         untranslated = [m.id for m in catalog if m.id and (not m.string or m.fuzzy)]
         print(f"{locale}: {len(template)} messages, {len(untranslated)} untranslated or fuzzy")
     if stale:
