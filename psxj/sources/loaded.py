@@ -53,8 +53,11 @@ def read_source(path: str) -> tuple:
     if path == "-":
         data = read_bounded(sys.stdin.buffer, "stdin")
         return data.decode("utf-8", "surrogateescape"), "stdin", None
+    from psxj.safefs import open_to_read
+
     try:
-        with open(path, "rb") as f:
+        # Never a device, and no hang on a FIFO someone planted; a pipe of the user's own is read.
+        with os.fdopen(open_to_read(path, pipes=True), "rb") as f:
             taken = os.fstat(f.fileno()).st_mtime
             data = read_bounded(f, path)
     except OSError as exc:

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import json
 import time
-from typing import Any, Dict, List, Optional, Tuple
+from typing import Any, Dict, List, Optional, Protocol, Tuple
 
 from psxj.i18n import N_, _
 from psxj.model import ProcessRecord, Snapshot
@@ -25,6 +25,19 @@ MAX_TEXT = 256 * 1024            # procps reads at most 128 KiB of a command lin
 
 class BadAnswer(ValueError):
     """What a host sent is not what psxj's remote reader sends."""
+
+
+class DecodeGuard(Protocol):
+    """What stops a decode (the fleet reader's: psxj.sources.fleet.reader): each call raises to stop it."""
+
+    def rows(self, answer_bytes: int, count: int) -> None:
+        """Once the number of rows is known, before any is decoded: too many for the memory left?"""
+
+    def tick(self) -> None:
+        """Every ROWS_BETWEEN_TICKS rows: is the host's time up, or is psxj closing?"""
+
+
+ROWS_BETWEEN_TICKS = 1024
 
 
 # ProcessRecord's fields as the remote reader sends them (all but host), and how each is checked.
@@ -126,8 +139,8 @@ def parse_answer(data: bytes) -> Dict[str, Any]:
     return answer
 
 
-def table_snapshot(data: bytes, host: str, escaper: Escaper) -> Snapshot:
-    """A host's table from its remote reader's answer."""
+def table_snapshot(data: bytes, host: str, escaper: Escaper, guard: Optional[DecodeGuard] = None) -> Snapshot:
+    """A host's table from its remote reader's answer; `guard` may stop it between rows."""
     answer = parse_answer(data)
     rows = answer.get("rows")
     if not isinstance(rows, list) or len(rows) > MAX_ROWS:
@@ -139,16 +152,27 @@ def table_snapshot(data: bytes, host: str, escaper: Escaper) -> Snapshot:
         taken = epoch_seconds(answer.get("time"), "time")
     except ValueError as exc:
         raise BadAnswer(str(exc)) from None
-    records = [record_from_row(row, host, escaper) for row in rows]
+    if guard is None:
+        records = [record_from_row(row, host, escaper) for row in rows]
+    else:
+        guard.rows(len(data), len(rows))
+        records = []
+        for start in range(0, len(rows), ROWS_BETWEEN_TICKS):
+            guard.tick()
+            records.extend(record_from_row(row, host, escaper) for row in rows[start:start + ROWS_BETWEEN_TICKS])
     return Snapshot(records, source=f"ssh {host}", taken_at=taken, pid_width=width, from_proc=True,
                     system="linux", time_source=f"{host}'s clock")
 
 
-def ps_snapshot(text: str, host: str, escaper: Escaper) -> Snapshot:
+def ps_snapshot(text: str, host: str, escaper: Escaper, guard: Optional[DecodeGuard] = None) -> Snapshot:
     """A host's `ps -axj` text, parsed as --load parses it (procps, BSD, macOS): judged from the rows."""
     from psxj.sources.pstext import parse_ps_text
 
-    parsed = parse_ps_text(text, f"{host} (ps -axj)", time.time(), escaper)
+    tick = None
+    if guard is not None:
+        guard.rows(len(text), text.count("\n"))
+        tick = guard.tick
+    parsed = parse_ps_text(text, f"{host} (ps -axj)", time.time(), escaper, tick=tick)
     return Snapshot([r._replace(host=host) for r in parsed.records], source=f"ssh {host} (ps -axj)",
                     taken_at=parsed.taken_at, pid_width=parsed.pid_width, system=parsed.system, from_proc=False,
                     time_source=N_("this machine's clock, when the table arrived"))
