@@ -18,14 +18,14 @@ import time
 HELLO = b"PSXJ-FLEET 1\n"
 FIELDS = ("pid ppid pgid sid tty tpgid stat euid cpu_seconds command comm state kernel_thread argv tty_nr flags "
           "nice threads ruid rgid egid start_ticks start_time namespace_init user cgroup cpu_ticks rss_kb "
-          "session_key").split()
+          "session_key nspid").split()
 
 
 def big_answer() -> bytes:
     base = dict(pid=1, ppid=0, pgid=1, sid=1, tty="?", tpgid=None, stat="Ss", euid=0, cpu_seconds=0, command="x\0",
                 comm="x", state="S", kernel_thread=False, argv=None, tty_nr=0, flags=0, nice=0, threads=1, ruid=0,
                 rgid=0, egid=0, start_ticks=1, start_time=1.7e9, namespace_init=False, user=None, cgroup="/",
-                cpu_ticks=0, rss_kb=0, session_key=None)
+                cpu_ticks=0, rss_kb=0, session_key=None, nspid=None)
     row = json.dumps([base[f] for f in FIELDS], separators=(",", ":"))
     count = (64 * 1024 * 1024 - 4096) // (len(row) + 8)
     rows = ",".join(row.replace("[1,", f"[{pid},", 1) for pid in range(1, count + 1))
