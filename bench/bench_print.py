@@ -32,12 +32,12 @@ ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 _SPLIT = r"""
 import os, sys, time
 sys.path.insert(0, sys.argv[1])
-from psxj.render.escape import Escaper
+from psxj.escape import Escaper
 from psxj.render.psformat import Layout, columns
 from psxj.select import Selection
 from psxj.sources.proc import ProcReader, list_pids, pid_digits, read_records
 from psxj.sources.parallel import worker_count, usable_cores
-from psxj import live_output
+from psxj.commands import live_output
 
 def raw(pids):
     for pid in pids:
@@ -142,8 +142,8 @@ def measure(runs: int, env: dict) -> dict:
 
 def split(env: dict) -> list:
     interpreter = [timed([sys.executable, "-c", "pass"], env) for _ in range(7)]
-    imports = [timed([sys.executable, "-c", "import psxj.cli, psxj.live_output, psxj.render.psformat"], env)
-               for _ in range(7)]
+    imports = [timed([sys.executable, "-c", "import psxj.commands.main, psxj.commands.table, "
+                      "psxj.commands.live_output, psxj.render.psformat"], env) for _ in range(7)]
     out = subprocess.run([sys.executable, "-c", _SPLIT, ROOT], capture_output=True, text=True, env=env, check=True)
     values = out.stdout.split()
     return [median_ms(interpreter), median_ms(imports) - median_ms(interpreter), *map(float, values)]

@@ -1,5 +1,5 @@
 """`python -m psxj` is the `psxj` command."""
 
-from psxj.cli import main
+from psxj.commands.main import main
 
 raise SystemExit(main())

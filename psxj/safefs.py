@@ -49,7 +49,7 @@ def _writable_by_others(st: os.stat_result) -> bool:
 def _check_ancestor(path: str, st: os.stat_result) -> None:
     """A directory on the way: root's or the caller's, and nobody else may replace what is in it
     (group/other write is allowed only with the sticky bit, as on /tmp)."""
-    from psxj.render.escape import safe_text
+    from psxj.escape import safe_text
 
     if not stat.S_ISDIR(st.st_mode):
         raise UnsafePath(_("{path} is not a directory").format(path=safe_text(path)))
@@ -105,7 +105,7 @@ def trusted_real_path(path: str) -> str:
 
 
 def _shown(path: str) -> str:
-    from psxj.render.escape import safe_text
+    from psxj.escape import safe_text
 
     return safe_text(path)
 

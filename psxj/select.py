@@ -56,7 +56,7 @@ _MAX_ITEM = 64  # no id or name is longer; longer items are refused, not parsed,
 def shown(item: str) -> str:
     """A user's list item, quoted for an error message: escaped and cut, so a hostile or huge
     argument can neither drive the terminal nor flood it."""
-    from psxj.render.escape import safe_text
+    from psxj.escape import safe_text
 
     text = safe_text(item)
     return repr(text if len(text) <= 40 else text[:37] + "...")

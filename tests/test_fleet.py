@@ -24,7 +24,7 @@ from sshlab import SshLab, have_sshd
 from test_tui import screen_text
 
 from psxj.errors import UsageError
-from psxj.render.escape import Escaper
+from psxj.escape import Escaper
 from psxj.sources.fleet import payload
 from psxj.sources.fleet.decode import SENT_FIELDS, BadAnswer, audit_reports, table_snapshot
 from psxj.sources.fleet.hosts import host_list

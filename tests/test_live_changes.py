@@ -265,7 +265,7 @@ def test_a_full_answer_replaces_the_table():
 
 
 def test_cpu_percent_of_a_refresh_measures_the_busy_and_gives_the_idle_zero(spawner, reader):
-    from psxj.views import cpu_percent
+    from psxj.render.views import cpu_percent
 
     busy = spawner.python("READY()\nwhile True: pass")
     idle = spawner.sleeper("idle cpu")

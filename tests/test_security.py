@@ -172,7 +172,8 @@ def as_nobody(script):
 
 def psxj(*args):
     env = {k: v for k, v in os.environ.items() if k != "XDG_RUNTIME_DIR"}  # as under su, sudo or cron
-    code = f"import sys; sys.path.insert(0, {ROOT!r}); from psxj.cli import main; sys.exit(main(sys.argv[1:]))"
+    code = (f"import sys; sys.path.insert(0, {ROOT!r}); "
+            "from psxj.commands.main import main; sys.exit(main(sys.argv[1:]))")
     done = subprocess.run([sys.executable, "-c", code, *args], capture_output=True, env=env, cwd="/", timeout=60)
     return {"status": done.returncode, "out": done.stdout.decode(errors="replace"),
             "err": done.stderr.decode(errors="replace")}

@@ -185,7 +185,7 @@ async def test_signal_needs_confirmation_and_reaches_the_process(spawner):
 
 @linux_only
 async def test_signal_is_not_sent_to_a_reused_pid(spawner):
-    from psxj.signals import SignalError, send_signal
+    from psxj.act.signals import SignalError, send_signal
 
     proc = spawner.sleeper()
     from psxj.sources.proc import read_one

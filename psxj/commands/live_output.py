@@ -1,6 +1,6 @@
 """--print, --json and --csv of the processes running now, on every usable core.
 
-The command line's path for a live table on Linux (cli.run_table calls it). Reading /proc is
+The command line's path for a live table on Linux (psxj.commands.table.run_table calls it). Reading /proc is
 most of the work, and what follows is per row too, so both are shared among forked workers
 (psxj.sources.parallel); this process only puts the rows in PID order and writes them:
 
@@ -16,8 +16,8 @@ from __future__ import annotations
 
 from typing import List, Sequence, Tuple
 
+from psxj.escape import Escaper
 from psxj.model import ProcessRecord, Snapshot
-from psxj.render.escape import Escaper
 from psxj.select import Selection
 from psxj.sources.parallel import map_shares, worker_count
 from psxj.sources.proc import ProcReader, list_pids, pid_digits, read_records, with_cgroups

@@ -11,6 +11,8 @@ from __future__ import annotations
 
 from typing import Dict, List, NamedTuple, Optional, Tuple
 
+from psxj.cells import pad_cells
+from psxj.escape import safe_text
 from psxj.i18n import N_, _
 from psxj.judge.facts import Gone, ProcFacts, SystemFacts, Unreadable
 from psxj.judge.kinds import MEANINGS, Kind
@@ -18,8 +20,6 @@ from psxj.judge.profiles import NOT_NEEDED, RULES_OF, profile_for
 from psxj.judge.rules import FAIL, PASS, RULES, UNKNOWN, Context
 from psxj.judge.rules import NOT_NEEDED as NA
 from psxj.model import ProcessRecord, Snapshot
-from psxj.render.cells import pad_cells
-from psxj.render.escape import safe_text
 
 __all__ = ["PASS", "FAIL", "UNKNOWN", "NA", "RULE_HELP", "Verdict", "Report", "SystemFacts", "audit_process",
            "audit_all", "format_report", "summary_line"]

@@ -10,11 +10,11 @@ from __future__ import annotations
 import datetime
 from typing import Callable, List, NamedTuple, Optional
 
+from psxj.escape import safe_text
 from psxj.i18n import N_, _
 from psxj.model import ProcessRecord, Snapshot
-from psxj.names import group_name, user_name
-from psxj.render.escape import safe_text
 from psxj.render.psformat import format_time
+from psxj.sources.names import group_name, user_name
 
 NOT_READABLE = N_("not readable (permission denied)")
 

@@ -17,8 +17,8 @@ from typing import Any, Dict, Iterable, List
 from psxj.errors import PsxjError
 from psxj.i18n import _, untranslated
 from psxj.model import ProcessRecord, Snapshot
-from psxj.names import user_name
 from psxj.render.psformat import format_time
+from psxj.sources.names import user_name
 
 FIELDS = (
     "ppid", "pid", "pgid", "sid", "tty", "tpgid", "stat", "uid", "user", "time", "command",

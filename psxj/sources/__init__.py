@@ -5,8 +5,8 @@ from __future__ import annotations
 import os
 from typing import Optional
 
+from psxj.escape import Escaper
 from psxj.model import Snapshot
-from psxj.render.escape import Escaper
 
 
 def live_snapshot(parallel: bool = False, escaper: Optional[Escaper] = None) -> Snapshot:

@@ -18,9 +18,9 @@ import sys
 from typing import Any, Dict, Iterator, List, Optional
 
 from psxj.errors import PsxjError, UsageError
+from psxj.escape import Escaper
 from psxj.i18n import N_, _
 from psxj.model import ProcessRecord, Snapshot
-from psxj.render.escape import Escaper
 from psxj.sources.checks import checked, epoch_seconds, lines_of, number, parse_time, shown
 from psxj.sources.pstext import _kernel_thread_by_look, parse_ps_text
 from psxj.sources.systems import comm_from_command

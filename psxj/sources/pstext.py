@@ -14,9 +14,9 @@ import re
 from typing import Callable, Dict, List, NamedTuple, Optional, Tuple
 
 from psxj.errors import PsxjError
+from psxj.escape import Escaper
 from psxj.i18n import N_, _
 from psxj.model import ProcessRecord, Snapshot
-from psxj.render.escape import Escaper
 from psxj.sources.checks import lines_of, number, parse_time, shown
 from psxj.sources.systems import FREEBSD, LINUX, MACOS, bsd_tty, comm_from_command, device_tty, infer_sessions
 

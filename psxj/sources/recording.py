@@ -47,9 +47,9 @@ import zlib
 from typing import Any, Callable, Dict, List, NamedTuple, Optional, Tuple
 
 from psxj.errors import PsxjError
+from psxj.escape import Escaper
 from psxj.i18n import N_, _
 from psxj.model import ProcessRecord, Snapshot
-from psxj.render.escape import Escaper
 from psxj.safefs import RunDir, UnsafePath, open_directory_to_read, open_to_read
 from psxj.sources.checks import epoch_seconds
 
@@ -635,6 +635,6 @@ def open_recording(path: str, escaper: Optional[Escaper] = None,
 def _stderr_warning(message: str) -> None:
     import sys
 
-    from psxj.render.escape import safe_text
+    from psxj.escape import safe_text
 
     print(_("psxj: warning: {message}").format(message=safe_text(message)), file=sys.stderr)

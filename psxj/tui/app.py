@@ -26,17 +26,10 @@ from textual.screen import Screen
 from textual.widgets import Input, Static
 
 from psxj.errors import PsxjError
+from psxj.escape import safe_text
 from psxj.i18n import N_, _
 from psxj.model import Snapshot
-from psxj.render.escape import safe_text
-from psxj.select import Selection, parse_filter
-from psxj.tui.demo_panel import DemoPanel
-from psxj.tui.events_pane import SCOPE_WORDS, SCOPES, EventsPane, event_pids
-from psxj.tui.keys import keys_of
-from psxj.tui.main_screen import MainScreen
-from psxj.tui.table import ProcessTable
-from psxj.tui.wrapping import toast_text, wrapped
-from psxj.views import (
+from psxj.render.views import (
     COLUMN_BY_KEY,
     COLUMN_KEYS,
     GROUP_HEADER,
@@ -47,6 +40,13 @@ from psxj.views import (
     cpu_percent,
     header_members,
 )
+from psxj.select import Selection, parse_filter
+from psxj.tui.demo_panel import DemoPanel
+from psxj.tui.events_pane import SCOPE_WORDS, SCOPES, EventsPane, event_pids
+from psxj.tui.keys import keys_of
+from psxj.tui.main_screen import MainScreen
+from psxj.tui.table import ProcessTable
+from psxj.tui.wrapping import toast_text, wrapped
 
 # Actions that only make sense on live processes: hidden, and refused, on a loaded table.
 LIVE_ONLY = frozenset({"signal", "demo", "pause", "refresh_now", "demo_hangup", "demo_second_instance", "audit",
@@ -751,8 +751,8 @@ class PsxjApp(App):
         self.push_screen(SignalScreen(targets, scope), chosen)
 
     def _send(self, name: str, target) -> None:
-        """Signal each process of the target, each proven by its start time (psxj.signals)."""
-        from psxj.signals import SignalError, send_signal
+        """Signal each process of the target, each proven by its start time (psxj.act.signals)."""
+        from psxj.act.signals import SignalError, send_signal
 
         sent, refused = [], []
         for record in target.records:
@@ -905,7 +905,7 @@ class PsxjApp(App):
 
     def _own_identity(self):
         """(PID, start ticks) of this interface: a demo started here exits when it is gone."""
-        from psxj.identity import start_ticks
+        from psxj.act.identity import start_ticks
 
         ticks = start_ticks(os.getpid())
         return (os.getpid(), ticks) if ticks is not None else None

@@ -10,8 +10,8 @@ from rich.text import Text
 from textual.widgets import Static
 
 from psxj.demo.steps import narrate, run_length
+from psxj.escape import safe_text
 from psxj.i18n import _
-from psxj.render.escape import safe_text
 from psxj.tui.wrapping import wrapped_group
 
 

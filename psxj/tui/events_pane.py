@@ -15,8 +15,8 @@ from rich.console import Group
 from rich.text import Text
 from textual.widgets import Static
 
+from psxj.escape import safe_text
 from psxj.i18n import N_, _
-from psxj.render.escape import safe_text
 from psxj.render.eventtext import EventLines
 
 SCOPES = ("all", "subtree", "filter")

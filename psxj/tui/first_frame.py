@@ -17,10 +17,10 @@ import os
 import termios
 from typing import List, Optional, Tuple
 
+from psxj.cells import fit
 from psxj.i18n import _
 from psxj.model import ProcessRecord, Snapshot
-from psxj.render.cells import fit
-from psxj.views import TableLayout
+from psxj.render.views import TableLayout
 
 _RESET, _BOLD, _DIM, _REVERSE, _GREEN, _ITALIC = "\x1b[0m", "\x1b[1m", "\x1b[2m", "\x1b[7m", "\x1b[32m", "\x1b[3m"
 _CHROME_LINES = 4   # status line, header, filter line, key bar

@@ -17,8 +17,8 @@ from textual.containers import VerticalScroll
 from textual.screen import ModalScreen
 from textual.widgets import Static
 
+from psxj.escape import safe_text
 from psxj.i18n import N_, _, ngettext
-from psxj.render.escape import safe_text
 
 _STYLES = {"ok": "bold green", "ps": "bold yellow", "slow": "bold yellow", "waiting": "yellow", "failing": "bold red"}
 _WORDS = {"ok": N_("OK"), "ps": N_("OK (ps)"), "slow": N_("SLOW"), "waiting": N_("WAITING"), "failing": N_("FAILING")}

@@ -220,7 +220,7 @@ class LabScreen(Screen):
         self.app.call_from_thread(self._show_processes, snapshot, records, focus, report)
 
     def _show_processes(self, snapshot, records, focus: Optional[int], report) -> None:
-        from psxj.views import ViewOptions, session_rows
+        from psxj.render.views import ViewOptions, session_rows
 
         if not self.is_mounted:
             return

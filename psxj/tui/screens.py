@@ -13,13 +13,13 @@ from textual.containers import Horizontal, Vertical, VerticalScroll
 from textual.screen import ModalScreen, Screen
 from textual.widgets import Button, Label, OptionList, Static
 
-from psxj.details import COLUMN_MEANINGS, FLAG_MEANINGS, STATE_MEANINGS, process_facts
+from psxj.act.signals import MEANINGS, MENU
 from psxj.i18n import N_, _
 from psxj.model import ProcessRecord, Snapshot
-from psxj.signals import MEANINGS, MENU
+from psxj.render.details import COLUMN_MEANINGS, FLAG_MEANINGS, STATE_MEANINGS, process_facts
+from psxj.render.views import COLUMNS
 from psxj.tui.keys import bar_entries, key_bar
 from psxj.tui.wrapping import wrapped
-from psxj.views import COLUMNS
 
 
 def facts_table(rows: List[tuple], headers: tuple) -> Table:
@@ -133,7 +133,7 @@ class SignalScreen(ModalScreen[Optional[Tuple[str, str]]]):
         self._typed = ""
 
     def compose(self) -> ComposeResult:
-        from psxj.signals import signal_number
+        from psxj.act.signals import signal_number
 
         with Vertical(id="signal-dialog", classes="dialog"):
             yield Label(id="signal-target")
@@ -173,7 +173,7 @@ class SignalScreen(ModalScreen[Optional[Tuple[str, str]]]):
         self.dismiss((self.scope, MENU[event.option_index]))
 
     def on_key(self, event) -> None:
-        from psxj.signals import signal_number
+        from psxj.act.signals import signal_number
 
         if event.character in self.SCOPE_KEYS and self.SCOPE_KEYS[event.character] in self.targets:
             self.scope = self.SCOPE_KEYS[event.character]
@@ -203,8 +203,8 @@ class ColumnsScreen(ModalScreen[Optional[Tuple[str, ...]]]):
     def compose(self) -> ComposeResult:
         from textual.widgets import SelectionList
 
-        from psxj.details import COLUMN_MEANINGS
-        from psxj.views import COLUMN_BY_KEY, OPTIONAL_KEYS
+        from psxj.render.details import COLUMN_MEANINGS
+        from psxj.render.views import COLUMN_BY_KEY, OPTIONAL_KEYS
 
         with Vertical(classes="dialog", id="columns-dialog"):
             yield Static(wrapped(Text(_("Optional columns (Space toggles, Enter applies, Esc cancels)"),
@@ -215,8 +215,8 @@ class ColumnsScreen(ModalScreen[Optional[Tuple[str, ...]]]):
             yield Static(id="columns-meaning")
 
     def on_selection_list_selection_highlighted(self, event) -> None:
-        from psxj.details import COLUMN_MEANINGS
-        from psxj.views import COLUMN_BY_KEY
+        from psxj.render.details import COLUMN_MEANINGS
+        from psxj.render.views import COLUMN_BY_KEY
 
         header = COLUMN_BY_KEY[event.selection.value].header
         self.query_one("#columns-meaning", Static).update(wrapped(f"{header}: {_(COLUMN_MEANINGS[header])}"))
@@ -224,7 +224,7 @@ class ColumnsScreen(ModalScreen[Optional[Tuple[str, ...]]]):
     def action_apply(self) -> None:
         from textual.widgets import SelectionList
 
-        from psxj.views import OPTIONAL_KEYS
+        from psxj.render.views import OPTIONAL_KEYS
 
         selected = set(self.query_one("#columns-list", SelectionList).selected)
         self.dismiss(tuple(key for key in OPTIONAL_KEYS if key in selected))

@@ -13,8 +13,7 @@ from __future__ import annotations
 import argparse
 from typing import List, Optional
 
-from psxj.errors import add_language_argument
-from psxj.i18n import install
+from psxj.i18n import add_language_argument, install
 from psxj.tui.app import DEMO_ACTIONS, SIGNAL_ACTIONS, PsxjApp, run_app
 
 

@@ -28,7 +28,7 @@ from textual.strip import Strip
 from psxj.i18n import _
 from psxj.judge.kinds import DAEMON_LIKE, ORPHAN
 from psxj.model import ProcessRecord, Snapshot
-from psxj.views import GROUP_HEADER, PROCESS, SESSION_HEADER, Row, TableLayout, flags
+from psxj.render.views import GROUP_HEADER, PROCESS, SESSION_HEADER, Row, TableLayout, flags
 
 MARK_WIDTH = 2
 GONE = "gone"  # kind of the row that stands where the selected process was when it exited

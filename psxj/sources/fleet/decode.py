@@ -13,9 +13,9 @@ import json
 import time
 from typing import Any, Dict, List, Optional, Protocol, Tuple
 
+from psxj.escape import Escaper
 from psxj.i18n import N_, _
 from psxj.model import ProcessRecord, Snapshot
-from psxj.render.escape import Escaper
 from psxj.sources.checks import RANGES, epoch_seconds
 
 MAX_ANSWER = 64 * 1024 * 1024   # bytes of one answer: as much as --load reads

@@ -22,7 +22,7 @@ PACKAGE_ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.dirname(o
 
 # Sent to the other machine: each must import only the standard library and modules of this list.
 REMOTE_MODULES: Tuple[str, ...] = (
-    "psxj", "psxj.errors", "psxj.i18n", "psxj.model", "psxj.render", "psxj.render.cells", "psxj.render.escape",
+    "psxj", "psxj.errors", "psxj.i18n", "psxj.model", "psxj.render", "psxj.cells", "psxj.escape",
     "psxj.sources", "psxj.sources.parallel", "psxj.sources.proc", "psxj.sources.ttynames",
     "psxj.sources.fleet", "psxj.sources.fleet.remote",
     "psxj.judge", "psxj.judge.audit", "psxj.judge.facts", "psxj.judge.kinds", "psxj.judge.locks",

@@ -20,8 +20,8 @@ import os
 import shutil
 from typing import List, NamedTuple, Optional, Tuple
 
+from psxj.escape import safe_text
 from psxj.i18n import N_, _
-from psxj.render.escape import safe_text
 from psxj.sources.fleet.budget import FleetMemory
 from psxj.sources.fleet.decode import MAX_ANSWER
 from psxj.sources.fleet.payload import BOOTSTRAP, program
