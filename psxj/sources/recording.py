@@ -52,6 +52,7 @@ from psxj.i18n import N_, _
 from psxj.model import ProcessRecord, Snapshot
 from psxj.safefs import RunDir, UnsafePath, open_directory_to_read, open_to_read
 from psxj.sources.checks import epoch_seconds
+from psxj.sources.fields import record_from_fields
 
 MAGIC = b"PX"
 VERSION = 1
@@ -473,8 +474,6 @@ class Recording:
         frame = self.frames[index]
         head = self.headers[frame.segment]
         fields = head["fields"]
-        from psxj.sources.loaded import record_from_fields
-
         records = []
         for row in rows.values():
             try:
