@@ -34,7 +34,9 @@ class Selector(NamedTuple):
         if self.flag == "--kind":
             if snapshot is None:
                 raise ValueError("--kind selects by kind, which needs the snapshot the records are in")
-            return lambda record: snapshot.kind_of(record).name
+            from psxj.judge.kinds import kind_of
+
+            return lambda record: kind_of(snapshot, record).name
         return SELECTORS[self.flag].field
 
     def matches(self, record: ProcessRecord, snapshot: Optional[Snapshot] = None) -> bool:

@@ -17,6 +17,7 @@ import time
 import pytest
 from conftest import NOBODY, linux_only, pid_reused_by, root_only, stat_fields
 
+from psxj.judge.kinds import kind_of
 from psxj.sources.incremental import ChangeReader, IncrementalReader, LiveTable, _ChangeEvents
 from psxj.sources.proc import ProcReader
 
@@ -197,13 +198,13 @@ def test_the_kind_is_judged_again_when_the_parent_goes(spawner, reader):
     child = int(shell.stdout.readline())
     spawner.track(child)
     first = reader.read()
-    assert first.kind_of(first.get(child)).name == "job"
+    assert kind_of(first, first.get(child)).name == "job"
     shell.stdin.close()
     shell.wait()
     until(lambda: stat_fields(child)[1] != str(shell.pid).encode())
     second = reader.read()
     assert second.get(child).ppid != shell.pid
-    assert second.kind_of(second.get(child)).name == "orphan"
+    assert kind_of(second, second.get(child)).name == "orphan"
 
 
 def test_turns_read_every_process_whole_in_the_end(spawner):

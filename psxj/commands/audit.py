@@ -17,6 +17,7 @@ from psxj.commands.parsing import command_parser
 from psxj.errors import PsxjError, UsageError
 from psxj.i18n import N_, _, untranslated
 from psxj.judge.audit import RULE_HELP, audit_all, exited_report, format_report, summary_line
+from psxj.judge.kinds import daemon_like
 from psxj.judge.profiles import PROFILES, RULES_OF
 
 SUMMARY = N_("check processes against the daemon rules, with evidence")
@@ -87,7 +88,7 @@ def main(argv: List[str]) -> int:
     # --json is machine output: kind reasons and evidence in English, whatever the language.
     with untranslated() if args.json else contextlib.nullcontext():
         records = [snapshot.get(pid) for pid in pids if pid not in missing] if pids else \
-            [r for r in snapshot.records if snapshot.daemon_like(r)]
+            [r for r in snapshot.records if daemon_like(snapshot, r)]
         reports = audit_all(snapshot, records, args.profile)
     if missing:  # audited what is still there; what has exited is named, in the order asked
         by_pid = {report.pid: report for report in reports}

@@ -12,6 +12,7 @@ from typing import Callable, List, NamedTuple, Optional
 
 from psxj.escape import safe_text
 from psxj.i18n import N_, _
+from psxj.judge.kinds import kind_of
 from psxj.model import ProcessRecord, Snapshot
 from psxj.render.psformat import format_time
 from psxj.sources.names import group_name, user_name
@@ -165,7 +166,7 @@ def process_facts(snapshot: Snapshot, record: ProcessRecord) -> List[Fact]:
         Fact(_("name"), r.comm, _("the kernel's 15-byte command name (comm)")),
         Fact(_("kernel thread"), _("yes") if r.kernel_thread else _("no"),
              _("PF_KTHREAD: a worker of the kernel itself")),
-        *_kind_facts(snapshot.kind_of(r)),
+        *_kind_facts(kind_of(snapshot, r)),
         Fact(_("nice"), _("unknown") if r.nice is None else str(r.nice),
              _("scheduling niceness, -20 (greedy) to 19")),
         Fact(_("threads"), _("unknown") if r.threads is None else str(r.threads)),

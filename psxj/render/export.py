@@ -16,6 +16,7 @@ from typing import Any, Dict, Iterable, List
 
 from psxj.errors import PsxjError
 from psxj.i18n import _, untranslated
+from psxj.judge.kinds import kind_of
 from psxj.model import ProcessRecord, Snapshot
 from psxj.render.psformat import format_time
 from psxj.sources.names import user_name
@@ -29,7 +30,7 @@ FIELDS = (
 
 
 def as_dict(snapshot: Snapshot, record: ProcessRecord) -> Dict[str, Any]:
-    kind = snapshot.kind_of(record)
+    kind = kind_of(snapshot, record)
     return {
         "ppid": record.ppid, "pid": record.pid, "pgid": record.pgid, "sid": record.sid,
         "tty": record.tty, "tpgid": record.tpgid, "stat": record.stat, "uid": record.euid,

@@ -28,6 +28,7 @@ from textual.widgets import Input, Static
 from psxj.errors import PsxjError
 from psxj.escape import safe_text
 from psxj.i18n import N_, _
+from psxj.judge.kinds import daemon_like
 from psxj.model import Snapshot
 from psxj.render.views import (
     COLUMN_BY_KEY,
@@ -620,7 +621,7 @@ class PsxjApp(App):
         if self.snapshot is None or not self.snapshot.live:
             return
         daemons = [row.record for row in self.table.rows
-                   if row.kind == PROCESS and self.snapshot.daemon_like(row.record)]
+                   if row.kind == PROCESS and daemon_like(self.snapshot, row.record)]
         if not daemons:
             self.notify(_("No daemon-like process on screen (D shows only those; or clear the filter)."))
             return

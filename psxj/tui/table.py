@@ -26,7 +26,7 @@ from textual.scroll_view import ScrollView
 from textual.strip import Strip
 
 from psxj.i18n import _
-from psxj.judge.kinds import DAEMON_LIKE, ORPHAN
+from psxj.judge.kinds import DAEMON_LIKE, ORPHAN, kind_of
 from psxj.model import ProcessRecord, Snapshot
 from psxj.render.views import GROUP_HEADER, PROCESS, SESSION_HEADER, Row, TableLayout, flags
 
@@ -306,7 +306,7 @@ class ProcessTable(ScrollView, can_focus=True):
         elif record.state in ("T", "t"):
             names.append("ptable--stopped")
         elif self.snapshot is not None:
-            kind = self.snapshot.kind_of(record).name
+            kind = kind_of(self.snapshot, record).name
             if kind in DAEMON_LIKE:
                 names.append("ptable--daemon")
             elif kind == ORPHAN:

@@ -46,6 +46,7 @@ def table() -> dict:
 def audit(request: dict) -> dict:
     """The audit of `pids` (or, with `all`, of every daemon-like process), as `psxj audit` runs it."""
     from psxj.judge.audit import SystemFacts, audit_process
+    from psxj.judge.kinds import daemon_like
     from psxj.sources.proc import read_snapshot
 
     snapshot = read_snapshot()
@@ -53,7 +54,7 @@ def audit(request: dict) -> dict:
     missing = [p for p in pids if snapshot.get(p) is None]
     if missing:
         return {"missing": missing}
-    records = [snapshot.get(p) for p in pids] if pids else [r for r in snapshot.records if snapshot.daemon_like(r)]
+    records = [snapshot.get(p) for p in pids] if pids else [r for r in snapshot.records if daemon_like(snapshot, r)]
     system = SystemFacts(snapshot)
     reports = []
     for record in records:
