@@ -261,3 +261,10 @@ def safe_text(data: bytes | str) -> str:
     paths from /proc, names from files. The same escaping as COMMAND, so no control byte
     (ESC, BEL, CSI, OSC) from a process, a file or an argument ever reaches a terminal."""
     return default_escaper().text(data)
+
+
+def shown(item: str) -> str:
+    """A user's word (a list item, a host name), quoted for an error message: escaped and cut, so a
+    hostile or huge argument can neither drive the terminal nor flood it."""
+    text = safe_text(item)
+    return repr(text if len(text) <= 40 else text[:37] + "...")

@@ -21,6 +21,7 @@ from operator import attrgetter
 from typing import Callable, Dict, FrozenSet, List, NamedTuple, Optional, Sequence, Tuple
 
 from psxj.errors import PsxjError, UsageError
+from psxj.escape import shown
 from psxj.i18n import N_, _
 from psxj.model import ProcessRecord, Snapshot
 
@@ -53,15 +54,6 @@ class SelectorKind(NamedTuple):
 
 _LIST_SEPARATORS = " ,\t"
 _MAX_ITEM = 64  # no id or name is longer; longer items are refused, not parsed, and shown cut
-
-
-def shown(item: str) -> str:
-    """A user's list item, quoted for an error message: escaped and cut, so a hostile or huge
-    argument can neither drive the terminal nor flood it."""
-    from psxj.escape import safe_text
-
-    text = safe_text(item)
-    return repr(text if len(text) <= 40 else text[:37] + "...")
 
 
 def _split(flag: str, text: str) -> List[str]:

@@ -26,8 +26,9 @@ from test_tui import screen_text
 from psxj.errors import UsageError
 from psxj.escape import Escaper
 from psxj.judge.kinds import kind_of
+from psxj.judge.remote import audit_reports
 from psxj.sources.fleet import payload
-from psxj.sources.fleet.decode import SENT_FIELDS, BadAnswer, audit_reports, table_snapshot
+from psxj.sources.fleet.decode import SENT_FIELDS, BadAnswer, table_snapshot
 from psxj.sources.fleet.hosts import host_list
 
 needs_sshd = pytest.mark.skipif(not (have_sshd and shutil.which("unshare") and shutil.which("nsenter")

@@ -50,7 +50,8 @@ def build_parser(commands: Optional[argparse._SubParsersAction] = None) -> argpa
 
 def _pid(text: str) -> int:
     """A PID as ps's -p reads it (decimal, 0x hex, 0 octal; 1 .. 2^31-1)."""
-    from psxj.select import shown, strtoul
+    from psxj.escape import shown
+    from psxj.select import strtoul
 
     value = strtoul(text)
     if value is None or not 1 <= value <= 0x7FFFFFFF:

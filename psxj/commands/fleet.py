@@ -96,7 +96,8 @@ def audit_on_host(args: argparse.Namespace, pids: List[int]) -> list:
     import json
 
     from psxj.escape import Escaper
-    from psxj.sources.fleet.decode import BadAnswer, audit_reports
+    from psxj.judge.remote import audit_reports
+    from psxj.sources.fleet.decode import BadAnswer
     from psxj.sources.fleet.hosts import check_host
     from psxj.sources.fleet.ssh import HostError, HostSession, ssh_command
 

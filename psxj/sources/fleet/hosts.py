@@ -23,7 +23,7 @@ _DESTINATION = re.compile(
 
 
 def check_host(text: str, where: str) -> str:
-    from psxj.select import shown
+    from psxj.escape import shown
 
     if not _DESTINATION.match(text):
         raise UsageError(_("{where}: not a host name: {text} (a name, user@name, an address or "
