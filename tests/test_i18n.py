@@ -549,7 +549,7 @@ async def test_the_columns_dialog_shows_the_highlighted_columns_meaning_whole(ch
     from psxj.render.details import COLUMN_MEANINGS
     from psxj.render.views import COLUMN_BY_KEY, OPTIONAL_KEYS
     from psxj.tui.app import PsxjApp
-    from psxj.tui.screens import ColumnsScreen
+    from psxj.tui.views import ColumnsScreen
 
     app = PsxjApp(snapshot=tutorial())
     async with app.run_test(size=size) as pilot:
@@ -611,7 +611,7 @@ async def test_the_detail_checklist_and_audit_of_a_real_daemon_show_chinese_evid
     from psxj.render.details import process_facts
     from psxj.select import parse_filter
     from psxj.tui.app import PsxjApp
-    from psxj.tui.screens import AuditScreen, DetailScreen
+    from psxj.tui.details import AuditScreen, DetailScreen
 
     pid = start_daemon(spawner, "--no-second-fork", "--umask", "022")
     _ = i18n._

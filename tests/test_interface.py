@@ -18,7 +18,10 @@ from textual.widgets import Input
 
 from psxj.model import ProcessRecord, Snapshot
 from psxj.tui.app import PsxjApp
-from psxj.tui.screens import ColumnsScreen, DetailScreen, HelpScreen, SignalScreen
+from psxj.tui.details import DetailScreen
+from psxj.tui.screens import HelpScreen
+from psxj.tui.signals import SignalScreen
+from psxj.tui.views import ColumnsScreen
 
 
 def many(count: int = 120, long_command: str = "") -> Snapshot:

@@ -11,7 +11,9 @@ from conftest import FIXTURES, LiveReader, linux_only, select_live_row
 from psxj.model import Snapshot
 from psxj.sources.loaded import load_snapshot
 from psxj.tui.app import PsxjApp
-from psxj.tui.screens import DetailScreen, HelpScreen, SignalScreen
+from psxj.tui.details import DetailScreen
+from psxj.tui.screens import HelpScreen
+from psxj.tui.signals import SignalScreen
 
 TUTORIAL = FIXTURES / "tutorial-axj.txt"
 FIXED_TIME = 1_700_000_000.0

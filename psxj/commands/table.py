@@ -88,7 +88,8 @@ def run_table(argv: List[str]) -> int:
                                "at its latest table"))
         if hosts:
             from psxj.commands.fleet import fleet_reader
-            from psxj.tui.app import LOCAL_ONLY, run_app
+            from psxj.tui.app import LOCAL_ONLY
+            from psxj.tui.run import run_app
 
             return run_app(selection=selection, delay=args.delay, reader=fleet_reader(args, hosts),
                            refused_actions=LOCAL_ONLY, events=False)  # this machine's events: not theirs

@@ -27,6 +27,10 @@ SCOPE_WORDS = {"all": N_("every process"), "subtree": N_("the selected process a
 class EventsPane(Static):
     """The last events of the chosen scope, newest at the bottom."""
 
+    DEFAULT_CSS = """
+    EventsPane { height: 14; padding: 0 1; background: $boost; border-top: solid $secondary; }
+    """
+
     def __init__(self, capacity: int = 400, **kwargs) -> None:
         super().__init__(**kwargs)
         self.lines: Deque[str] = deque(maxlen=capacity)

@@ -14,7 +14,8 @@ import argparse
 from typing import List, Optional
 
 from psxj.i18n import add_language_argument, install
-from psxj.tui.app import DEMO_ACTIONS, SIGNAL_ACTIONS, PsxjApp, run_app
+from psxj.tui.app import DEMO_ACTIONS, SIGNAL_ACTIONS, PsxjApp
+from psxj.tui.run import run_app
 
 
 class ServedApp(PsxjApp):
