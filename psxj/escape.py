@@ -1,7 +1,8 @@
 """How procps-ng 4.0 turns untrusted process names and arguments into printable text.
 
-Part of the view: every name or argument psxj prints passes through here, so no
-control character from a process ever reaches a terminal raw.
+Part of the foundation, because every layer escapes: the sources as they read (a record's COMMAND
+is escaped already), the errors that quote a user's words, and every view. Every name or argument
+psxj prints passes through here, so no control character from a process ever reaches a terminal raw.
 
 procps escapes in two passes, and psxj reproduces both byte for byte:
 

@@ -16,6 +16,8 @@ whose open() acts (a tape rewinds, a watchdog arms). `open_to_read` checks the t
 Configuration that makes psxj run commands (ssh's) must be root's or the caller's: `trusted_file`.
 
 This module is the one place such checks live; everything else calls it.
+Part of the foundation: the sources, the demo, the lab, the interface's settings and the command line
+all open files through it.
 """
 
 from __future__ import annotations

@@ -8,6 +8,8 @@ selected everything, a psxj selector restricts the table.
 Lists are comma- or space-separated. Users and groups are names or numbers. One
 deliberate difference from procps: `-g` always means effective group, as the ps manual
 documents; procps reads an all-numeric `-g` list as session IDs.
+The selection box of the pipeline: above the judgement (--kind selects by the judge's kinds), below
+the views that show what it selects.
 """
 
 from __future__ import annotations

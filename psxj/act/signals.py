@@ -3,6 +3,7 @@
 The proof is psxj.act.identity's: a pidfd opened first, the start time compared with the row's,
 the signal sent through the pidfd. Elsewhere (no /proc, no pidfd) psutil compares the start
 time just before it signals.
+Part of the acts (psxj.act); the interface's signal dialog (psxj.tui.signals) sends through here.
 """
 
 from __future__ import annotations

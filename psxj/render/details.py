@@ -1,6 +1,6 @@
 """Everything psxj can tell about one process, with what each field means.
 
-The detail view and `--json` consumers read this; it never imports Textual. Facts
+Part of the views (psxj.render): the detail view (psxj.tui.details) and the help show it. Facts
 come from the record and, for a live process, from psutil; a fact the user may not
 read says so instead of being left out or guessed.
 """

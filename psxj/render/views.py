@@ -1,7 +1,8 @@
 """What the interface shows of a snapshot: filtered, toggled, sorted, as a flat table, a forest or sessions.
 
 Pure functions from (snapshot, options) to rows, with no Textual in them: the
-interface calls them on every refresh and key press, and tests call them directly.
+interface calls them on every refresh and key press, the lab's command line (psxj.commands.lab)
+and the first frame too, and tests call them directly. Part of the views (psxj.render).
 """
 
 from __future__ import annotations

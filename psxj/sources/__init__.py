@@ -1,4 +1,6 @@
-"""Sources of process records: live /proc (Linux), psutil (elsewhere), or a saved file."""
+"""Sources of process records: live /proc (Linux), psutil (elsewhere), a saved file or a recording,
+other machines (fleet/), the kernel's events. The source box of the pipeline: above the model and the
+foundation, below everything else; a source never imports the judge, the views or the interface."""
 
 from __future__ import annotations
 

@@ -2,6 +2,7 @@
 
 Textual names keys after what they are (`slash`, `less_than_sign`, `f9`); help, the key bar
 and the command palette show them as they are typed (`/`, `<`, `F9`, `Enter`).
+Part of the interface (psxj.tui): the main screen's key bar, the help's and the palette's lists.
 """
 
 from __future__ import annotations

@@ -6,6 +6,7 @@ demo unless --allow-demo. Choices are not saved (the browser's user is not this 
 status line says where the server listens.
 
     python -m psxj.tui.served [--delay S] [--banner TEXT] [--allow-signals] [--allow-demo]
+Part of the interface (psxj.tui): the browser view (psxj.web) runs it as a program, never imports it.
 """
 
 from __future__ import annotations

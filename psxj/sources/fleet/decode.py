@@ -5,6 +5,7 @@ Numbers must be integers in the kernel's ranges, times finite, texts strings of 
 texts come back raw (the kernel's bytes, surrogate-escaped) and are escaped on this side with this
 side's locale, exactly as /proc text is here. JSON is the only format read (never marshal or
 pickle, which are not safe against crafted data). A bad answer is a one-line error for that host.
+Part of the fleet source (psxj.sources.fleet); the remote audit's reports are read by psxj.judge.remote.
 """
 
 from __future__ import annotations

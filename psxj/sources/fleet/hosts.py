@@ -3,6 +3,7 @@
 A host name is handed to ssh, so it must never be taken for an option (`-oProxyCommand=...`)
 or carry anything but a destination: `name`, `user@name`, an address, `[v6]`, or
 `ssh://[user@]name[:port]`. Everything else is refused with the offending line named.
+Part of the fleet source (psxj.sources.fleet); the command line's --host options are psxj.commands.fleet.
 """
 
 from __future__ import annotations
