@@ -36,7 +36,7 @@ LAYERS = (
 )
 # On top, the three views of a user meet: the command line starts the interface and the browser
 # view; those never import the command line, and the browser view serves the interface as a program
-# (psxj.tui.served), never as a module: each is a layer of its own.
+# (psxj.tui.served), never as a module (checked below: the layers alone would let it).
 TOP = ("psxj.tui", "psxj.web", "psxj.commands", "psxj.__main__")
 
 
@@ -173,6 +173,15 @@ def test_no_layer_below_the_top_imports_the_interface_the_browser_or_the_command
     assert below == []
 
 
+def test_the_browser_view_never_imports_the_interface():
+    assert across(GRAPH, "psxj.web", "psxj.tui") == []
+
+
+def across(graph: Dict[str, Set[str]], source: str, target: str) -> List[str]:
+    return sorted(f"{m} imports {t}" for m, targets in graph.items() for t in targets
+                  if _in(m, source) and _in(t, target))
+
+
 def test_no_circles():
     assert circles(GRAPH) == []
 
@@ -246,6 +255,11 @@ def test_planted_violations_in_source_files_are_found(tmp_path):
     assert [v.split(" imports ")[0] for v in upward(graph)] == ["psxj.model (snapshot)",
                                                                 "psxj.sources.proc (sources)"]
     assert textual_outside_the_interface(tmp_path) == ["psxj.sources.proc"]
+
+
+def test_the_browser_view_importing_the_interface_is_found():
+    assert across({"psxj.web.server": {"psxj.tui.app"}}, "psxj.web", "psxj.tui") == \
+        ["psxj.web.server imports psxj.tui.app"]
 
 
 def test_a_module_without_a_layer_is_refused():
