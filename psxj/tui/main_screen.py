@@ -39,7 +39,7 @@ from psxj.tui.views import Views
 F = TypeVar("F", bound=Feature)
 
 # The order of the key bar, the help and the palette: on a narrow terminal the first keys stay. A key
-# not named here comes after these, in its feature's order.
+# not named here follows the one its feature binds before it (or comes last, when that is its first).
 KEY_ORDER = (
     "help", "filter", "search", "mode('forest')", "mode('sessions')", "hosts", "signal", "details", "tag",
     "clear_filter", "toggle_kernel", "toggle_daemons", "sort(1)", "sort(-1)", "invert_sort", "columns", "events",
@@ -82,14 +82,14 @@ class MainScreen(Screen):
 
     def key_bindings(self) -> List[Tuple[Binding, object]]:
         """Every key of this screen (its features' and its own) with what answers it, in KEY_ORDER."""
-        found = [(binding, self) for binding in self.BINDINGS]
-        found += [(binding, feature) for feature in self.features for binding in feature.BINDINGS]
-
-        def rank(item: Tuple[Binding, object]) -> int:
-            action = item[0].action
-            return KEY_ORDER.index(action) if action in KEY_ORDER else len(KEY_ORDER)
-
-        return sorted(found, key=rank)
+        ranked = []
+        for owner in [self, *self.features]:
+            rank = float(len(KEY_ORDER))
+            for binding in owner.BINDINGS:
+                # Listed: its place. Not: just after the key bound before it (sorted() keeps their order).
+                rank = float(KEY_ORDER.index(binding.action)) if binding.action in KEY_ORDER else rank
+                ranked.append((rank, binding, owner))
+        return [(binding, owner) for _rank, binding, owner in sorted(ranked, key=lambda item: item[0])]
 
     def ordered_keys(self) -> Iterator[Binding]:
         return (binding for binding, _owner in self.key_bindings())
