@@ -15,7 +15,7 @@ import os
 import threading
 import time
 from operator import itemgetter
-from typing import Iterable, List, Optional
+from typing import TYPE_CHECKING, Iterable, List, Optional
 
 from textual import on
 from textual.app import App, SystemCommand
@@ -25,11 +25,9 @@ from textual.widgets import Static
 
 from psxj.escape import safe_text
 from psxj.i18n import _
-from psxj.judge.story import EventLog
 from psxj.model import Snapshot
 from psxj.render.views import PROCESS, ViewOptions, build_rows, cpu_percent
 from psxj.select import Selection
-from psxj.tui import config
 from psxj.tui.demo import Demo, DemoRuns
 from psxj.tui.events import Events
 from psxj.tui.feature import Feature, StatusPart
@@ -45,6 +43,9 @@ from psxj.tui.table import ProcessTable
 from psxj.tui.time_travel import TimeTravel, Travel
 from psxj.tui.views import Views
 from psxj.tui.wrapping import toast_text
+
+if TYPE_CHECKING:
+    from psxj.demo.control import DemoControl
 
 # Actions that only make sense on live processes: hidden, and refused, on a loaded table.
 LIVE_ONLY = frozenset({"signal", "demo", "pause", "refresh_now", "demo_hangup", "demo_second_instance", "audit",
@@ -79,7 +80,7 @@ class PsxjApp(App):
         self.refused_actions = frozenset(refused_actions)
         self.status_banner = status_banner   # said first on the status line (psxj serve: where it listens)
         self.remember = remember             # keep the theme and columns in the user's config (psxj.tui.config)
-        saved = config.load_choices() if remember else {}
+        saved = self._load_choices() if remember else {}
         selection = selection or Selection()
         self.options = ViewOptions(selection=selection, columns=saved.get("columns", ()))
         self.command_line_selection = bool(selection)   # for the exit status: nothing matched it
@@ -93,6 +94,8 @@ class PsxjApp(App):
         self._previous: Optional[Snapshot] = None
         self._previous_identities: Optional[set] = None
         self.use_events = events           # listen to fork/exec/setsid/exit (psxj.sources.events) while live
+        from psxj.judge.story import EventLog
+
         self.event_log = EventLog()        # every event since start: birth stories, observed adoptions
         self.event_feed = None             # EventFeed, once psxj.tui.events has opened it
         self.demo_runs = DemoRuns(demo_rundir, keep_demo)
@@ -127,9 +130,17 @@ class PsxjApp(App):
                        timeout=timeout, markup=markup)   # i18n: toast_text wraps Chinese by cells
 
     # settings: kept between runs ----------------------------------------------------
+    @staticmethod
+    def _load_choices() -> dict:
+        from psxj.tui import config
+
+        return config.load_choices()
+
     def _save_choices(self, **choices) -> None:
         if not self.remember:
             return
+        from psxj.tui import config
+
         problem = config.save(choices)
         if problem:
             self.notify(_("Not remembered: {problem}").format(problem=problem), severity="warning")
@@ -339,7 +350,7 @@ class PsxjApp(App):
         self.main.feature(Filter).action_filter()
 
     @property
-    def demo(self):
+    def demo(self) -> Optional["DemoControl"]:
         return self.demo_runs.control
 
     @property
@@ -354,7 +365,7 @@ class PsxjApp(App):
     def demo_second_run(self):
         return self.demo_runs.second_run
 
-    def _demo_control(self):
+    def _demo_control(self) -> "DemoControl":
         return self.demo_runs.control_for()
 
     def follow_demo(self) -> None:

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import os
 import time
-from typing import List, Optional
+from typing import TYPE_CHECKING, List, Optional
 
 from textual.binding import Binding
 
@@ -20,6 +20,9 @@ from psxj.i18n import _
 from psxj.model import Snapshot
 from psxj.tui.demo_panel import DemoPanel
 from psxj.tui.feature import Feature
+
+if TYPE_CHECKING:
+    from psxj.demo.control import DemoControl
 
 _ENDED_SHOWN_SECONDS = 6   # the panel says the demo has ended this long, then goes
 
@@ -31,15 +34,15 @@ class DemoRuns:
     def __init__(self, rundir: Optional[str], keep: bool) -> None:
         self.rundir = rundir
         self.keep = keep                  # --keep-demo: leave a demo started here running
-        self.control = None               # DemoControl once the demo is shown
+        self.control: Optional["DemoControl"] = None   # once the demo is shown
         self.started_here = False
         self.launchers: list = []         # launchers we must reap
         self.run = None                   # the run the panel narrates (DemoControl.launch's Run)
         self.second_run = None            # the second instance I started, to be refused
 
-    def control_for(self):
+    def control_for(self) -> "DemoControl":
         if self.control is None:
-            from psxj.demo.control import DemoControl
+            from psxj.demo.control import DemoControl  # when the demo is first shown: not at start
 
             self.control = DemoControl(self.rundir)
         return self.control

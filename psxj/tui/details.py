@@ -2,7 +2,8 @@
 from the live events, and its daemon checklist; and the audit of every daemon on screen (a).
 
 A feature of the main screen (psxj.tui.feature). The facts are psxj.render.details', the verdicts
-psxj.judge.audit's; on a session or group header, Enter shows the leader's details.
+psxj.judge.audit's (both imported when first asked for: the interface starts without them); on a
+session or group header, Enter shows the leader's details.
 """
 
 from __future__ import annotations
@@ -21,14 +22,11 @@ from textual.widgets import Static
 
 from psxj.escape import safe_text
 from psxj.i18n import _
-from psxj.judge.audit import SystemFacts, audit_process, summary_line, verdict_word
 from psxj.judge.kinds import daemon_like
 from psxj.model import ProcessRecord, Snapshot
-from psxj.render.details import process_facts
 from psxj.render.views import GROUP_HEADER, PROCESS, SESSION_HEADER, header_members
 from psxj.tui.feature import Feature
 from psxj.tui.keys import bar_entries, key_bar
-from psxj.tui.screens import facts_table
 from psxj.tui.table import ProcessTable
 from psxj.tui.wrapping import wrapped
 
@@ -102,6 +100,8 @@ class Details(Feature):
 
     @work(thread=True, exclusive=True, group="audit")
     def _run_audit(self, snapshot: Snapshot, records) -> None:
+        from psxj.judge.audit import SystemFacts, audit_process
+
         system = SystemFacts(snapshot)
         reports = [audit_process(snapshot, record, system) for record in records]
         self.app.call_from_thread(self.app.push_screen, AuditScreen(reports))
@@ -125,6 +125,9 @@ class DetailScreen(Screen):
         self.extra_sections = extra_sections or []
 
     def compose(self) -> ComposeResult:
+        from psxj.render.details import process_facts
+        from psxj.tui.screens import facts_table
+
         r = self.record
         title = Text(f"PID {r.pid}  {r.command}", no_wrap=True, overflow="ellipsis")
         yield Static(title, id="detail-title")
@@ -141,6 +144,8 @@ class DetailScreen(Screen):
 
 def checklist_table(report) -> Table:
     """One audit report as a table: rule, verdict, evidence."""
+    from psxj.judge.audit import verdict_word
+
     table = Table(_("rule"), _("verdict"), _("evidence"), box=None, expand=True, pad_edge=False)
     styles = {"pass": "bold green", "fail": "bold red", "unknown": "bold yellow", "n/a": "dim"}
     for rule in report.rules:
@@ -156,6 +161,8 @@ def checklist_section(snapshot: Snapshot, record: ProcessRecord) -> Static:
             host=record.host, pid=record.pid)))
     if not snapshot.live:
         return Static("\n" + _("[b]Daemon checklist[/b]: needs a live process (this table was loaded from a file)."))
+    from psxj.judge.audit import audit_process
+
     return checklist_widget(audit_process(snapshot, record))
 
 
@@ -190,6 +197,8 @@ class AuditScreen(ModalScreen):
         self.reports = reports
 
     def compose(self) -> ComposeResult:
+        from psxj.judge.audit import summary_line
+
         with VerticalScroll(id="help-body"):
             yield Static(_("[b]Audit[/b] of {count} daemon(s) on screen").format(count=len(self.reports)))
             yield Static(wrapped("\n".join(summary_line(r) for r in self.reports)), id="audit-summary")

@@ -19,7 +19,6 @@ from textual.screen import ModalScreen
 from textual.widgets import Static
 
 from psxj.i18n import N_, _
-from psxj.render.details import COLUMN_MEANINGS
 from psxj.render.views import COLUMN_BY_KEY, COLUMN_KEYS, OPTIONAL_KEYS, ViewOptions
 from psxj.tui.feature import Feature, StatusPart
 from psxj.tui.table import ProcessTable
@@ -115,6 +114,8 @@ class ColumnsScreen(ModalScreen[Optional[Tuple[str, ...]]]):
     def compose(self) -> ComposeResult:
         from textual.widgets import SelectionList
 
+        from psxj.render.details import COLUMN_MEANINGS
+
         with Vertical(classes="dialog", id="columns-dialog"):
             yield Static(wrapped(Text(_("Optional columns (Space toggles, Enter applies, Esc cancels)"),
                                       style="bold")), id="columns-title")
@@ -124,6 +125,8 @@ class ColumnsScreen(ModalScreen[Optional[Tuple[str, ...]]]):
             yield Static(id="columns-meaning")
 
     def on_selection_list_selection_highlighted(self, event) -> None:
+        from psxj.render.details import COLUMN_MEANINGS
+
         header = COLUMN_BY_KEY[event.selection.value].header
         self.query_one("#columns-meaning", Static).update(wrapped(f"{header}: {_(COLUMN_MEANINGS[header])}"))
 
