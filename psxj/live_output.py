@@ -25,32 +25,40 @@ from psxj.sources.proc import ProcReader, list_pids, pid_digits, read_records, w
 _READ_PER_WORKER = 600    # PIDs: below this many per core, forking costs more than it saves
 _WRITE_PER_WORKER = 1500  # rows to encode: cheaper than reading one, so a worker needs more of them
 
-Lines = List[Tuple[int, str]]  # (pid, the row's text): sorted, the rows in PID order
+Lines = List[Tuple[int, bytes]]  # (pid, the row's text): sorted, the rows in PID order
 
 
-def _in_pid_order(lines: Lines) -> List[str]:
+def _in_pid_order(lines: Lines) -> List[bytes]:
     lines.sort()  # PIDs are unique: the texts are never compared
     return [text for _, text in lines]
 
 
-def ps_text(selection: Selection, escaper: Escaper, screen_cols: int) -> Tuple[str, int]:
-    """The `ps -axj` table of the selected processes, and how many rows it has."""
+def ps_text(selection: Selection, escaper: Escaper, screen_cols: int) -> Tuple[bytes, int]:
+    """The `ps -axj` table of the selected processes, and how many rows it has.
+
+    Without a selector no row needs a record: each worker lays out each process's PsCells, read
+    straight from its files (ProcReader.cells). A selector compares records, so then they are made."""
     from psxj.render.psformat import Layout, columns
 
     if selection.needs_snapshot:
         snapshot = read_snapshot(selection, escaper)
         records = selection.apply(snapshot.records, snapshot)
         layout = Layout(columns(snapshot.pid_width), screen_cols, escaper)
-        return "\n".join([layout.header(), *map(layout.row, records)]) + "\n", len(records)
+        text = "\n".join([layout.header(), *map(layout.row, records)]) + "\n"
+        return text.encode("utf-8", "surrogateescape"), len(records)
     layout = Layout(columns(pid_digits()), screen_cols, escaper)
-    reader = ProcReader(escaper)
+    reader = ProcReader(escaper, arguments=False)
 
     def lines_of(pids: Sequence[int]) -> Lines:
-        return [(r.pid, layout.row(r)) for r in selection.apply(reader.read_pids(pids))]
+        if not selection:
+            row, cells = layout.text_row, reader.ps_cells
+            return [(pid, row(found)) for pid, found in zip(pids, map(cells, pids)) if found is not None]
+        return [(r.pid, layout.row(r).encode("utf-8", "surrogateescape"))
+                for r in selection.apply(reader.read_pids(pids))]
 
     pids = list_pids()
     rows = _in_pid_order(map_shares(lines_of, pids, worker_count(len(pids), _READ_PER_WORKER)))
-    return "\n".join([layout.header(), *rows]) + "\n", len(rows)
+    return b"\n".join([layout.header().encode("ascii"), *rows]) + b"\n", len(rows)
 
 
 def read_snapshot(selection: Selection, escaper: Escaper) -> Snapshot:

@@ -72,6 +72,13 @@ class ProcessRecord(NamedTuple):
         return self.tty != "?"
 
 
+# The cells of one `ps -axj` row as /proc gives them (psxj.sources.proc.ProcReader.cells), for
+# --print, which needs no record: PPID, PID, PGID, SID, TTY, TPGID, STAT, UID (the kernel's own
+# digits, the TTY name, STAT), TIME as CPU minutes and seconds (two ints), and the escaped COMMAND;
+# bytes but for TIME. A plain tuple: a named one costs a class at every start of psxj.
+PsCells = Tuple[bytes, bytes, bytes, bytes, bytes, bytes, bytes, bytes, int, int, bytes]
+
+
 class Snapshot:
     """An immutable set of records taken at one moment, in PID order."""
 
