@@ -14,6 +14,7 @@ from __future__ import annotations
 import os
 import pty
 import signal
+import time
 
 import pytest
 from conftest import linux_only, wait_for_zombie
@@ -103,11 +104,12 @@ def test_a_process_on_a_terminal_in_its_foreground_group():
     try:
         reader = ProcReader()
         files = None
-        for _ in range(200):  # until it runs sleep, not the forked Python
+        deadline = time.monotonic() + 10
+        while time.monotonic() < deadline:  # until it runs sleep, on its terminal, not the forked Python
             files = reader.files(pid)
             if files is not None and files[0] == b"sleep":
                 break
-            os.sched_yield()
+            time.sleep(0.01)
         assert files is not None and files[1][4] != b"0"   # tty_nr: it has a terminal
         assert_same_rows(pid, files, "terminal")
     finally:
