@@ -8,11 +8,13 @@ know (a loaded ps text has no real uid, no flags) are None: unknown, never inven
 from __future__ import annotations
 
 import time
+from operator import attrgetter
 from typing import Dict, Iterable, NamedTuple, Optional, Sequence, Tuple
 
 from psxj.i18n import N_
 
 PF_KTHREAD = 0x00200000  # include/linux/sched.h: the task is a kernel thread
+_BY_PID = attrgetter("pid")  # in C: 50,000 records are sorted at every refresh of the live view
 
 
 class ProcessRecord(NamedTuple):
@@ -95,7 +97,7 @@ class Snapshot:
         system: Optional[str] = None,
         from_proc: Optional[bool] = None,
     ) -> None:
-        self.records: Tuple[ProcessRecord, ...] = tuple(sorted(records, key=lambda r: r.pid))
+        self.records: Tuple[ProcessRecord, ...] = tuple(sorted(records, key=_BY_PID))
         self.source = source
         self.taken_at = time.time() if taken_at is None else taken_at
         self.pid_width = pid_width
