@@ -10,8 +10,10 @@ both running at once. After a warm-up it measures both over the same consecutive
 CPU time of each program's process tree (user + system time of the program and its live
 descendants, such as psxj's /proc reader helper, plus what they reaped: cutime, cstime, all from
 /proc/PID/stat) and, apart, of its tmux server (the terminal's work of drawing what it wrote).
-Prints each window, the median and spread of the percentages of one core, and the ratio
-psxj/htop (goal: at most 1.0 at every size). Every process started here is ended by its PID.
+Prints each window, the median and spread of the percentages of one core, the ratio psxj/htop
+(goal: at most 1.0 at every size), and the machine's forks a second meanwhile (psxj's events feed
+works for each). With --baseline REF, that commit's psxj runs too, over the same windows. Every
+process started here is ended by its PID.
 """
 
 from __future__ import annotations
@@ -23,6 +25,7 @@ import signal
 import statistics
 import subprocess
 import sys
+import tempfile
 import time
 from typing import Dict, List
 
@@ -160,7 +163,7 @@ def measure(programs: Dict[str, List[str]], columns: int, lines: int, warmup: fl
     results = {name: {"cpu": [], "tmux": [], "rss": 0.0, "alive": True} for name in programs}
     try:
         for name, argv in programs.items():
-            running[name] = InTmux(f"psxj-bench-{os.getpid()}-{name}", argv, columns, lines)
+            running[name] = InTmux(f"psxj-bench-{os.getpid()}-{name.replace(' ', '-')}", argv, columns, lines)
         time.sleep(warmup)
         marks = {name: (p.cpu(), p.server_cpu()) for name, p in running.items()}
         for _ in range(windows):
@@ -182,6 +185,15 @@ def measure(programs: Dict[str, List[str]], columns: int, lines: int, warmup: fl
     return results
 
 
+def forks() -> int:
+    """Processes forked on this machine since boot (/proc/stat)."""
+    with open("/proc/stat") as f:
+        for line in f:
+            if line.startswith("processes "):
+                return int(line.split()[1])
+    return 0
+
+
 def median_spread(values: List[float], digits: int = 2) -> str:
     return f"{statistics.median(values):.{digits}f} ({min(values):.{digits}f}-{max(values):.{digits}f})"
 
@@ -195,6 +207,8 @@ def main() -> int:
     parser.add_argument("--size", default="160x48")
     parser.add_argument("--delay", type=float, default=2.0, help="refresh interval of both, in seconds")
     parser.add_argument("--psxj-args", default="", help="more arguments for psxj (e.g. --no-events)")
+    parser.add_argument("--baseline", metavar="REF",
+                        help="also run this commit's psxj (git archive), at the same time, over the same windows")
     args = parser.parse_args()
     columns, lines = (int(v) for v in args.size.split("x"))
     htop, tmux = shutil.which("htop"), shutil.which("tmux")
@@ -202,10 +216,13 @@ def main() -> int:
         sys.exit("bench_live_cpu: needs htop and tmux (apt-get install htop tmux)")
     version = subprocess.run([htop, "--version"], capture_output=True, text=True).stdout.split("\n")[0]
     tenths = str(round(args.delay * 10))
-    programs = {
-        "psxj": [sys.executable, "-m", "psxj", "--delay", f"{args.delay:g}", *args.psxj_args.split()],
-        "htop": [htop, "-d", tenths],
-    }
+    psxj_argv = ["--delay", f"{args.delay:g}", *args.psxj_args.split()]
+    programs = {"psxj": [sys.executable, "-m", "psxj", *psxj_argv], "htop": [htop, "-d", tenths]}
+    scratch = tempfile.mkdtemp(prefix="psxj-live-")
+    if args.baseline:  # its own copy, run from there: `python -m psxj` finds the psxj of the current directory
+        tree = archive(args.baseline, scratch)
+        programs = {f"psxj {args.baseline}": ["env", "-C", tree, sys.executable, "-m", "psxj", *psxj_argv],
+                    **programs}
     print(f"machine: {machine()}")
     print(f"{version}, {subprocess.run([tmux, '-V'], capture_output=True, text=True).stdout.strip()}; "
           f"{columns}x{lines}; both running at once, each in its own tmux server; {args.windows} windows of "
@@ -216,20 +233,34 @@ def main() -> int:
             for note in sleepers.notes:
                 print(f"  ({note})")
             total = process_count()
-            load_before = open("/proc/loadavg").read().split()[0]
+            load_before, forks_before, started = open("/proc/loadavg").read().split()[0], forks(), time.monotonic()
             results = measure(programs, columns, lines, args.warmup, args.windows, args.seconds)
             load_after = open("/proc/loadavg").read().split()[0]
+            fork_rate = (forks() - forks_before) / (time.monotonic() - started)
         more = f" (the machine already ran {present})" if present > target else ""
-        print(f"\n{total} processes{more}; load average {load_before} before, {load_after} after; "
-              "% of one core, median (min-max) of the windows:")
+        print(f"\n{total} processes{more}; load average {load_before} before, {load_after} after; the machine "
+              f"forked {fork_rate:.1f} processes a second (psxj's events follow them); % of one core, median "
+              "(min-max) of the windows:")
         for name, r in results.items():
             windows = " ".join(f"{v:.2f}" for v in r["cpu"])
-            print(f"  {name:5} {median_spread(r['cpu'])}   windows: {windows}   its tmux: "
+            print(f"  {name:12} {median_spread(r['cpu'])}   windows: {windows}   its tmux: "
                   f"{median_spread(r['tmux'])}   resident {r['rss']:.0f} MiB"
                   f"{'' if r['alive'] else '  (IT EXITED EARLY)'}")
-        ratios = [p / h if h else float("inf") for p, h in zip(results["psxj"]["cpu"], results["htop"]["cpu"])]
-        print(f"  ratio psxj/htop: {median_spread(ratios)}  (goal: at most 1.0)")
+        for name in results:
+            if name.startswith("psxj"):
+                ratios = [p / h if h else float("inf") for p, h in zip(results[name]["cpu"], results["htop"]["cpu"])]
+                print(f"  ratio {name}/htop: {median_spread(ratios)}  (goal: at most 1.0)")
+    shutil.rmtree(scratch, ignore_errors=True)
     return 0
+
+
+def archive(ref: str, into: str) -> str:
+    """The psxj of commit `ref`, as files in `into` (git archive: nothing of this checkout changes)."""
+    tree = os.path.join(into, "tree")
+    os.makedirs(tree)
+    data = subprocess.run(["git", "-C", ROOT, "archive", ref, "psxj"], capture_output=True, check=True).stdout
+    subprocess.run(["tar", "-x", "-C", tree], input=data, check=True)
+    return tree
 
 
 if __name__ == "__main__":

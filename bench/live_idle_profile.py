@@ -24,6 +24,7 @@ import argparse
 import json
 import os
 import signal
+import subprocess
 import sys
 import tempfile
 import time
@@ -66,7 +67,7 @@ from psxj.sources import reader as psxj_reader, event_stream
 
 original_tick = textual.timer.Timer._tick
 async def tick(self, *args, **kwargs):
-    callback = self._callback
+    callback = getattr(self._callback, "__wrapped__", self._callback)
     key = "timer " + (getattr(callback, "__qualname__", None) or str(self.name))
     counts[key] += 1
     started = time.perf_counter()
@@ -103,14 +104,24 @@ def stream_read(self, *args, **kwargs):
 event_stream.EventStream.read = stream_read
 
 def dump(*_):
+    names = {str(t.native_id): t.name for t in threading.enumerate()}
     with open(out_path + ".tmp", "w") as f:
-        json.dump({"counts": counts, "seconds": seconds, "time": time.monotonic()}, f)
+        json.dump({"counts": counts, "seconds": seconds, "time": time.monotonic(), "threads": names}, f)
     os.replace(out_path + ".tmp", out_path)
 signal.signal(signal.SIGUSR1, dump)
 
 from psxj.cli import main
 raise SystemExit(main())
 """
+
+
+def archive(ref: str, into: str) -> str:
+    """The psxj of commit `ref`, as files in `into` (git archive: nothing of this checkout changes)."""
+    tree = os.path.join(into, "tree")
+    os.makedirs(tree)
+    data = subprocess.run(["git", "-C", ROOT, "archive", ref, "psxj"], capture_output=True, check=True).stdout
+    subprocess.run(["tar", "-x", "-C", tree], input=data, check=True)
+    return tree
 
 
 def thread_cpu(pid: int) -> Dict[str, float]:
@@ -162,6 +173,7 @@ def main() -> int:
     parser.add_argument("--size", default="160x48")
     parser.add_argument("--delay", type=float, default=2.0)
     parser.add_argument("--psxj-args", default="")
+    parser.add_argument("--baseline", metavar="REF", help="profile this commit's psxj instead (git archive)")
     args = parser.parse_args()
     columns, lines = (int(v) for v in args.size.split("x"))
     print(f"machine: {machine()}")
@@ -170,7 +182,8 @@ def main() -> int:
         with open(launcher, "w") as f:
             f.write(_LAUNCHER)
         stats_path = os.path.join(scratch, "probes.json")
-        argv = [sys.executable, launcher, stats_path, ROOT, "--delay", f"{args.delay:g}", *args.psxj_args.split()]
+        tree = archive(args.baseline, scratch) if args.baseline else ROOT
+        argv = [sys.executable, launcher, stats_path, tree, "--delay", f"{args.delay:g}", *args.psxj_args.split()]
         with Sleepers(max(args.processes - process_count(), 0)):
             total = process_count()
             program = InTmux(f"psxj-idle-{os.getpid()}", argv, columns, lines)
@@ -188,14 +201,17 @@ def main() -> int:
                 load = open("/proc/loadavg").read().split()[0]
             finally:
                 program.close()
-    print(f"{total} processes, {columns}x{lines}, psxj --delay {args.delay:g} {args.psxj_args}, {elapsed:.0f} s after "
+    print(f"{args.baseline or 'this checkout'}: {total} processes, {columns}x{lines}, psxj --delay {args.delay:g} "
+          f"{args.psxj_args}, {elapsed:.0f} s after "
           f"{args.warmup:g} s; load average {load}; the machine forked {(forks1 - forks0) / elapsed:.1f} processes a "
           "second meanwhile")
     print(f"interface process: {100 * (process1 - process0) / elapsed:.2f} % of a core (clock ticks, all its "
           f"threads, the dead ones too)")
+    names = last.get("threads", {})
     for key in sorted(threads1, key=lambda k: threads0.get(k, 0) - threads1[k]):
         used = threads1[key] - threads0.get(key, 0)
-        print(f"  thread {key:28} {100 * used / elapsed:6.3f} %")
+        tid = key.split()[0]
+        print(f"  thread {tid:>7} {names.get(tid, '(ended)'):24} {100 * used / elapsed:6.3f} %")
     if helper:
         print(f"reader helper (PID {helper}): {100 * (helper1 - helper0) / elapsed:.3f} % of a core")
     counts = {k: last["counts"].get(k, 0) - first["counts"].get(k, 0) for k in last["counts"]}
