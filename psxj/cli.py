@@ -2,7 +2,7 @@
 
     psxj [SELECTORS] [--print | --json | --csv] [--load FILE [--at TIME]] [--delay SECONDS]
     psxj --host HOST[,HOST...] [--hosts-file FILE] [--host-timeout S] [--ssh-config FILE] [SELECTORS] [...]
-    psxj serve [--host 127.0.0.1] [--port 8000] [--allow-signals] [--allow-demo]
+    psxj serve [--host 127.0.0.1] [--port 8000] [--max-sessions N] [--allow-signals] [--allow-demo] [--no-secret]
     psxj record DIR [--interval S] [--max-size SIZE] [SELECTORS]
     psxj diff A B [--json]
     psxj audit PID ... | --all

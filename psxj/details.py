@@ -117,9 +117,18 @@ def _kind_facts(kind) -> List[Fact]:
     facts = [Fact(_("kind"), kind.name + (_(" (inferred from the saved row)") if kind.inferred else ""),
                   _(MEANINGS[kind.name]))]
     if kind.supervisor:
-        facts.append(Fact(_("supervisor"), kind.supervisor + (_(", unit {unit}").format(unit=kind.unit) if kind.unit
-                                                              else ""),
+        facts.append(Fact(_("supervisor"), safe_text(kind.supervisor + (_(", unit {unit}").format(unit=kind.unit)
+                                                                        if kind.unit else "")),
                           _("who started it and watches it")))
+    elif kind.unit:
+        facts.append(Fact(_("unit"), safe_text(kind.unit), _("the systemd unit whose cgroup holds it")))
+    if kind.role:
+        from psxj.judge.units import ROLE_MEANINGS
+
+        facts.append(Fact(_("role"), kind.role, _(ROLE_MEANINGS.get(kind.role, ""))))
+    if kind.container:
+        facts.append(Fact(_("container"), safe_text(kind.container),
+                          _("the container it belongs to, seen from the host")))
     facts.extend(Fact(_("why") if i == 0 else "", reason) for i, reason in enumerate(kind.reasons))
     return facts
 

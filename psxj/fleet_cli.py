@@ -57,7 +57,20 @@ def fleet_reader(args: argparse.Namespace, hosts: List[str], patience: Optional[
     from psxj.sources.fleet.ssh import ssh_path
 
     ssh_path()  # no ssh client: say so before anything starts
-    return FleetReader(hosts, args.ssh_config, args.host_timeout, patience=patience)
+    return FleetReader(hosts, ssh_config_of(args), args.host_timeout, patience=patience)
+
+
+def ssh_config_of(args: argparse.Namespace) -> Optional[str]:
+    """--ssh-config, checked first: ssh runs the commands it names (ProxyCommand, Match exec) as
+    this user, and does not check a file given with -F as it checks ~/.ssh/config."""
+    if args.ssh_config is None:
+        return None
+    from psxj.safefs import UnsafePath, trusted_file
+
+    try:
+        return trusted_file(args.ssh_config)
+    except UnsafePath as exc:
+        raise PsxjError(_("--ssh-config: {problem}").format(problem=exc)) from None
 
 
 def report_failures(snapshot) -> bool:
@@ -87,7 +100,7 @@ def audit_on_host(args: argparse.Namespace, pids: List[int]) -> list:
     from psxj.sources.fleet.ssh import HostError, HostSession, ssh_command
 
     host = check_host(args.host, "--host")
-    session = HostSession(host, ssh_command(host, args.ssh_config, args.host_timeout))
+    session = HostSession(host, ssh_command(host, ssh_config_of(args), args.host_timeout))
     request = json.dumps({"pids": pids, "all": args.all, "profile": args.profile}).encode("ascii")
 
     async def ask():

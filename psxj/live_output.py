@@ -65,8 +65,12 @@ def read_snapshot(selection: Selection, escaper: Escaper) -> Snapshot:
     """The whole table, read by every core, with the cgroups the kinds need."""
     reader = ProcReader(escaper)
     pids = list_pids()
-    records = read_records(reader.read_pids, pids, worker_count(len(pids), _READ_PER_WORKER))
-    return Snapshot(with_cgroups(records), source="live", pid_width=pid_digits())
+
+    def read(share: Sequence[int]) -> List[ProcessRecord]:  # the cgroups too, in the workers
+        return with_cgroups(reader.read_pids(share))
+
+    records = read_records(read, pids, worker_count(len(pids), _READ_PER_WORKER))
+    return Snapshot(records, source="live", pid_width=pid_digits())
 
 
 def exported(selection: Selection, escaper: Escaper, as_json: bool) -> Tuple[str, int]:
@@ -83,7 +87,7 @@ def exported(selection: Selection, escaper: Escaper, as_json: bool) -> Tuple[str
     by_record = bool(selection) and not selection.needs_snapshot   # a selector a worker can apply itself
 
     def read_share(pids: Sequence[int]) -> List[Tuple[ProcessRecord, Optional[str]]]:
-        records = reader.read_pids(pids)
+        records = with_cgroups(reader.read_pids(pids))  # each record says whether the kinds need its cgroup
         wanted = {r.pid for r in selection.apply(records)} if by_record else None
         head = writer.head
         return [(r, head(r) if wanted is None or r.pid in wanted else None) for r in records]
@@ -93,7 +97,7 @@ def exported(selection: Selection, escaper: Escaper, as_json: bool) -> Tuple[str
         pairs = map_shares(read_share, pids, worker_count(len(pids), _READ_PER_WORKER),
                            send=_as_plain_pairs, receive=_as_record_pairs)
         heads = {r.pid: head for r, head in pairs}
-        snapshot = Snapshot(with_cgroups([r for r, _ in pairs]), source="live", pid_width=pid_digits())
+        snapshot = Snapshot([r for r, _ in pairs], source="live", pid_width=pid_digits())
         records = selection.apply(snapshot.records, snapshot)
         kind_of, tail = snapshot.kind_of, writer.tail
         rows = [heads[r.pid] + tail(kind_of(r), r.cgroup) for r in records]

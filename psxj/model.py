@@ -50,6 +50,9 @@ class ProcessRecord(NamedTuple):
     # (old macOS, OpenBSD), or "" when it gave none (macOS prints SESS 0). sid then holds
     # the session inferred from the rows (psxj.sources.systems.infer_sessions), 0 if none.
     session_key: Optional[str] = None
+    # NSpid from /proc/PID/status when the process is in a nested PID namespace (a container's):
+    # its PID in each namespace, from psxj's own down to its innermost. None: in psxj's own only.
+    nspid: Optional[Tuple[int, ...]] = None
     # The machine the row was read from, as the user named it (--host), escaped; None: this machine.
     host: Optional[str] = None
 
@@ -60,6 +63,12 @@ class ProcessRecord(NamedTuple):
         if self.host is None:
             return (self.pid, self.start_ticks)
         return (self.pid, self.start_ticks, self.host)
+
+    @property
+    def inner_pid(self) -> int:
+        """Its PID in its own (innermost) PID namespace: what the processes there, and their
+        managers (a container's systemd), call it."""
+        return self.nspid[-1] if self.nspid else self.pid
 
     @property
     def session_leader(self) -> bool:

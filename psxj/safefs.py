@@ -1,5 +1,6 @@
 """Files psxj writes or trusts: run directories checked before use, and files in them opened without
-following symlinks.
+following symlinks; and files psxj only reads, which another user may have planted, opened so that
+they can never block psxj or act on a device.
 
 psxj runs as root on machines shared with other users. A directory another user made (or can
 write to) lets that user plant symlinks, so that root's next open() truncates or appends to a file
@@ -7,6 +8,12 @@ of the attacker's choosing. Every file psxj keeps lives in a `RunDir`: a directo
 itself, or one owned by the caller that nobody else may write to, reached through directories
 that only root or the caller control. Files in it are opened relative to the directory's own
 descriptor, with O_NOFOLLOW, and must be regular files the caller owns.
+
+Files psxj only reads (--load, recordings and their segments, hosts files) may be anything another
+user left there: a FIFO, whose open() waits for a writer that never comes, or a symlink to a device,
+whose open() acts (a tape rewinds, a watchdog arms). `open_to_read` checks the type before it opens
+(never a device), opens non-blocking, and checks that the descriptor is the file it checked.
+Configuration that makes psxj run commands (ssh's) must be root's or the caller's: `trusted_file`.
 
 This module is the one place such checks live; everything else calls it.
 """
@@ -23,6 +30,8 @@ from psxj.i18n import _
 
 _SYMLINK_HOPS = 40
 _CLOEXEC = getattr(os, "O_CLOEXEC", 0)
+_NONBLOCK = getattr(os, "O_NONBLOCK", 0)
+_NOCTTY = getattr(os, "O_NOCTTY", 0)
 
 
 class UnsafePath(PsxjError):
@@ -109,11 +118,12 @@ class RunDir:
         self.fd = fd
 
     @classmethod
-    def open(cls, path: str, create: bool = True) -> "RunDir":
+    def open(cls, path: str, create: bool = True, option: str = "--rundir") -> "RunDir":
         """Check `path` (creating it, mode 0700, when missing and `create`) and open it.
 
         Refuses a symlink, a non-directory, a directory owned by another user, one that group
-        or others may write to, and one reached through directories another user controls."""
+        or others may write to, and one reached through directories another user controls.
+        `option`: how the user names this directory, for the advice in the messages."""
         real = trusted_real_path(path)
         try:
             st = os.lstat(real)
@@ -130,19 +140,21 @@ class RunDir:
                                      strerror=exc.strerror)) from None
             st = os.lstat(real)
         if stat.S_ISLNK(st.st_mode):
-            raise UnsafePath(_("{path} is a symbolic link: a run directory must be a real directory").format(
+            raise UnsafePath(_("{path} is a symbolic link: psxj keeps files only in a real directory").format(
                                  path=_shown(real)))
         if not stat.S_ISDIR(st.st_mode):
             raise UnsafePath(_("{path} is not a directory").format(path=_shown(real)))
         if st.st_uid != os.geteuid():
             raise UnsafePath(_("{path} belongs to uid {uid}, not to you (uid {own_uid}): another user may "
-                               "have made it; remove it or choose another --rundir").format(
+                               "have made it; remove it or choose another {option}").format(
                                  path=_shown(real),
                                  uid=st.st_uid,
-                                 own_uid=os.geteuid()))
+                                 own_uid=os.geteuid(),
+                                 option=option))
         if _writable_by_others(st):
             raise UnsafePath(_("{path} is writable by other users (mode {mode:04o}): chmod go-w it or choose "
-                               "another --rundir").format(path=_shown(real), mode=stat.S_IMODE(st.st_mode)))
+                               "another {option}").format(path=_shown(real), mode=stat.S_IMODE(st.st_mode),
+                                                          option=option))
         fd = os.open(real, os.O_RDONLY | os.O_DIRECTORY | os.O_NOFOLLOW | _CLOEXEC)
         opened = os.fstat(fd)
         if (opened.st_dev, opened.st_ino) != (st.st_dev, st.st_ino):  # swapped between check and open
@@ -250,3 +262,112 @@ class RunDir:
             return os.stat(name, dir_fd=self.fd, follow_symlinks=False)
         except FileNotFoundError:
             return None
+
+
+# -- files psxj reads, which another user may have planted ---------------------------------------
+
+def file_type(mode: int) -> str:
+    """What a file is, in words, for the messages below."""
+    for test, words in ((stat.S_ISDIR, _("a directory")), (stat.S_ISFIFO, _("a FIFO")),
+                        (stat.S_ISCHR, _("a character device")), (stat.S_ISBLK, _("a block device")),
+                        (stat.S_ISSOCK, _("a socket")), (stat.S_ISLNK, _("a symbolic link"))):
+        if test(mode):
+            return words
+    return _("not a regular file")
+
+
+def _readable_type(st: os.stat_result, pipes: bool) -> bool:
+    if stat.S_ISREG(st.st_mode):
+        return True
+    # A pipe the user handed psxj (`--load <(ssh host ps -axj)`, /dev/stdin) is the caller's own; a FIFO
+    # another user made is refused.
+    return pipes and stat.S_ISFIFO(st.st_mode) and st.st_uid == os.geteuid()
+
+
+def open_to_read(path: str, *, dir_fd: Optional[int] = None, follow: bool = True, pipes: bool = False) -> int:
+    """A descriptor (blocking, close-on-exec) to read `path`, which another user may have planted.
+
+    Only a regular file is opened, or with `pipes` a pipe or FIFO of the caller's own. Its type is
+    checked before the open (a device is never opened) and the open is non-blocking (a FIFO swapped
+    in meanwhile cannot hang it); then the descriptor must be the very file that was checked.
+    `follow`: the path may end in a symlink (a path the user typed); a name found in a directory
+    (dir_fd) is opened with follow=False. Raises UnsafePath for a wrong type, OSError otherwise."""
+    st = os.stat(path, dir_fd=dir_fd, follow_symlinks=follow)
+    if stat.S_ISLNK(st.st_mode) or not _readable_type(st, pipes):
+        raise UnsafePath(_("{path} is {what}, not a file psxj reads: refusing to open it").format(
+                             path=_shown(path),
+                             what=file_type(st.st_mode)))
+    flags = os.O_RDONLY | _NONBLOCK | _NOCTTY | _CLOEXEC | (0 if follow else os.O_NOFOLLOW)
+    try:
+        fd = os.open(path, flags, dir_fd=dir_fd)
+    except OSError as exc:
+        if exc.errno == errno.ELOOP:
+            raise UnsafePath(_("{path} is a symbolic link: refusing to open it").format(path=_shown(path))) from None
+        raise
+    opened = os.fstat(fd)
+    if (opened.st_dev, opened.st_ino) != (st.st_dev, st.st_ino) or not _readable_type(opened, pipes):
+        os.close(fd)
+        raise UnsafePath(_("{path} changed while it was being opened: refusing it").format(path=_shown(path)))
+    os.set_blocking(fd, True)
+    return fd
+
+
+def open_directory_to_read(path: str, follow: bool = True) -> int:
+    """A descriptor of a directory psxj only reads (a recording): open() of a non-directory fails at
+    once (O_DIRECTORY), whatever it is; never blocks."""
+    flags = os.O_RDONLY | os.O_DIRECTORY | _NONBLOCK | _CLOEXEC | (0 if follow else os.O_NOFOLLOW)
+    return os.open(path, flags)
+
+
+def trusted_file(path: str) -> str:
+    """The real path of a configuration file that makes psxj (or a program it runs as the caller, such
+    as ssh with its ProxyCommand) run commands: a regular file owned by root or the caller that
+    nobody else may write, reached through directories only they control (as ssh demands of
+    ~/.ssh/config, which it does not of `ssh -F FILE`). A symlink of theirs is followed."""
+    for _hop in range(_SYMLINK_HOPS):
+        real = trusted_real_path(path)
+        try:
+            st = os.lstat(real)
+        except FileNotFoundError:
+            raise UnsafePath(_("{path} does not exist").format(path=_shown(real))) from None
+        if stat.S_ISLNK(st.st_mode) and _trusted_owner(st):
+            path = os.path.join(os.path.dirname(real), os.readlink(real))
+            continue
+        if not stat.S_ISREG(st.st_mode):
+            raise UnsafePath(_("{path} is {what}, not a file psxj reads: refusing to open it").format(
+                                 path=_shown(real),
+                                 what=file_type(st.st_mode)))
+        if not _trusted_owner(st):
+            raise UnsafePath(_("{path} belongs to uid {uid}, not to root or you: the commands it names would run "
+                               "as you; refusing to use it").format(path=_shown(real), uid=st.st_uid))
+        if _writable_by_others(st):
+            raise UnsafePath(_("{path} is writable by other users (mode {mode:04o}): refusing to use it").format(
+                                 path=_shown(real),
+                                 mode=stat.S_IMODE(st.st_mode)))
+        return real
+    raise UnsafePath(_("{path}: too many symbolic links").format(path=_shown(path)))
+
+
+def socket_beneath(root: str, relative: str) -> int:
+    """An O_PATH descriptor of the unix socket `relative` below the directory `root` (a /proc/PID/root
+    of a container, or /), reached one component at a time without following any symlink: a
+    container's root, or a user, may have planted one to steer root to another socket. Connecting
+    to /proc/self/fd/N of it then reaches that very socket inode. Raises OSError (ELOOP for a link,
+    ENOTSOCK for anything but a socket)."""
+    flags = os.O_PATH | os.O_NOFOLLOW | _CLOEXEC
+    fd = os.open(root, os.O_PATH | os.O_DIRECTORY | _CLOEXEC)  # the start: the kernel's own link, or /
+    try:
+        parts = [part for part in relative.split("/") if part]
+        if not parts or any(part in (".", "..") for part in parts):
+            raise OSError(errno.EINVAL, "not a plain relative path")
+        for part in parts[:-1]:
+            next_fd = os.open(part, flags | os.O_DIRECTORY, dir_fd=fd)
+            os.close(fd)
+            fd = next_fd
+        socket_fd = os.open(parts[-1], flags, dir_fd=fd)
+    finally:
+        os.close(fd)
+    if not stat.S_ISSOCK(os.fstat(socket_fd).st_mode):
+        os.close(socket_fd)
+        raise OSError(errno.ENOTSOCK, "not a socket (a symbolic link or another file)")
+    return socket_fd

@@ -1,14 +1,16 @@
-"""`psxj serve`: the interface in a web browser, with textual-serve.
+"""`psxj serve`: the interface in a web browser, with textual-serve, for whoever has its secret URL.
 
-    psxj serve [--host 127.0.0.1] [--port 8000] [--delay S] [--allow-signals] [--allow-demo]
+    psxj serve [--host 127.0.0.1] [--port 8000] [--delay S] [--max-sessions 4] [--allow-signals] [--allow-demo]
+               [--no-secret]
 
-textual-serve has no authentication: whoever reaches the port gets an interface running as the
-user psxj runs as. So it binds to 127.0.0.1 unless told otherwise, and says loudly (on stderr, in
-the page and on the interface's status line) when it listens anywhere else; the safe way to
-reach it from another machine is SSH port forwarding (`ssh -L 8000:127.0.0.1:8000 server`).
-Signals and the demo are refused in the browser unless started with --allow-signals or
---allow-demo; the interface's choices (theme, columns) are never saved from a browser.
-Each browser connection starts its own interface (psxj.tui.served) in an isolated child Python.
+127.0.0.1 is reachable by every user of this machine, and by the web pages any of their browsers
+opens; textual-serve has no authentication. So each run makes a secret and prints, once, on stderr,
+the one URL that carries it; the server refuses any request without it, or whose Host or Origin is
+not its own (psxj.serve_guard), and runs at most --max-sessions interfaces at once (psxj.serve_web).
+The secret is never in a command line (ps shows those to everyone) nor in a log. Signals and the
+demo stay off in the browser unless started with --allow-signals or --allow-demo, which need the
+secret; the interface's choices (theme, columns) are never saved from a browser. Each browser
+connection starts its own interface (psxj.tui.served) in an isolated child Python.
 """
 
 from __future__ import annotations
@@ -16,11 +18,14 @@ from __future__ import annotations
 import argparse
 import ipaddress
 import shlex
+import socket
 import sys
 from typing import List
 
 from psxj.errors import PsxjError, UsageError, add_language_argument, cell_wrapping
 from psxj.i18n import _, current
+
+DEFAULT_SESSIONS = 4
 
 
 class _Parser(argparse.ArgumentParser):
@@ -34,19 +39,32 @@ def _port(text: str) -> int:
     return int(text)
 
 
+def _sessions(text: str) -> int:
+    if not (text.isascii() and text.isdigit() and 1 <= int(text) <= 64):
+        raise argparse.ArgumentTypeError(_("a number of sessions from 1 to 64, not {text!r}").format(text=text))
+    return int(text)
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = _Parser(prog="psxj serve", formatter_class=cell_wrapping(argparse.HelpFormatter),
-                     description=_("Serve the interface to a web browser (textual-serve). No authentication: keep "
-                                   "it on 127.0.0.1 and reach it through `ssh -L`."))
+                     description=_("Serve the interface to a web browser (textual-serve). psxj prints one URL "
+                                   "with a secret made for this run: it is the password. Keep it on 127.0.0.1 "
+                                   "and reach it from elsewhere through `ssh -L`."))
     parser.add_argument("--host", default="127.0.0.1", help=_("address to listen on (default 127.0.0.1, this "
-                                                              "machine only; anything else lets whoever reaches "
-                                                              "it in, without a password)"))
+                                                              "machine only; anything else sends the secret "
+                                                              "over the network unencrypted)"))
     parser.add_argument("--port", type=_port, default=8000, help=_("port (default 8000)"))
     parser.add_argument("--delay", default="2", help=_("refresh interval of the interface (default 2)"))
+    parser.add_argument("--max-sessions", type=_sessions, default=DEFAULT_SESSIONS,
+                        help=_("browser sessions at once, each an interface of its own (default {count})").format(
+                            count=DEFAULT_SESSIONS))
     parser.add_argument("--allow-signals", action="store_true", help=_("let the browser send signals (off by "
-                                                                       "default)"))
+                                                                       "default; needs the secret)"))
     parser.add_argument("--allow-demo", action="store_true", help=_("let the browser start the demo (off by "
-                                                                    "default)"))
+                                                                    "default; needs the secret)"))
+    parser.add_argument("--no-secret", action="store_true",
+                        help=_("no secret in the URL: every user of this machine can open the interface and "
+                               "see what psxj sees as you (127.0.0.1 only; read-only)"))
     add_language_argument(parser)
     return parser
 
@@ -61,13 +79,34 @@ def loopback_only(host: str) -> bool:
 
 
 def child_command(args: argparse.Namespace, banner: str) -> str:
-    """The shell command textual-serve runs for each browser: psxj's interface in an isolated Python."""
+    """The shell command textual-serve runs for each browser: psxj's interface in an isolated Python.
+    Everyone can read a command line (ps): it never carries the secret."""
     from psxj.spawn import module_command
 
     argv = ["--delay", args.delay, "--banner", banner, "--lang", current()]   # the browser's interface speaks ours
     argv += ["--allow-signals"] if args.allow_signals else []
     argv += ["--allow-demo"] if args.allow_demo else []
     return shlex.join(module_command("psxj.tui.served", *argv))
+
+
+def url_host(host: str) -> str:
+    """The host part of the printed URL: the address psxj listens on, never a name another user's server
+    could answer for (`localhost` may go to ::1 first, where anyone may listen)."""
+    if host == "localhost":
+        return "127.0.0.1"
+    try:
+        address = ipaddress.ip_address(host)
+    except ValueError:
+        return host
+    if address.is_unspecified:
+        return socket.gethostname()
+    return f"[{address}]" if address.version == 6 else str(address)
+
+
+def own_names(host: str) -> List[str]:
+    """The names the Host header may carry when psxj listens beyond loopback: this machine's own."""
+    names = [socket.gethostname(), socket.getfqdn()]
+    return names + ([host] if not loopback_only(host) else [])
 
 
 def main(argv: List[str]) -> int:
@@ -78,24 +117,42 @@ def main(argv: List[str]) -> int:
         _delay(args.delay)
     except argparse.ArgumentTypeError as exc:
         raise UsageError(_("serve: --delay: {exc}").format(exc=exc)) from None
+    loopback = loopback_only(args.host)
+    if args.no_secret and (args.allow_signals or args.allow_demo):
+        raise UsageError(_("serve: --allow-signals and --allow-demo need the secret: leave out --no-secret"))
+    if args.no_secret and not loopback:
+        raise UsageError(_("serve: --no-secret only on 127.0.0.1: elsewhere anyone on the network would get in"))
     try:
-        from textual_serve.server import Server
+        from psxj.serve_web import GuardedServer
     except ImportError:
         raise PsxjError(_("serve needs textual-serve: pip install 'psxj[serve]'")) from None
+    from psxj.serve_guard import Guard, new_secret
+
+    secret = None if args.no_secret else new_secret()
     where = f"{args.host}:{args.port}"
-    if loopback_only(args.host):
-        banner = _("served on {where} (this machine only)").format(where=where)
-        title = _("psxj on {where}").format(where=where)
+    url = f"http://{url_host(args.host)}:{args.port}/" + (f"{secret}/" if secret else "")
+    if args.no_secret:
+        banner = _("served on {where} with NO secret: every local user can open it").format(where=where)
+        print(_("psxj: WARNING: no secret: every user of this machine can open {url} and see what psxj sees "
+                "as you").format(url=url), file=sys.stderr)
+    elif loopback:
+        banner = _("served on {where} (secret URL)").format(where=where)
     else:
-        banner = _("OPEN TO THE NETWORK on {where}, NO PASSWORD").format(where=where)
-        title = _("psxj: WARNING, listening on {where} with no authentication").format(where=where)
-        print(_("psxj: WARNING: serving on {where}: anyone who can reach it gets psxj as this user, with no "
-                "password. Bind to 127.0.0.1 and use `ssh -L 8000:127.0.0.1:8000 THIS-HOST` instead.").format(
-                  where=where),
-              file=sys.stderr)
+        banner = _("served on {where} TO THE NETWORK (secret URL, unencrypted)").format(where=where)
+        print(_("psxj: WARNING: serving on {where}: the secret URL crosses the network unencrypted (http), and "
+                "whoever sees it gets psxj as this user. Bind to 127.0.0.1 and use `ssh -L "
+                "8000:127.0.0.1:8000 THIS-HOST` instead.").format(where=where), file=sys.stderr)
     allowed = [what for what, on in ((_("signals"), args.allow_signals), (_("the demo"), args.allow_demo)) if on]
-    print(_("psxj: serving the interface on http://{where}/ ({allowed}); Ctrl+C stops").format(
-        where=where, allowed=_("{what} allowed").format(what=_(" and ").join(allowed)) if allowed
-        else _("signals and the demo off")), file=sys.stderr)
-    Server(child_command(args, banner), host=args.host, port=args.port, title=title).serve()
+    announce = _("psxj: open {url} (its secret is the password: do not share it); {allowed}, at most {count} "
+                 "sessions; Ctrl+C stops").format(
+        url=url, allowed=_("{what} allowed").format(what=_(" and ").join(allowed)) if allowed
+        else _("signals and the demo off"), count=args.max_sessions)
+    server = GuardedServer(child_command(args, banner), Guard(secret, loopback, own_names(args.host)),
+                           host=args.host, port=args.port, title=_("psxj on {where}").format(where=where),
+                           max_sessions=args.max_sessions, announce=announce)
+    try:
+        server.serve()
+    except OSError as exc:
+        raise PsxjError(_("serve: cannot listen on {where}: {reason}").format(
+                            where=where, reason=exc.strerror or exc)) from None
     return 0

@@ -76,61 +76,121 @@ def stop_tree(process: subprocess.Popen) -> None:
 
 
 class Served:
-    """`psxj serve` on 127.0.0.1:port, started and stopped by the test."""
+    """`psxj serve` on 127.0.0.1:port, started and stopped by the test; `url` is the one it printed (with
+    its secret), `said` what it wrote on stderr until then."""
 
     def __init__(self, root: str, *args: str) -> None:
         self.port = free_port()
-        self.url = f"http://127.0.0.1:{self.port}/"
         env = {k: v for k, v in os.environ.items() if k not in ("COLUMNS", "LINES")}
         self.process = subprocess.Popen([sys.executable, "-m", "psxj", "serve", "--port", str(self.port), *args],
                                         cwd=root, env=env, stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
                                         stderr=subprocess.PIPE)
+        self.said = ""
+        self.url = ""
         deadline = time.monotonic() + 30
-        while time.monotonic() < deadline:
-            if self.process.poll() is not None:
-                raise RuntimeError(f"psxj serve exited: {self.process.stderr.read().decode()}")
-            try:
-                socket.create_connection(("127.0.0.1", self.port), timeout=0.5).close()
-                return
-            except OSError:
-                time.sleep(0.1)
-        raise RuntimeError("psxj serve did not listen")
+        while not self.url and time.monotonic() < deadline:   # it prints the URL once it listens
+            line = self.process.stderr.readline().decode(errors="replace")
+            if not line and self.process.poll() is not None:
+                raise RuntimeError(f"psxj serve exited: {self.said}{self.process.stderr.read().decode()}")
+            self.said += line
+            found = re.search(r"open (http://\S+/) ", line)
+            if found:
+                self.url = found.group(1)
+        if not self.url:
+            raise RuntimeError(f"psxj serve printed no URL: {self.said}")
+        socket.create_connection(("127.0.0.1", self.port), timeout=5).close()
+
+    @property
+    def secret(self) -> str:
+        return self.url.rstrip("/").rsplit("/", 1)[-1]
 
     def close(self) -> str:
         stop_tree(self.process)
-        return self.process.stderr.read().decode(errors="replace")
+        return self.said + self.process.stderr.read().decode(errors="replace")
 
 
 async def load_page(url: str, until: List[str], screenshot: Optional[str] = None, timeout: float = 60,
-                    keys: str = "") -> str:
+                    keys: str = "", requests: Optional[List[str]] = None) -> str:
     """Open `url` in headless Chromium; wait until the terminal text has every string of `until`; type
-    `keys` (then wait for the screen to settle); save a PNG screenshot; return the terminal text."""
-    import aiohttp
+    `keys` (then wait for the screen to settle); save a PNG screenshot; return the terminal text.
+    `requests`, when given, gets the URL of every request the page made (WebSockets included)."""
+    async with _devtools() as ws:
+        return await _drive(ws, url, until, screenshot, timeout, keys, requests)
 
-    profile = tempfile.mkdtemp(prefix="psxj-chromium-")
-    browser = subprocess.Popen([CHROMIUM, *FLAGS, f"--user-data-dir={profile}", "about:blank"],
-                               stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
-    try:
-        devtools = None
-        deadline = time.monotonic() + 30
-        while devtools is None and time.monotonic() < deadline:
-            line = browser.stderr.readline().decode(errors="replace")
-            if not line and browser.poll() is not None:
-                raise RuntimeError("chromium exited")
-            match = re.search(r"ws://127\.0\.0\.1:(\d+)/", line)
-            if match:
-                devtools = int(match.group(1))
-        async with aiohttp.ClientSession() as http:
-            async with http.get(f"http://127.0.0.1:{devtools}/json/list") as reply:
+
+async def page_text(url: str, extra_flags: List[str] = (), script: str = "document.body.innerText",
+                    timeout: float = 30) -> str:
+    """What a page says (its text, or what `script` evaluates to once it has loaded)."""
+    async with _devtools(extra_flags) as ws:
+        counter = iter(range(1, 1 << 30))
+
+        async def send(method: str, **params) -> dict:
+            ident = next(counter)
+            await ws.send_str(json.dumps({"id": ident, "method": method, "params": params}))
+            while True:
+                message = json.loads((await asyncio.wait_for(ws.receive(), timeout)).data)
+                if message.get("id") == ident:
+                    return message.get("result", message.get("error"))
+
+        await send("Page.enable")
+        await send("Page.navigate", url=url)
+        deadline = time.monotonic() + timeout
+        while True:
+            state = await send("Runtime.evaluate", expression="document.readyState")
+            if state.get("result", {}).get("value") == "complete" or time.monotonic() > deadline:
+                break
+            await asyncio.sleep(0.1)
+        found = await send("Runtime.evaluate", expression=script, awaitPromise=True)
+        return str(found.get("result", {}).get("value", ""))
+
+
+class _devtools:
+    """A fresh headless Chromium and a DevTools connection to its page; the browser is killed and
+    reaped, its profile removed, on the way out."""
+
+    def __init__(self, extra_flags: List[str] = ()) -> None:
+        self.extra_flags = list(extra_flags)
+
+    async def __aenter__(self):
+        import aiohttp
+
+        self.profile = tempfile.mkdtemp(prefix="psxj-chromium-")
+        self.browser = subprocess.Popen([CHROMIUM, *FLAGS, *self.extra_flags, f"--user-data-dir={self.profile}",
+                                         "about:blank"], stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
+                                        stderr=subprocess.PIPE)
+        try:
+            devtools = None
+            deadline = time.monotonic() + 30
+            while devtools is None and time.monotonic() < deadline:
+                line = self.browser.stderr.readline().decode(errors="replace")
+                if not line and self.browser.poll() is not None:
+                    raise RuntimeError("chromium exited")
+                match = re.search(r"ws://127\.0\.0\.1:(\d+)/", line)
+                if match:
+                    devtools = int(match.group(1))
+            self.http = aiohttp.ClientSession()
+            async with self.http.get(f"http://127.0.0.1:{devtools}/json/list") as reply:
                 pages = [t for t in await reply.json() if t["type"] == "page"]
-            async with http.ws_connect(pages[0]["webSocketDebuggerUrl"], max_msg_size=0) as ws:
-                return await _drive(ws, url, until, screenshot, timeout, keys)
-    finally:
-        stop_tree(browser)
-        shutil.rmtree(profile, ignore_errors=True)
+            self.ws = await self.http.ws_connect(pages[0]["webSocketDebuggerUrl"], max_msg_size=0)
+            return self.ws
+        except BaseException:
+            await self._end()
+            raise
+
+    async def __aexit__(self, *exc) -> None:
+        await self._end()
+
+    async def _end(self) -> None:
+        if getattr(self, "ws", None) is not None:
+            await self.ws.close()
+        if getattr(self, "http", None) is not None:
+            await self.http.close()
+        stop_tree(self.browser)
+        shutil.rmtree(self.profile, ignore_errors=True)
 
 
-async def _drive(ws, url: str, until: List[str], screenshot: Optional[str], timeout: float, keys: str) -> str:
+async def _drive(ws, url: str, until: List[str], screenshot: Optional[str], timeout: float, keys: str,
+                 requests: Optional[List[str]]) -> str:
     counter = iter(range(1, 1 << 30))
     replies = {}
     received = bytearray()
@@ -146,6 +206,10 @@ async def _drive(ws, url: str, until: List[str], screenshot: Optional[str], time
         message = json.loads((await ws.receive()).data)
         if "id" in message:
             replies[message["id"]] = message.get("result", message.get("error"))
+        elif message.get("method") in ("Network.requestWillBeSent", "Network.webSocketCreated"):
+            if requests is not None:
+                params = message["params"]
+                requests.append(params["request"]["url"] if "request" in params else params["url"])
         elif message.get("method") == "Network.webSocketFrameReceived":
             frame = message["params"]["response"]
             payload = frame["payloadData"]

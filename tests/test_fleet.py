@@ -87,7 +87,7 @@ def _row(**changes) -> list:
     base = dict(pid=7, ppid=1, pgid=7, sid=7, tty="?", tpgid=-1, stat="Ss", euid=0, cpu_seconds=0,
                 command="x\u0000", comm="x", state="S", kernel_thread=False, argv=None, tty_nr=0, flags=0, nice=0,
                 threads=1, ruid=0, rgid=0, egid=0, start_ticks=5, start_time=1.7e9, namespace_init=False,
-                user=None, cgroup=None, cpu_ticks=0, rss_kb=0, session_key=None)
+                user=None, cgroup=None, cpu_ticks=0, rss_kb=0, session_key=None, nspid=None)
     base.update(changes)
     return [base[f] for f in SENT_FIELDS]
 

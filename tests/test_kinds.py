@@ -385,6 +385,7 @@ def test_systemd_units_from_cgroup_paths():
     assert (kinds[950].name, kinds[950].supervisor, kinds[950].unit) == \
         ("service", "systemd --user (pid 900)", "gpg-agent.service")
     assert not kinds[950].adopted
-    # A nohup job of a login session (a scope, not a unit) whose shell lives on: adopted by init,
-    # never detached: an orphan, not a service.
-    assert kinds[990].name == "orphan" and kinds[990].unit is None
+    # A nohup job of a login session whose shell lives on: adopted by init, never detached: an orphan,
+    # not a service; named with its login's scope, where it is a member (a scope's processes were
+    # started elsewhere and moved in).
+    assert (kinds[990].name, kinds[990].unit, kinds[990].role) == ("orphan", "session-3.scope", "member")

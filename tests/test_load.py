@@ -148,16 +148,18 @@ def test_a_forest_line_of_a_million_glyphs_is_read_in_one_pass(tmp_path):
     assert json.loads(result.stdout)[0]["comm"] == "sleep"
 
 
-def test_an_endless_input_is_refused_at_the_limit():
+def test_a_device_is_never_opened():
+    """Opening a device can act (a tape rewinds, a watchdog arms): --load never opens one."""
     result = run_psxj("--print", "--load", "/dev/zero", timeout=30)
     assert result.returncode == 1 and result.stdout == b""
-    assert result.stderr == b"psxj: /dev/zero: more than 64 MiB, the most --load reads\n"
+    assert result.stderr == b"psxj: /dev/zero is a character device, not a file psxj reads: refusing to open it\n"
 
 
-def test_an_endless_pipe_is_refused_at_the_limit():
+@pytest.mark.parametrize("name", ["-", "/dev/stdin"])   # a pipe of the user's own, by name too: <(ssh host ps)
+def test_an_endless_pipe_is_refused_at_the_limit(name):
     writer = subprocess.Popen(["yes", PROCPS_ROW.decode().rstrip()], stdout=subprocess.PIPE)
     try:
-        result = subprocess.run([sys.executable, "-m", "psxj", "--print", "--load", "-"], stdin=writer.stdout,
+        result = subprocess.run([sys.executable, "-m", "psxj", "--print", "--load", name], stdin=writer.stdout,
                                 capture_output=True, cwd=ROOT, env=clean_env(), timeout=60)
     finally:
         writer.kill()

@@ -193,12 +193,12 @@ def test_a_recording_directory_must_be_ours(tmp_path):
     other = tmp_path / "open"
     other.mkdir(mode=0o777)
     os.chmod(other, 0o777)
-    with pytest.raises(PsxjError, match="writable by others"):
+    with pytest.raises(PsxjError, match="writable by other users"):
         RecordWriter(str(other))
     link = tmp_path / "link"
     link.symlink_to(tmp_path / "elsewhere")
     (tmp_path / "elsewhere").mkdir(mode=0o700)
-    with pytest.raises(PsxjError, match="not a directory"):
+    with pytest.raises(PsxjError, match="is a symbolic link"):
         RecordWriter(str(link))
     with pytest.raises(PsxjError, match="at least 64 KiB"):
         RecordWriter(str(tmp_path / "tiny"), max_size=1000)

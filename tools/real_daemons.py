@@ -5,6 +5,13 @@ Not part of CI, and not a test: a field trial for the judge (psxj/judge/), run b
 throwaway Debian machine without systemd as PID 1:
 
     python tools/real_daemons.py [--keep] [--only NAME,...] [--purge]
+    python tools/real_daemons.py --systemd [--only UNIT,...] [--purge]
+
+With --systemd the daemons are started as their packages' own units in this machine's systemd,
+booted as PID 1 of a throw-away container (tests/systemdlab.py: systemd-nspawn on an overlay of /),
+and every process of every unit is judged inside the container and from the host; the table ends
+with the count of judgements that disagree with systemd's own facts (its cgroups, MainPID,
+ControlPID, ActiveState). Nothing is changed on this machine but the packages it installs.
 
 It
 1. makes sure packages cannot start services themselves (/usr/sbin/policy-rc.d exiting 101, put
@@ -731,6 +738,261 @@ def stop_all(ctx: Ctx, started: List[Entry]) -> List[str]:
     return killed
 
 
+# --- systemd mode: the packages' own units, in this machine's systemd booted in a container ------
+
+class Staged:
+    """Files.write/edit for the container: the changed text goes into the overlay, never onto this machine."""
+
+    def __init__(self) -> None:
+        self.files: Dict[str, Tuple[str, int]] = {}
+
+    def write(self, path: str, text: str) -> None:
+        self.files[path] = (text, 0o644)
+
+    def edit(self, path: str, change: Callable[[str], str]) -> None:
+        with open(path) as f:
+            old = f.read()
+        new = change(old)
+        if new == old:
+            raise RuntimeError(f"{path} does not look as this script expects")
+        self.write(path, new)
+
+
+class SystemdEntry(NamedTuple):
+    unit: str
+    packages: Tuple[str, ...]
+    setup: Optional[Callable] = None      # an override of this script's no-systemd mode, staged into the overlay
+
+
+CRON_JOB = f"# written by psxj tools/real_daemons.py\n* * * * * root nohup sleep {SLEEP + 9} >/dev/null 2>&1 &\n"
+
+
+def systemd_entries() -> List[SystemdEntry]:
+    return [
+        SystemdEntry("ssh.service", ("openssh-server",)),
+        SystemdEntry("cron.service", ("cron",), lambda ctx: ctx.files.write(f"/etc/cron.d/{MARK}", CRON_JOB)),
+        SystemdEntry("rsyslog.service", ("rsyslog",)),
+        SystemdEntry("nginx.service", ("nginx",), nginx_port),
+        SystemdEntry("apache2.service", ("apache2",), apache_port),
+        SystemdEntry("lighttpd.service", ("lighttpd",), lighttpd_port),
+        SystemdEntry("haproxy.service", ("haproxy",)),
+        SystemdEntry("postgresql@15-main.service", ("postgresql",)),
+        SystemdEntry("postfix@-.service", ("postfix",)),
+        SystemdEntry("redis-server.service", ("redis-server",)),
+        SystemdEntry("avahi-daemon.service", ("avahi-daemon",)),
+        SystemdEntry("dbus.service", ("dbus",)),
+        SystemdEntry("supervisor.service", ("supervisor",), supervisor_program),
+        SystemdEntry("user@0.service", ("systemd",)),
+        SystemdEntry("console-getty.service", ("systemd",)),
+        SystemdEntry("systemd-journald.service", ("systemd",)),
+        SystemdEntry("systemd-logind.service", ("systemd",)),
+    ]
+
+
+# Run inside the container with its python: every process's PID, PPID, comm, unit cgroup, read from /proc.
+TRUTH = r"""
+import json, os
+out = {}
+for name in os.listdir("/proc"):
+    if not name.isdigit():
+        continue
+    try:
+        with open(f"/proc/{name}/stat", "rb") as f:
+            stat = f.read()
+        with open(f"/proc/{name}/cgroup") as f:
+            cgroup = [l[3:].strip() for l in f if l.startswith("0::")]
+    except OSError:
+        continue
+    fields = stat[stat.rindex(b")") + 2:].split()
+    if int(fields[6]) & 0x200000 or fields[0] == b"Z":
+        continue
+    out[name] = [int(fields[1]), stat[stat.index(b"(") + 1:stat.rindex(b")")].decode(errors="replace"),
+                 cgroup[0] if cgroup else ""]
+print(json.dumps(out))
+"""
+
+
+def _unit_of_cgroup(cgroup: str) -> Optional[str]:
+    parts = [p for p in cgroup.split("/") if p and not p.endswith(".slice")]
+    return parts[0] if parts and not parts[0].startswith("..") else None
+
+
+def systemd_truth(lab, units: List[str]) -> Tuple[Dict[int, dict], Dict[str, Dict[str, str]]]:
+    """What systemd itself says: each process's unit (its cgroup) and role (MainPID, ControlPID, the
+    unit's state, parentage), judged here from systemctl show and /proc, without psxj."""
+    procs = {int(pid): value for pid, value in json.loads(lab.run([sys.executable, "-c", TRUTH]).stdout).items()}
+    shown: Dict[str, Dict[str, str]] = {}
+    truth: Dict[int, dict] = {}
+    for pid, (ppid, comm, cgroup) in procs.items():
+        unit = _unit_of_cgroup(cgroup)
+        if pid == 1 or unit is None or unit == "init.scope":
+            continue
+        if unit not in shown:
+            shown[unit] = lab.show(unit, "MainPID", "ControlPID", "Type", "ActiveState", "SubState", "TriggeredBy",
+                                   "NRestarts")
+        facts = shown[unit]
+        main, control = int(facts.get("MainPID") or 0), int(facts.get("ControlPID") or 0)
+        ancestors, current = set(), ppid
+        while current and current in procs and current not in ancestors:
+            ancestors.add(current)
+            current = procs[current][0]
+        if unit.endswith(".scope"):
+            role = "member"
+        elif facts.get("ActiveState") not in ("active", "reloading", "activating", "deactivating"):
+            role = "leftover"
+        elif not main and unit.endswith(".service"):
+            role = "member"   # systemd follows no main process: the unit is its cgroup
+        elif pid == main:
+            role = "main"
+        elif pid == control:
+            role = "control"
+        elif main in ancestors:
+            role = "worker"
+        elif control and control in ancestors:
+            role = "control"
+        else:
+            role = "leftover"
+        truth[pid] = {"unit": unit, "role": role, "comm": comm, "ppid": ppid}
+    return truth, shown
+
+
+_KINDS_FOR_ROLE = {"main": {"service"}, "control": {"service"}, "worker": {"worker", "service"},
+                   "leftover": {"leftover"}, "member": {"service", "worker", "job", "orphan", "daemon"}}
+
+
+def disagreements(truth: dict, row: Optional[dict], outside: bool) -> List[str]:
+    """Where psxj's judgement of one process contradicts systemd's own facts."""
+    if row is None:
+        return ["not in psxj's table"]
+    found = []
+    if row.get("unit") != truth["unit"]:
+        found.append(f"unit {row.get('unit')} (systemd: {truth['unit']})")
+    if row.get("unit_role") != truth["role"]:
+        found.append(f"role {row.get('unit_role')} (systemd: {truth['role']})")
+    wanted = _KINDS_FOR_ROLE.get(truth["role"])
+    if wanted and row.get("kind") not in wanted:
+        found.append(f"kind {row.get('kind')} for a {truth['role']}")
+    supervisor = row.get("supervisor") or ""
+    if truth["role"] == "leftover" and supervisor:
+        found.append(f"a leftover supervised by {supervisor}")
+    if truth["role"] in ("main", "control") and not truth["unit"].startswith("user@") and "--user" in supervisor:
+        found.append(f"supervisor {supervisor} for a system unit")
+    if outside and "container" not in (row.get("container") or ""):
+        found.append("no container named from the host")
+    return found
+
+
+def systemd_main(args: argparse.Namespace) -> int:
+    sys.path.insert(0, os.path.join(REPO, "tests"))
+    import systemdlab
+
+    why = systemdlab.why_not()
+    if why:
+        raise SystemExit(f"real_daemons --systemd: {why}")
+    chosen = systemd_entries()
+    if args.only:
+        wanted = {name.strip() for name in args.only.split(",") if name.strip()}
+        chosen = [e for e in chosen if e.unit in wanted or e.unit.split(".")[0].split("@")[0] in wanted]
+    files = Files()
+    staged = Staged()
+    print(keep_services_down(files))
+    packages_before = installed_packages()
+    try:
+        packages = sorted({p for e in chosen for p in e.packages})
+        print(f"apt-get install --no-install-recommends {' '.join(packages)}")
+        install(packages)
+        ctx = Ctx(tempfile.mkdtemp(prefix=f"{MARK}-"), staged)  # type: ignore[arg-type]
+        for entry in chosen:
+            if entry.setup:
+                entry.setup(ctx)
+        lab = systemdlab.SystemdLab({}, {path: (text, mode) for path, (text, mode) in staged.files.items()},
+                                    wanted=[e.unit for e in chosen])
+        started = time.monotonic()
+        with lab:
+            print(f"booted {lab.name} (systemd as PID 1 of a container) in {lab.boot_seconds:.1f} s")
+            if any(e.unit == "cron.service" for e in chosen):
+                deadline = time.monotonic() + 70   # cron runs the job at the next minute
+                job = str(SLEEP + 9).encode()
+                while time.monotonic() < deadline and job not in lab.run(["ps", "-eo", "args"]).stdout:
+                    time.sleep(1)
+            time.sleep(2)
+            systemd_report(lab, chosen)
+            shutil.rmtree(ctx.tmp, ignore_errors=True)
+        print(f"\npowered off in {lab.poweroff_seconds or 0:.1f} s; {time.monotonic() - started:.0f} s in all; "
+              "nothing of it left running, overlay gone with its mount namespace")
+    finally:
+        files.restore()
+        if args.purge:
+            new_packages = sorted(installed_packages() - packages_before)
+            if new_packages:
+                keep_services_down(files)
+                apt(["purge", *new_packages])
+                files.restore()
+                print(f"purged: {' '.join(new_packages)}")
+    return 0
+
+
+def systemd_report(lab, chosen: List[SystemdEntry]) -> None:
+    truth, shown = systemd_truth(lab, [e.unit for e in chosen])
+    inside = {r["pid"]: r for r in json.loads(lab.psxj("--json").stdout)}
+    outside = {r["pid"]: r for r in psxj(["--json"])}
+    audits = {a["pid"]: a for a in json.loads(lab.psxj("audit", "--json", *map(str, sorted(truth))).stdout)}
+    host_of = {}
+    for host_pid in lab.host_pids():
+        try:
+            with open(f"/proc/{host_pid}/status") as f:
+                inner = [int(line.split()[-1]) for line in f if line.startswith("NSpid:")]
+        except OSError:
+            continue
+        if inner:
+            host_of[inner[0]] = host_pid
+    header = ("UNIT", "PID", "COMM", "SYSTEMD", "KIND (inside)", "ROLE", "SUPERVISOR", "KIND (host)",
+              "SUPERVISOR (host)", "PASS", "FAIL", "UNKN", "FAILING", "UNKNOWN")
+    lines = []
+    disagreeing: List[Tuple[str, str]] = []
+    judged = 0
+    for pid in sorted(truth, key=lambda p: (truth[p]["unit"], p)):
+        t = truth[pid]
+        row, audit = inside.get(pid), audits.get(pid, {"rules": []})
+        host_row = outside.get(host_of.get(pid, -1))
+        verdicts = [r["verdict"] for r in audit["rules"]]
+        for where, judged_row, out in (("inside", row, False), ("host", host_row, True)):
+            judged += 1
+            for problem in disagreements(t, judged_row, out):
+                disagreeing.append((f"{t['unit']} {pid} ({t['comm']}) {where}", problem))
+        lines.append((t["unit"], str(pid), t["comm"][:15], t["role"], (row or {}).get("kind", "-"),
+                      (row or {}).get("unit_role") or "-", ((row or {}).get("supervisor") or "-")[:28],
+                      (host_row or {}).get("kind", "-"), ((host_row or {}).get("supervisor") or "-")[:40],
+                      str(verdicts.count("pass")), str(verdicts.count("fail")), str(verdicts.count("unknown")),
+                      ",".join(r["id"] for r in audit["rules"] if r["verdict"] == "fail") or "-",
+                      ",".join(r["id"] for r in audit["rules"] if r["verdict"] == "unknown") or "-"))
+    widths = [max(len(line[i]) for line in [header, *lines]) for i in range(len(header))]
+    print("  ".join(h.ljust(w) for h, w in zip(header, widths)).rstrip())
+    print("  ".join("-" * w for w in widths))
+    for line in lines:
+        print("  ".join(cell.ljust(w) for cell, w in zip(line, widths)).rstrip())
+    print("  ".join("-" * w for w in widths))
+    units = sorted({t["unit"] for t in truth.values()})
+    print(f"{len(truth)} processes in {len(units)} units; {judged} judgements (inside and from the host); "
+          f"{len(disagreeing)} disagree with systemd's own facts")
+    for what, problem in disagreeing:
+        print(f"  DISAGREES {what}: {problem}")
+    missing = [e.unit for e in chosen if e.unit not in shown or shown[e.unit].get("ActiveState") != "active"]
+    for unit in missing:
+        state = lab.show(unit, "ActiveState", "SubState", "Result")
+        print(f"not running: {unit}: {state}")
+    print("\nThe evidence of every fail and unknown (inside):")
+    for pid in sorted(truth, key=lambda p: (truth[p]["unit"], p)):
+        audit = audits.get(pid)
+        if not audit:
+            continue
+        bad = [r for r in audit["rules"] if r["verdict"] in ("fail", "unknown")]
+        if bad:
+            print(f"\n{truth[pid]['unit']} pid {pid} ({truth[pid]['comm']}), {audit['kind']}/{audit.get('unit_role')}:")
+            for rule in bad:
+                print(f"  {rule['verdict'].upper():7} {rule['id']}: {rule['evidence'][:300]}")
+
+
 # --- main ------------------------------------------------------------------------------------
 
 def main(argv: Optional[List[str]] = None) -> int:
@@ -741,7 +1003,15 @@ def main(argv: Optional[List[str]] = None) -> int:
     parser.add_argument("--keep", action="store_true", help="leave everything running; print how to stop it")
     parser.add_argument("--only", metavar="NAME,...", help="only these (dbus comes with polkitd)")
     parser.add_argument("--purge", action="store_true", help="afterwards, purge the packages this run installed")
+    parser.add_argument("--systemd", action="store_true",
+                        help="start the daemons as their packages' units, in this machine's systemd booted as PID 1 "
+                             "of a throw-away container (systemd-nspawn), and count psxj's judgements that disagree "
+                             "with systemd's own facts")
     args = parser.parse_args(argv)
+    if args.systemd:
+        if os.geteuid() != 0:
+            parser.error("run as root: it installs packages and boots a container")
+        return systemd_main(args)
     if args.only:
         wanted = {name.strip() for name in args.only.split(",") if name.strip()}
         if "polkitd" in wanted:

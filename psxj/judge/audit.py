@@ -46,6 +46,7 @@ class Report(NamedTuple):
     profile: Optional[str]
     gone: bool
     rules: Tuple[Verdict, ...]
+    missing: bool = False    # no such process when the table was read (asked for by PID, it had exited)
 
     @property
     def daemon(self) -> bool:
@@ -59,10 +60,19 @@ class Report(NamedTuple):
         return {v: sum(1 for rule in self.rules if rule.verdict == v) for v in (PASS, FAIL, UNKNOWN, NA)}
 
     def as_json(self) -> dict:
+        if self.missing:
+            return {"pid": self.pid, "daemon": False, "kind": None, "kind_reasons": [], "supervisor": None,
+                    "unit": None, "unit_role": None, "container": None, "profile": None, "gone": True, "rules": []}
         return {"pid": self.pid, "daemon": self.daemon, "kind": self.kind.name,
                 "kind_reasons": [safe_text(r) for r in self.kind.reasons], "supervisor": self.kind.supervisor,
-                "unit": self.kind.unit, "profile": self.profile, "gone": self.gone,
+                "unit": self.kind.unit, "unit_role": self.kind.role, "container": self.kind.container,
+                "profile": self.profile, "gone": self.gone,
                 "rules": [{"id": r.id, "verdict": r.verdict, "evidence": r.evidence} for r in self.rules]}
+
+
+def exited_report(pid: int) -> Report:
+    """A PID asked for that no process had when the table was read: it has exited."""
+    return Report(pid, "", Kind("zombie", ()), None, True, (), missing=True)
 
 
 def _rule(rule_id: str, context: Context) -> Verdict:
@@ -94,7 +104,9 @@ def audit_process(snapshot: Snapshot, record: ProcessRecord, system: Optional[Sy
 
 
 def _as_plain(reports: List[Report]) -> List[tuple]:
-    return [(r.pid, r.command, tuple(r.kind), r.profile, r.gone, tuple(map(tuple, r.rules))) for r in reports]
+    """Marshallable: the kind without its placement (systemd's facts, which the rules have used)."""
+    return [(r.pid, r.command, tuple(r.kind._replace(placement=None)), r.profile, r.gone, tuple(map(tuple, r.rules)))
+            for r in reports]
 
 
 def _as_reports(rows: List[tuple]) -> List[Report]:
@@ -126,12 +138,18 @@ _AUDITS_PER_WORKER = 150  # an audit reads ~10 files: a fork pays for itself pas
 def format_report(report: Report) -> str:
     kind = report.kind
     lines = [f"PID {report.pid}  {report.command}"]
+    if report.missing:
+        lines.append("  " + _("gone: no process has this PID any more (it has exited)"))
+        return "\n".join(lines)
     if report.gone:
         lines.append("  " + _("gone: the process exited during the audit"))
         return "\n".join(lines)
     lines.append("  " + _("kind: {kind} ({meaning})").format(kind=kind.name, meaning=_(MEANINGS[kind.name]))
-                 + (_("; supervisor {supervisor}").format(supervisor=kind.supervisor) if kind.supervisor else "")
-                 + (_(", unit {unit}").format(unit=kind.unit) if kind.unit else ""))
+                 + (_("; supervisor {supervisor}").format(supervisor=safe_text(kind.supervisor))
+                    if kind.supervisor else "")
+                 + (_(", unit {unit}").format(unit=safe_text(kind.unit)) if kind.unit else "")
+                 + (_(", role {role}").format(role=kind.role) if kind.role else "")
+                 + (_(", in {container}").format(container=safe_text(kind.container)) if kind.container else ""))
     lines.extend("    " + _("because {reason}").format(reason=safe_text(reason)) for reason in kind.reasons)
     if report.profile is None:
         lines.append("  " + _("not audited: the daemon rules do not apply to a {kind}").format(kind=kind.name))

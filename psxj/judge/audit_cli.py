@@ -14,7 +14,7 @@ from typing import List
 
 from psxj.errors import OneLineParser, PsxjError, UsageError
 from psxj.i18n import _, untranslated
-from psxj.judge.audit import RULE_HELP, audit_all, format_report, summary_line
+from psxj.judge.audit import RULE_HELP, audit_all, exited_report, format_report, summary_line
 from psxj.judge.profiles import PROFILES, RULES_OF
 
 
@@ -77,13 +77,16 @@ def main(argv: List[str]) -> int:
 
     snapshot = read_snapshot(parallel=True)
     missing = [pid for pid in pids if snapshot.get(pid) is None]
-    if missing:
+    if pids and len(missing) == len(pids):
         raise PsxjError(_("audit: no process with PID {pids}").format(pids=", ".join(map(str, missing))))
     # --json is machine output: kind reasons and evidence in English, whatever the language.
     with untranslated() if args.json else contextlib.nullcontext():
-        records = [snapshot.get(pid) for pid in pids] if pids else \
+        records = [snapshot.get(pid) for pid in pids if pid not in missing] if pids else \
             [r for r in snapshot.records if snapshot.daemon_like(r)]
         reports = audit_all(snapshot, records, args.profile)
+    if missing:  # audited what is still there; what has exited is named, in the order asked
+        by_pid = {report.pid: report for report in reports}
+        reports = [by_pid[pid] if pid in by_pid else exited_report(pid) for pid in pids]
     return _print_reports(args, reports)
 
 

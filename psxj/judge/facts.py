@@ -29,6 +29,10 @@ class Unreadable(Exception):
     """A fact the user may not read; the message says which."""
 
 
+class Overwritten(Unreadable):
+    """A fact the process wrote over (a process title over its environment)."""
+
+
 class Gone(Exception):
     """The process exited while it was being audited."""
 
@@ -72,8 +76,10 @@ class ProcFacts:
             return cached
         try:
             value = action()
+        except Overwritten as exc:
+            error: Exception = exc
         except PermissionError:
-            error: Exception = Unreadable(_("{what}: permission denied (another user's process; run as root to "
+            error = Unreadable(_("{what}: permission denied (another user's process; run as root to "
                                             "see it)").format(what=_(what)))
         except (FileNotFoundError, ProcessLookupError):
             if not os.path.exists(self.base):
@@ -116,10 +122,20 @@ class ProcFacts:
         return self._guard(N_("wait channel"), read)
 
     def environ(self) -> Dict[str, str]:
+        """Its environment as the kernel keeps it. A process title written over it (sshd, redis, avahi,
+        postgres do: setproctitle) makes it unreadable, never read as if it were one."""
         def read() -> Dict[str, str]:
             with open(f"{self.base}/environ", "rb") as f:
                 data = f.read(1 << 20)
-            pairs = (item.partition(b"=") for item in data.split(b"\0") if item)
+            items = [item for item in data.split(b"\0") if item]
+            overwritten = [item for item in items if b"=" not in item or item.startswith(b"=")]
+            if overwritten:
+                title = overwritten[0][:60].decode("utf-8", "replace")
+                raise Overwritten(_("environment: overwritten by a process title ({title!r}): what it was "
+                                    "started with cannot be read").format(title=title))
+            if not items:
+                raise Overwritten(_("environment: empty (wiped, or overwritten with zeros by a process title)"))
+            pairs = (item.partition(b"=") for item in items)
             return {k.decode("utf-8", "surrogateescape"): v.decode("utf-8", "surrogateescape") for k, _, v in pairs}
         return self._guard(N_("environment"), read)
 
@@ -177,7 +193,7 @@ class SystemFacts:
     def __init__(self, snapshot: Snapshot) -> None:
         self.snapshot = snapshot
         self._holders: Optional[Dict[str, List[Tuple[int, int]]]] = None
-        self._unix: Optional[Dict[int, Tuple[int, str, int]]] = None
+        self._unix: Dict[Optional[str], Dict[int, Tuple[int, str, int]]] = {}
         self._children: Optional[Dict[int, List[int]]] = None
 
     def family(self, pid: int) -> Set[int]:
@@ -223,14 +239,58 @@ class SystemFacts:
         self.unix_sockets()
         self.family(0)
 
-    def unix_sockets(self) -> Dict[int, Tuple[int, str, int]]:
-        """inode -> (type, bound path, peer inode), from the kernel's sock_diag (ss -x uses it)."""
-        if self._unix is None:
+    def unix_sockets(self, pid: Optional[int] = None) -> Dict[int, Tuple[int, str, int]]:
+        """inode -> (type, bound path, peer inode), from the kernel's sock_diag (ss -x uses it), in the
+        network namespace of `pid` (a container's has its own sockets; None: psxj's own)."""
+        space = _network_namespace(pid) if pid is not None else None
+        if space is not None and space == _network_namespace(os.getpid()):
+            space = None
+        if space not in self._unix:
             try:
-                self._unix = _unix_sockets_by_netlink()
+                self._unix[space] = _unix_sockets_by_netlink() if space is None else _in_namespace_of(
+                    pid, _unix_sockets_by_netlink)
             except OSError:
-                self._unix = {}
-        return self._unix
+                self._unix[space] = {}
+        return self._unix[space]
+
+
+def _network_namespace(pid: int) -> Optional[str]:
+    try:
+        return os.readlink(f"/proc/{pid}/ns/net")
+    except OSError:
+        return None
+
+
+def _in_namespace_of(pid: int, action):
+    """action() run in a thread that has joined `pid`'s network namespace (setns: root only). A
+    thread's network namespace is its own: psxj's other threads never leave theirs."""
+    import threading
+
+    result: Dict[str, object] = {}
+
+    def run() -> None:
+        try:
+            fd = os.open(f"/proc/{pid}/ns/net", os.O_RDONLY | os.O_CLOEXEC)
+            try:
+                if _syscall_setns()(fd, 0x40000000) != 0:  # CLONE_NEWNET
+                    raise OSError(ctypes.get_errno(), "setns")
+            finally:
+                os.close(fd)
+            result["value"] = action()
+        except OSError as exc:
+            result["error"] = exc
+
+    thread = threading.Thread(target=run, daemon=True)
+    thread.start()
+    thread.join(10)
+    if "value" not in result:
+        raise result.get("error") or OSError("timed out")  # type: ignore[misc]
+    return result["value"]
+
+
+@functools.lru_cache(maxsize=None)
+def _syscall_setns():
+    return ctypes.CDLL(None, use_errno=True).setns
 
 
 _KCMP_FILE = 0

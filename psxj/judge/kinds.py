@@ -4,12 +4,19 @@
     zombie          exited; only its exit status waits for its parent
     init            PID 1 of the machine: started by the kernel, adopts every orphan
     container-init  PID 1 of another PID namespace (a container's init)
-    service         started and watched by a live service manager or supervisor
+    service         started and watched by a live service manager or supervisor (a unit's main process)
+    worker          part of a service: a descendant of a systemd unit's main process, in its cgroup
+    monitor         a container runtime's monitor (conmon, containerd-shim, systemd-nspawn)
+    leftover        left in a unit's cgroup, which systemd neither started nor watches
     daemon          detached itself the tutorial's way and was adopted
     orphan          adopted, but never detached (a nohup job whose shell is gone...)
     job             everything else: terminal jobs, children of a live parent
 
 Daemon-like kinds (init, container-init, service, daemon) get the table's daemon mark.
+
+Units and roles come from systemd's own facts (psxj.judge.units: the cgroup names the unit, systemd
+names its MainPID and ControlPID), containers from the cgroup, the PID namespace and the monitor's
+arguments (psxj.judge.containers).
 
 Adoption is evidence, never a name: psxj says a process was adopted only when its parent is PID 1
 or a PID namespace's init (which adopt every orphan), or when an adoption was observed (events).
@@ -30,13 +37,15 @@ from psxj.model import ProcessRecord, Snapshot
 
 KERNEL_THREAD, ZOMBIE, INIT, CONTAINER_INIT = "kernel-thread", "zombie", "init", "container-init"
 SERVICE, DAEMON, ORPHAN, JOB = "service", "daemon", "orphan", "job"
-KINDS = (KERNEL_THREAD, ZOMBIE, INIT, CONTAINER_INIT, SERVICE, DAEMON, ORPHAN, JOB)
+WORKER, MONITOR, LEFTOVER = "worker", "monitor", "leftover"
+KINDS = (KERNEL_THREAD, ZOMBIE, INIT, CONTAINER_INIT, SERVICE, WORKER, MONITOR, DAEMON, LEFTOVER, ORPHAN, JOB)
 DAEMON_LIKE = frozenset({INIT, CONTAINER_INIT, SERVICE, DAEMON})
 
 # The table's first column: one character per kind, none of them a STAT letter (STAT D means
 # uninterruptible sleep, so the daemon mark is not D). Shared by the table, the legend and help.
 MARKS: Dict[str, str] = {
-    KERNEL_THREAD: "K", ZOMBIE: "x", INIT: "#", CONTAINER_INIT: "#", SERVICE: "@", DAEMON: "*", ORPHAN: "~", JOB: "",
+    KERNEL_THREAD: "K", ZOMBIE: "x", INIT: "#", CONTAINER_INIT: "#", SERVICE: "@", WORKER: "&", MONITOR: "%",
+    DAEMON: "*", LEFTOVER: "!", ORPHAN: "~", JOB: "",
 }
 MEANINGS: Dict[str, str] = {
     KERNEL_THREAD: N_("a worker of the kernel itself, shown in [brackets]"),
@@ -44,6 +53,9 @@ MEANINGS: Dict[str, str] = {
     INIT: N_("PID 1: started by the kernel, adopts every orphan"),
     CONTAINER_INIT: N_("PID 1 of a container's own PID namespace"),
     SERVICE: N_("started and watched by a live service manager or supervisor"),
+    WORKER: N_("part of a service: a descendant of its main process, in its unit, stopped with it"),
+    MONITOR: N_("a container runtime's monitor: it holds the container's output and exit status"),
+    LEFTOVER: N_("left in a unit's cgroup: systemd neither started it nor watches it"),
     DAEMON: N_("detached itself (setsid, no terminal) and was adopted, the tutorial's way"),
     ORPHAN: N_("adopted, but never detached: still in a session it did not create"),
     JOB: N_("a terminal's job, or a child of a live parent"),
@@ -55,6 +67,7 @@ SUPERVISORS: Dict[str, str] = {
     "s6-supervise": "s6", "s6-svscan": "s6", "tini": "tini", "docker-init": "tini (docker --init)",
     "dumb-init": "dumb-init", "catatonit": "catatonit", "daemon": "libslack daemon", "conmon": "conmon",
     "containerd-shim": "containerd", "containerd-shim-runc-v2": "containerd", "monit": "monit",
+    "podman-init": "catatonit (podman --init)",
     "circusd": "circus", "immortal": "immortal", "openrc-run": "OpenRC", "supervise-daemon": "OpenRC",
 }
 # Supervisors that make themselves subreapers (PR_SET_CHILD_SUBREAPER): orphans below them go to them.
@@ -70,9 +83,12 @@ class Kind(NamedTuple):
     name: str
     reasons: Tuple[str, ...]
     supervisor: Optional[str] = None    # "supervisord (pid 812)", "systemd"
-    unit: Optional[str] = None          # "nginx.service", a container's id
+    unit: Optional[str] = None          # "nginx.service"; a container's label for a container's init
     adopted: Optional[bool] = None      # True known, False started by its live parent, None unknown
     inferred: bool = False              # judged from a saved row, without /proc
+    role: Optional[str] = None          # its role in its unit: main, control, worker, leftover, member
+    container: Optional[str] = None     # "podman container web (3f2a1b4c5d6e)", seen from the host
+    placement: Optional[object] = None  # psxj.judge.units.Placement: systemd's facts, for the rules
 
     @property
     def daemon_like(self) -> bool:
@@ -196,6 +212,28 @@ class _Judge:
         self.live = snapshot.from_proc  # read from a /proc, here or on another host: judged, not inferred
         self._systemd_is_init: Dict[Optional[str], bool] = {}   # per host: a fleet holds several machines
         self._supervisors: Dict[Tuple[Optional[str], int], Optional[str]] = {}  # thousands of children share one
+        self._units = None
+        self._containers = None
+
+    @property
+    def units(self):
+        """psxj.judge.units.UnitJudge, made when a record first needs it. systemd is asked only about
+        this machine's live table (a saved table, or another host's, is judged from its cgroups)."""
+        if self._units is None:
+            from psxj.judge.units import UnitJudge
+            from psxj.sources.systemd import SystemdSource
+
+            local = self.snapshot.live and getattr(self.snapshot, "parts", None) is None
+            self._units = UnitJudge(self.snapshot, SystemdSource() if local else None)
+        return self._units
+
+    @property
+    def containers(self):
+        if self._containers is None:
+            from psxj.judge.containers import ContainerJudge
+
+            self._containers = ContainerJudge(self.snapshot)
+        return self._containers
 
     def systemd_is_init(self, host: Optional[str]) -> bool:
         known = self._systemd_is_init.get(host)
@@ -228,6 +266,9 @@ class _Judge:
                              parent=_label(parent))
         if parent is None:
             if r.ppid == 0:
+                if r.pid != 1 and not r.kernel_thread:
+                    return False, _("PPID 0, and it is not PID 1: it was entered from another PID namespace "
+                                    "(nsenter, podman or docker exec), where its parent runs")
                 return False, _("PPID 0: the kernel started it")
             return None, _("its parent {ppid} is not in the table").format(ppid=r.ppid)
         return False, _("its parent {parent} is alive: psxj cannot tell whether it started it or adopted it").format(
@@ -236,8 +277,19 @@ class _Judge:
     def classify(self, r: ProcessRecord) -> Kind:
         saved = self.snapshot.saved_kinds.get(r.pid)
         if saved is not None and saved[0] in KINDS:  # judged when the table was saved, with /proc at hand
-            name, reasons, supervisor, unit = saved
-            return Kind(name, reasons, supervisor, unit)
+            name, reasons, supervisor, unit = saved[:4]
+            role, container = (tuple(saved[4:6]) + (None, None))[:2]
+            return Kind(name, reasons, supervisor, unit, role=role, container=container)
+        kind = self._classify(r)
+        if kind.container is None and self.live and (r.nspid is not None or r.namespace_init):
+            container = self.containers.of(r)
+            if container is not None:
+                kind = kind._replace(container=container.label(),
+                                     reasons=kind.reasons + (_("it belongs to {container}: {evidence}").format(
+                                         container=container.label(), evidence="; ".join(container.evidence)),))
+        return kind
+
+    def _classify(self, r: ProcessRecord) -> Kind:
         inferred = not self.live
         if r.kernel_thread:
             return Kind(KERNEL_THREAD, (_("PF_KTHREAD: the kernel runs it; the daemon rules do not apply"),),
@@ -248,21 +300,128 @@ class _Judge:
                         inferred=inferred)
         if r.pid == 1 and r.ppid == 0:
             return Kind(INIT, (_("PID 1: the kernel started it, and it adopts every orphan"),), inferred=inferred)
-        if r.namespace_init:
-            where = container_of(r.cgroup)
-            reasons = [_("PID 1 of its own PID namespace (NSpid ends in 1): a container's init")]
-            if where:
-                reasons.append(_("its cgroup says {where}").format(where=where))
-            return Kind(CONTAINER_INIT, tuple(reasons), unit=where)
         parent = self.snapshot.get(r.ppid, r.host)   # on its own machine: PIDs of hosts never mix
+        if r.namespace_init:
+            return self._container_init(r, parent)
+        from psxj.judge.containers import monitor_runtime
+
+        if self.live and monitor_runtime(r) is not None:
+            return self._monitor(r, parent)
+        placement = self.units.place(r) if self.live or r.cgroup else None
+        if placement is not None:
+            kind = self._in_unit(r, parent, placement)
+            if kind is not None:
+                return kind
         service = self._service(r, parent)
         if service is not None:
-            return service
+            return self._with_placement(service, placement)
+        return self._with_placement(self._classic(r, parent, placement), placement)
+
+    def _with_placement(self, kind: Kind, placement) -> Kind:
+        if placement is None:
+            return kind
+        return kind._replace(unit=kind.unit or placement.unit, role=kind.role or placement.role, placement=placement,
+                             reasons=kind.reasons + tuple(placement.reasons))
+
+    def _container_init(self, r: ProcessRecord, parent: Optional[ProcessRecord]) -> Kind:
+        from psxj.judge.containers import monitor_runtime
+
+        container = self.containers.of(r) if self.live else None
+        where = container.label() if container is not None else container_of(r.cgroup)
+        reasons = [_("PID 1 of its own PID namespace (NSpid ends in 1): a container's init")]
+        if container is not None:
+            reasons.append(_("it is the init of {container}: {evidence}").format(
+                container=container.label(), evidence="; ".join(container.evidence) or "-"))
+        elif where:
+            reasons.append(_("its cgroup says {where}").format(where=where))
+        supervisor = None
+        if parent is not None and monitor_runtime(parent) is not None:
+            supervisor = f"{parent.comm} (pid {parent.pid})"
+            reasons.append(_("started by {parent}, its runtime's monitor, which waits for it and keeps its "
+                             "output and exit status").format(parent=_label(parent)))
+        elif r.ppid == 0:
+            reasons.append(_("PPID 0 here: its parent is outside this PID namespace"))
+        return Kind(CONTAINER_INIT, tuple(reasons), supervisor=supervisor, unit=where, adopted=False,
+                    container=container.label() if container is not None else None)
+
+    def _monitor(self, r: ProcessRecord, parent: Optional[ProcessRecord]) -> Kind:
+        from psxj.judge.containers import from_monitor
+
+        runtime, name, container_id, exec_session = from_monitor(r)
+        container = self.containers.of(r)
+        label = container.label() if container is not None else runtime
+        what = _("the monitor of an exec session in {container}") if exec_session else _("the monitor of {container}")
+        adopted, why_parent = self.adoption(r, parent)
+        reasons = (_("{comm} is {runtime}'s container monitor: its arguments name the container").format(
+            comm=r.comm, runtime=runtime), what.format(container=label), why_parent)
+        return Kind(MONITOR, reasons, adopted=adopted, container=label)
+
+    def _in_unit(self, r: ProcessRecord, parent: Optional[ProcessRecord], placement) -> Optional[Kind]:
+        """The kind of a process in a unit, from its role there (None: judged as if in no unit)."""
+        from psxj.judge import units
+
+        role, manager, facts = placement.role, placement.manager, placement.facts
+        label = manager.label()
+        reasons = tuple(placement.reasons)
+        is_manager_child = parent is not None and parent.pid == manager.record.pid
+        if role in (units.MAIN, units.CONTROL):
+            if facts is not None and facts.type == "forking" and role == units.MAIN:
+                adopted, how = True, _("Type=forking: systemd ran ExecStart, which forked this process and exited; "
+                                       "systemd adopted it (as {manager_role}) and follows it as MainPID").format(
+                    manager_role=_("PID 1") if manager.record.pid == 1 or manager.container_init else
+                    _("a subreaper"))
+            elif is_manager_child:
+                adopted, how = False, _("started by {manager} (Type={type}), which watches it").format(
+                    manager=label, type=(facts.type if facts is not None else "?") or "?")
+            else:
+                adopted, how = self.adoption(r, parent)
+            what = self.supervisor(parent) if parent is not None and not is_manager_child else None
+            supervisor = f"{what} (pid {parent.pid})" if what and what != "systemd" else label
+            return Kind(SERVICE, reasons + (how,), supervisor=supervisor, unit=placement.unit, adopted=adopted,
+                        role=role, placement=placement)
+        if role == units.WORKER:
+            what = self.supervisor(parent) if parent is not None else None
+            if what and what != "systemd":  # libslack daemon, supervisord... under a unit
+                return Kind(SERVICE, reasons + (_("started by {parent}, a {what} supervisor, which is alive and "
+                                                  "watches it; the unit's manager {manager} stops it with the "
+                                                  "unit").format(parent=_label(parent), what=what, manager=label),),
+                            supervisor=f"{what} (pid {parent.pid})", unit=placement.unit, adopted=False, role=role,
+                            placement=placement)
+            forked = _("forked by {parent}, which is alive: part of the service, which {manager} supervises as a "
+                       "whole (it stops the unit's cgroup)").format(
+                parent=_label(parent) if parent is not None else r.ppid, manager=label)
+            return Kind(WORKER, reasons + (forked,), supervisor=label, unit=placement.unit, adopted=False, role=role,
+                        placement=placement)
+        if role == units.LEFTOVER:
+            adopted, why_parent = self.adoption(r, parent)
+            return Kind(LEFTOVER, reasons + (why_parent, _("systemd neither started it nor watches it: it is not "
+                                                           "supervised")),
+                        unit=placement.unit, adopted=adopted, role=role, placement=placement)
+        if role == units.MEMBER and not placement.scope:   # a service without a MainPID: its cgroup is it
+            if is_manager_child:
+                adopted, how = self.adoption(r, parent)
+                return Kind(SERVICE, reasons + (how,), supervisor=label, unit=placement.unit, adopted=adopted,
+                            role=role, placement=placement)
+            if parent is not None and parent.cgroup == r.cgroup:
+                return Kind(WORKER, reasons + (_("forked by {parent}, of the same unit").format(
+                    parent=_label(parent)),), supervisor=label, unit=placement.unit, adopted=False, role=role,
+                    placement=placement)
+        if role == units.UNKNOWN_ROLE and is_manager_child:
+            return Kind(SERVICE, reasons + (_("its parent is {manager}: started (or adopted) by it").format(
+                manager=label),), supervisor=label, unit=placement.unit, role=role, placement=placement)
+        return None   # a scope's process, or a role the cgroup cannot tell: judged by what it did
+
+    def _classic(self, r: ProcessRecord, parent: Optional[ProcessRecord], placement) -> Kind:
+        inferred = not self.live
         detached, why_session = session_detached(self.snapshot, r)
         adopted, why_parent = self.adoption(r, parent)
         reasons = [why_session, why_parent]
         if inferred:
             reasons.append(_("judged from the saved row: psxj could not look at /proc"))
+        if adopted and detached and not r.session_leader:
+            doubt = self._shell_session(r, placement)
+            if doubt is not None:
+                return Kind(ORPHAN, tuple(reasons) + (doubt,), adopted=True, inferred=inferred)
         if adopted and detached:
             return Kind(DAEMON, tuple(reasons), adopted=True, inferred=inferred)
         if adopted:
@@ -277,18 +436,31 @@ class _Judge:
                 reasons.append(_("judged from the saved row: psxj could not look at /proc"))
         return Kind(JOB, tuple(reasons), adopted=adopted, inferred=inferred)
 
+    def _shell_session(self, r: ProcessRecord, placement) -> Optional[str]:
+        """Why "the leader exited and it stayed in its group" is no proof of setsid() here, or None.
+        A login (sshd's session process, login) and `podman exec`/`docker exec` make a new session for
+        what they start, so a non-interactive shell's background job there has exactly that shape."""
+        if placement is not None and placement.login_session is not None:
+            source = self.units.source
+            leader = source.session_leader(placement.manager.ref, placement.login_session) \
+                if source is not None else None
+            if leader is not None and placement.manager.depth == 0 and leader == r.sid:  # logind's PIDs: psxj's
+                return _("logind says login session {session} was made by {leader}, the leader of its session "
+                         "{sid}: it is a job of that login (a nohup or background job of a shell that exited), "
+                         "not a process that called setsid()").format(session=placement.login_session,
+                                                                     leader=leader, sid=r.sid)
+            return _("it is in login session scope {unit}: a login's shell leads a session of its own (sshd and "
+                     "login make one for it), so a job of that shell has this shape once the shell has exited, "
+                     "without ever calling setsid(): psxj does not take it as proof there").format(unit=placement.unit)
+        if r.nspid is not None and self.live:
+            container = self.containers.of(r)
+            if container is not None and container.init is not None and container.init != r.pid:
+                return _("in a container, `podman exec` and `docker exec` make each entered process lead a "
+                         "session of its own, so a background job of an exec'd shell has this shape without "
+                         "ever calling setsid(): psxj does not take it as proof there")
+        return None
+
     def _service(self, r: ProcessRecord, parent: Optional[ProcessRecord]) -> Optional[Kind]:
-        unit = unit_of(r.cgroup)
-        if unit is not None and parent is not None and "systemd" in program_names(parent):
-            manager = "systemd" if r.ppid == 1 else _("the user manager {parent}").format(parent=_label(parent))
-            return Kind(SERVICE, (_("systemd unit {unit}: its cgroup is {cgroup}").format(unit=unit, cgroup=r.cgroup),
-                                  _("started by {manager}, which is alive and supervises it").format(manager=manager)),
-                        supervisor="systemd" if r.ppid == 1 else f"systemd --user (pid {parent.pid})",
-                        unit=unit, adopted=False)
-        if unit is not None and r.ppid == 1 and self.systemd_is_init(r.host):
-            return Kind(SERVICE, (_("systemd unit {unit}: its cgroup is {cgroup}; systemd tracks every process "
-                                    "of the unit, forked ones too").format(unit=unit, cgroup=r.cgroup),),
-                        supervisor="systemd", unit=unit)
         if parent is None or parent.state == "Z":
             return None
         what = self.supervisor(parent)

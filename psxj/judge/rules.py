@@ -68,13 +68,28 @@ def orphaned(c: Context) -> Judgement:
     return FAIL, _("PPID {parent} is alive: it never forked away from it").format(parent=_label(parent, r.ppid))
 
 
+def _shape_in_doubt(c: Context, detached: bool) -> bool:
+    """Adopted, with the shape a double fork leaves, and judged an orphan all the same: in a login's
+    scope or a container, where a shell's session makes that shape (psxj.judge.kinds says why)."""
+    return detached and c.kind.name == "orphan" and bool(c.kind.adopted) and not c.record.session_leader
+
+
 def own_session(c: Context) -> Judgement:
     detached, why = session_detached(c.snapshot, c.record)
+    if _shape_in_doubt(c, detached):
+        doubt = c.kind.reasons[2] if len(c.kind.reasons) > 2 else ""
+        raise Unreadable(_("SID {sid}: {why}; but {doubt}").format(sid=c.record.sid, why=why, doubt=doubt))
     return (PASS if detached else FAIL), f"SID {c.record.sid}: {why}"
 
 
 def no_tty(c: Context) -> Judgement:
     r = c.record
+    facts = _unit_facts(c)
+    if facts is not None and (facts.standard_input.startswith("tty") or facts.tty_path) and \
+            c.kind.role in ("main", "control"):
+        return NOT_NEEDED, _("its unit gives it a terminal (StandardInput={input}, TTYPath={path}): serving a "
+                             "terminal is its job (a getty)").format(input=facts.standard_input,
+                                                                    path=facts.tty_path or "-")
     if r.has_terminal:
         return FAIL, _("TTY {tty}, TPGID {tpgid}: a terminal can send it SIGHUP and SIGINT").format(
                          tty=r.tty,
@@ -94,7 +109,7 @@ def not_session_leader(c: Context) -> Judgement:
                           sid=r.sid,
                           pid=r.pid,
                           leader=_label(leader, r.sid)))
-    if r.pgid == r.sid and r.sid != 0:
+    if r.pgid == r.sid and r.sid != 0 and not _shape_in_doubt(c, True):
         return PASS, (_("SID {sid} != PID {pid}, and the session's leader has exited while it stayed in the "
                         "leader's group: the shape the second fork leaves").format(sid=r.sid, pid=r.pid))
     return PASS, _("SID {sid} != PID {pid}: not a session leader, so it cannot acquire a terminal").format(
@@ -144,14 +159,50 @@ def _is_terminal(target: str) -> bool:
 
 
 def _socket_activation(c: Context) -> range:
-    """The descriptors systemd passed it (LISTEN_FDS, for this LISTEN_PID), if readable."""
+    """The descriptors systemd passed it (LISTEN_FDS, for this LISTEN_PID), if readable. LISTEN_PID is
+    its PID in its own PID namespace (NSpid), as the systemd that started it knows it."""
     try:
         env = c.facts.environ()
     except Unreadable:
         return range(0)
-    if env.get("LISTEN_PID") != str(c.record.pid) or not env.get("LISTEN_FDS", "").isdigit():
+    if env.get("LISTEN_PID") != str(c.record.inner_pid) or not env.get("LISTEN_FDS", "").isdigit():
         return range(0)
-    return range(3, 3 + int(env["LISTEN_FDS"]))
+    return range(3, 3 + min(int(env["LISTEN_FDS"]), 65536))
+
+
+def _unit_facts(c: Context):
+    """systemd's facts about the process's unit (psxj.sources.systemd.UnitFacts), when it answered."""
+    placement = c.kind.placement
+    return getattr(placement, "facts", None)
+
+
+def _manager_pid(c: Context) -> Optional[int]:
+    placement = c.kind.placement
+    return placement.manager.record.pid if placement is not None else None
+
+
+def _shared_within(c: Context, pid: int) -> Optional[str]:
+    """Why sharing a descriptor with `pid` is expected: it is the unit's manager (a socket it passed,
+    or its fd store), or a process of the same unit (a service's master and its workers)."""
+    placement = c.kind.placement
+    if placement is None:
+        return None
+    facts = placement.facts
+    if pid == placement.manager.record.pid:
+        # Sockets passed at start are LISTEN_FDS (fds_closed keeps them first); what else systemd
+        # holds is the fd store's, where there is one, or a socket unit's.
+        if facts is not None and facts.fd_store_max:
+            return _("kept by {manager} in the unit's fd store (FileDescriptorStoreMax={max}, {count} stored)").format(
+                manager=placement.manager.label(), max=facts.fd_store_max, count=facts.fd_store_count)
+        sockets = [t for t in (facts.triggered_by if facts else ()) if t.endswith(".socket")]
+        if sockets:
+            return _("passed by {manager} from {sockets} (socket activation)").format(
+                manager=placement.manager.label(), sockets=", ".join(sockets))
+        return _("held by {manager}, the unit's manager, too").format(manager=placement.manager.label())
+    other = c.snapshot.get(pid)
+    if other is not None and other.cgroup and other.cgroup == c.record.cgroup:
+        return _("shared with {process} of the same unit").format(process=_label(other, pid))
+    return None
 
 
 def fds_closed(c: Context) -> Judgement:
@@ -173,6 +224,9 @@ def fds_closed(c: Context) -> Judgement:
             kept.append(_("{shown} (not compared: nothing reaches the starter through it)").format(shown=shown))
             continue
         sharer = _outside_sharer(c, d, family)
+        if isinstance(sharer, tuple):  # expected: its manager's socket or fd store, its own unit's
+            kept.append(f"{shown} ({sharer[1]})")
+            continue
         if sharer is not None:
             problems.append(_("{shown} ({sharer}: inherited, never closed)").format(shown=shown, sharer=sharer))
             continue
@@ -205,22 +259,26 @@ def _device_identity(path: str) -> Optional[Tuple[int, int]]:
     return (st.st_dev, st.st_ino) if stat.S_ISCHR(st.st_mode) else None
 
 
-def _outside_sharer(c: Context, d, family: Set[int]) -> Optional[str]:
+def _outside_sharer(c: Context, d, family: Set[int]):
     """Who outside the process and its descendants shares this open file, if anyone: the other end
-    of a pipe, or (kcmp) the very same open file description, as a starter's log left on fd 3 is."""
+    of a pipe, or (kcmp) the very same open file description, as a starter's log left on fd 3 is.
+    A sharer that is expected (its unit's manager, its own unit) comes back as (None, why)."""
     # Lazily: thousands of processes can share one pipe; the first outsider answers for a pipe.
     others = ((pid, fd) for pid, fd in c.system.holders(d.target) if pid not in family)
-    if d.target.startswith("pipe:"):
-        first = next(others, None)
-        return None if first is None else _("other end held by {process}, outside it").format(
-            process=_label(c.snapshot.get(first[0]), first[0]))
+    expected = None
     for pid, fd in others:
-        same = same_open_file(c.record.pid, d.fd, pid, fd)
-        if same:
-            return _("the same open file as {process}'s fd {fd}, outside it").format(
-                       process=_label(c.snapshot.get(pid), pid),
-                       fd=fd)
-    return None
+        if not d.target.startswith("pipe:") and not same_open_file(c.record.pid, d.fd, pid, fd):
+            continue
+        why = _shared_within(c, pid)
+        if why is not None:
+            expected = expected or (None, why)
+            continue
+        if d.target.startswith("pipe:"):
+            return _("other end held by {process}, outside it").format(process=_label(c.snapshot.get(pid), pid))
+        return _("the same open file as {process}'s fd {fd}, outside it").format(
+                   process=_label(c.snapshot.get(pid), pid),
+                   fd=fd)
+    return expected
 
 
 def stdio_devnull(c: Context) -> Judgement:
@@ -277,9 +335,21 @@ def _lock_words(line: str) -> str:
     return " ".join(fields[1:2] + fields[3:4]) if len(fields) > 3 else line
 
 
+def _dev_log_names(c: Context) -> Set[str]:
+    """What /dev/log is called where the process runs: in its own mount namespace (a container's
+    /dev/log is a link to its own journal's socket), read as a link, never followed."""
+    names = {"/dev/log"}
+    try:
+        target = os.readlink(f"/proc/{c.record.pid}/root/dev/log")
+    except OSError:
+        return names
+    names.add(target if target.startswith("/") else os.path.normpath(os.path.join("/dev", target)))
+    return names
+
+
 def syslog(c: Context) -> Judgement:
-    if not os.path.exists("/dev/log"):
-        raise Unreadable(_("no /dev/log on this machine: no syslog daemon to connect to"))
+    if not os.path.lexists(f"/proc/{c.record.pid}/root/dev/log") and not os.path.exists("/dev/log"):
+        raise Unreadable(_("no /dev/log where it runs: no syslog daemon to connect to"))
     connected = _connected_to_dev_log(c)
     if connected:
         return PASS, connected
@@ -290,8 +360,8 @@ def syslog(c: Context) -> Judgement:
 def _connected_to_dev_log(c: Context) -> Optional[str]:
     """A socket of the process connected to the syslog daemon: /dev/log, or a chroot's own dev/log
     that the syslog daemon binds for it (Debian's rsyslog does, for postfix and haproxy)."""
-    names = {"/dev/log", os.path.realpath("/dev/log")}
-    sockets = c.system.unix_sockets()
+    names = _dev_log_names(c)
+    sockets = c.system.unix_sockets(c.record.pid)
     if not sockets:
         return None
     servers = {inode for inode, (_kind, name, _peer) in sockets.items()
@@ -352,6 +422,9 @@ def signals(c: Context) -> Judgement:
 # --- new-style (daemon(7)) ------------------------------------------------------------------
 
 def supervised(c: Context) -> Judgement:
+    if c.kind.name == "leftover":
+        return FAIL, _("left over in {unit}'s cgroup: systemd neither started it nor watches it ({reason})").format(
+            unit=c.kind.unit, reason=c.kind.reasons[1] if len(c.kind.reasons) > 1 else c.kind.reasons[0])
     if not c.kind.supervisor:
         parent = c.snapshot.parent(c.record)
         return FAIL, _("no service manager or supervisor started it (its parent is {parent})").format(
@@ -370,8 +443,29 @@ _LOGGERS = frozenset({"svlogd", "multilog", "s6-log", "logger", "systemd-journal
                       "rotatelogs", "cronolog", "tini", "daemon", "conmon", "containerd-shim"})
 
 
+def _is_the_journal(c: Context) -> Optional[str]:
+    """The process holds the journal's own stdout socket (/run/systemd/journal/stdout): it is the
+    journal, which writes its log itself."""
+    sockets = c.system.unix_sockets(c.record.pid)
+    for fd, target in sorted(c.facts.fds().items()):
+        if target.startswith("socket:["):
+            info = sockets.get(int(target[8:-1]))
+            if info and info[1] == "/run/systemd/journal/stdout":
+                return _("fd {fd} -> {target} is bound to /run/systemd/journal/stdout: it is the journal, which "
+                         "stores its own messages").format(fd=fd, target=target)
+    return None
+
+
 def logging(c: Context) -> Judgement:
-    """daemon(7): log to stdout/stderr (the journal, a supervisor's pipe) or syslog."""
+    """daemon(7): log to stdout/stderr (the journal, a supervisor's pipe) or syslog. stderr kept is
+    enough: a daemon that discards its stdout and writes its errors to a file or the journal logs."""
+    journal = _is_the_journal(c)
+    if journal:
+        return NOT_NEEDED, journal
+    facts = _unit_facts(c)
+    if facts is not None and facts.standard_output.startswith("tty") and c.kind.role in ("main", "control"):
+        return NOT_NEEDED, _("its unit sends its output to its terminal (StandardOutput={output}): serving "
+                             "that terminal is its job").format(output=facts.standard_output)
     fds = c.facts.fds()
     shown = []
     verdicts = []
@@ -395,6 +489,8 @@ def logging(c: Context) -> Judgement:
             verdicts.append(PASS)
     if FAIL in verdicts:
         return FAIL, "; ".join(shown)
+    if verdicts and verdicts[-1] == PASS:  # stderr is kept: where its errors go
+        return PASS, "; ".join(shown)
     if UNKNOWN in verdicts:
         syslog_socket = _connected_to_dev_log(c)
         if syslog_socket:
@@ -410,9 +506,9 @@ def _reader_of(c: Context, target: str) -> Optional[str]:
         if pid not in family:
             return _label(c.snapshot.get(pid), pid)
     if target.startswith("socket:["):
-        info = c.system.unix_sockets().get(int(target[8:-1]))
+        info = c.system.unix_sockets(c.record.pid).get(int(target[8:-1]))
         if info and info[2]:
-            for inode, (_kind, name, _peer) in c.system.unix_sockets().items():
+            for inode, (_kind, name, _peer) in c.system.unix_sockets(c.record.pid).items():
                 if inode == info[2] and name:
                     return name
     return None
@@ -443,6 +539,24 @@ def service_signals(c: Context) -> Judgement:
 
 
 def readiness(c: Context) -> Judgement:
+    facts = _unit_facts(c)
+    if facts is not None and c.kind.role == "main":
+        sockets = [t for t in facts.triggered_by if t.endswith(".socket")]
+        up = facts.active_state in ("active", "reloading")
+        if facts.type.startswith("notify") and up:
+            return PASS, _("Type={type}: systemd waited for its READY=1 (sd_notify), and the unit is {state}: it "
+                           "came ({source})").format(type=facts.type, state=facts.active_state, source=facts.source)
+        if facts.type == "dbus" and up:
+            return PASS, _("Type=dbus: systemd waited for it to take its bus name, and the unit is {state} "
+                           "({source})").format(state=facts.active_state, source=facts.source)
+        if sockets:
+            return PASS, _("socket activation: {sockets} listen for it (TriggeredBy, {source})").format(
+                sockets=", ".join(sockets), source=facts.source)
+        if facts.type in ("simple", "exec", "forking", "oneshot", "idle"):
+            return NOT_NEEDED, _("Type={type}: systemd takes it as ready when it starts ({how}); no readiness "
+                                 "protocol is asked of it ({source})").format(
+                type=facts.type, source=facts.source,
+                how=_("when ExecStart= has forked and exited") if facts.type == "forking" else _("at once"))
     env = c.facts.environ()
     said = []
     if env.get("NOTIFY_SOCKET"):
@@ -456,6 +570,47 @@ def readiness(c: Context) -> Judgement:
         return PASS, "; ".join(said)
     return NOT_NEEDED, _("no readiness protocol or socket activation in use: fine for a service of Type=simple "
                          "or exec")
+
+
+# --- a service's worker ----------------------------------------------------------------------
+
+def part_of_service(c: Context) -> Judgement:
+    """A worker belongs to a running unit, and the unit's stop reaches it (its whole cgroup)."""
+    placement = c.kind.placement
+    if placement is None or c.kind.name != "worker":
+        return FAIL, _("it is not a descendant of a unit's main process")
+    if placement.role == "member":
+        facts = placement.facts
+        return PASS, _("a process of {unit} ({active}/{sub}), which has no MainPID: systemd watches its cgroup as a "
+                       "whole, and its stop reaches every process there (KillMode={mode})").format(
+            unit=placement.unit, active=facts.active_state, sub=facts.sub_state, mode=facts.kill_mode or "?")
+    facts = placement.facts
+    if facts is None:
+        raise Unreadable(_("{unit}: systemd's facts are unknown ({why}); its cgroup alone shows it in the unit").format(
+            unit=placement.unit, why=placement.why_no_facts))
+    evidence = _("a descendant of {unit}'s MainPID {main}; the unit is {active}/{sub}").format(
+        unit=placement.unit, main=facts.main_pid, active=facts.active_state, sub=facts.sub_state)
+    if facts.kill_mode in ("process", "none"):
+        return FAIL, evidence + _("; KillMode={mode}: stopping the unit leaves it running").format(mode=facts.kill_mode)
+    return PASS, evidence + _("; KillMode={mode}: stopping the unit ends it too").format(
+        mode=facts.kill_mode or "control-group")
+
+
+def worker_signals(c: Context) -> Judgement:
+    """systemd stops a unit by sending SIGTERM to every process of its cgroup: a worker must end on it
+    (handled, or its default action). Reloading is the main process's business."""
+    facts = _unit_facts(c)
+    ok, term = _handled(c, "TERM")
+    if facts is not None and facts.kill_mode == "mixed":
+        return NOT_NEEDED, _("{term}; KillMode=mixed: systemd sends SIGTERM to the main process only, which stops "
+                             "its workers itself (SIGKILL reaches the rest only if they outstay the timeout)").format(
+            term=term)
+    if ok is False and facts is not None and facts.exec_stop:
+        return NOT_NEEDED, _("{term}; the unit has ExecStop=, which systemd runs first: its main process shuts "
+                             "the service down, and SIGTERM reaches only what is left").format(term=term)
+    if ok is False:
+        return FAIL, _("{term}: the unit's stop would have to kill it").format(term=term)
+    return PASS, term
 
 
 # --- container (PID 1) -----------------------------------------------------------------------
@@ -492,7 +647,8 @@ def pid1_signals(c: Context) -> Judgement:
                      term=term)
 
 
-_FORWARDERS = frozenset({"tini", "docker-init", "dumb-init", "catatonit", "s6-svscan", "runit", "systemd", "init"})
+_FORWARDERS = frozenset({"tini", "docker-init", "dumb-init", "catatonit", "podman-init", "s6-svscan", "runit",
+                         "systemd", "init"})
 _SHELLS = frozenset({"sh", "bash", "dash", "ash", "zsh", "ksh", "busybox"})
 
 
@@ -548,6 +704,10 @@ RULES: Dict[str, Rule] = {rule.id: rule for rule in (
                                "documented."), service_signals),
     Rule("readiness", N_("new-style: readiness notification (NOTIFY_SOCKET, sd_notify) or socket activation "
                          "(LISTEN_FDS/LISTEN_PID), where used; neither is required."), readiness),
+    Rule("part-of-service", N_("worker: a descendant of its unit's main process, the unit is running, and the "
+                               "unit's stop reaches it (KillMode is not process or none)."), part_of_service),
+    Rule("worker-signals", N_("worker: SIGTERM, which systemd sends to every process of the unit when it stops "
+                              "it, ends it (handled, or its default action)."), worker_signals),
     Rule("reaps-children", N_("container: as PID 1 it inherits every orphan of its namespace and must wait() for "
                               "them. Fail: zombie children that stay."), reaps_children),
     Rule("pid1-signals", N_("container: SIGTERM handled; a PID 1 without a handler ignores it, so `docker stop` "

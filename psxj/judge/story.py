@@ -12,7 +12,11 @@ It also collects observed adoptions: a live process whose parent changed (same P
 time) because its parent exited, with that EXIT event as proof. A process that received such an
 orphan and is not PID 1 (nor a container's init) is a subreaper, observed, not guessed by name.
 
-EventLog is thread-safe: a feed thread adds, the interface asks.
+EventLog is thread-safe: a feed thread adds, the interface asks. It is bounded in bytes, not only in
+lives (another user can exec 30 KB command lines thousands of times a second): each event is kept
+slim (the escaped command, once per life while it does not change; no raw arguments, no orphan
+list), the oldest ended lives go first and then the middle of the biggest lives, and it says what
+it dropped (dropped_note, and a line in the stories it cut).
 """
 
 from __future__ import annotations
@@ -22,13 +26,14 @@ import threading
 import time
 from typing import Deque, Dict, Iterable, List, NamedTuple, Optional, Tuple
 
-from psxj.i18n import _
+from psxj.i18n import _, ngettext
 from psxj.judge.kinds import adopts_every_orphan
 from psxj.model import ProcessRecord, Snapshot
 from psxj.sources.cn_proc import wait_status_text
 from psxj.sources.events import (
     COMM,
     COREDUMP,
+    EVENT_OVERHEAD,
     EXEC,
     EXIT,
     FORK,
@@ -36,11 +41,13 @@ from psxj.sources.events import (
     GID,
     PTRACE,
     ROW_LAST,
+    ROW_OVERHEAD,
     ROW_READ,
     SID,
     UID,
     Orphan,
     ProcessEvent,
+    text_bytes,
 )
 
 Identity = Tuple[int, Optional[int]]  # (pid, start ticks), as ProcessRecord.identity
@@ -95,6 +102,7 @@ class Life:
     """One process from its first event to its exit. Identity: PID and start ticks."""
 
     MAX_EVENTS = 200  # a process that execs or renames itself forever keeps its first and last ones
+    KEEP_FIRST = MAX_EVENTS // 4   # dropped from the middle: the first ones and the latest stay
 
     def __init__(self, pid: int, first_seen: float, start_ticks: Optional[int], start_exact: bool = False,
                  born: Optional[ProcessEvent] = None) -> None:
@@ -104,6 +112,11 @@ class Life:
         self.start_ticks = start_ticks
         self.start_exact = start_exact
         self.events: List[ProcessEvent] = []
+        self.costs: List[int] = []   # what each event is counted as in EventLog's bound
+        self.text_cost = 0           # its commands, each counted once (events share them)
+        self.command: Optional[str] = None   # its command now, the one text its events share
+        self.row_in: Optional[ProcessRecord] = None     # the last row an event brought, and the slim copy kept
+        self.row_kept: Optional[ProcessRecord] = None   # of it: events that bring the same row share the copy
         self.skipped = 0
         self.adoptions: List[Adoption] = []
         self.ended: Optional[ProcessEvent] = None
@@ -112,16 +125,36 @@ class Life:
     def identity(self) -> Identity:
         return (self.pid, self.start_ticks)
 
-    def add(self, event: ProcessEvent) -> None:
+    @property
+    def cost(self) -> int:
+        return sum(self.costs) + self.text_cost
+
+    def add(self, event: ProcessEvent, cost: int) -> int:
+        """Keep the event; the bytes this frees (an event from the middle, past MAX_EVENTS)."""
         if event.row is not None and event.row.start_ticks is not None and not self.start_exact \
                 and event.row_basis == ROW_READ:
             self.start_ticks, self.start_exact = event.row.start_ticks, True
+        freed = 0
         if len(self.events) >= self.MAX_EVENTS:
-            self.events.pop(self.MAX_EVENTS // 4)
-            self.skipped += 1
+            freed = self._drop(self.KEEP_FIRST, 1)
         self.events.append(event)
+        self.costs.append(cost)
         if event.kind == EXIT:
             self.ended = event
+        return freed
+
+    def thin(self) -> Tuple[int, int]:
+        """Drop half of the events in the middle (the first ones and the last stay): (bytes, events)."""
+        keep_first = min(self.KEEP_FIRST, len(self.events) // 4)
+        count = max((len(self.events) - keep_first - 1) // 2, 0)   # the last event stays
+        return self._drop(keep_first, count), count
+
+    def _drop(self, at: int, count: int) -> int:
+        freed = sum(self.costs[at:at + count])
+        del self.events[at:at + count]
+        del self.costs[at:at + count]
+        self.skipped += count
+        return freed
 
     def matches(self, start_ticks: Optional[int]) -> bool:
         if start_ticks is None or self.start_ticks is None:
@@ -135,17 +168,24 @@ class Life:
 
 
 class EventLog:
-    """Events by process, for stories and adoptions. `max_lives` bounds memory: the oldest
-    ended lives are forgotten first."""
+    """Events by process, for stories and adoptions. Memory is bounded twice: `max_lives` lives, and
+    `max_bytes` for everything kept (see the module's doc); the oldest ended lives go first."""
 
-    def __init__(self, max_lives: int = 50000, started_at: Optional[float] = None) -> None:
+    MAX_ADOPTIONS = 10000
+
+    def __init__(self, max_lives: int = 50000, started_at: Optional[float] = None,
+                 max_bytes: int = 64 * 1024 * 1024) -> None:
         self.started_at = time.time() if started_at is None else started_at
         self.max_lives = max_lives
+        self.max_bytes = max_bytes
+        self.bytes = 0                # what everything kept is counted as
+        self.dropped_events = 0       # kept no longer, to stay within max_bytes or max_lives
+        self.dropped_since: Optional[float] = None   # when the first was dropped
         self._lock = threading.Lock()
         self._current: Dict[int, Life] = {}
         self._ended: Deque[Life] = collections.deque()   # oldest first, for forgetting
         self._ended_by_pid: Dict[int, List[Life]] = {}   # for finding
-        self._adoptions: Deque[Adoption] = collections.deque(maxlen=10000)
+        self._adoptions: Deque[Tuple[Adoption, int]] = collections.deque()   # with what each is counted as
         self._gaps: Deque[ProcessEvent] = collections.deque(maxlen=1000)
         self.polled = False  # some events came from polling: stories may miss short steps
 
@@ -157,6 +197,8 @@ class EventLog:
         with self._lock:
             for event in events:
                 self._add(event)
+            if self.bytes > self.max_bytes:
+                self._shrink()
 
     def _add(self, event: ProcessEvent) -> None:
         if event.kind == GAP:
@@ -171,27 +213,89 @@ class EventLog:
                 self._end(life)  # its exit was not seen (lost, or before a rescan)
             row = event.row
             life = Life(event.pid, event.time, row.start_ticks if row is not None else None,
-                        event.row_basis == ROW_READ and row is not None,
-                        event if event.kind == FORK else None)
+                        event.row_basis == ROW_READ and row is not None)
             self._current[event.pid] = life
-        life.add(event)
+        kept, cost = self._kept(life, event)
+        if event.kind == FORK:
+            life.born = kept
+        self.bytes += cost - life.add(kept, cost)   # past MAX_EVENTS: told in the story, not a full history
         if event.kind == EXIT:
-            self._adopted_at_own_exit(life, event)
+            self._adopted_at_own_exit(life, kept)
             for orphan in event.orphans:
-                self._orphaned(orphan, event)
+                self._orphaned(orphan, kept)
             self._end(life)
+
+    def _kept(self, life: Life, event: ProcessEvent) -> Tuple[ProcessEvent, int]:
+        """The event as the log keeps it, and what it is counted as: the life's command shared while
+        it does not change, no raw arguments (stories quote the escaped command) and no orphan list
+        (each orphan is an adoption of its own)."""
+        cost = EVENT_OVERHEAD + text_bytes(event.parent_command)
+        previous = event.previous
+        if previous is not None and previous == life.command:
+            previous = life.command
+        else:
+            cost += text_bytes(previous)
+        row = event.row
+        if row is not None and row is life.row_in:   # unchanged since its last event (the tracker's own row)
+            row = life.row_kept
+        elif row is not None:
+            if row.command != life.command:
+                life.command = row.command
+                life.text_cost += text_bytes(row.command)
+                self.bytes += text_bytes(row.command)
+            life.row_in, row = row, row._replace(command=life.command, argv=())
+            life.row_kept = row
+            cost += ROW_OVERHEAD
+        return event._replace(row=row, previous=previous, orphans=()), cost
+
+    def _note_dropped(self, freed: int, events: int = 1) -> int:
+        """Count what the bounds dropped; the bytes freed."""
+        self.dropped_events += events
+        if self.dropped_since is None:
+            self.dropped_since = time.time()
+        return freed
 
     def _end(self, life: Life) -> None:
         if self._current.get(life.pid) is life:
             del self._current[life.pid]
+        life.row_in = None   # the tracker's row, with its raw arguments: not kept past the life
         self._ended.append(life)
         self._ended_by_pid.setdefault(life.pid, []).append(life)
         while len(self._ended) + len(self._current) > self.max_lives and self._ended:
-            oldest = self._ended.popleft()
-            same_pid = self._ended_by_pid[oldest.pid]
-            same_pid.remove(oldest)
-            if not same_pid:
-                del self._ended_by_pid[oldest.pid]
+            self._forget_oldest_ended()
+
+    def _forget_oldest_ended(self) -> None:
+        oldest = self._ended.popleft()
+        same_pid = self._ended_by_pid[oldest.pid]
+        same_pid.remove(oldest)
+        if not same_pid:
+            del self._ended_by_pid[oldest.pid]
+        self.bytes -= self._note_dropped(oldest.cost, len(oldest.events))
+
+    def _shrink(self) -> None:
+        """Back under seven eighths of max_bytes (so that this runs rarely): the oldest ended lives,
+        then the oldest adoptions, then the middle of the biggest lives, then whole lives."""
+        goal = self.max_bytes * 7 // 8
+        while self.bytes > goal and self._ended:
+            self._forget_oldest_ended()
+        while self.bytes > goal and len(self._adoptions) > self.MAX_ADOPTIONS // 10:
+            self.bytes -= self._note_dropped(self._adoptions.popleft()[1], 0)
+        while self.bytes > goal and self._current:
+            biggest = max(self._current.values(), key=lambda life: life.cost)
+            freed, count = biggest.thin() if len(biggest.events) > 2 else (0, 0)
+            if count:
+                self.bytes -= self._note_dropped(freed, count)
+                continue
+            del self._current[biggest.pid]   # two events of megabytes each: the whole life goes
+            self.bytes -= self._note_dropped(biggest.cost, len(biggest.events))
+
+    def _remember(self, adoption: Adoption) -> None:
+        cost = EVENT_OVERHEAD + ROW_OVERHEAD + sum(text_bytes(t) for t in (
+            adoption.child_command, adoption.old_parent_command, adoption.new_parent_command))
+        self._adoptions.append((adoption, cost))
+        self.bytes += cost
+        if len(self._adoptions) > self.MAX_ADOPTIONS:
+            self.bytes -= self._adoptions.popleft()[1]
 
     def _orphaned(self, orphan: Orphan, proof: ProcessEvent) -> None:
         life = self._current.get(orphan.pid)
@@ -203,7 +307,7 @@ class EventLog:
                             orphan.new_parent, orphan.new_parent_command, proof.time, proof, True,
                             orphan.new_parent_namespace_init)
         life.adoptions.append(adoption)
-        self._adoptions.append(adoption)
+        self._remember(adoption)
 
     def _adopted_at_own_exit(self, life: Life, event: ProcessEvent) -> None:
         """An EXIT whose parent is not the one at birth: an adoption psxj did not see happen."""
@@ -213,7 +317,15 @@ class EventLog:
         adoption = Adoption(life.identity, event.row.command if event.row is not None else "?", event.born_parent,
                             None, adopter, event.parent_command or "?", event.time, event, False)
         life.adoptions.append(adoption)
-        self._adoptions.append(adoption)
+        self._remember(adoption)
+
+    def dropped_note(self) -> str:
+        """What the log dropped to stay within its bound, in words; "" while it dropped nothing."""
+        if not self.dropped_events:
+            return ""
+        return ngettext("event history full ({mib} MiB at most): {count} older event dropped",
+                        "event history full ({mib} MiB at most): {count} older events dropped",
+                        self.dropped_events).format(mib=self.max_bytes >> 20, count=self.dropped_events)
 
     # -- asking ----------------------------------------------------------------------------------
     def life(self, identity: Identity) -> Optional[Life]:
@@ -276,11 +388,15 @@ class EventLog:
         life = self.life(record.identity)
         if life is not None and life.born is not None:
             return seen
-        return inferred_story(snapshot, record) + seen
+        dropped = []
+        if life is None and self.dropped_since is not None:
+            dropped = [StoryLine(None, _("psxj dropped older events to keep its history within {mib} MiB: any it saw "
+                                         "of this process are gone").format(mib=self.max_bytes >> 20), False)]
+        return inferred_story(snapshot, record) + seen + dropped
 
     def adoptions(self) -> List[Adoption]:
         with self._lock:
-            return list(self._adoptions)
+            return [adoption for adoption, _cost in self._adoptions]
 
     def observed_subreapers(self) -> List[ObservedSubreaper]:
         """Processes other than PID 1 (and a container's init) that received an orphan."""
@@ -361,7 +477,10 @@ def inferred_story(snapshot: Snapshot, record: ProcessRecord) -> List[StoryLine]
         lines.append(StoryLine(record.start_time, _("started at {clock} (its start time in /proc)").format(
                                                       clock=_clock(record.start_time)), False))
     parent = snapshot.parent(record)
-    if record.ppid == 0:
+    if record.ppid == 0 and record.pid != 1 and not record.kernel_thread:
+        lines.append(StoryLine(None, _("entered from another PID namespace (nsenter, podman or docker exec): its "
+                                       "parent runs outside this one, so it shows PPID 0"), False))
+    elif record.ppid == 0:
         lines.append(StoryLine(None, _("started by the kernel itself (PPID 0)"), False))
     elif record.kernel_thread:
         lines.append(StoryLine(None, _("a kernel thread, started by {parent}").format(

@@ -8,6 +8,7 @@ returns, also on Ctrl-C, SIGTERM or SIGHUP.
 
 from __future__ import annotations
 
+import os
 import signal
 import sys
 from typing import IO, Dict, Iterable, List, Optional, TextIO
@@ -169,8 +170,10 @@ def main(command: str, rundir: Optional[str], skip: Optional[str] = None, answer
         return run_lesson(JobControlLab(rundir=rundir), _("job control"))
     if answers is None:
         return run_quiz(sys.stdin, interactive=sys.stdin.isatty(), rundir=rundir)
-    try:
-        stream = open(answers, encoding="utf-8", errors="replace")
+    from psxj.safefs import open_to_read
+
+    try:   # a FIFO someone planted would hang an open(); a pipe of the user's own (<(...)) is read
+        stream = os.fdopen(open_to_read(answers, pipes=True), encoding="utf-8", errors="replace")
     except OSError as exc:
         raise PsxjError(_text("answers_unreadable").format(reason=exc.strerror)) from None
     with stream:

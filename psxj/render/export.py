@@ -25,7 +25,7 @@ FIELDS = (
     "ppid", "pid", "pgid", "sid", "tty", "tpgid", "stat", "uid", "user", "time", "command",
     "comm", "argv", "state", "flags", "nice", "threads", "tty_nr", "ruid", "euid", "rgid", "egid",
     "cpu_seconds", "start_ticks", "start_time", "namespace_init", "kernel_thread", "daemon",
-    "kind", "kind_reasons", "supervisor", "unit", "cgroup", "session_key", "host",
+    "kind", "kind_reasons", "supervisor", "unit", "unit_role", "container", "cgroup", "session_key", "host",
 )
 
 
@@ -43,6 +43,7 @@ def as_dict(snapshot: Snapshot, record: ProcessRecord) -> Dict[str, Any]:
         "start_time": record.start_time, "namespace_init": record.namespace_init,
         "kernel_thread": record.kernel_thread, "daemon": kind.daemon_like,
         "kind": kind.name, "kind_reasons": kind.reasons, "supervisor": kind.supervisor, "unit": kind.unit,
+        "unit_role": kind.role, "container": kind.container,
         "cgroup": record.cgroup,
         "session_key": record.session_key,
         "host": record.host,   # the machine (psxj --host); null: this one
@@ -109,10 +110,11 @@ def to_csv(snapshot: Snapshot, records: Iterable[ProcessRecord]) -> str:
 
 
 # --- Rows written in two parts, for the live table (psxj.live_output) ---------------------------
-# The last eight fields are the ones a row's own record cannot decide: its kind needs the whole
-# table, and so does its cgroup (read where the kinds need it); session_key and host are a live
-# table's nulls. The head is written where the record is read, by every core; the parent adds the
-# tail. Head + tail is the very row as_dict and the encoders above write (tests/test_export_rows.py).
+# The last ten fields are the ones a row's own record cannot decide: its kind (with its reasons,
+# supervisor, unit and its role there, container) needs the whole table; its cgroup is written beside
+# them; session_key and host are a live table's nulls. The head is written where the record is read,
+# by every core; the parent adds the tail. Head + tail is the very row as_dict and the encoders above
+# write (tests/test_export_rows.py).
 HEAD_FIELDS = FIELDS[:FIELDS.index("daemon")]
 TAIL_FIELDS = FIELDS[len(HEAD_FIELDS):]
 
@@ -125,8 +127,8 @@ _JSON_HEAD = (
     '"user": %s, "time": %s, "command": %s, "comm": %s, "argv": %s, "state": %s, "flags": %d, "nice": %d, '
     '"threads": %d, "tty_nr": %d, "ruid": %d, "euid": %d, "rgid": %d, "egid": %d, "cpu_seconds": %d, '
     '"start_ticks": %d, "start_time": %r, "namespace_init": %s, "kernel_thread": %s, ')
-_JSON_TAIL = ('"daemon": %s, "kind": %s, "kind_reasons": %s, "supervisor": %s, "unit": %s, "cgroup": %s, '
-              '"session_key": null, "host": null}')
+_JSON_TAIL = ('"daemon": %s, "kind": %s, "kind_reasons": %s, "supervisor": %s, "unit": %s, "unit_role": %s, '
+              '"container": %s, "cgroup": %s, "session_key": null, "host": null}')
 
 
 def _json_text_or_null(text: Optional[str]) -> str:
@@ -177,24 +179,23 @@ class SplicedRows:
         return self._heads.pop()   # ends with the comma before the tail's first cell
 
     def tail(self, kind, cgroup: Optional[str]) -> str:
-        """The rest of the row: daemon, kind, kind_reasons, supervisor, unit, cgroup, session_key, host."""
-        key = (kind, cgroup)
-        try:
-            text = self._tails.get(key)
-        except TypeError:  # a kind that cannot be a key: written every time
-            key, text = None, None
+        """The rest of the row: daemon, kind, kind_reasons, supervisor, unit, unit_role, container, cgroup,
+        session_key, host."""
+        key = (kind.name, kind.reasons, kind.supervisor, kind.unit, kind.role, kind.container, cgroup)
+        text = self._tails.get(key)
         if text is None:
             if self.as_json:
                 text = _JSON_TAIL % (
                     _JSON_WORDS[kind.daemon_like], _encode_text(kind.name), _json_list(kind.reasons),
-                    _json_text_or_null(kind.supervisor), _json_text_or_null(kind.unit), _json_text_or_null(cgroup))
+                    _json_text_or_null(kind.supervisor), _json_text_or_null(kind.unit),
+                    _json_text_or_null(kind.role), _json_text_or_null(kind.container), _json_text_or_null(cgroup))
             else:
                 self._head_writer.writerow((
                     _JSON_WORDS[kind.daemon_like], neutralised(kind.name), _json_list(kind.reasons),
-                    _csv_cell(kind.supervisor), _csv_cell(kind.unit), _csv_cell(cgroup), "", ""))
+                    _csv_cell(kind.supervisor), _csv_cell(kind.unit), _csv_cell(kind.role), _csv_cell(kind.container),
+                    _csv_cell(cgroup), "", ""))
                 text = self._heads.pop() + "\n"
-            if key is not None:
-                self._tails[key] = text
+            self._tails[key] = text
         return text
 
     def document(self, rows: List[str]) -> str:

@@ -10,13 +10,13 @@ import collections
 import os
 import threading
 import time
-from typing import Callable, Deque, Dict, Iterable, List, Optional
+from typing import Callable, Deque, Dict, Iterable, List, Optional, Tuple
 
 from psxj.i18n import _
 from psxj.model import ProcessRecord
 from psxj.render.escape import Escaper, safe_text
 from psxj.sources.event_tracker import EventTracker, parent_now
-from psxj.sources.events import EXEC, EXIT, FORK, GAP, EventStats, ProcessEvent, RecordFilter
+from psxj.sources.events import EXEC, EXIT, FORK, GAP, EventStats, ProcessEvent, RecordFilter, event_bytes
 from psxj.sources.proc import ProcReader
 
 LINGER = 0.02        # in a storm, seconds to let events gather after the first: 50 wake-ups a second
@@ -160,8 +160,9 @@ class EventStream:
 
 
 class EventFeed:
-    """Events for the interface: a background thread reads the stream into a bounded deque, and
-    `drain()` hands out what came since the last call without ever blocking the caller.
+    """Events for the interface: a background thread reads the stream into a deque bounded in events
+    and in bytes (the interface drains it twice a second, but may stall), and `drain()` hands out
+    what came since the last call without ever blocking the caller.
 
     `on_events`, if given, is called from the thread with each batch (an EventLog's add_many).
     Opening blocks as EventStream's does (up to a second): start it from a worker.
@@ -169,8 +170,12 @@ class EventFeed:
 
     def __init__(self, follow: Optional[int] = None, selection: Optional[RecordFilter] = None, capacity: int = 10000,
                  on_events: Optional[Callable[[List[ProcessEvent]], None]] = None, poll: bool = False,
-                 initial_rows: Optional[Callable[[], List[ProcessRecord]]] = None) -> None:
-        self._events: Deque[ProcessEvent] = collections.deque(maxlen=capacity)
+                 initial_rows: Optional[Callable[[], List[ProcessRecord]]] = None,
+                 max_bytes: int = 16 * 1024 * 1024) -> None:
+        self._events: Deque[Tuple[ProcessEvent, int]] = collections.deque()   # each with its event_bytes
+        self.capacity = capacity
+        self.max_bytes = max_bytes
+        self._bytes = 0
         self._lock = threading.Lock()
         self._stop = threading.Event()
         self._on_events = on_events
@@ -203,10 +208,13 @@ class EventFeed:
                 if not events:
                     continue
                 with self._lock:
-                    overflow = len(self._events) + len(events) - (self._events.maxlen or 0)
-                    if overflow > 0:
-                        self.dropped += overflow
-                    self._events.extend(events)
+                    for event in events:
+                        cost = event_bytes(event)
+                        self._events.append((event, cost))
+                        self._bytes += cost
+                    while self._events and (len(self._events) > self.capacity or self._bytes > self.max_bytes):
+                        self._bytes -= self._events.popleft()[1]
+                        self.dropped += 1
                 if self._on_events is not None:
                     self._on_events(events)
         except Exception as exc:  # the interface shows it; the thread must not die silently
@@ -216,8 +224,9 @@ class EventFeed:
 
     def drain(self) -> List[ProcessEvent]:
         with self._lock:
-            events = list(self._events)
+            events = [event for event, _cost in self._events]
             self._events.clear()
+            self._bytes = 0
         return events
 
     def close(self, timeout: float = 2.0) -> None:

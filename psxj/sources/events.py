@@ -26,6 +26,7 @@ whichever thread makes the call, so they are kept and named by the process.
 
 from __future__ import annotations
 
+import sys
 from typing import NamedTuple, Optional, Protocol, Tuple
 
 from psxj.model import ProcessRecord
@@ -106,6 +107,29 @@ class EventStats:
     def add_loss(self, lost: Optional[int]) -> None:
         self.gaps += 1
         self.lost = None if lost is None or self.lost is None else self.lost + lost
+
+
+# -- memory: what an event holds (for the bounds of psxj.judge.story.EventLog and EventFeed) -------
+
+EVENT_OVERHEAD = 384    # bytes of a ProcessEvent alone (measured: 344)
+ROW_OVERHEAD = 704      # and of its row, less the long texts (measured: 1010 for both)
+
+
+def text_bytes(text: Optional[str]) -> int:
+    return sys.getsizeof(text) if text else 0
+
+
+def event_bytes(event: ProcessEvent) -> int:
+    """About what an event holds in memory: its objects and every text it carries, the row's command
+    and arguments, the command before an exec, the parent's, its orphans' (the longest, up to
+    ARG_MAX each, are what another user controls)."""
+    total = EVENT_OVERHEAD + text_bytes(event.previous) + text_bytes(event.parent_command)
+    row = event.row
+    if row is not None:
+        total += ROW_OVERHEAD + text_bytes(row.command) + sum(text_bytes(arg) for arg in row.argv)
+    for orphan in event.orphans:
+        total += EVENT_OVERHEAD + text_bytes(orphan.command) + text_bytes(orphan.new_parent_command)
+    return total
 
 
 # -- rows: what each event changes (pure) ---------------------------------------------------------

@@ -31,7 +31,16 @@ from typing import Dict, Iterator, List, NamedTuple, Optional, Set
 
 from psxj.model import ProcessRecord, Snapshot
 from psxj.render.escape import Escaper
-from psxj.sources.proc import OUT_OF_DESCRIPTORS, OutOfDescriptors, ProcReader, parse_stat, pid_digits, read_cgroup
+from psxj.sources.proc import (
+    OUT_OF_DESCRIPTORS,
+    OutOfDescriptors,
+    ProcReader,
+    needs_cgroup,
+    parse_stat,
+    pid_digits,
+    read_cgroup,
+    systemd_machine,
+)
 
 _STAT_SIZE = 1024          # a stat line is ~300 bytes; a longer one takes a second read
 _READ_FLAGS = os.O_RDONLY | os.O_CLOEXEC
@@ -96,8 +105,6 @@ class ChangeReader:
         self.open_limit = raise_descriptor_limit()
         self.pid_width = pid_digits()
         self.tables = 0
-        self.managers: Set[int] = set()   # systemd processes and namespace inits: their children's cgroups matter
-        self._recheck: Set[int] = set()   # to read whole at the next table (see _with_cgroups)
         self.events = _ChangeEvents() if events else None
         self.last = Changes(0.0, self.pid_width, [], [], True)
         self._proc = os.open("/proc", os.O_RDONLY | os.O_DIRECTORY | os.O_CLOEXEC)
@@ -121,7 +128,7 @@ class ChangeReader:
         refresh_every = self.refresh_every
         if reported is None:  # events were lost: any process may have changed, read all of them whole
             reported, refresh_every, turn = set(), 1, 0
-        forced, self._recheck = reported | self._recheck, set()
+        forced = reported
         changed: List[ProcessRecord] = []
         present: Set[int] = set()
         lost: List[int] = []
@@ -234,14 +241,7 @@ class ChangeReader:
 
     def _whole(self, pid: int, stat: bytes) -> Optional[ProcessRecord]:
         """The record from this stat line and the process's status and cmdline, read now."""
-        record = self.proc.read_process(pid, stat)
-        if record is None:
-            return None
-        if record.comm == "systemd" or record.namespace_init:
-            self.managers.add(pid)
-        else:
-            self.managers.discard(pid)
-        return record
+        return self.proc.read_process(pid, stat)
 
     def _read_stat(self, pid: int, fd: int) -> Optional[bytes]:
         try:
@@ -264,20 +264,14 @@ class ChangeReader:
         entry = self.known.pop(pid, None)
         if entry is not None and entry.fd >= 0:
             os.close(entry.fd)
-        self.managers.discard(pid)
 
-    def _with_cgroups(self, records: List[ProcessRecord]) -> List[ProcessRecord]:
-        """The cgroup path where the kinds need it (as proc.with_cgroups does for a whole table). A
-        child read before its parent was known to be a manager (after PIDs wrapped around, a
-        parent can have the higher PID) is read again at the next table."""
-        managers = self.managers
+    @staticmethod
+    def _with_cgroups(records: List[ProcessRecord]) -> List[ProcessRecord]:
+        """The cgroup path of each read process that needs it (as proc.with_cgroups does for a table)."""
+        everyone = systemd_machine()
         for index, r in enumerate(records):
-            if r.kernel_thread:
-                continue
-            if r.ppid == 1 or r.pid == 1 or r.namespace_init or r.ppid in managers:
+            if needs_cgroup(r, everyone):
                 records[index] = r._replace(cgroup=read_cgroup(r.pid))
-            elif r.ppid > r.pid and r.ppid not in self.known:
-                self._recheck.add(r.pid)
         return records
 
 class _ChangeEvents:
@@ -355,11 +349,7 @@ class LiveTable:
                 continue  # read again (its turn, or a stat line that moved in no field of the row): the same
             records[record.pid] = record
             changed.append(record)
-        if not changed and not changes.gone and self.latest is not None:
-            records_now = self.latest.records  # nothing changed: the same rows, already in PID order
-        else:
-            records_now = records.values()
-        snapshot = Snapshot(records_now, source="live", taken_at=changes.taken_at, pid_width=changes.pid_width)
+        snapshot = Snapshot(records.values(), source="live", taken_at=changes.taken_at, pid_width=changes.pid_width)
         if self.latest is not None:
             snapshot.follows(self.latest, frozenset(arrived), changed)
         self.latest = snapshot

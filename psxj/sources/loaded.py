@@ -53,8 +53,11 @@ def read_source(path: str) -> tuple:
     if path == "-":
         data = read_bounded(sys.stdin.buffer, "stdin")
         return data.decode("utf-8", "surrogateescape"), "stdin", None
+    from psxj.safefs import open_to_read
+
     try:
-        with open(path, "rb") as f:
+        # Never a device, and no hang on a FIFO someone planted; a pipe of the user's own is read.
+        with os.fdopen(open_to_read(path, pipes=True), "rb") as f:
             taken = os.fstat(f.fileno()).st_mtime
             data = read_bounded(f, path)
     except OSError as exc:
@@ -192,7 +195,8 @@ def _keep_saved_kind(kinds: dict, record: ProcessRecord, row: Dict[str, Any], es
     if not isinstance(name, str) or not isinstance(reasons, list) or not all(isinstance(r, str) for r in reasons):
         raise ValueError(_("fields 'kind' and 'kind_reasons' must be a string and a list of strings"))
     kinds[(record.host, record.pid)] = (escaper.text(name), tuple(escaper.text(r) for r in reasons[:20]),
-                         _json_optional_text(row, "supervisor", escaper), _json_optional_text(row, "unit", escaper))
+                         _json_optional_text(row, "supervisor", escaper), _json_optional_text(row, "unit", escaper),
+                         _json_optional_text(row, "unit_role", escaper), _json_optional_text(row, "container", escaper))
 
 
 def _json_problem(exc: Exception) -> str:
@@ -282,7 +286,7 @@ CSV_HEADER = "ppid,pid,pgid,sid,tty,tpgid,stat,uid,user,time,command"
 _CSV_INTEGERS = ("ppid", "pid", "pgid", "sid", "tpgid", "uid", "flags", "nice", "threads", "tty_nr", "ruid",
                  "euid", "rgid", "egid", "cpu_seconds", "start_ticks")
 _CSV_BOOLEANS = ("namespace_init", "kernel_thread", "daemon")
-_CSV_OPTIONAL_TEXT = ("user", "session_key", "cgroup", "supervisor", "unit", "host")
+_CSV_OPTIONAL_TEXT = ("user", "session_key", "cgroup", "supervisor", "unit", "unit_role", "container", "host")
 
 
 def unquote_cell(value: str) -> str:

@@ -9,6 +9,7 @@ boundary where such errors are handled.
 from __future__ import annotations
 
 import errno
+import functools
 import os
 from typing import Callable, List, Optional, Sequence, Tuple, Union
 
@@ -91,34 +92,34 @@ def status_field(status: bytes, key: bytes) -> bytes:
 
 
 _NOTHING_LOCKED = b"       0 kB"   # task_mem() prints VmLck as "%8lu kB"
+ParsedStatus = Tuple[int, int, int, int, int, bool, Optional[Tuple[int, ...]]]
 
 
-def parse_status(status: bytes) -> Tuple[int, int, int, int, int, bool]:
-    """(ruid, euid, rgid, egid, locked kB, namespace init) from /proc/PID/status.
+def parse_status(status: bytes) -> ParsedStatus:
+    """(ruid, euid, rgid, egid, locked kB, namespace init, NSpid when nested) from /proc/PID/status.
 
     One search for each of Uid (Gid is the next line), NSpid and VmLck, in the order the kernel
     prints them, and only the numbers wanted become ints: this runs for every process."""
     at = status.find(b"\nUid:")
-    if at < 0:
-        return -1, -1, -1, -1, 0, False
-    ids = status[at + 5:].split(None, 9)   # real, effective, saved, fs uid; "Gid:" and the same; the rest
+    ids = status[at + 5:].split(None, 9) if at >= 0 else []  # real, effective, saved, fs uid; "Gid:", the same
     if len(ids) < 10 or ids[4] != b"Gid:":
         return _parse_status_slowly(status)
     rest = ids[9]
-    nspid = rest.find(b"\nNSpid:")       # "\t812\t1": PID 1 inside a namespace
-    namespace_init = False
+    namespace_init, pids = False, None
+    nspid = rest.find(b"\nNSpid:")       # "\t812\t1": PID 812 here, PID 1 inside a namespace
     if nspid >= 0:
         end = rest.find(b"\n", nspid + 7)
-        if rest[end - 2:end] == b"\t1":
-            namespace_init = rest.count(b"\t", nspid + 7, end) > 1
+        if rest.find(b"\t", nspid + 8, end) >= 0:  # more than one PID: in a nested namespace
+            pids = tuple(map(int, rest[nspid + 7:end].split()))
+            namespace_init = pids[-1] == 1
     locked = rest.find(b"\nVmLck:")  # absent for kernel threads and zombies
     if locked < 0 or rest.startswith(_NOTHING_LOCKED, locked + 8):
-        return int(ids[0]), int(ids[1]), int(ids[5]), int(ids[6]), 0, namespace_init
+        return int(ids[0]), int(ids[1]), int(ids[5]), int(ids[6]), 0, namespace_init, pids
     return int(ids[0]), int(ids[1]), int(ids[5]), int(ids[6]), int(rest[locked + 7:].split(None, 1)[0]), \
-        namespace_init
+        namespace_init, pids
 
 
-def _parse_status_slowly(status: bytes) -> Tuple[int, int, int, int, int, bool]:
+def _parse_status_slowly(status: bytes) -> ParsedStatus:
     """parse_status for a status laid out otherwise than today's kernels do: field by field."""
     uids = status_field(status, b"Uid:").split()       # real, effective, saved, filesystem
     gids = status_field(status, b"Gid:").split()
@@ -126,8 +127,10 @@ def _parse_status_slowly(status: bytes) -> Tuple[int, int, int, int, int, bool]:
     nspid = status_field(status, b"NSpid:")
     ruid, euid = (int(uids[0]), int(uids[1])) if len(uids) > 1 else (-1, -1)
     rgid, egid = (int(gids[0]), int(gids[1])) if len(gids) > 1 else (-1, -1)
-    namespace_init = nspid.endswith(b"\t1") and nspid.count(b"\t") > 1
-    return ruid, euid, rgid, egid, int(locked[0]) if locked else 0, namespace_init
+    nested = nspid.count(b"\t") > 1
+    namespace_init = nested and nspid.endswith(b"\t1")
+    pids = tuple(int(p) for p in nspid.split()) if nested else None
+    return ruid, euid, rgid, egid, int(locked[0]) if locked else 0, namespace_init, pids
 
 
 def state_string(state: str, nice: int, locked_kb: int, pid: int, sid: int, threads: int,
@@ -217,9 +220,9 @@ class ProcReader:
         state = f[0].decode("ascii", "replace")
         if status is None:
             ruid = euid = rgid = egid = locked = 0
-            namespace_init = False
+            namespace_init, nspid = False, None
         else:
-            ruid, euid, rgid, egid, locked, namespace_init = parse_status(status)
+            ruid, euid, rgid, egid, locked, namespace_init, nspid = parse_status(status)
         if nice or locked or threads != 1 or sid == pid or pgid == tpgid:
             stat_text = state_string(state, nice, locked, pid, sid, threads, pgid, tpgid)
         else:
@@ -241,7 +244,7 @@ class ProcReader:
             namespace_init, None, None,
             cpu_ticks,
             rss * self.page_kb,
-            None, None,   # session_key, host: this machine's own PIDs and sessions
+            None, nspid, None,   # session_key, NSpid, host: this machine's own PIDs and sessions
         ))
 
     def ps_cells(self, pid: int) -> Optional[PsCells]:
@@ -290,7 +293,10 @@ class ProcReader:
         usable cores (forked workers; only a single-threaded caller may ask)."""
         pids = list_pids()
         workers = worker_count(len(pids), _PER_WORKER) if parallel else 1
-        return with_cgroups(read_records(self.read_pids, pids, workers))
+        return read_records(self.read_pids_with_cgroups, pids, workers)
+
+    def read_pids_with_cgroups(self, pids: Sequence[int]) -> List[ProcessRecord]:
+        return with_cgroups(self.read_pids(pids))
 
 
 def list_pids() -> List[int]:
@@ -328,17 +334,31 @@ def read_cgroup(pid: int) -> Optional[str]:
     return named
 
 
+@functools.lru_cache(maxsize=1)
+def systemd_machine() -> bool:
+    """Is PID 1 (of psxj's own PID namespace) systemd? Then every process's cgroup names its unit."""
+    try:
+        return read_file("/proc/1/comm", 64).strip() == b"systemd"
+    except OSError:
+        return False
+
+
+def needs_cgroup(r: ProcessRecord, everyone: bool) -> bool:
+    """Whose cgroup the judgement reads: on a systemd machine everyone's (a worker's or a leftover's
+    unit is in its cgroup, whoever its parent); elsewhere only what may belong to a container or a
+    manager: PID 1 and its children (a runtime's monitor), namespace inits, processes in a nested PID
+    namespace, and systemd processes. Reading it for everyone there would cost a read per process
+    for nothing."""
+    if r.kernel_thread:
+        return False
+    return everyone or r.ppid == 1 or r.pid == 1 or r.namespace_init or r.nspid is not None or r.comm == "systemd"
+
+
 def with_cgroups(records: List[ProcessRecord]) -> List[ProcessRecord]:
-    """Add the cgroup path where the kinds need it: to children of PID 1, of a systemd (a user
-    manager) and of a namespace's init, and to namespace inits (a container's scope). Reading it
-    for every process would cost a third more /proc reads for nothing."""
-    managers = {r.pid for r in records if r.comm == "systemd" or r.namespace_init}
-    out = []
-    for r in records:
-        if not r.kernel_thread and (r.ppid == 1 or r.pid == 1 or r.namespace_init or r.ppid in managers):
-            r = r._replace(cgroup=read_cgroup(r.pid))
-        out.append(r)
-    return out
+    """Add the cgroup path of each record that needs it (needs_cgroup): it names the systemd unit or
+    the container a process belongs to."""
+    everyone = systemd_machine()
+    return [r._replace(cgroup=read_cgroup(r.pid)) if needs_cgroup(r, everyone) else r for r in records]
 
 
 def read_snapshot(parallel: bool = False, escaper: Optional[Escaper] = None) -> Snapshot:
@@ -347,5 +367,6 @@ def read_snapshot(parallel: bool = False, escaper: Optional[Escaper] = None) -> 
 
 
 def read_one(pid: int) -> Optional[ProcessRecord]:
-    """One process, now: for the audit and the demo, which follow a single PID."""
-    return ProcReader().read_process(pid)
+    """One process, now, with its cgroup: for the audit and the demo, which follow a single PID."""
+    record = ProcReader().read_process(pid)
+    return with_cgroups([record])[0] if record is not None else None

@@ -11,7 +11,7 @@ procps would print them (psxj.sources.systems); what a table does not say stays 
 from __future__ import annotations
 
 import re
-from typing import Dict, List, NamedTuple, Optional, Tuple
+from typing import Callable, Dict, List, NamedTuple, Optional, Tuple
 
 from psxj.errors import PsxjError
 from psxj.i18n import N_, _
@@ -131,7 +131,9 @@ def infer_pid_width(header: str, rows: List[str]) -> int:
     return min(max(best, 5), 10)  # pid_max has at most 10 digits (2^31 - 1)
 
 
-def parse_ps_text(text: str, name: str, taken: Optional[float], escaper: Escaper) -> Snapshot:
+def parse_ps_text(text: str, name: str, taken: Optional[float], escaper: Escaper,
+                  tick: Optional[Callable[[], None]] = None) -> Snapshot:
+    """`tick`, when given, is called every 1024 lines: it raises to stop (a host's time is up)."""
     lines = lines_of(text)
     header_number, header_line = next(((n, line) for n, line in lines if line.strip()), (1, ""))
     form = table_format(header_line.split(), name, header_number)
@@ -140,6 +142,8 @@ def parse_ps_text(text: str, name: str, taken: Optional[float], escaper: Escaper
     keys: List[str] = []
     sample: List[str] = []
     for line_number, line in lines:
+        if tick is not None and not line_number % 1024:
+            tick()
         if not line.strip():
             continue
         if len(sample) < _WIDTH_SAMPLE:

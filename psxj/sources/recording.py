@@ -50,6 +50,7 @@ from psxj.errors import PsxjError
 from psxj.i18n import N_, _
 from psxj.model import ProcessRecord, Snapshot
 from psxj.render.escape import Escaper
+from psxj.safefs import RunDir, UnsafePath, open_directory_to_read, open_to_read
 from psxj.sources.checks import epoch_seconds
 
 MAGIC = b"PX"
@@ -111,42 +112,31 @@ def delta_of(before: Dict[int, tuple], after: Dict[int, tuple]) -> dict:
     return {"gone": gone, "new": new, "changed": changed}
 
 
-class SecureDirectory:
-    """The recording's directory: made by us (0700), or ours already and closed to others."""
+class RecordingDirectory:
+    """The recording's directory, made by us (0700) or ours already and closed to others, reached
+    through directories only root or we control (psxj.safefs.RunDir): every file in it is made,
+    measured and deleted through its descriptor, so a directory swapped for a symlink afterwards
+    leads nowhere."""
 
     def __init__(self, path: str) -> None:
-        self.path = path
-        try:
-            os.mkdir(path, 0o700)
-        except FileExistsError:
-            pass
-        except OSError as exc:
-            raise PsxjError(_("cannot make {path}: {reason}").format(path=path, reason=exc.strerror)) from None
-        info = os.lstat(path)
-        if not stat_mode.S_ISDIR(info.st_mode):
-            raise PsxjError(_("{path}: not a directory (a recording is a directory psxj makes)").format(path=path))
-        if info.st_uid != os.geteuid() or info.st_mode & 0o022:
-            raise PsxjError(_("{path}: owned by another user or writable by others: refusing to record there").format(
-                                path=path))
+        self.run_dir = RunDir.open(path, create=True, option="DIR")
+        self.path = self.run_dir.path
 
     def segments(self) -> List[str]:
-        return sorted(name for name in os.listdir(self.path) if _segment_number(name) is not None)
+        return sorted(name for name in self.run_dir.listdir() if _segment_number(name) is not None)
 
     def size(self, name: str) -> int:
-        try:
-            return os.lstat(os.path.join(self.path, name)).st_size
-        except FileNotFoundError:
-            return 0
+        found = self.run_dir.stat(name)
+        return found.st_size if found is not None else 0
 
     def create(self, name: str) -> int:
-        flags = os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_APPEND | getattr(os, "O_NOFOLLOW", 0)
-        return os.open(os.path.join(self.path, name), flags | getattr(os, "O_CLOEXEC", 0), 0o600)
+        return self.run_dir.open_file(name, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_APPEND, 0o600)
 
     def remove(self, name: str) -> None:
-        try:
-            os.unlink(os.path.join(self.path, name))
-        except FileNotFoundError:
-            pass
+        self.run_dir.unlink(name)
+
+    def close(self) -> None:
+        self.run_dir.close()
 
 
 def _segment_number(name: str) -> Optional[int]:
@@ -163,7 +153,7 @@ class RecordWriter:
                  info: Optional[dict] = None, segment_size: Optional[int] = None) -> None:
         if max_size is not None and max_size < MIN_MAX_SIZE:
             raise PsxjError(_("--max-size must be at least {kib} KiB").format(kib=MIN_MAX_SIZE // 1024))
-        self.dir = SecureDirectory(path)
+        self.dir = RecordingDirectory(path)
         self.max_size = max_size
         self.segment_size = segment_size or (max(max_size // 8, MIN_MAX_SIZE // 8) if max_size
                                              else DEFAULT_SEGMENT_SIZE)
@@ -259,6 +249,7 @@ class RecordWriter:
 
     def close(self) -> None:
         self._close_segment()
+        self.dir.close()
 
     def total_size(self) -> int:
         return sum(self._sizes.values())
@@ -275,14 +266,31 @@ class Entry(NamedTuple):
 
 
 def is_recording(path: str) -> bool:
-    """A directory of segments, or a segment file (it starts with the magic)."""
-    if os.path.isdir(path):
-        return True
+    """A directory of segments, or a segment file (a regular file that starts with the magic; a pipe
+    is not looked into, which would take its first bytes from the table it carries)."""
     try:
-        with open(path, "rb") as f:
-            return f.read(2) == MAGIC
-    except OSError:
+        found = os.stat(path)
+    except (OSError, ValueError):
         return False
+    if stat_mode.S_ISDIR(found.st_mode):
+        return True
+    if not stat_mode.S_ISREG(found.st_mode):
+        return False
+    try:
+        fd = open_to_read(path)
+    except (OSError, UnsafePath):
+        return False
+    try:
+        return os.read(fd, 2) == MAGIC
+    finally:
+        os.close(fd)
+
+
+class _Segment(NamedTuple):
+    """A segment file, and which file it was when indexed: read again only if it still is that file."""
+    path: str
+    follow: bool        # the path the user gave (a single segment) may be a symlink; a name in a directory not
+    identity: Tuple[int, int]
 
 
 class Recording:
@@ -295,37 +303,48 @@ class Recording:
         self.escaper = escaper or Escaper.for_environment()
         self.warnings: List[str] = []
         self.segment_paths: List[str] = []
+        self._segments: List[_Segment] = []
         self.headers: Dict[int, dict] = {}  # by segment number
         self.frames: List[Entry] = []   # keyframes and deltas, in time order
         self.event_entries: List[Entry] = []
+        # Anyone may have made the recording read here (it is only read): each segment is opened
+        # non-blocking, only if it is a regular file (psxj.safefs.open_to_read).
         if os.path.isdir(path):
-            names = sorted(n for n in os.listdir(path) if _segment_number(n) is not None)
-            paths = [os.path.join(path, n) for n in names]
+            try:
+                directory = open_directory_to_read(path)
+            except OSError as exc:
+                raise PsxjError(_("cannot read {path}: {reason}").format(path=path, reason=exc.strerror)) from None
+            try:
+                for name in sorted(n for n in os.listdir(directory) if _segment_number(n) is not None):
+                    self._index(os.path.join(path, name), name, directory)
+            finally:
+                os.close(directory)
         else:
-            paths = [path]
-        for segment_path in paths:
-            self._index(segment_path)
+            self._index(path, path, None)
         if not self.frames:
             raise PsxjError(_("{path}: no table recorded").format(path=path)
                             + (f" ({self.warnings[0]})" if self.warnings else ""))
         self._times = [frame.time for frame in self.frames]
         self._cache: Optional[Tuple[int, Dict[int, list]]] = None
 
-    def _index(self, segment_path: str) -> None:
+    def _index(self, segment_path: str, name: str, directory: Optional[int]) -> None:
+        """Index one segment: `name` in the directory `directory`, or the path itself (directory None)."""
+        follow = directory is None
         try:
-            fd = os.open(segment_path, os.O_RDONLY | getattr(os, "O_NOFOLLOW", 0) | getattr(os, "O_CLOEXEC", 0))
+            fd = open_to_read(name, dir_fd=directory, follow=follow)
+        except UnsafePath:
+            self.warnings.append(_("{segment}: skipped: not a regular file").format(segment=segment_path))
+            return
         except OSError as exc:
             self.warnings.append(_("{segment}: skipped: {reason}").format(
                                      segment=segment_path,
                                      reason=exc.strerror))
             return
         with os.fdopen(fd, "rb") as f:
-            if not stat_mode.S_ISREG(os.fstat(f.fileno()).st_mode):
-                self.warnings.append(_("{segment}: skipped: not a regular file").format(
-                                         segment=segment_path))
-                return
+            opened = os.fstat(f.fileno())
             number = len(self.segment_paths)
             self.segment_paths.append(segment_path)
+            self._segments.append(_Segment(segment_path, follow, (opened.st_dev, opened.st_ino)))
             offset = 0
             last_time = self.frames[-1].time if self.frames else float("-inf")
             while True:
@@ -378,14 +397,19 @@ class Recording:
                     self.event_entries.append(entry)
 
     def _payload(self, entry: Entry) -> Any:
+        segment = self._segments[entry.segment]
         try:
-            fd = os.open(self.segment_paths[entry.segment], os.O_RDONLY | getattr(os, "O_NOFOLLOW", 0))
+            fd = open_to_read(segment.path, follow=segment.follow)
             try:
+                found = os.fstat(fd)
+                if (found.st_dev, found.st_ino) != segment.identity:
+                    raise PsxjError(_("{segment}: replaced since psxj first read it: open the recording again").format(
+                                        segment=segment.path))
                 data = os.pread(fd, entry.length, entry.offset)
             finally:
                 os.close(fd)
         except OSError as exc:
-            raise PsxjError(f"{self.segment_paths[entry.segment]}: {exc.strerror}") from None
+            raise PsxjError(f"{segment.path}: {exc.strerror}") from None
         try:
             inflater = zlib.decompressobj()
             text = inflater.decompress(data, MAX_DECODED)

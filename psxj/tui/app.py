@@ -817,8 +817,13 @@ class PsxjApp(App):
         pane = self.widget("#events", EventsPane)
         if pane.display and events:
             pane.add(events, self._event_in_scope(pane.scope))
+        dropped = self.event_log.dropped_note()   # the history is bounded in bytes: say when it dropped some
+        if dropped and not getattr(self, "_told_dropped", False):
+            self._told_dropped = True
+            self.notify(dropped + _("; birth stories say where theirs are cut"), title=_("Live events"),
+                        severity="warning")
         if pane.display:
-            pane.status = safe_text(self.event_feed.status_line())
+            pane.status = safe_text("; ".join(filter(None, (dropped, self.event_feed.status_line()))))
             pane.show(max(pane.size.height, 8))
 
     def _event_in_scope(self, scope: str):

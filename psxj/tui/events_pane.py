@@ -35,13 +35,12 @@ class EventsPane(Static):
         self._format = EventLines()
 
     def add(self, events: Iterable, keep: Callable[[object], bool]) -> int:
-        """Add the events the scope keeps; how many it kept."""
-        kept = 0
-        for event in events:
-            if keep(event):
-                self.lines.append(self._format.line(event))
-                kept += 1
-        return kept
+        """Add the events the scope keeps; how many it kept. Only the last ones the pane holds are
+        formatted: in an exec storm, thousands come between two looks."""
+        kept = [event for event in events if keep(event)]
+        for event in kept[-(self.lines.maxlen or len(kept)):]:
+            self.lines.append(self._format.line(event))
+        return len(kept)
 
     def note(self, text: str) -> None:
         """A line that is not a kernel event: a session change seen between two refreshes."""

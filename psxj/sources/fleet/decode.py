@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import json
 import time
-from typing import Any, Dict, List, Optional, Tuple
+from typing import Any, Dict, List, Optional, Protocol, Tuple
 
 from psxj.i18n import N_, _
 from psxj.model import ProcessRecord, Snapshot
@@ -27,6 +27,19 @@ class BadAnswer(ValueError):
     """What a host sent is not what psxj's remote reader sends."""
 
 
+class DecodeGuard(Protocol):
+    """What stops a decode (the fleet reader's: psxj.sources.fleet.reader): each call raises to stop it."""
+
+    def rows(self, answer_bytes: int, count: int) -> None:
+        """Once the number of rows is known, before any is decoded: too many for the memory left?"""
+
+    def tick(self) -> None:
+        """Every ROWS_BETWEEN_TICKS rows: is the host's time up, or is psxj closing?"""
+
+
+ROWS_BETWEEN_TICKS = 1024
+
+
 # ProcessRecord's fields as the remote reader sends them (all but host), and how each is checked.
 _INT, _OPT_INT, _ID, _TEXT, _OPT_TEXT, _BOOL, _NONE, _TIME = range(8)
 _FIELD_CHECKS: Dict[str, int] = {
@@ -35,6 +48,7 @@ _FIELD_CHECKS: Dict[str, int] = {
     "argv": _NONE, "tty_nr": _OPT_INT, "flags": _OPT_INT, "nice": _OPT_INT, "threads": _OPT_INT, "ruid": _ID,
     "rgid": _ID, "egid": _ID, "start_ticks": _OPT_INT, "start_time": _TIME, "namespace_init": _BOOL,
     "user": _NONE, "cgroup": _OPT_TEXT, "cpu_ticks": _OPT_INT, "rss_kb": _OPT_INT, "session_key": _NONE,
+    "nspid": _NONE,   # namespaces of another machine: not used (psxj asks no systemd there); null when sent
 }
 SENT_FIELDS = tuple(f for f in ProcessRecord._fields if f != "host")
 assert tuple(_FIELD_CHECKS) == SENT_FIELDS, "decode.py must check every field the remote reader sends"
@@ -125,8 +139,8 @@ def parse_answer(data: bytes) -> Dict[str, Any]:
     return answer
 
 
-def table_snapshot(data: bytes, host: str, escaper: Escaper) -> Snapshot:
-    """A host's table from its remote reader's answer."""
+def table_snapshot(data: bytes, host: str, escaper: Escaper, guard: Optional[DecodeGuard] = None) -> Snapshot:
+    """A host's table from its remote reader's answer; `guard` may stop it between rows."""
     answer = parse_answer(data)
     rows = answer.get("rows")
     if not isinstance(rows, list) or len(rows) > MAX_ROWS:
@@ -138,16 +152,27 @@ def table_snapshot(data: bytes, host: str, escaper: Escaper) -> Snapshot:
         taken = epoch_seconds(answer.get("time"), "time")
     except ValueError as exc:
         raise BadAnswer(str(exc)) from None
-    records = [record_from_row(row, host, escaper) for row in rows]
+    if guard is None:
+        records = [record_from_row(row, host, escaper) for row in rows]
+    else:
+        guard.rows(len(data), len(rows))
+        records = []
+        for start in range(0, len(rows), ROWS_BETWEEN_TICKS):
+            guard.tick()
+            records.extend(record_from_row(row, host, escaper) for row in rows[start:start + ROWS_BETWEEN_TICKS])
     return Snapshot(records, source=f"ssh {host}", taken_at=taken, pid_width=width, from_proc=True,
                     system="linux", time_source=f"{host}'s clock")
 
 
-def ps_snapshot(text: str, host: str, escaper: Escaper) -> Snapshot:
+def ps_snapshot(text: str, host: str, escaper: Escaper, guard: Optional[DecodeGuard] = None) -> Snapshot:
     """A host's `ps -axj` text, parsed as --load parses it (procps, BSD, macOS): judged from the rows."""
     from psxj.sources.pstext import parse_ps_text
 
-    parsed = parse_ps_text(text, f"{host} (ps -axj)", time.time(), escaper)
+    tick = None
+    if guard is not None:
+        guard.rows(len(text), text.count("\n"))
+        tick = guard.tick
+    parsed = parse_ps_text(text, f"{host} (ps -axj)", time.time(), escaper, tick=tick)
     return Snapshot([r._replace(host=host) for r in parsed.records], source=f"ssh {host} (ps -axj)",
                     taken_at=parsed.taken_at, pid_width=parsed.pid_width, system=parsed.system, from_proc=False,
                     time_source=N_("this machine's clock, when the table arrived"))

@@ -7,11 +7,13 @@ or carry anything but a destination: `name`, `user@name`, an address, `[v6]`, or
 
 from __future__ import annotations
 
+import os
 import re
 from typing import List, Optional
 
 from psxj.errors import PsxjError, UsageError
 from psxj.i18n import _
+from psxj.safefs import open_to_read
 
 MAX_HOSTS = 1000
 _NAME = r"[A-Za-z0-9_](?:[A-Za-z0-9._-]{0,252})"
@@ -47,7 +49,7 @@ def host_list(arguments: List[str], hosts_file: Optional[str]) -> List[str]:
 
 def _read_hosts_file(path: str) -> List[str]:
     try:
-        with open(path, "rb") as f:
+        with os.fdopen(open_to_read(path, pipes=True), "rb") as f:
             data = f.read(1024 * 1024 + 1)
     except OSError as exc:
         raise PsxjError(_("cannot read {path}: {reason}").format(path=path, reason=exc.strerror or exc)) from None

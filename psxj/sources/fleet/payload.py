@@ -27,6 +27,8 @@ REMOTE_MODULES: Tuple[str, ...] = (
     "psxj.sources.fleet", "psxj.sources.fleet.remote",
     "psxj.judge", "psxj.judge.audit", "psxj.judge.facts", "psxj.judge.kinds", "psxj.judge.locks",
     "psxj.judge.profiles", "psxj.judge.rules",
+    # A host's own systemd and containers (jeepney is used there only if it is installed there).
+    "psxj.judge.units", "psxj.judge.containers", "psxj.sources.systemd", "psxj.safefs",
 )
 
 # What ssh runs there: read the program's length, then the program; decompress and run it.

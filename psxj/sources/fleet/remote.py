@@ -38,7 +38,7 @@ def table() -> dict:
 
     reader = ProcReader(RawText())
     records = reader.read_all(parallel=True)
-    rows = [list(r._replace(argv=None))[:-1] for r in records]
+    rows = [list(r._replace(argv=None, nspid=None))[:-1] for r in records]
     return {"pid_width": pid_digits(), "time": time.time(), "boot": reader.boot, "hertz": reader.hertz,
             "rows": rows}
 

@@ -21,11 +21,14 @@ import shutil
 from typing import List, NamedTuple, Optional, Tuple
 
 from psxj.i18n import N_, _
+from psxj.render.escape import safe_text
+from psxj.sources.fleet.budget import FleetMemory
 from psxj.sources.fleet.decode import MAX_ANSWER
 from psxj.sources.fleet.payload import BOOTSTRAP, program
 from psxj.sources.fleet.remote import HELLO
 
 NO_PYTHON = b"psxj-no-python3\n"
+REAP_GRACE = 1.0   # seconds for an ssh to end by itself, then again once killed: a session ends within twice this
 PS_INSTEAD = b"psxj-ps "
 # Run by the user's login shell there, whatever it is (sh, bash, zsh, fish, csh): one quoted
 # sh script. BOOTSTRAP holds no quote, $, backslash or ! that any of them would expand.
@@ -110,14 +113,42 @@ class Answer(NamedTuple):
     method: str                  # "python3", or "ps -axj"
     data: bytes                  # JSON from psxj's remote reader, or ps text
     why_ps: Optional[str] = None  # why ps answered: "no python3", "no /proc"...
+    counted: int = 0             # bytes of `data` counted in the fleet's memory (FleetMemory): give them back
+
+
+def _too_big_for_the_fleet(size: int, memory: FleetMemory) -> HostError:
+    return HostError(FAILED, _("an answer of {mib:.0f} MiB would take all hosts' tables past psxj's memory bound "
+                               "({limit} MiB)").format(mib=size / (1 << 20), limit=memory.limit >> 20))
+
+
+async def _discard(stream: asyncio.StreamReader) -> None:
+    while await stream.read(1 << 16):
+        pass
+
+
+def _kill(process: asyncio.subprocess.Process) -> None:
+    if process.returncode is None:
+        try:
+            process.kill()
+        except ProcessLookupError:
+            pass
+
+
+def _close_pipes(process: asyncio.subprocess.Process) -> None:
+    """Close our ends of the process's pipes, so that asyncio stops waiting for them to end (there is
+    no public call for it: the process's transport is asyncio's own attribute)."""
+    transport = getattr(process, "_transport", None)
+    if transport is not None:
+        transport.close()
 
 
 class HostSession:
     """The ssh process talking to one host's psxj reader; restarted after it fails."""
 
-    def __init__(self, host: str, command: List[str]) -> None:
+    def __init__(self, host: str, command: List[str], memory: Optional[FleetMemory] = None) -> None:
         self.host = host
         self.command = command
+        self.memory = memory   # the fleet's bound: an answer is counted in it before it is read
         self.process: Optional[asyncio.subprocess.Process] = None
         self._stderr = bytearray()
         self._stderr_task: Optional[asyncio.Task] = None
@@ -133,7 +164,7 @@ class HostSession:
                 return await self._start(line)
             self.process.stdin.write(line + b"\n")
             await self.process.stdin.drain()
-            return Answer("python3", await self._read_answer())
+            return await self._read_answer()
         except (asyncio.IncompleteReadError, ConnectionError, BrokenPipeError, OSError):
             raise await self._failure() from None
 
@@ -148,20 +179,32 @@ class HostSession:
             await self.process.stdin.drain()
         except (ConnectionError, BrokenPipeError):
             pass  # the remote side ended early (ps answered, or ssh failed): its output says which
-        first = await self.process.stdout.readline()
+        first = await self._line()
         if first == HELLO:
-            return Answer("python3", await self._read_answer())
+            return await self._read_answer()
         if first == NO_PYTHON or first.startswith(PS_INSTEAD) and first.endswith(b"\n"):
             why = "no python3" if first == NO_PYTHON else first[len(PS_INSTEAD):-1].decode("ascii", "replace")[:60]
-            text = await self._read_to_end()
+            text, counted = await self._read_to_end()
             status = await self._reap()
             if status != 0 and not text.strip():
+                self._give(counted)
                 raise classify(status, self._stderr_text())
-            return Answer("ps -axj", text, why)
-        raise await self._failure()
+            return Answer("ps -axj", text, why, counted)
+        error = await self._failure()
+        if first.strip() and error.problem == FAILED and not self._stderr_text().strip():
+            error = HostError(FAILED, _("python3 there did not start psxj's reader; it printed: {line}").format(
+                                          line=safe_text(first[:120].decode("utf-8", "replace").strip())))
+        raise error
 
-    async def _read_answer(self) -> bytes:
-        header = await self.process.stdout.readline()
+    async def _line(self) -> bytes:
+        """One line of at most 64 KiB (the stream's limit): a longer one is not psxj's."""
+        try:
+            return await self.process.stdout.readline()
+        except ValueError:   # asyncio's "separator not found, chunk exceeds the limit"
+            raise HostError(FAILED, _("the answer is not psxj's (a line longer than 64 KiB)")) from None
+
+    async def _read_answer(self) -> Answer:
+        header = await self._line()
         digits = header[:-1]
         if not header.endswith(b"\n") or not digits.isdigit() or len(digits) > 12:
             raise asyncio.IncompleteReadError(header, None) if not header else \
@@ -170,19 +213,40 @@ class HostSession:
         if length > MAX_ANSWER:
             raise HostError(FAILED, _("the answer is larger than {mib} MiB").format(
                                         mib=MAX_ANSWER // (1024 * 1024)))
-        return await self.process.stdout.readexactly(length)
+        counted = self._take(length)
+        try:
+            return Answer("python3", await self.process.stdout.readexactly(length), counted=counted)
+        except BaseException:
+            self._give(counted)
+            raise
 
-    async def _read_to_end(self) -> bytes:
+    async def _read_to_end(self) -> Tuple[bytes, int]:
+        """ps's output to its end, and the bytes of it counted in the fleet's memory."""
         chunks, total = [], 0
-        while True:
-            chunk = await self.process.stdout.read(1 << 16)
-            if not chunk:
-                return b"".join(chunks)
-            chunks.append(chunk)
-            total += len(chunk)
-            if total > MAX_ANSWER:
-                raise HostError(FAILED, _("ps printed more than {mib} MiB").format(
-                                            mib=MAX_ANSWER // (1024 * 1024)))
+        try:
+            while True:
+                chunk = await self.process.stdout.read(1 << 16)
+                if not chunk:
+                    return b"".join(chunks), total
+                if total + len(chunk) > MAX_ANSWER:
+                    raise HostError(FAILED, _("ps printed more than {mib} MiB").format(
+                                                mib=MAX_ANSWER // (1024 * 1024)))
+                total += self._take(len(chunk))
+                chunks.append(chunk)
+        except BaseException:
+            self._give(total)
+            raise
+
+    def _take(self, size: int) -> int:
+        if self.memory is None:
+            return 0
+        if not self.memory.take(size):
+            raise _too_big_for_the_fleet(size, self.memory)
+        return size
+
+    def _give(self, counted: int) -> None:
+        if self.memory is not None and counted:
+            self.memory.give(counted)
 
     async def _collect_stderr(self, process: asyncio.subprocess.Process) -> None:
         """ssh's messages, the last 16 KiB of them: enough to say what went wrong."""
@@ -196,35 +260,49 @@ class HostSession:
     def _stderr_text(self) -> str:
         return self._stderr.decode("utf-8", "replace")
 
-    async def _reap(self) -> Optional[int]:
-        process, self.process = self.process, None
+    async def _reap(self, grace: float = REAP_GRACE) -> Optional[int]:
+        """Wait for this session's ssh to end (`grace` seconds, then it is killed) and reap it: two and a
+        half times `grace` at most, whatever the host does. asyncio reports an exit only once the pipes
+        have closed, and stops reading a pipe whose data nobody takes: a host that keeps writing would
+        keep that from ever happening. So what is left is read and thrown away meanwhile, and our ends
+        of the pipes are closed if the killed ssh still has not been seen to end. The process stays
+        this session's until it is reaped: a timeout that cancels this wait leaves it to kill()."""
+        process = self.process
         if process is None:
             return None
-        status = await process.wait()
-        if self._stderr_task is not None:
+        drain = asyncio.ensure_future(_discard(process.stdout))
+        try:
             try:
-                await asyncio.wait_for(self._stderr_task, 2)
+                status: Optional[int] = await asyncio.wait_for(process.wait(), grace)
             except asyncio.TimeoutError:
-                self._stderr_task.cancel()
+                _kill(process)
+                try:
+                    status = await asyncio.wait_for(process.wait(), grace / 2)
+                except asyncio.TimeoutError:
+                    _close_pipes(process)
+                    try:
+                        status = await asyncio.wait_for(process.wait(), grace / 2)
+                    except asyncio.TimeoutError:
+                        status = None   # killed: asyncio's child watcher reaps it when it is gone
+            if self._stderr_task is not None:
+                try:   # its last words, which say why; a ProxyCommand left behind may hold the pipe
+                    await asyncio.wait_for(self._stderr_task, grace / 2)
+                except asyncio.TimeoutError:
+                    pass   # wait_for cancelled it
+        finally:
+            drain.cancel()
+        self.process = None
         return status
 
     async def _failure(self) -> HostError:
         """The session ended: wait for ssh to exit (a second at most), and say why from its stderr."""
-        if self.process is not None and self.process.returncode is None:
-            try:
-                await asyncio.wait_for(self.process.wait(), 1.0)
-            except asyncio.TimeoutError:
-                self.process.kill()
         status = await self._reap()
         return classify(status, self._stderr_text())
 
     async def kill(self) -> None:
         """Stop this session's ssh now (a timeout), by its PID, and reap it."""
-        if self.process is not None and self.process.returncode is None:
-            try:
-                self.process.kill()
-            except ProcessLookupError:
-                pass
+        if self.process is not None:
+            _kill(self.process)
         await self._reap()
 
     async def close(self, grace: float = 2.0) -> None:
@@ -235,9 +313,9 @@ class HostSession:
         if process.returncode is None:
             try:
                 process.stdin.close()
-                await asyncio.wait_for(process.wait(), grace)
-            except (asyncio.TimeoutError, OSError):
+            except OSError:
                 pass
+            await self._reap(grace)   # what it still writes is thrown away; killed past the grace
         await self.kill()
 
 
