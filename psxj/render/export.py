@@ -32,21 +32,29 @@ FIELDS = (
 def as_dict(snapshot: Snapshot, record: ProcessRecord) -> Dict[str, Any]:
     kind = snapshot.kind_of(record)
     return {
+        **_own_fields(record, snapshot.live),
+        "daemon": kind.daemon_like,
+        "kind": kind.name, "kind_reasons": kind.reasons, "supervisor": kind.supervisor, "unit": kind.unit,
+        "unit_role": kind.role, "container": kind.container,
+        "cgroup": record.cgroup,
+        "session_key": record.session_key,
+        "host": record.host,   # the machine (psxj --host); null: this one
+    }
+
+
+def _own_fields(record: ProcessRecord, live: bool) -> Dict[str, Any]:
+    """The fields up to kernel_thread: what the record alone decides (a live table names the user)."""
+    return {
         "ppid": record.ppid, "pid": record.pid, "pgid": record.pgid, "sid": record.sid,
         "tty": record.tty, "tpgid": record.tpgid, "stat": record.stat, "uid": record.euid,
-        "user": record.user or (user_name(record.euid) if snapshot.live else None),
+        "user": record.user or (user_name(record.euid) if live else None),
         "time": format_time(record.cpu_seconds).strip(), "command": record.command,
         "comm": record.comm, "argv": record.argv,  # a tuple: JSON writes an array
         "state": record.state, "flags": record.flags, "nice": record.nice, "threads": record.threads,
         "tty_nr": record.tty_nr, "ruid": record.ruid, "euid": record.euid, "rgid": record.rgid,
         "egid": record.egid, "cpu_seconds": record.cpu_seconds, "start_ticks": record.start_ticks,
         "start_time": record.start_time, "namespace_init": record.namespace_init,
-        "kernel_thread": record.kernel_thread, "daemon": kind.daemon_like,
-        "kind": kind.name, "kind_reasons": kind.reasons, "supervisor": kind.supervisor, "unit": kind.unit,
-        "unit_role": kind.role, "container": kind.container,
-        "cgroup": record.cgroup,
-        "session_key": record.session_key,
-        "host": record.host,   # the machine (psxj --host); null: this one
+        "kernel_thread": record.kernel_thread,
     }
 
 
@@ -115,9 +123,6 @@ def to_csv(snapshot: Snapshot, records: Iterable[ProcessRecord]) -> str:
 # them; session_key and host are a live table's nulls. The head is written where the record is read,
 # by every core; the parent adds the tail. Head + tail is the very row as_dict and the encoders above
 # write (tests/test_export_rows.py).
-HEAD_FIELDS = FIELDS[:FIELDS.index("daemon")]
-TAIL_FIELDS = FIELDS[len(HEAD_FIELDS):]
-
 _encode_text = json.encoder.encode_basestring_ascii   # the C function the encoder uses for strings
 _JSON_WORDS = {True: "true", False: "false"}
 # The head as JSON: a record from the live reader has an int in every %d field; the encoder's own
@@ -211,23 +216,8 @@ class SplicedRows:
                             record.start_ticks, record.start_time) and math.isfinite(record.start_time)
 
     def _head_from_dict(self, record: ProcessRecord) -> str:
-        values = list(_live_dict(record).values())[:len(HEAD_FIELDS)]
+        fields = _own_fields(record, live=True)
         if self.as_json:
-            return _JSON.encode(dict(zip(HEAD_FIELDS, values)))[:-1] + ", "
-        self._head_writer.writerow([*map(_csv_cell, values), ""])
+            return _JSON.encode(fields)[:-1] + ", "
+        self._head_writer.writerow([*map(_csv_cell, fields.values()), ""])
         return self._heads.pop()
-
-
-def _live_dict(record: ProcessRecord) -> Dict[str, Any]:
-    """as_dict's fields of a live record, without its kind (the head's part of it)."""
-    return {
-        "ppid": record.ppid, "pid": record.pid, "pgid": record.pgid, "sid": record.sid,
-        "tty": record.tty, "tpgid": record.tpgid, "stat": record.stat, "uid": record.euid,
-        "user": record.user or user_name(record.euid),
-        "time": format_time(record.cpu_seconds).strip(), "command": record.command,
-        "comm": record.comm, "argv": record.argv, "state": record.state, "flags": record.flags, "nice": record.nice,
-        "threads": record.threads, "tty_nr": record.tty_nr, "ruid": record.ruid, "euid": record.euid,
-        "rgid": record.rgid, "egid": record.egid, "cpu_seconds": record.cpu_seconds,
-        "start_ticks": record.start_ticks, "start_time": record.start_time, "namespace_init": record.namespace_init,
-        "kernel_thread": record.kernel_thread,
-    }
