@@ -23,7 +23,7 @@ import argparse
 import contextlib
 import os
 import sys
-from typing import List
+from typing import List, Union
 
 from psxj import __version__
 from psxj.commands.fleet import add_fleet_arguments, hosts_of
@@ -67,8 +67,8 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
-def _write(text: str) -> None:
-    sys.stdout.buffer.write(text.encode("utf-8", "surrogateescape"))
+def _write(text: Union[str, bytes]) -> None:
+    sys.stdout.buffer.write(text if isinstance(text, bytes) else text.encode("utf-8", "surrogateescape"))
     sys.stdout.buffer.flush()
 
 
