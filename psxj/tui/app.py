@@ -80,7 +80,10 @@ class PsxjApp(App):
         self.refused_actions = frozenset(refused_actions)
         self.status_banner = status_banner   # said first on the status line (psxj serve: where it listens)
         self.remember = remember             # keep the theme and columns in the user's config (psxj.tui.config)
-        saved = self._load_choices() if remember else {}
+        from psxj.judge.story import EventLog
+        from psxj.tui import config
+
+        saved = config.load_choices() if remember else {}
         selection = selection or Selection()
         self.options = ViewOptions(selection=selection, columns=saved.get("columns", ()))
         self.command_line_selection = bool(selection)   # for the exit status: nothing matched it
@@ -94,8 +97,6 @@ class PsxjApp(App):
         self._previous: Optional[Snapshot] = None
         self._previous_identities: Optional[set] = None
         self.use_events = events           # listen to fork/exec/setsid/exit (psxj.sources.events) while live
-        from psxj.judge.story import EventLog
-
         self.event_log = EventLog()        # every event since start: birth stories, observed adoptions
         self.event_feed = None             # EventFeed, once psxj.tui.events has opened it
         self.demo_runs = DemoRuns(demo_rundir, keep_demo)
@@ -130,12 +131,6 @@ class PsxjApp(App):
                        timeout=timeout, markup=markup)   # i18n: toast_text wraps Chinese by cells
 
     # settings: kept between runs ----------------------------------------------------
-    @staticmethod
-    def _load_choices() -> dict:
-        from psxj.tui import config
-
-        return config.load_choices()
-
     def _save_choices(self, **choices) -> None:
         if not self.remember:
             return
