@@ -300,6 +300,8 @@ class PsxjApp(App):
         if self.options.selection is not was.selection:   # only the filter line replaces it: the user's now
             self.command_line_selection = False
         self.rebuild()
+        if message.then is not None:
+            message.then()
         if self.options.columns != was.columns:
             self._save_choices(columns=list(self.options.columns))
 

@@ -37,14 +37,21 @@ class StatusPart(NamedTuple):
 class Feature(Container, can_focus=False):
     """A feature of the main screen (see the module's docstring). Its `app` is psxj.tui.app.PsxjApp."""
 
+    # Nothing of its own to paint: hidden, so that the compositor never draws the blank screenfuls of
+    # ten nested features at each key press. What they hold is shown (MainScreen's DEFAULT_CSS).
+    DEFAULT_CSS = """
+    Feature { visibility: hidden; }
+    """
+
     class ViewChanged(Message):
         """Show the table with its view options (psxj.render.views.ViewOptions) changed by `change`,
         applied to the options as they are when the app takes the message: two keys pressed before it
-        did (t, t) are two changes, never one read twice."""
+        did (t, t) are two changes, never one read twice. `then` runs once the new rows are in."""
 
-        def __init__(self, change: Callable[[ViewOptions], ViewOptions]) -> None:
+        def __init__(self, change: Callable[[ViewOptions], ViewOptions],
+                     then: Optional[Callable[[], None]] = None) -> None:
             super().__init__()
-            self.change = change
+            self.change, self.then = change, then
 
     class StatusChanged(Message):
         """Something this feature shows on the status line changed."""

@@ -66,10 +66,10 @@ class Filter(Feature):
             return
         self.error.display = False
         self.text = event.value.strip()
-        self.post_message(self.ViewChanged(lambda o: o._replace(selection=selection)))
         # The new rows first; the focus moves back to the table after that paint (a focus change
         # makes Textual repaint the whole screen, which would hold the new rows back).
-        self.call_after_refresh(self.table.focus)
+        self.post_message(self.ViewChanged(lambda o: o._replace(selection=selection),
+                                           then=lambda: self.call_after_refresh(self.table.focus)))
 
     def action_clear_filter(self) -> None:
         was = self.text

@@ -50,6 +50,9 @@ KEY_ORDER = (
 
 
 class MainScreen(Screen):
+    DEFAULT_CSS = """
+    MainScreen #status, MainScreen #table, MainScreen #bottom { visibility: visible; }   /* the features' are hidden */
+    """
     BINDINGS = [Binding("question_mark", "help", "Help")]
 
     def __init__(self, selection: Selection, **kwargs) -> None:

@@ -85,6 +85,7 @@ class ProcessTable(ScrollView, can_focus=True):
         self._spans: List[Tuple[int, int, str]] = []
         self._text_cache: dict = {}    # row -> its text; rows are immutable
         self._styles: dict = {}        # component class -> rich style, for one paint
+        self._base: Optional[Style] = None   # the table's own style, for one paint
         self._widest: Optional[int] = None
 
     # data -----------------------------------------------------------------
@@ -331,13 +332,19 @@ class ProcessTable(ScrollView, can_focus=True):
         return style
 
     def render_lines(self, crop):
-        self._styles = {}  # look the component styles up once per paint, not once per line
-        return super().render_lines(crop)
+        # Look the styles up once per paint, not once per line: the table's own style is its ancestors'
+        # too (Textual walks every one, and the main screen's features are its ancestors).
+        self._styles = {}
+        self._base = self.rich_style
+        try:
+            return super().render_lines(crop)
+        finally:
+            self._base = None
 
     def render_line(self, y: int) -> Strip:
         width = self.size.width - self._scrollbar_width()
         avail = max(width - MARK_WIDTH, 0)
-        base = self.rich_style
+        base = self._base if self._base is not None else self.rich_style
         offset = self.h_offset
         if y == 0:
             style = base + self._style("ptable--header")
