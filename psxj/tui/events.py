@@ -17,6 +17,7 @@ from textual.message import Message
 
 from psxj.escape import safe_text
 from psxj.i18n import _
+from psxj.judge.kinds import Observations, offer_observations
 from psxj.model import Snapshot
 from psxj.render.views import PROCESS
 from psxj.tui.events_pane import SCOPE_WORDS, SCOPES, EventsPane, event_pids
@@ -40,6 +41,8 @@ class Events(Feature):
         super().__init__()
         self._sessions_before: dict = {}   # identity -> SID at the last refresh, to tell session changes
         self._told_dropped = False
+        self._observed = (0, None)         # (the log's adoptions_seen, the Observations made of them)
+        self._sessions_of = None           # the snapshot _sessions_before was last brought up to
 
     @property
     def pane(self) -> EventsPane:
@@ -121,13 +124,18 @@ class Events(Feature):
         """A live refresh: what the events proved goes into its kinds, and the pane says which rows
         changed session since the refresh before."""
         if snapshot.live and not partial:
-            snapshot.observations = self._observations()
+            offer_observations(snapshot, self._observations())
             self._note_session_changes(snapshot)
 
     def _observations(self):
-        """What the events proved for the kinds: adoptions seen as they happened."""
-        from psxj.judge.kinds import Observations
-
+        """What the events proved for the kinds: adoptions seen as they happened. None while there are
+        none, and the same object while none is added: the kinds of unchanged rows then carry over
+        from the refresh before (psxj.judge.kinds.SnapshotKinds.carry_from)."""
+        log = self.app.event_log
+        seen, observations = self._observed
+        if log.adoptions_seen == seen:
+            return observations
+        seen = log.adoptions_seen   # read before the list: one added meanwhile makes the next refresh look again
         observations = Observations()
         for adoption in self.app.event_log.adoptions():
             was = adoption.old_parent_command or _("its parent")
@@ -135,21 +143,29 @@ class Events(Feature):
                                          _("{parent} ({pid}) exited at {time}").format(
                                              parent=was, pid=adoption.old_parent,
                                              time=time.strftime('%H:%M:%S', time.localtime(adoption.time))))
+        self._observed = (seen, observations)
         return observations
 
     def _note_session_changes(self, snapshot: Snapshot) -> None:
-        """Rows whose session changed since the last refresh: said in the events pane."""
+        """Rows whose session changed since the last refresh: said in the events pane. A live refresh
+        says which rows changed (the others are the very same records): only those are looked at."""
         before = self._sessions_before
-        now = {r.identity: r.sid for r in snapshot.records}
+        follows = before and snapshot.changed is not None and snapshot.before is self._sessions_of \
+            and len(before) <= 2 * len(snapshot) + 1000   # else built again, without the processes gone
+        looked_at = snapshot.changed if follows else snapshot.records
         if before:
             pane = self.pane
-            for record in snapshot.records:
+            for record in looked_at:
                 was = before.get(record.identity)
                 if was is not None and was != record.sid:
                     pane.note(_("{time}     (refresh) PID {pid} {comm}: SID {was} -> {sid}, its session changed "
                                 "since the last refresh").format(time=time.strftime('%H:%M:%S'), pid=record.pid,
                                                                  comm=record.comm, was=was, sid=record.sid))
-        self._sessions_before = now
+        if follows:
+            before.update((r.identity, r.sid) for r in looked_at)
+        else:
+            self._sessions_before = {r.identity: r.sid for r in snapshot.records}
+        self._sessions_of = snapshot
 
     def action_events(self) -> None:
         pane = self.pane
