@@ -12,15 +12,16 @@ room; `o` chooses the optional ones.
 
 from __future__ import annotations
 
+from contextlib import contextmanager
 from operator import itemgetter
-from typing import Callable, List, Optional, Set, Tuple
+from typing import Callable, Dict, List, Optional, Set, Tuple
 
 from rich.cells import cell_len, set_cell_size
 from rich.segment import Segment
 from rich.style import Style
 from textual import events
 from textual.binding import Binding
-from textual.geometry import Size
+from textual.geometry import Region, Size
 from textual.message import Message
 from textual.scroll_view import ScrollView
 from textual.strip import Strip
@@ -87,6 +88,8 @@ class ProcessTable(ScrollView, can_focus=True):
         self._styles: dict = {}        # component class -> rich style, for one paint
         self._base: Optional[Style] = None   # the table's own style, for one paint
         self._widest: Optional[int] = None
+        self._painted: Dict[int, tuple] = {}   # screen line -> what render_line drew there last (_line)
+        self._painted_scroll = 0                # the scroll offset it was drawn at
 
     # data -----------------------------------------------------------------
     @property
@@ -132,7 +135,7 @@ class ProcessTable(ScrollView, can_focus=True):
                            and snapshot.by_pid[identity[0]].start_ticks == identity[1]}
         self._update_virtual_size()
         self._scroll_cursor_into_view()
-        self.refresh()
+        self.repaint_changed()
 
     def set_columns(self, optional: Tuple[str, ...]) -> None:
         self.optional_columns = tuple(optional)
@@ -332,16 +335,42 @@ class ProcessTable(ScrollView, can_focus=True):
         return style
 
     def render_lines(self, crop):
+        with self._painting():
+            return super().render_lines(crop)
+
+    @contextmanager
+    def _painting(self):
         # Look the styles up once per paint, not once per line: the table's own style is its ancestors'
         # too (Textual walks every one, and the main screen's features are its ancestors).
         self._styles = {}
         self._base = self.rich_style
         try:
-            return super().render_lines(crop)
+            yield
         finally:
             self._base = None
 
-    def render_line(self, y: int) -> Strip:
+    def repaint_changed(self) -> None:
+        """Repaint the lines on screen whose text or style is no longer what was painted there, and no
+        other: at a refresh most rows are the same, and a line repainted is a line written to the
+        terminal. Lines scrolled to later are painted then, from the rows as they are."""
+        if not self.is_mounted or not self._painted:
+            self.refresh()   # nothing painted yet, or all of it is to be painted anyway
+            return
+        if self._scroll_cursor_pending():
+            return   # Textual repaints all of it for the scroll
+        width, painted = self.size.width, self._painted
+        with self._painting():
+            changed = [y for y in range(self.size.height) if self._line(y) != painted.get(y)]
+        for y in changed:
+            self.refresh(Region(0, y, width, 1))
+
+    def _scroll_cursor_pending(self) -> bool:
+        """A scroll asked for and not painted yet: Textual will repaint every line."""
+        return self.scroll_offset.y != self._painted_scroll
+
+    def _line(self, y: int) -> tuple:
+        """What screen line y shows, as a value: (mark, text, style) and where the view is. Two equal
+        values paint the same cells; render_line draws from it and remembers it (repaint_changed)."""
         width = self.size.width - self._scrollbar_width()
         avail = max(width - MARK_WIDTH, 0)
         base = self._base if self._base is not None else self.rich_style
@@ -353,13 +382,12 @@ class ProcessTable(ScrollView, can_focus=True):
                 # Scrolled into COMMAND, past its header: say where the view is.
                 header = " " * offset + _("COMMAND, from its column {column} on (← goes back)").format(
                     column=offset - self._spans[-1][0] + 1)
-            body = Strip([Segment(header, style)]).crop_extend(offset, offset + avail, style)
-            return Strip.join([Strip([Segment(" " * MARK_WIDTH, style)]), body])
+            return ("", header, style, offset, avail, width)
         index = int(self.scroll_y) + y - 1
         if not self.rows:
-            return self._empty_line(y, width, base)
+            return ("empty", y, base, width, self.empty_message)
         if index >= len(self.rows):
-            return Strip.blank(width, base)
+            return ("blank", width, base)
         row = self.rows[index]
         if row.kind in (SESSION_HEADER, GROUP_HEADER):
             style = base + self._style("ptable--session" if row.kind == SESSION_HEADER else "ptable--group")
@@ -370,6 +398,17 @@ class ProcessTable(ScrollView, can_focus=True):
             body_text = self.row_text(row)
         if index == self.cursor:
             style = style + self._style("ptable--cursor")
+        return (mark, body_text, style, offset, avail, width)
+
+    def render_line(self, y: int) -> Strip:
+        line = self._line(y)
+        self._painted[y] = line
+        self._painted_scroll = self.scroll_offset.y
+        if line[0] == "empty":
+            return self._empty_line(y, line[3], line[2])
+        if line[0] == "blank":
+            return Strip.blank(line[1], line[2])
+        mark, body_text, style, offset, avail, _width = line
         # One segment each: renderers of exported screens drop spaces that begin a span.
         body = Strip([Segment(body_text, style)]).crop_extend(offset, offset + avail, style)
         return Strip.join([Strip([Segment(mark.ljust(MARK_WIDTH), style)]), body])
