@@ -238,3 +238,36 @@ async def test_a_refresh_that_changed_nothing_paints_nothing():
             type(table).render_line = original
         assert (status_repaints, keys_repaints) == (False, False)
         assert on_screen(table) == painted_afresh(table)
+
+
+def bar_on_screen(bar) -> list:
+    return [strip.text for strip in bar.render_lines(Region(0, 0, bar.outer_size.width, bar.outer_size.height))]
+
+
+def bar_afresh(bar) -> list:
+    bar._styles_cache.clear()
+    return bar_on_screen(bar)
+
+
+async def test_the_scrollbar_follows_processes_that_come_and_go(spawner):
+    """Its thumb is repainted only when it moves by an eighth of a cell or more: whatever came and went,
+    the bar on screen is the bar drawn afresh, for the table's height as it is."""
+    app = live_app()
+    async with app.run_test(size=(160, 20)) as pilot:
+        await refreshed(app, pilot)
+        table, bar = app.table, app.table.vertical_scrollbar
+        for step in ("one more", "forty more", "one less", "all gone"):
+            if step == "one more":
+                spawner.sleeper()
+            elif step == "forty more":
+                for _ in range(40):
+                    spawner.sleeper()
+            else:
+                keep = 0 if step == "all gone" else len(spawner.procs) - 1
+                for proc in spawner.procs[keep:]:
+                    proc.kill()
+                    proc.wait()
+                del spawner.procs[keep:]
+            await refreshed(app, pilot)
+            assert bar.window_virtual_size == table.virtual_size.height == len(table.rows) + 1, step
+            assert bar_on_screen(bar) == bar_afresh(bar), step

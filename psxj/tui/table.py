@@ -13,6 +13,7 @@ room; `o` chooses the optional ones.
 from __future__ import annotations
 
 from contextlib import contextmanager
+from math import ceil
 from operator import itemgetter
 from typing import Callable, Dict, List, Optional, Set, Tuple
 
@@ -24,6 +25,7 @@ from textual.binding import Binding
 from textual.geometry import Region, Size
 from textual.message import Message
 from textual.scroll_view import ScrollView
+from textual.scrollbar import ScrollBar
 from textual.strip import Strip
 
 from psxj.i18n import _
@@ -35,6 +37,18 @@ MARK_WIDTH = 2
 GONE = "gone"  # kind of the row that stands where the selected process was when it exited
 H_STEP = 8     # columns per Left/Right press
 ANY_HOST = object()  # _index_of: a PID on whichever machine (a table of several, psxj --host)
+
+
+def _thumb(bar: ScrollBar, virtual_height: int) -> Optional[Tuple[int, int]]:
+    """Where a vertical scrollbar draws its thumb for a content this high, in eighths of a cell, as
+    Textual's ScrollBarRender.render_bar works it out (the thumb's ends are drawn to an eighth)."""
+    size, window, position = bar.size.height, bar.window_size, bar.position
+    window = window if window < virtual_height else 0
+    if not (window and size and virtual_height and size != virtual_height):
+        return None
+    thumb = max(1, window / (virtual_height / size))
+    start = int((size - thumb) * (position / (virtual_height - window)) * 8)
+    return start, start + ceil(thumb * 8)
 
 
 class ProcessTable(ScrollView, can_focus=True):
@@ -156,8 +170,15 @@ class ProcessTable(ScrollView, can_focus=True):
         height = self.size.height
         if (size.height > height) != (self.virtual_size.height > height) or not self.is_mounted:
             self.virtual_size = size
+            return
+        self.set_reactive(ProcessTable.virtual_size, size)
+        bar = self.vertical_scrollbar if self.show_vertical_scrollbar else None
+        if bar is not None and bar.window_size and _thumb(bar, size.height) == _thumb(bar, bar.window_virtual_size):
+            # A row more or less that moves the thumb by less than an eighth of a cell: nothing of the
+            # scrollbar to repaint (Textual repaints its whole height whenever it is told a new size).
+            bar.set_reactive(ScrollBar.window_virtual_size, size.height)
+            self.scroll_y = self.validate_scroll_y(self.scroll_y)
         else:
-            self.set_reactive(ProcessTable.virtual_size, size)
             self._scroll_update(size)
 
     def select_pid(self, pid: int) -> bool:
