@@ -43,6 +43,7 @@ class Events(Feature):
         self._told_dropped = False
         self._observed = (0, None)         # (the log's adoptions_seen, the Observations made of them)
         self._sessions_of = None           # the snapshot _sessions_before was last brought up to
+        self._take_timer = None            # take_events, while the pane shows
 
     @property
     def pane(self) -> EventsPane:
@@ -54,7 +55,19 @@ class Events(Feature):
     def start(self) -> None:
         """Listen to the kernel's events while the table is live (psxj --no-events: never)."""
         self._open()
-        self.set_interval(0.5, self.take_events)
+
+    def _watch_pane(self) -> None:
+        """While the pane shows, events are taken into it twice a second as they come; while it does not,
+        the feed reads them in batches for the event log alone (EventFeed.quiet) and nothing here wakes."""
+        shown = self.pane.display
+        feed = self.app.event_feed
+        if feed is not None:
+            feed.quiet = not shown
+        if shown and self._take_timer is None:
+            self._take_timer = self.set_interval(0.5, self.take_events)
+        elif not shown and self._take_timer is not None:
+            self._take_timer.stop()
+            self._take_timer = None
 
     @work(thread=True, exclusive=True, group="events")
     def _open(self) -> None:
@@ -74,7 +87,7 @@ class Events(Feature):
             return []
 
         try:
-            feed = EventFeed(on_events=app.event_log.add_many, initial_rows=rows_already_read)
+            feed = EventFeed(on_events=app.event_log.add_many, initial_rows=rows_already_read, quiet=True)
         except OSError as exc:
             app.call_from_thread(self._unavailable, str(exc))
             return
@@ -85,6 +98,7 @@ class Events(Feature):
 
     def _opened(self, feed) -> None:
         self.post_message(self.Opened(feed))   # the app's from now on: it closes it when psxj quits
+        feed.quiet = not self.pane.display
         if feed.notice:
             self.app.notify(feed.notice, title=_("Live events"), severity="warning")
 
@@ -92,7 +106,7 @@ class Events(Feature):
         self.app.notify(_("No live events: {why}").format(why=why), title=_("Live events"), severity="warning")
 
     def take_events(self) -> None:
-        """Every half second: move new events into the pane (when open), keep the feed drained."""
+        """Every half second while the pane shows: move new events into it."""
         feed = self.app.event_feed
         if feed is None:
             return
@@ -100,14 +114,23 @@ class Events(Feature):
         pane = self.pane
         if pane.display and events:
             pane.add(events, self._in_scope(pane.scope))
-        dropped = self.app.event_log.dropped_note()   # the history is bounded in bytes: say when it dropped some
+        dropped = self._tell_dropped()
+        if pane.display:
+            pane.status = safe_text("; ".join(filter(None, (dropped, feed.status_line()))))
+            pane.show(max(pane.size.height, 8))
+
+    def _tell_dropped(self) -> str:
+        """The history is bounded in bytes: say (once) when it dropped some."""
+        dropped = self.app.event_log.dropped_note()
         if dropped and not self._told_dropped:
             self._told_dropped = True
             self.app.notify(dropped + _("; birth stories say where theirs are cut"), title=_("Live events"),
                             severity="warning")
-        if pane.display:
-            pane.status = safe_text("; ".join(filter(None, (dropped, feed.status_line()))))
-            pane.show(max(pane.size.height, 8))
+        return dropped
+
+    def after_showing(self, snapshot: Snapshot, partial: bool) -> None:
+        if snapshot.live and not partial and not self.pane.display:
+            self._tell_dropped()   # the pane's timer says it while the pane shows
 
     def _in_scope(self, scope: str):
         snapshot = self.app.snapshot
@@ -173,6 +196,7 @@ class Events(Feature):
             self.app.notify(_("Live events are off (psxj --no-events), or this table is not live."))
             return
         pane.display = not pane.display
+        self._watch_pane()
         if pane.display:
             feed = self.app.event_feed
             pane.status = safe_text(feed.status_line()) if feed else _("events: opening…")
@@ -183,6 +207,7 @@ class Events(Feature):
         pane.scope = SCOPES[(SCOPES.index(pane.scope) + 1) % len(SCOPES)]
         pane.lines.clear()
         pane.display = True
+        self._watch_pane()
         pane.show(12)
         self.app.notify(_("Events of {scope} from now on.").format(scope=_(SCOPE_WORDS[pane.scope])))
 
