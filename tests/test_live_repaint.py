@@ -271,3 +271,31 @@ async def test_the_scrollbar_follows_processes_that_come_and_go(spawner):
             await refreshed(app, pilot)
             assert bar.window_virtual_size == table.virtual_size.height == len(table.rows) + 1, step
             assert bar_on_screen(bar) == bar_afresh(bar), step
+
+
+async def test_columns_read_from_the_snapshot_are_painted_again_for_an_unchanged_row(spawner):
+    """%CPU and ELAPSED come from the snapshot, not the row: a process that stopped running keeps its
+    row (the same object) but its %CPU falls to 0.0, and its ELAPSED grows, both shown."""
+    busy = spawner.python("READY()\nimport time\nend = time.monotonic() + 1.5\nwhile time.monotonic() < end:\n"
+                          "    pass\ntime.sleep(120)")
+    app = live_app()
+    app.options = app.options._replace(columns=("cpu", "elapsed"))
+    async with app.run_test(size=(220, 48)) as pilot:
+        await select_row(app, pilot, busy.pid)
+        await refreshed(app, pilot)
+        percents = []
+        for _ in range(60):
+            line = line_of(app.table, busy.pid)
+            percents.append(float(cell(app.table, line, "cpu")))
+            assert on_screen(app.table) == painted_afresh(app.table)
+            if percents[0] > 0 and percents[-1] == 0.0 and len(percents) > 2:
+                break
+            await refreshed(app, pilot)
+        assert percents[0] > 0 and percents[-1] == 0.0, percents
+        record = app.snapshot.get(busy.pid)
+        elapsed = cell(app.table, line_of(app.table, busy.pid), "elapsed")
+        time.sleep(1.1)
+        await refreshed(app, pilot)
+        assert app.snapshot.get(busy.pid) is record   # not read again: the very same row
+        assert cell(app.table, line_of(app.table, busy.pid), "elapsed") != elapsed
+        assert on_screen(app.table) == painted_afresh(app.table)

@@ -36,6 +36,10 @@ from psxj.render.views import GROUP_HEADER, PROCESS, SESSION_HEADER, Row, TableL
 MARK_WIDTH = 2
 GONE = "gone"  # kind of the row that stands where the selected process was when it exited
 H_STEP = 8     # columns per Left/Right press
+# Columns whose text is their record's alone (%CPU, KIND, START and ELAPSED read the snapshot too): with
+# only these shown, a row's text is kept from one refresh to the next. A column not named here is not.
+RECORD_ONLY_TEXT = frozenset({"host", "ppid", "pid", "pgid", "sid", "tty", "tpgid", "stat", "uid", "time", "rss",
+                              "command"})
 ANY_HOST = object()  # _index_of: a PID on whichever machine (a table of several, psxj --host)
 
 
@@ -99,8 +103,10 @@ class ProcessTable(ScrollView, can_focus=True):
         self._layout: Optional[TableLayout] = None
         self._spans: List[Tuple[int, int, str]] = []
         self._text_cache: dict = {}    # row -> its text; rows are immutable
+        self._texts_for: tuple = ()    # the columns and widths of those texts
         self._styles: dict = {}        # component class -> rich style, for one paint
         self._base: Optional[Style] = None   # the table's own style, for one paint
+        self._width: Optional[int] = None    # the width of its lines, for one paint
         self._widest: Optional[int] = None
         self._painted: Dict[int, tuple] = {}   # screen line -> what render_line drew there last (_line)
         self._painted_scroll = 0                # the scroll offset it was drawn at
@@ -127,8 +133,7 @@ class ProcessTable(ScrollView, can_focus=True):
         selected = self.current
         was_gone = self.current_is_gone
         if snapshot is not self.snapshot:
-            self._text_cache.clear()  # widths and %CPU change with a new snapshot
-            self._layout = None
+            self._layout = None   # widths, and the texts that depend on the snapshot: see layout()
         self.snapshot, self.rows, self.new_identities = snapshot, list(rows), set(new_identities)
         self._widest = None
         if selected is not None:
@@ -299,8 +304,15 @@ class ProcessTable(ScrollView, can_focus=True):
         wide as the widest PID, droppable ones given up when COMMAND would have too little room."""
         if self._layout is None:
             room = self.size.width - MARK_WIDTH - self._scrollbar_width()
-            self._layout = TableLayout(self.snapshot, self.optional_columns, room)
-            self.hidden_columns = self._layout.hidden
+            layout = self._layout = TableLayout(self.snapshot, self.optional_columns, room)
+            self.hidden_columns = layout.hidden
+            # A row's text stays right from one snapshot to the next (rows are immutable) if the columns
+            # and their widths are the same and each column's text is its record's alone.
+            texts_for = (tuple(column.key for column in layout.columns), tuple(layout.widths))
+            if texts_for != self._texts_for or not RECORD_ONLY_TEXT.issuperset(texts_for[0]) \
+                    or len(self._text_cache) > 4096:
+                self._text_cache.clear()
+            self._texts_for = texts_for
         return self._layout
 
     def _widths(self) -> List[int]:
@@ -313,9 +325,10 @@ class ProcessTable(ScrollView, can_focus=True):
         return text
 
     def row_text(self, row: Row) -> str:
+        layout = self.layout()   # first: a new layout may clear the texts
         text = self._text_cache.get(row)
         if text is None:
-            text = self._text_cache[row] = self.layout().row_text(row.record, row.prefix, row.kind == GONE)
+            text = self._text_cache[row] = layout.row_text(row.record, row.prefix, row.kind == GONE)
         return text
 
     # painting ---------------------------------------------------------------
@@ -363,12 +376,14 @@ class ProcessTable(ScrollView, can_focus=True):
     def _painting(self):
         # Look the styles up once per paint, not once per line: the table's own style is its ancestors'
         # too (Textual walks every one, and the main screen's features are its ancestors).
+        # The width too: Textual works out a widget's size from its region at each look.
         self._styles = {}
         self._base = self.rich_style
+        self._width = self.size.width - self._scrollbar_width()
         try:
             yield
         finally:
-            self._base = None
+            self._base = self._width = None
 
     def repaint_changed(self) -> None:
         """Repaint the lines on screen whose text or style is no longer what was painted there, and no
@@ -392,7 +407,7 @@ class ProcessTable(ScrollView, can_focus=True):
     def _line(self, y: int) -> tuple:
         """What screen line y shows, as a value: (mark, text, style) and where the view is. Two equal
         values paint the same cells; render_line draws from it and remembers it (repaint_changed)."""
-        width = self.size.width - self._scrollbar_width()
+        width = self._width if self._width is not None else self.size.width - self._scrollbar_width()
         avail = max(width - MARK_WIDTH, 0)
         base = self._base if self._base is not None else self.rich_style
         offset = self.h_offset
