@@ -3,7 +3,8 @@ E changes whose), what they prove for the kinds (adoptions seen), and sessions c
 
 A feature of the main screen (psxj.tui.feature); the pane is psxj.tui.events_pane. The feed opens in a
 worker (proving the kernel's subscription takes up to a second) and is the app's once open, as is the
-event log: both outlive the screen, and the details and the demo read them too.
+event log: both outlive the screen, and the details and the demo read them too. While the pane is closed
+the feed is quiet (psxj.sources.event_stream.EventFeed.quiet): it reads events in batches for the log.
 """
 
 from __future__ import annotations

@@ -2,7 +2,9 @@
 
 Textual's DataTable keeps a widget-side copy of every cell and takes ~0.7 s to reload
 5,000 rows; this table holds a list of view rows and turns one into a line of text
-only when that line is on screen. Line 0 is the header and never scrolls down.
+only when that line is on screen. Line 0 is the header and never scrolls down. At a
+refresh only the screen lines whose text or style changed are repainted (repaint_changed):
+an idle machine's refresh writes a line or two to the terminal, not the whole screen.
 
 Horizontal scrolling is the table's own (no scrollbar to hide the last row): the mark
 column stays put, everything after it shifts, as far as the end of the longest COMMAND.
