@@ -180,6 +180,10 @@ def main(argv: Optional[List[str]] = None) -> int:
             from psxj.serve_cli import main as serve_main
 
             return serve_main(argv[1:])
+        if argv[:1] == ["why"]:
+            from psxj.why_cli import main as why_main
+
+            return why_main(argv[1:])
         if argv[:1] == ["demo"]:
             from psxj.demo.control import main as demo_main
 
