@@ -69,7 +69,7 @@ def parse_target(text: str) -> Target:
         if not 1 <= number <= 65535:
             raise UsageError(_("why: invalid port {port}: ports are 1 to 65535").format(port=shown(text)))
         return Target("port", port=number, proto=port.group(1).lower() if port.group(1) else None)
-    if text.startswith(":") or re.match(r"^(tcp|udp):", text, re.IGNORECASE):
+    if re.match(r"^(tcp|udp)?:", text, re.IGNORECASE) or re.match(r"^[a-z]+[0-9]*:[0-9]+$", text, re.IGNORECASE):
         raise UsageError(_("why: invalid port {port}: write :PORT, tcp:PORT or udp:PORT").format(port=shown(text)))
     if "/" in text:
         return Target("path", path=text)
@@ -168,7 +168,7 @@ def _write(text: str) -> None:
     sys.stdout.flush()
 
 
-def _matches(target: Target, snapshot) -> Tuple[List[int], Dict[int, List[str]], List[str]]:
+def _matches(target: Target, snapshot, look) -> Tuple[List[int], Dict[int, List[str]], List[str]]:
     """(the PIDs, how each holds the target, notes for stderr)."""
     from psxj.render.escape import safe_text
 
@@ -202,8 +202,13 @@ def _matches(target: Target, snapshot) -> Tuple[List[int], Dict[int, List[str]],
                 notes.append(_("{socket} (uid {uid}) is held by no process psxj may read").format(
                     socket=text, uid=entry.socket.uid))
             for pid, fd in entry.holders:
-                how.setdefault(pid, []).append(_("fd {fd}: {socket} {state}").format(fd=fd, socket=text,
-                                                                                    state=entry.socket.state))
+                held = _("fd {fd}: {socket} {state}").format(fd=fd, socket=text, state=entry.socket.state)
+                unit = look.socket_unit(snapshot.get(pid), entry.socket.local.text()) if entry.own_namespace or \
+                    snapshot.get(pid).namespace_init else None
+                if unit is not None:
+                    held += _(", for {socket_unit}, which starts {units} when a connection comes").format(
+                        socket_unit=unit[0], units=", ".join(unit[1]) or "?")
+                how.setdefault(pid, []).append(held)
         if not how:
             raise PsxjError("why: " + "; ".join(notes))
         return sorted(how), how, notes
@@ -225,8 +230,8 @@ def main(argv: List[str]) -> int:
     from psxj.sources.proc import read_snapshot
 
     snapshot = read_snapshot(parallel=True)
-    pids, how, notes = _matches(target, snapshot)
     look = SystemLook(snapshot)
+    pids, how, notes = _matches(target, snapshot, look)
     for note in notes:
         print(_("psxj: note: {note}").format(note=note), file=sys.stderr)
     with untranslated() if args.json else contextlib.nullcontext():

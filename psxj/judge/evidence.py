@@ -41,6 +41,13 @@ class SystemLook:
             found = self._proc[record.pid] = ProcFacts(record.pid)
         return found
 
+    def cwd_mode(self, record: ProcessRecord) -> Optional[int]:
+        """The mode of its working directory (through the kernel's link: no path is walked)."""
+        try:
+            return os.stat(f"/proc/{record.pid}/cwd").st_mode
+        except OSError:
+            return None
+
     def sockets(self, record: ProcessRecord):
         from psxj.sources.sockets import sockets_of
 
@@ -108,6 +115,18 @@ class SystemLook:
         if source is None or placement.manager.depth != 0:   # logind's PIDs are in its own namespace
             return None
         return source.login_session(placement.manager.ref, placement.login_session)
+
+    def socket_unit(self, record: ProcessRecord, address: str) -> Optional[Tuple[str, Tuple[str, ...]]]:
+        """When `record` is a systemd manager: its socket unit listening on `address`, and what that
+        unit starts (socket activation: systemd holds the socket until the service takes it)."""
+        judge = getattr(self.snapshot.kinds, "judge", None)
+        units = getattr(judge, "units", None) if judge is not None else None
+        if units is None or units.source is None:
+            return None
+        for manager in units.managers:
+            if manager.record.pid == record.pid:
+                return units.source.socket_units(manager.ref).get(address)
+        return None
 
     def trigger(self, placement, name: str) -> dict:
         source = self._systemd()

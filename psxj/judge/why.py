@@ -45,7 +45,6 @@ RESTARTS_MANY = 5                   # more than this: "restarted many times" (wi
 HIGH_MEMORY_KIB = 1 << 20           # 1 GiB resident
 HIGH_CPU_SECONDS = 2 * 3600
 LONG_RUNNING_SECONDS = 90 * 86400
-SCRATCH_DIRECTORIES = ("/tmp", "/var/tmp", "/dev/shm")
 
 
 class Fact(NamedTuple):
@@ -409,7 +408,7 @@ def _supervisor_source(current: ProcessRecord, parent: ProcessRecord, kind) -> S
     name = kind.supervisor.rsplit(" (pid ", 1)[0]
     details = (("supervisor", Fact(kind.supervisor, _("the program its parent runs (psxj.judge.kinds)"))),
                ("pid", Fact(parent.pid, _("/proc/{pid}/stat: PPID").format(pid=current.pid))))
-    return Source(SUPERVISOR, name, _("supervised by {name} ({parent})").format(name=name, parent=_label(parent)),
+    return Source(SUPERVISOR, name, _("supervised by {name}: {parent}").format(name=name, parent=_label(parent)),
                   kind.reasons[0] if kind.reasons else _("its parent"), details)
 
 
@@ -448,7 +447,7 @@ def _container_source(record: ProcessRecord, snapshot: Snapshot, look) -> Option
     evidence = "; ".join(container.evidence)
     details: List[Tuple[str, Fact]] = [
         ("runtime", Fact(container.runtime, evidence)),
-        ("name", Fact(container.name, evidence) if container.name else missing(
+        ("container_name", Fact(container.name, evidence) if container.name else missing(
             evidence, _("neither its cgroup nor its monitor's arguments name it"))),
         ("id", Fact(container.id, evidence) if container.id else missing(evidence, _("not in its cgroup or "
                                                                                      "monitor's arguments"))),
@@ -458,7 +457,7 @@ def _container_source(record: ProcessRecord, snapshot: Snapshot, look) -> Option
         details.append(("image", Fact(state.image, state.origin) if state.image else missing(
             state.origin, _("the runtime's state names no image"))))
         if not container.name and state.name:
-            details[1] = ("name", Fact(state.name, state.origin))
+            details[1] = ("container_name", Fact(state.name, state.origin))
     else:
         details.append(("image", missing(state.origin if state is not None else container.runtime,
                                          state.problem if state is not None else
@@ -467,7 +466,7 @@ def _container_source(record: ProcessRecord, snapshot: Snapshot, look) -> Option
         details.append(("monitor", Fact(container.monitor, _("the init's parent, a runtime's monitor"))))
     if container.init is not None:
         details.append(("init", Fact(container.init, _("PID 1 of its PID namespace (NSpid)"))))
-    name = dict(details)["name"].value
+    name = dict(details)["container_name"].value
     image = dict(details)["image"].value
     summary = container.label() if not name or container.name else _("{runtime} container {name}").format(
         runtime=container.runtime, name=name)
@@ -771,10 +770,11 @@ def find_warnings(snapshot: Snapshot, record: ProcessRecord, source: Source,
                                                      "upgrade it has not been restarted for, or an intruder)"),
                              program.evidence))
     cwd = facts.get("cwd")
-    if cwd is not None and isinstance(cwd.value, str) and any(
-            cwd.value == d or cwd.value.startswith(d + "/") for d in SCRATCH_DIRECTORIES):
-        found.append(Warning("scratch-cwd", _("it runs in {cwd}, a directory every user may write to").format(
-            cwd=cwd.value), cwd.origin))
+    mode = look.cwd_mode(record) if cwd is not None and cwd.value is not None else None
+    if mode is not None and mode & 0o002:
+        found.append(Warning("scratch-cwd", _("it works in {cwd}, a directory every user may write to (mode "
+                                              "{mode:04o})").format(cwd=cwd.value, mode=mode & 0o7777),
+                             _("stat of /proc/{pid}/cwd").format(pid=record.pid)))
     preload = _preload(look, record)
     if preload is not None:
         found.append(preload)

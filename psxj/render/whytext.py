@@ -28,7 +28,8 @@ LABELS: Dict[str, str] = {
     "runner": N_("runner"), "command": N_("command"), "crontab": N_("crontab"), "line": N_("line"),
     "text": N_("text"), "schedule": N_("schedule"), "refused": N_("refused"), "job": N_("job"),
     "remote": N_("remote"), "service": N_("service"), "session_process": N_("session process"),
-    "logind": N_("logind"), "runtime": N_("runtime"), "name": N_("name"), "id": N_("id"), "image": N_("image"),
+    "logind": N_("logind"), "runtime": N_("runtime"), "container_name": N_("name"), "id": N_("id"),
+    "image": N_("image"),
     "monitor": N_("monitor"), "init": N_("init"), "supervisor": N_("supervisor"), "pid": N_("pid"),
     "session_leader": N_("session leader"), "foreground": N_("foreground"), "terminal_owner": N_("terminal's owner"),
 }
@@ -69,6 +70,13 @@ def chain_text(chain) -> str:
     return " ".join(parts)
 
 
+def hanging(prefix: str, text: str, width: int) -> List[str]:
+    """`prefix` then `text`, wrapped to `width` cells, later lines indented under the text."""
+    indent = " " * cells(prefix)
+    lines = wrap(text, max(width, cells(prefix) + 20), indent)
+    return [prefix + lines[0][len(indent):]] + lines[1:]
+
+
 def _block(title: str, rows: Sequence[tuple], width: int) -> List[str]:
     """Rows of (label, text) under a title, the labels in a column, the text wrapped beside them."""
     lines = [f"  {title}"]
@@ -84,13 +92,11 @@ def _block(title: str, rows: Sequence[tuple], width: int) -> List[str]:
 def story(why, width: int = 100) -> str:
     """The whole story of one process."""
     lines = [f"PID {why.pid}  {safe_text(why.command)}"]
-    answer = safe_text(why.source.summary)
-    lines += wrap(_("why: {answer}").format(answer=answer), width, "  ")
-    chain = chain_text(why.chain)
-    lines += wrap(_("chain: {chain}").format(chain=chain), width, "  ")
+    lines += hanging("  " + _("why:") + " ", safe_text(why.source.summary), width)
+    lines += hanging("  " + _("chain:") + " ", chain_text(why.chain), width)
     if any(link.how != "started" for link in why.chain[1:]):
-        lines.append("         " + _("(-> started by its parent; ~> adopted: handed over when its parent exited; "
-                                     "-?> not known)"))
+        lines += hanging(" " * cells("  " + _("chain:") + " "), _(
+            "(-> started by its parent; ~> adopted: handed over when its parent exited; -?> not known)"), width)
     source_rows = [(label(key), value_text(fact)) for key, fact in why.source.details]
     if why.source.unknown:
         source_rows.insert(0, (_("unknown"), safe_text(why.source.unknown)))

@@ -29,6 +29,7 @@ from psxj.i18n import N_
 
 _CALL_TIMEOUT = 2.0
 _MAX_REPLY = 1 << 20        # bytes of one reply: a service's GetAll is ~20 KiB
+_MAX_SOCKET_UNITS = 500
 _SYSTEMD = "org.freedesktop.systemd1"
 _LOGIND = "org.freedesktop.login1"
 UNIT_PROPERTIES = ("Id", "LoadState", "ActiveState", "SubState", "Description", "FragmentPath", "TriggeredBy",
@@ -254,6 +255,30 @@ class SystemdSource:
                 found = bus.properties(_SYSTEMD, path, "org.freedesktop.systemd1." + interface)
             except (Unavailable, OSError, LookupError, ValueError, TypeError, ImportError):
                 found = {}
+            self._facts[key] = found
+        return self._facts[key]  # type: ignore[return-value]
+
+    def socket_units(self, manager: ManagerRef) -> Dict[str, Tuple[str, Tuple[str, ...]]]:
+        """What the manager's socket units listen on: address ("127.0.0.1:7782", "[::]:22", a path) ->
+        (the socket unit, the units it triggers). Empty when it cannot be asked (D-Bus only)."""
+        key = (manager.pid, manager.start_ticks, "sockets")
+        if key not in self._facts:
+            found: Dict[str, Tuple[str, Tuple[str, ...]]] = {}
+            try:
+                bus, _peer = self._bus(manager)
+                from jeepney import DBusAddress, new_method_call
+
+                address = DBusAddress("/org/freedesktop/systemd1", bus_name=_SYSTEMD,
+                                      interface="org.freedesktop.systemd1.Manager")
+                units = bus.call(new_method_call(address, "ListUnitsByPatterns", "asas", ([], ["*.socket"])))[0]
+                for unit in units[:_MAX_SOCKET_UNITS]:
+                    name, path = unit[0], unit[6]
+                    listen = bus.properties(_SYSTEMD, path, "org.freedesktop.systemd1.Socket").get("Listen") or ()
+                    triggers = bus.properties(_SYSTEMD, path, "org.freedesktop.systemd1.Unit").get("Triggers") or ()
+                    for _kind, where in listen:
+                        found[str(where)] = (str(name), tuple(str(t) for t in triggers))
+            except (Unavailable, OSError, LookupError, ValueError, TypeError, ImportError, IndexError):
+                pass
             self._facts[key] = found
         return self._facts[key]  # type: ignore[return-value]
 
