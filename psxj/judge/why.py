@@ -569,10 +569,18 @@ def _gates(above: List[ProcessRecord], look) -> List[ProcessRecord]:
 
 def _daemon_source(record: ProcessRecord, daemon: ProcessRecord, kind) -> Source:
     details = (("pid", Fact(daemon.pid, _("/proc/{pid}/stat").format(pid=daemon.pid))),)
-    if daemon.pid == record.pid:
-        summary = _("a daemon: it detached itself (setsid(), no terminal) and init adopted it")
+    if daemon.session_leader:
+        what = _("it called setsid(): it leads session {sid}, which has no terminal, and its starter has "
+                 "exited").format(sid=daemon.sid)
     else:
-        summary = _("a child of the daemon {daemon}, which detached itself").format(daemon=_label(daemon))
+        what = _("daemon-shaped: no terminal, and its session {sid}'s leader has exited while it stayed in that "
+                 "leader's process group. A double fork leaves this shape, and so does the job of a shell that "
+                 "led its own session and exited (cron's, a login's, podman exec's): without live events psxj "
+                 "cannot tell which").format(sid=daemon.sid)
+    if daemon.pid == record.pid:
+        summary = _("a daemon: {what}").format(what=what)
+    else:
+        summary = _("a child of the daemon {daemon}: {what}").format(daemon=_label(daemon), what=what)
     return Source(DAEMON, daemon.comm, summary, "; ".join(kind.reasons[:2]), details)
 
 
@@ -778,6 +786,10 @@ def find_warnings(snapshot: Snapshot, record: ProcessRecord, source: Source,
     preload = _preload(look, record)
     if preload is not None:
         found.append(preload)
+    if kind.name == "daemon" and not record.session_leader and not record.has_terminal:
+        found.append(Warning("daemon-shape", _("it may be an orphaned job that only looks like a daemon: it never "
+                                               "led a session of its own, so it may never have called setsid()"),
+                             "; ".join(kind.reasons[:2])))
     if kind.name == "orphan" and not record.has_terminal:
         found.append(Warning("orphan", _("an orphaned job that may look like a daemon: it was adopted but never "
                                          "detached itself, and nothing supervises it"),
