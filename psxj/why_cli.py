@@ -243,7 +243,7 @@ def main(argv: List[str]) -> int:
             why = explain(snapshot, record, look)
             if pid in how:
                 origin = _("the kernel's socket tables and /proc/{pid}/fd").format(pid=pid) \
-                    if target.kind == "port" else _("/proc/{pid}: fd, exe, cwd and root").format(pid=pid)
+                    if target.kind == "port" else "/proc/{pid}: fd, exe, cwd and root".format(pid=pid)
                 why = why._replace(context=(("holds", Fact(how[pid], origin)),) + why.context)
             whys.append(why)
         if args.json:

@@ -215,7 +215,7 @@ def _cron_source(runner: ProcessRecord, daemon: Optional[ProcessRecord], job: Pr
         ("runner", Fact(runner.pid, _("cron's child for this job (/proc/{pid}/stat)").format(pid=runner.pid))),
         ("command", Fact(command, _("/proc/{pid}/cmdline: what cron gave the shell").format(pid=job.pid))),
         ("user", Fact(user, _("/proc/{pid}/status: the job's effective user").format(pid=job.pid))
-         if user else missing(_("/proc/{pid}/status").format(pid=job.pid), _("uid {uid} has no name here").format(
+         if user else missing("/proc/{pid}/status".format(pid=job.pid), _("uid {uid} has no name here").format(
              uid=job.euid))),
     ]
     if found:
@@ -278,7 +278,7 @@ def _login_source(snapshot: Snapshot, record: ProcessRecord, first: ProcessRecor
     elif logind and logind.get("TTY"):
         details.append(("terminal", Fact(str(logind["TTY"]), logind_origin + ": TTY")))
     else:
-        details.append(("terminal", missing(_("/proc/{pid}/stat").format(pid=first.pid),
+        details.append(("terminal", missing("/proc/{pid}/stat".format(pid=first.pid),
                                             _("none: the login has no terminal (ssh HOST COMMAND)"))))
     connection = look.ssh_connection(gates) if sshd else None
     if connection is not None:
@@ -329,7 +329,7 @@ def _login_source(snapshot: Snapshot, record: ProcessRecord, first: ProcessRecor
 def _unit_source(record: ProcessRecord, placement, look) -> Source:
     facts = placement.facts
     details: List[Tuple[str, Fact]] = []
-    where = _("/proc/{pid}/cgroup: {cgroup}").format(pid=record.pid, cgroup=record.cgroup)
+    where = "/proc/{pid}/cgroup: {cgroup}".format(pid=record.pid, cgroup=record.cgroup)
     details.append(("manager", Fact(placement.manager.label(), _("the systemd whose init.scope is above the "
                                                                  "cgroup"))))
     details.append(("role", Fact(placement.role, facts.source if facts is not None else _("the cgroup alone"))))
@@ -351,13 +351,13 @@ def unit_trigger(placement, look) -> Tuple[str, Fact]:
     facts = placement.facts
     if facts is None:
         return "", missing(_("systemd"), placement.why_no_facts or _("systemd could not be asked"))
-    origin = _("{source}: TriggeredBy").format(source=facts.source)
+    origin = "{source}: TriggeredBy".format(source=facts.source)
     if facts.triggered_by:
         parts = []
         for name in facts.triggered_by:
             kind = name.rsplit(".", 1)[-1]
             detail = describe_trigger(name, look.trigger(placement, name))
-            parts.append(_("{kind} {name}").format(kind={"timer": _("timer"), "socket": _("socket"),
+            parts.append("{kind} {name}".format(kind={"timer": _("timer"), "socket": _("socket"),
                                                          "path": _("path")}.get(kind, kind), name=name)
                          + (f" ({detail})" if detail else ""))
         text = _("started by {triggers}").format(triggers=", ".join(parts))
@@ -365,13 +365,13 @@ def unit_trigger(placement, look) -> Tuple[str, Fact]:
                                                                if any(look.trigger(placement, n)
                                                                       for n in facts.triggered_by) else ""))
     if facts.transient or placement.unit.startswith("run-"):
-        return _("made by systemd-run (a transient unit)"), Fact("systemd-run", _("{source}: Transient=yes").format(
+        return _("made by systemd-run (a transient unit)"), Fact("systemd-run", "{source}: Transient=yes".format(
             source=facts.source) if facts.transient else _("its name: systemd-run names its units run-*"))
     wanting = facts.wanted_by + facts.required_by
     if wanting:
         return _("a dependency of {units}").format(units=", ".join(wanting[:3])), Fact(
-            list(wanting), _("{source}: WantedBy, RequiredBy").format(source=facts.source))
-    return "", missing(_("{source}: TriggeredBy, Transient, WantedBy, RequiredBy").format(source=facts.source),
+            list(wanting), "{source}: WantedBy, RequiredBy".format(source=facts.source))
+    return "", missing("{source}: TriggeredBy, Transient, WantedBy, RequiredBy".format(source=facts.source),
                        _("no timer, socket or path triggers it and no unit wants it: started on request "
                          "(systemctl start, or another unit's Wants=)"))
 
@@ -407,14 +407,14 @@ def _seconds(usec: object) -> str:
 def _supervisor_source(current: ProcessRecord, parent: ProcessRecord, kind) -> Source:
     name = kind.supervisor.rsplit(" (pid ", 1)[0]
     details = (("supervisor", Fact(kind.supervisor, _("the program its parent runs (psxj.judge.kinds)"))),
-               ("pid", Fact(parent.pid, _("/proc/{pid}/stat: PPID").format(pid=current.pid))))
+               ("pid", Fact(parent.pid, "/proc/{pid}/stat: PPID".format(pid=current.pid))))
     return Source(SUPERVISOR, name, _("supervised by {name}: {parent}").format(name=name, parent=_label(parent)),
                   kind.reasons[0] if kind.reasons else _("its parent"), details)
 
 
 def _shell_job_source(record: ProcessRecord, leader: ProcessRecord, snapshot: Snapshot) -> Source:
     foreground = record.has_terminal and record.tpgid == record.pgid
-    stat_of = _("/proc/{pid}/stat").format(pid=record.pid)
+    stat_of = "/proc/{pid}/stat".format(pid=record.pid)
     details = [
         ("terminal", Fact(leader.tty, _("/proc/{pid}/stat: the session leader's controlling terminal").format(
             pid=leader.pid))),
@@ -480,10 +480,10 @@ def find_source(snapshot: Snapshot, record: ProcessRecord, look) -> Source:
     kind = snapshot.kind_of(record)
     if record.kernel_thread:
         return Source(KERNEL, "kthreadd", _("a kernel thread: the kernel runs it"),
-                      _("/proc/{pid}/stat: PF_KTHREAD").format(pid=record.pid))
+                      "/proc/{pid}/stat: PF_KTHREAD".format(pid=record.pid))
     if record.pid == 1 and record.ppid == 0:
         return Source(KERNEL, "kernel", _("PID 1, started by the kernel at boot"),
-                      _("/proc/1/stat: PID 1, PPID 0"))
+                      "/proc/1/stat: PID 1, PPID 0")
     if kind.container is not None or record.namespace_init:
         container = _container_source(record, snapshot, look)
         if container is not None:
@@ -568,7 +568,7 @@ def _gates(above: List[ProcessRecord], look) -> List[ProcessRecord]:
 
 
 def _daemon_source(record: ProcessRecord, daemon: ProcessRecord, kind) -> Source:
-    details = (("pid", Fact(daemon.pid, _("/proc/{pid}/stat").format(pid=daemon.pid))),)
+    details = (("pid", Fact(daemon.pid, "/proc/{pid}/stat".format(pid=daemon.pid))),)
     if daemon.session_leader:
         what = _("it called setsid(): it leads session {sid}, which has no terminal, and its starter has "
                  "exited").format(sid=daemon.sid)
@@ -594,13 +594,13 @@ def _init_source(record: ProcessRecord, init: ProcessRecord, top: ProcessRecord)
         summary = _("descends from {init}, {what}, through {top}: nothing between them supervises it").format(
             init=_label(init), what=what, top=_label(top))
     return Source(INIT, init.comm, summary, _("/proc/{pid}/stat: the PPID chain up to {init}").format(
-        pid=record.pid, init=init.pid), (("pid", Fact(init.pid, _("/proc/{pid}/stat").format(pid=init.pid))),))
+        pid=record.pid, init=init.pid), (("pid", Fact(init.pid, "/proc/{pid}/stat".format(pid=init.pid))),))
 
 
 def _unknown(top: ProcessRecord, kind, what: str) -> Source:
     reasons = "; ".join(kind.reasons[:3])
     return Source(UNKNOWN, None, _("unknown: what started it has exited and left no trace psxj can read"),
-                  _("psxj.judge.kinds: {pid} is {kind}").format(pid=top.pid, kind=kind.name),
+                  "psxj.judge.kinds: {pid} is {kind}".format(pid=top.pid, kind=kind.name),
                   unknown=_("{what}: {reasons}. Only live events seen when it started (the interface records "
                             "them) could say what started it").format(what=what, reasons=reasons))
 
@@ -618,7 +618,7 @@ def _logind_login(snapshot: Snapshot, record: ProcessRecord, placement, look) ->
         leader = snapshot.get(record.sid)
         first = leader if leader is not None else record
     source = _login_source(snapshot, record, first, gates, look, logind, origin)
-    details = source.details + (("session", Fact(placement.login_session, _("/proc/{pid}/cgroup: {unit}").format(
+    details = source.details + (("session", Fact(placement.login_session, "/proc/{pid}/cgroup: {unit}".format(
         pid=record.pid, unit=placement.unit))),)
     if logind is None:
         details += (("logind", missing(origin, _("logind could not be asked"))),)
@@ -642,8 +642,8 @@ def gather_context(snapshot: Snapshot, record: ProcessRecord, source: Source, lo
     from psxj.names import user_name
 
     proc = look.proc(record)
-    stat_origin = _("/proc/{pid}/stat").format(pid=record.pid)
-    status_origin = _("/proc/{pid}/status").format(pid=record.pid)
+    stat_origin = "/proc/{pid}/stat".format(pid=record.pid)
+    status_origin = "/proc/{pid}/status".format(pid=record.pid)
     context: List[Tuple[str, Fact]] = []
     context.append(("user", Fact(f"{user_name(record.euid) or record.euid} ({record.euid})", status_origin + ": Uid")
                     if record.euid is not None else missing(status_origin, _("not read"))))
@@ -688,7 +688,7 @@ def gather_context(snapshot: Snapshot, record: ProcessRecord, source: Source, lo
     try:
         held = look.sockets(record)
     except OSError as exc:
-        context.append(("listening", missing(_("/proc/{pid}/fd and /proc/{pid}/net").format(pid=record.pid),
+        context.append(("listening", missing("/proc/{pid}/fd and /proc/{pid}/net".format(pid=record.pid),
                                              exc.strerror or str(exc))))
         held = None
     if held is not None:
@@ -701,7 +701,7 @@ def gather_context(snapshot: Snapshot, record: ProcessRecord, source: Source, lo
     if placement is not None:
         facts = placement.facts
         said = facts.source if facts is not None else ""
-        context.append(("unit", Fact(placement.unit, _("/proc/{pid}/cgroup").format(pid=record.pid))))
+        context.append(("unit", Fact(placement.unit, "/proc/{pid}/cgroup".format(pid=record.pid))))
         if facts is None:
             why = placement.why_no_facts or _("systemd could not be asked")
             for key in ("unit_description", "unit_file", "unit_state", "restarts"):
@@ -717,7 +717,7 @@ def gather_context(snapshot: Snapshot, record: ProcessRecord, source: Source, lo
             context.append(("restarts", Fact(facts.n_restarts, said + ": NRestarts") if facts.n_restarts is not None
                             else missing(said + ": NRestarts", _("only a service counts restarts"))))
     if source.kind != CONTAINER and kind.container:
-        context.append(("container", Fact(kind.container, _("psxj.judge.containers"))))
+        context.append(("container", Fact(kind.container, "psxj.judge.containers")))
     rss = _status_fact(proc, "VmRSS", status_origin + ": VmRSS")
     context.append(("memory", rss))
     if record.cpu_seconds is not None:
@@ -732,7 +732,7 @@ def find_warnings(snapshot: Snapshot, record: ProcessRecord, source: Source,
     now = time.time() if now is None else now
     facts = dict(context)
     found: List[Warning] = []
-    status_origin = _("/proc/{pid}/status").format(pid=record.pid)
+    status_origin = "/proc/{pid}/status".format(pid=record.pid)
     kind = snapshot.kind_of(record)
     if record.state == "Z":
         found.append(Warning("zombie", _("a zombie: it has exited and its parent {ppid} has not collected its "
@@ -768,10 +768,10 @@ def find_warnings(snapshot: Snapshot, record: ProcessRecord, source: Source,
             gib=kib / (1 << 20)), memory.origin))
     if record.cpu_seconds is not None and record.cpu_seconds > HIGH_CPU_SECONDS:
         found.append(Warning("high-cpu", _("it has used {hours:.1f} hours of CPU time").format(
-            hours=record.cpu_seconds / 3600), _("/proc/{pid}/stat: utime + stime").format(pid=record.pid)))
+            hours=record.cpu_seconds / 3600), "/proc/{pid}/stat: utime + stime".format(pid=record.pid)))
     if record.start_time is not None and now - record.start_time > LONG_RUNNING_SECONDS:
         found.append(Warning("long-running", _("it has run for {days} days").format(
-            days=int((now - record.start_time) // 86400)), _("/proc/{pid}/stat: starttime").format(pid=record.pid)))
+            days=int((now - record.start_time) // 86400)), "/proc/{pid}/stat: starttime".format(pid=record.pid)))
     program = look.program(record)
     if program.deleted:
         found.append(Warning("deleted-executable", _("its executable was deleted or replaced since it started (an "
@@ -782,7 +782,7 @@ def find_warnings(snapshot: Snapshot, record: ProcessRecord, source: Source,
     if mode is not None and mode & 0o002:
         found.append(Warning("scratch-cwd", _("it works in {cwd}, a directory every user may write to (mode "
                                               "{mode:04o})").format(cwd=cwd.value, mode=mode & 0o7777),
-                             _("stat of /proc/{pid}/cwd").format(pid=record.pid)))
+                             "stat of /proc/{pid}/cwd".format(pid=record.pid)))
     preload = _preload(look, record)
     if preload is not None:
         found.append(preload)
@@ -813,8 +813,8 @@ def find_warnings(snapshot: Snapshot, record: ProcessRecord, source: Source,
                  "SIGHUP").format(tty=record.tty)
         if ignored:
             text += _(" (it ignores SIGHUP: nohup)")
-        found.append(Warning("terminal-session", text, _("/proc/{pid}/stat: tty_nr; /proc/{pid}/status: "
-                                                         "SigIgn").format(pid=record.pid)))
+        found.append(Warning("terminal-session", text, "/proc/{pid}/stat: tty_nr; /proc/{pid}/status: SigIgn".format(
+            pid=record.pid)))
     return tuple(found)
 
 
@@ -846,7 +846,7 @@ def _preload(look, record: ProcessRecord) -> Optional[Warning]:
     preload = environment.get("LD_PRELOAD")
     if preload:
         return Warning("ld-preload", _("LD_PRELOAD={value}: a library is loaded into it before its own").format(
-            value=preload), _("/proc/{pid}/environ").format(pid=record.pid))
+            value=preload), "/proc/{pid}/environ".format(pid=record.pid))
     return None
 
 

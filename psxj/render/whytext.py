@@ -70,6 +70,11 @@ def chain_text(chain) -> str:
     return " ".join(parts)
 
 
+def _spaced(label_text: str) -> str:
+    """A label and the space after it: a full-width colon (Chinese) is its own space."""
+    return label_text if label_text.endswith("：") else label_text + " "
+
+
 def hanging(prefix: str, text: str, width: int) -> List[str]:
     """`prefix` then `text`, wrapped to `width` cells, later lines indented under the text."""
     indent = " " * cells(prefix)
@@ -92,10 +97,10 @@ def _block(title: str, rows: Sequence[tuple], width: int) -> List[str]:
 def story(why, width: int = 100) -> str:
     """The whole story of one process."""
     lines = [f"PID {why.pid}  {safe_text(why.command)}"]
-    lines += hanging("  " + _("why:") + " ", safe_text(why.source.summary), width)
-    lines += hanging("  " + _("chain:") + " ", chain_text(why.chain), width)
+    lines += hanging("  " + _spaced(_("why:")), safe_text(why.source.summary), width)
+    lines += hanging("  " + _spaced(_("chain:")), chain_text(why.chain), width)
     if any(link.how != "started" for link in why.chain[1:]):
-        lines += hanging(" " * cells("  " + _("chain:") + " "), _(
+        lines += hanging(" " * cells("  " + _spaced(_("chain:"))), _(
             "(-> started by its parent; ~> adopted: handed over when its parent exited; -?> not known)"), width)
     source_rows = [(label(key), value_text(fact)) for key, fact in why.source.details]
     if why.source.unknown:
