@@ -693,3 +693,12 @@ def test_cron_jobs_are_their_crontab_lines(daemons, spawner):
     assert found["source"]["kind"] not in ("cron", "init"), found["source"]
     text = run_psxj("why", str(jobs["sleep 7502"])).stdout.decode()
     assert "cron job: /etc/cron.d/psxj-why line 2 (* * * * *), as root" in text
+
+
+def test_the_story_in_chinese_and_the_json_in_english(spawner):
+    proc = spawner.sleeper()
+    done = run_psxj("--lang", "zh", "why", str(proc.pid))
+    text = done.stdout.decode()
+    assert done.returncode == 0 and "原因：" in text and "上下文：" in text and "进程链：" in text, text
+    found = json.loads(run_psxj("--lang", "zh", "why", "--json", str(proc.pid)).stdout)[0]
+    assert found["context"]["session"]["from"].endswith(": session") and found["source"]["summary"].isascii()
