@@ -278,8 +278,7 @@ def _login_source(snapshot: Snapshot, record: ProcessRecord, first: ProcessRecor
     elif logind and logind.get("TTY"):
         details.append(("terminal", Fact(str(logind["TTY"]), logind_origin + ": TTY")))
     else:
-        details.append(("terminal", missing("/proc/{pid}/stat".format(pid=first.pid),
-                                            _("none: the login has no terminal (ssh HOST COMMAND)"))))
+        details.append(("terminal", Fact(None, "/proc/{pid}/stat: tty_nr".format(pid=first.pid))))
     connection = look.ssh_connection(gates) if sshd else None
     if connection is not None:
         details.append(("remote", Fact(connection.remote.text(), _(
