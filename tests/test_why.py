@@ -640,17 +640,25 @@ class Daemons:
                 pass
 
 
-@pytest.fixture(scope="module")
-def daemons(tmp_path_factory):
-    """Started with the module's first test that asks, so that cron's next minute comes while the others run."""
+@pytest.fixture(scope="module", autouse=True)
+def running_daemons(tmp_path_factory):
+    """Started with the module's first test, so that cron's next minute comes while the others run."""
     if os.geteuid() != 0 or not os.path.exists("/usr/sbin/cron"):
-        pytest.skip("cron as a daemon needs root and Debian's cron (.ci/run installs it)")
+        yield None
+        return
     running = Daemons(str(tmp_path_factory.mktemp("cron"))).start()
     running.leftovers = []
     try:
         yield running
     finally:
         running.close(running.leftovers)
+
+
+@pytest.fixture
+def daemons(running_daemons):
+    if running_daemons is None:
+        pytest.skip("cron as a daemon needs root and Debian's cron (.ci/run installs it)")
+    return running_daemons
 
 
 @pytest.mark.slow
