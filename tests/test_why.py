@@ -710,3 +710,30 @@ def test_the_story_in_chinese_and_the_json_in_english(spawner):
     assert done.returncode == 0 and "原因：" in text and "上下文：" in text and "进程链：" in text, text
     found = json.loads(run_psxj("--lang", "zh", "why", "--json", str(proc.pid)).stdout)[0]
     assert found["context"]["session"]["from"].endswith(": session") and found["source"]["summary"].isascii()
+
+
+@root_only
+def test_as_another_user_what_may_not_be_read_is_unknown_with_the_reason(spawner):
+    """psxj why run by nobody about root's process: its executable, cwd and sockets may not be read; each
+    says so, and nothing is guessed (no cron, login or supervisor from a name alone)."""
+    from conftest import as_nobody
+
+    from psxj.judge.evidence import SystemLook   # imported here: nobody may not read the checkout
+    from psxj.judge.why import explain
+    from psxj.sources.proc import read_snapshot
+
+    proc = spawner.python("import socket\ns = socket.socket()\ns.bind(('127.0.0.1', 0))\ns.listen()\nREADY()\n"
+                          "time.sleep(120)")
+
+    warm = read_snapshot()   # every module the story needs, imported as root: nobody may not read Python's
+    explain(warm, warm.get(proc.pid), SystemLook(warm))
+
+    def tell() -> None:
+        snapshot = read_snapshot()
+        why = explain(snapshot, snapshot.get(proc.pid), SystemLook(snapshot))
+        facts = dict(why.context)
+        for key in ("executable", "cwd", "listening"):
+            assert facts[key].value is None and facts[key].unknown, (key, facts[key])
+        assert why.source.kind in ("init", "unknown", "shell-job", "daemon"), why.source
+
+    assert as_nobody(tell) == 0

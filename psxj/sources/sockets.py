@@ -167,11 +167,11 @@ def socket_descriptors(pid: int, limit: int = 1 << 20) -> Dict[int, List[int]]:
     return found
 
 
-def listening_on(pids: Iterable[int], port: int, proto: Optional[str] = None) -> List[Held]:
-    """Every socket listening on `port` (TCP, or UDP bound and not connected), in every network
-    namespace of these processes, with the descriptors that hold it among them. A namespace is read
-    through its first process; a process whose namespace may not be read counts in psxj's own
-    (a socket of its then shows with the holders psxj can see, perhaps none)."""
+def listening_on(pids: Iterable[int], port: Optional[int], proto: Optional[str] = None) -> List[Held]:
+    """Every socket listening on `port` (None: on any port; TCP, or UDP bound and not connected), in
+    every network namespace of these processes, with the descriptors that hold it among them. A
+    namespace is read through its first process; a process whose namespace may not be read counts in
+    psxj's own (a socket of its then shows with the holders psxj can see, perhaps none)."""
     own = network_namespace(None)
     by_namespace: Dict[Optional[str], List[int]] = {}
     for pid in pids:
@@ -180,7 +180,8 @@ def listening_on(pids: Iterable[int], port: int, proto: Optional[str] = None) ->
     by_namespace.setdefault(own, [])
 
     def keep(entry: KernelSocket) -> bool:
-        return entry.local.port == port and entry.listening and (proto is None or entry.proto == proto)
+        return entry.listening and (port is None or entry.local.port == port) and (proto is None or
+                                                                                 entry.proto == proto)
 
     found: List[Held] = []
     for space, members in by_namespace.items():
