@@ -1,15 +1,16 @@
 """Benchmark: `psxj --print` (and --json, --csv) against `ps -axj` with thousands of extra processes.
 
-    python bench/bench_print.py [--processes 5000,20000] [--runs 15]
+    python bench/bench_print.py [--processes 5000,20000] [--runs 15] [--baseline main]
 
 For each population (extra idle processes from bench/sleepers.py), runs interleaved, round after
 round: `ps -axj`, `psxj --print`, `psxj --json`, `psxj --csv`, and `ps -axj` and `psxj --print`
-pinned to one core (`taskset -c 0`: psxj then forks no worker). Prints the median wall time of each,
-the ratios to ps (below 1.0: psxj is faster; the goal is 0.6 on all cores, and at most 1.0 on one),
-and where psxj's time goes, measured apart: interpreter start, imports, listing /proc, the kernel's
-reading of stat/status/cmdline, parsing, formatting, writing. Also how well this machine runs
-/proc reading on two cores at once: psxj can only gain what the machine gives. Every process
-started here is killed and reaped by PID.
+pinned to one core (`taskset -c 0`: psxj then forks no worker). With --baseline REF, that commit's
+psxj (git archive into a temporary directory) runs the same commands in the same rounds: before and
+after, side by side. Prints the median wall time of each with its spread, the ratios to ps (below
+1.0: psxj is faster; the goal is 0.6 on all cores, and at most 1.0 on one) and of --json and --csv
+to --print (goal: at most 1.0), the load average, and how well this machine runs /proc reading on
+two cores at once: psxj can only gain what the machine gives. Where --print's time goes, phase by
+phase: bench/bench_print_split.py. Every process started here is killed and reaped by PID.
 """
 
 from __future__ import annotations
@@ -20,6 +21,7 @@ import shutil
 import statistics
 import subprocess
 import sys
+import tempfile
 import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
@@ -27,52 +29,6 @@ sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from sleepers import Sleepers, machine, process_count  # noqa: E402
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-
-# Runs in a child Python: where psxj's time goes, phase by phase, after a warm-up.
-_SPLIT = r"""
-import os, sys, time
-sys.path.insert(0, sys.argv[1])
-from psxj.render.escape import Escaper
-from psxj.render.psformat import Layout, columns
-from psxj.select import Selection
-from psxj.sources.proc import ProcReader, list_pids, pid_digits, read_records
-from psxj.sources.parallel import worker_count, usable_cores
-from psxj import live_output
-
-def raw(pids):
-    for pid in pids:
-        for name in ("stat", "status", "cmdline"):
-            try:
-                fd = os.open(f"/proc/{pid}/{name}", os.O_RDONLY)
-                os.read(fd, 4096)
-                os.close(fd)
-            except OSError:
-                pass
-
-def timed(function, *args):
-    best = []
-    for _ in range(5):
-        started = time.perf_counter()
-        result = function(*args)
-        best.append(time.perf_counter() - started)
-    best.sort()
-    return best[2] * 1000, result
-
-escaper = Escaper.for_environment()
-layout = Layout(columns(pid_digits()), 1 << 17, escaper)
-listing, pids = timed(list_pids)
-reading, _ = timed(raw, pids)
-read_parse, records = timed(ProcReader(escaper).read_pids, pids)
-formatting, lines = timed(lambda: [layout.row(r) for r in records])
-text = "\n".join(lines).encode()
-null = os.open(os.devnull, os.O_WRONLY)
-writing, _ = timed(os.write, null, text)
-workers = worker_count(len(pids), live_output._READ_PER_WORKER)
-parallel, _ = timed(live_output.ps_text, Selection(), escaper, 1 << 17)
-json_rows, _ = timed(live_output.exported, Selection(), escaper, True)
-print(f"{listing:.1f} {reading:.1f} {read_parse - reading:.1f} {formatting:.1f} {writing:.1f} {parallel:.1f} "
-      f"{workers} {usable_cores()} {json_rows:.1f}")
-"""
 
 # Runs in a child Python: raw reading of the three files of every process, in one process and in two.
 _SCALING = r"""
@@ -109,9 +65,9 @@ print(f"{one[3] / two[3]:.2f}")
 """
 
 
-def timed(argv: list, env: dict) -> float:
+def timed(argv: list, env: dict, cwd: str = ROOT) -> float:
     start = time.perf_counter()
-    subprocess.run(argv, stdout=subprocess.DEVNULL, check=True, env=env, cwd=ROOT)
+    subprocess.run(argv, stdout=subprocess.DEVNULL, check=True, env=env, cwd=cwd)
     return time.perf_counter() - start
 
 
@@ -119,74 +75,76 @@ def median_ms(values: list) -> float:
     return statistics.median(values) * 1000
 
 
-def measure(runs: int, env: dict) -> dict:
-    psxj = [sys.executable, "-m", "psxj"]
+def measure(runs: int, env: dict, trees: dict) -> dict:
     pin = ["taskset", "-c", "0"] if shutil.which("taskset") else None
-    commands = {
-        "ps -axj": ["ps", "-axj"],
-        "psxj --print": psxj + ["--print"],
-        "psxj --json": psxj + ["--json"],
-        "psxj --csv": psxj + ["--csv"],
-    }
+    commands = {"ps -axj": (["ps", "-axj"], ROOT)}
+    for label, tree in trees.items():
+        psxj = [sys.executable, "-m", "psxj"]
+        suffix = f" ({label})" if len(trees) > 1 else ""
+        commands[f"psxj --print{suffix}"] = (psxj + ["--print"], tree)
+        commands[f"psxj --json{suffix}"] = (psxj + ["--json"], tree)
+        commands[f"psxj --csv{suffix}"] = (psxj + ["--csv"], tree)
     if pin:
-        commands["ps -axj, 1 core"] = pin + ["ps", "-axj"]
-        commands["psxj --print, 1 core"] = pin + psxj + ["--print"]
-    for argv in commands.values():  # warm the page cache, the imports and the bytecode
-        timed(argv, env)
+        commands["ps -axj, 1 core"] = (pin + ["ps", "-axj"], ROOT)
+        for label, tree in trees.items():
+            suffix = f" ({label})" if len(trees) > 1 else ""
+            commands[f"psxj --print, 1 core{suffix}"] = (pin + [sys.executable, "-m", "psxj", "--print"], tree)
+    for argv, cwd in commands.values():  # warm the page cache, the imports and the bytecode
+        timed(argv, env, cwd)
     times: dict = {name: [] for name in commands}
     for _ in range(runs):
-        for name, argv in commands.items():
-            times[name].append(timed(argv, env))
+        for name, (argv, cwd) in commands.items():
+            times[name].append(timed(argv, env, cwd))
     return times
 
 
-def split(env: dict) -> list:
-    interpreter = [timed([sys.executable, "-c", "pass"], env) for _ in range(7)]
-    imports = [timed([sys.executable, "-c", "import psxj.cli, psxj.live_output, psxj.render.psformat"], env)
-               for _ in range(7)]
-    out = subprocess.run([sys.executable, "-c", _SPLIT, ROOT], capture_output=True, text=True, env=env, check=True)
-    values = out.stdout.split()
-    return [median_ms(interpreter), median_ms(imports) - median_ms(interpreter), *map(float, values)]
+def archive(ref: str, into: str) -> str:
+    """The psxj of commit `ref`, as files in `into` (git archive: nothing of this checkout changes)."""
+    tree = os.path.join(into, ref.replace("/", "_"))
+    os.makedirs(tree)
+    data = subprocess.run(["git", "-C", ROOT, "archive", ref, "psxj"], capture_output=True, check=True).stdout
+    subprocess.run(["tar", "-x", "-C", tree], input=data, check=True)
+    return tree
 
 
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--processes", default="5000,20000", help="extra processes, comma-separated")
     parser.add_argument("--runs", type=int, default=15)
+    parser.add_argument("--baseline", metavar="REF", help="also measure this commit's psxj (git archive)")
     args = parser.parse_args()
     # An installed psxj has its bytecode compiled (pip does it); let the warm-up run write it
     # even where PYTHONDONTWRITEBYTECODE is set, so every measured run starts the same way.
     env = {k: v for k, v in os.environ.items() if k not in ("PYTHONDONTWRITEBYTECODE", "COLUMNS")}
     print(f"machine: {machine()}")
-    for extra in (int(v) for v in args.processes.split(",")):
-        with Sleepers(extra) as sleepers:
-            for note in sleepers.notes:
-                print(f"({note})")
-            total = process_count()
-            times = measure(args.runs, env)
-            parts = split(env)
-            scaling = subprocess.run([sys.executable, "-c", _SCALING], capture_output=True, text=True,
-                                     check=True).stdout.strip()
-        ps, ps_one = median_ms(times["ps -axj"]), median_ms(times.get("ps -axj, 1 core", [0]))
-        print(f"\n{extra} extra processes ({total} in all), {args.runs} interleaved runs, median wall time:")
-        for name, values in times.items():
-            base = ps_one if name.endswith("1 core") else ps
-            print(f"  {name:22} {median_ms(values):7.1f} ms   ratio to ps{' (1 core)' if base is ps_one else ''} "
-                  f"{median_ms(values) / base:.2f}   (min {min(values) * 1000:.0f}, max {max(values) * 1000:.0f})")
-        print_ms = median_ms(times["psxj --print"])
-        for name in ("psxj --json", "psxj --csv"):
-            print(f"  {name} / psxj --print {median_ms(times[name]) / print_ms:.2f}  (goal: at most 1.0)")
-        (interpreter, imports, listing, reading, parsing, formatting, writing, parallel, workers, cores,
-         json_rows) = parts
-        one_core = interpreter + imports + listing + reading + parsing + formatting + writing
-        print(f"  where psxj --print's time goes (one core, measured apart): interpreter start {interpreter:.0f} ms, "
-              f"imports {imports:.0f}, listing /proc {listing:.0f}, kernel reading stat+status+cmdline "
-              f"{reading:.0f}, parsing {parsing:.0f}, formatting {formatting:.0f}, writing {writing:.1f}: "
-              f"{one_core:.0f} ms in all")
-        print(f"  the same reading, parsing and formatting by {workers:.0f} processes ({cores:.0f} usable cores): "
-              f"{parallel:.0f} ms (one core: {listing + reading + parsing + formatting:.0f}); JSON rows "
-              f"{json_rows:.0f} ms")
-        print(f"  this machine reads /proc {scaling}x as fast with two processes as with one")
+    with tempfile.TemporaryDirectory(prefix="psxj-bench-") as scratch:
+        trees = {"this checkout": ROOT}
+        if args.baseline:
+            trees = {args.baseline: archive(args.baseline, scratch), **trees}
+        for extra in (int(v) for v in args.processes.split(",")):
+            with Sleepers(extra) as sleepers:
+                for note in sleepers.notes:
+                    print(f"({note})")
+                total = process_count()
+                load = open("/proc/loadavg").read().split()[0]
+                times = measure(args.runs, env, trees)
+                load = f"{load} before, {open('/proc/loadavg').read().split()[0]} after"
+                scaling = subprocess.run([sys.executable, "-c", _SCALING], capture_output=True, text=True,
+                                         check=True).stdout.strip()
+            ps, ps_one = median_ms(times["ps -axj"]), median_ms(times.get("ps -axj, 1 core", [0]))
+            print(f"\n{extra} extra processes ({total} in all), {args.runs} interleaved runs, load average {load}; "
+                  "median wall time:")
+            for name, values in times.items():
+                base = ps_one if "1 core" in name else ps
+                print(f"  {name:36} {median_ms(values):7.1f} ms   ratio to ps{' (1 core)' if base is ps_one else ''} "
+                      f"{median_ms(values) / base:.2f}   (min {min(values) * 1000:.0f}, max {max(values) * 1000:.0f})")
+            for label in trees:
+                suffix = f" ({label})" if len(trees) > 1 else ""
+                print_ms = median_ms(times[f"psxj --print{suffix}"])
+                for name in ("psxj --json", "psxj --csv"):
+                    print(f"  {name}{suffix} / psxj --print{suffix} {median_ms(times[name + suffix]) / print_ms:.2f}"
+                          "  (goal: at most 1.0)")
+            print(f"  this machine reads /proc {scaling}x as fast with two processes as with one")
     return 0
 
 

@@ -20,7 +20,7 @@ import argparse
 import contextlib
 import os
 import sys
-from typing import List, Optional
+from typing import List, Optional, Union
 
 from psxj import __version__
 from psxj.errors import OneLineParser, PsxjError, UsageError, finite_seconds
@@ -67,8 +67,8 @@ def _delay(text: str) -> float:
     return finite_seconds(text, 3600, 0.1, quote=True)
 
 
-def _write(text: str) -> None:
-    sys.stdout.buffer.write(text.encode("utf-8", "surrogateescape"))
+def _write(text: Union[str, bytes]) -> None:
+    sys.stdout.buffer.write(text if isinstance(text, bytes) else text.encode("utf-8", "surrogateescape"))
     sys.stdout.buffer.flush()
 
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import argparse
 import math
+from typing import Optional
 
 from psxj.i18n import LANGUAGES, N_, OPTION, _, ngettext
 
@@ -83,11 +84,30 @@ def add_language_argument(parser: argparse.ArgumentParser) -> None:
 
 def cell_wrapping(formatter: type) -> type:
     """argparse's help formatter, wrapping by terminal cells: Chinese help has no spaces to break at and
-    each character takes two cells. English is wrapped exactly as argparse wraps it (textwrap)."""
-    from psxj.render.cells import cells, wrap
+    each character takes two cells. English is wrapped exactly as argparse wraps it (textwrap).
+
+    argparse makes a formatter for each argument it is given (to check its metavar), help or not:
+    what only help needs (psxj.render.cells, with textwrap; the terminal's width, with shutil) is
+    brought in when help or usage is written, not at every start of psxj."""
 
     class CellWrapping(formatter):
+        def __init__(self, prog: str, indent_increment: int = 2, max_help_position: int = 24,
+                     width: Optional[int] = None, **more) -> None:
+            super().__init__(prog, indent_increment, max_help_position, width=width or _NOT_ASKED_YET, **more)
+            self._asked_width, self._asked_help_position = width, max_help_position
+
+        def format_help(self) -> str:
+            if self._asked_width is None:  # as argparse sizes itself: the terminal's columns less 2
+                import shutil
+
+                width = self._asked_width = shutil.get_terminal_size().columns - 2
+                self._width = width
+                self._max_help_position = min(self._asked_help_position, max(width - 20, self._indent_increment * 2))
+            return super().format_help()
+
         def _format_usage(self, usage, actions, groups, prefix):
+            from psxj.render.cells import cells
+
             # argparse indents the usage's next lines by len("usage: "): in characters, which is short
             # of the cells "用法：" takes. Wrap that much narrower, and indent that much further.
             label = _("usage: ") if prefix is None else prefix
@@ -102,12 +122,19 @@ def cell_wrapping(formatter: type) -> type:
                                            for line in lines[1:]])
 
         def _split_lines(self, text: str, width: int):
+            from psxj.render.cells import wrap
+
             text = self._whitespace_matcher.sub(" ", text).strip()
             return wrap(text, width) if text else []
 
         if not issubclass(formatter, argparse.RawDescriptionHelpFormatter):
             def _fill_text(self, text: str, width: int, indent: str) -> str:
+                from psxj.render.cells import wrap
+
                 text = self._whitespace_matcher.sub(" ", text).strip()
                 return "\n".join(wrap(text, width, indent)) if text else ""
 
     return CellWrapping
+
+
+_NOT_ASKED_YET = 1 << 16   # a formatter's width until it writes help (CellWrapping.format_help)

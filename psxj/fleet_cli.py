@@ -41,12 +41,12 @@ def add_fleet_arguments(parser: argparse.ArgumentParser, audit: bool = False) ->
 
 def hosts_of(args: argparse.Namespace) -> List[str]:
     """The hosts asked for; [] without --host or --hosts-file (then: this machine)."""
-    from psxj.sources.fleet.hosts import host_list
-
     if not args.host and args.hosts_file is None:
         if args.ssh_config is not None:
             raise UsageError(_("--ssh-config goes with --host or --hosts-file"))
         return []
+    from psxj.sources.fleet.hosts import host_list  # here: psxj without --host never loads the fleet
+
     if args.load is not None:
         raise UsageError(_("--host reads other machines live; --load reads a file: choose one"))
     return host_list(args.host, args.hosts_file)

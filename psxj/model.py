@@ -8,11 +8,13 @@ know (a loaded ps text has no real uid, no flags) are None: unknown, never inven
 from __future__ import annotations
 
 import time
+from operator import attrgetter
 from typing import Dict, Iterable, NamedTuple, Optional, Sequence, Tuple
 
 from psxj.i18n import N_
 
 PF_KTHREAD = 0x00200000  # include/linux/sched.h: the task is a kernel thread
+_BY_PID = attrgetter("pid")  # in C: 50,000 records are sorted at every refresh of the live view
 
 
 class ProcessRecord(NamedTuple):
@@ -81,6 +83,13 @@ class ProcessRecord(NamedTuple):
         return self.tty != "?"
 
 
+# The cells of one `ps -axj` row as /proc gives them (psxj.sources.proc.ProcReader.cells), for
+# --print, which needs no record: PPID, PID, PGID, SID, TTY, TPGID, STAT, UID (the kernel's own
+# digits, the TTY name, STAT), TIME as CPU minutes and seconds (two ints), and the escaped COMMAND;
+# bytes but for TIME. A plain tuple: a named one costs a class at every start of psxj.
+PsCells = Tuple[bytes, bytes, bytes, bytes, bytes, bytes, bytes, bytes, int, int, bytes]
+
+
 class Snapshot:
     """An immutable set of records taken at one moment, in PID order."""
 
@@ -97,7 +106,7 @@ class Snapshot:
         system: Optional[str] = None,
         from_proc: Optional[bool] = None,
     ) -> None:
-        self.records: Tuple[ProcessRecord, ...] = tuple(sorted(records, key=lambda r: r.pid))
+        self.records: Tuple[ProcessRecord, ...] = tuple(sorted(records, key=_BY_PID))
         self.source = source
         self.taken_at = time.time() if taken_at is None else taken_at
         self.pid_width = pid_width

@@ -524,3 +524,26 @@ def test_feed_hands_out_events_from_its_thread_without_blocking():
     story = [line.text for line in log.story((pid, None))]
     assert story[0].startswith(f"forked by PID {os.getpid()} ") and story[-1].startswith("exited at ")
     assert feed.error is None and not feed._thread.is_alive()
+
+
+@linux_only
+@pytest.mark.parametrize("poll", [False, True])
+def test_a_read_that_waits_for_ever_ends_when_woken(spawner, poll):
+    """The interface's events thread waits for events without a timeout (an idle machine never wakes
+    it); wake() is how it is stopped: a read waiting then returns, and a wake() that came before
+    the read began ends that read at once, so a close() can never be missed."""
+    import threading
+
+    quiet = spawner.sleeper()
+    stream = EventStream(follow=quiet.pid, poll=poll)   # nothing happens in its tree
+    try:
+        got = []
+        waiting = threading.Thread(target=lambda: got.append(stream.read()), daemon=True)
+        waiting.start()
+        stream.wake()
+        waiting.join(30)
+        assert not waiting.is_alive() and got == [[]]
+        stream.wake()
+        assert stream.read() == []
+    finally:
+        stream.close()

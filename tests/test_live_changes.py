@@ -17,7 +17,7 @@ import time
 import pytest
 from conftest import NOBODY, linux_only, pid_reused_by, root_only, stat_fields
 
-from psxj.sources.incremental import ChangeReader, IncrementalReader, LiveTable, _ChangeEvents
+from psxj.sources.incremental import ChangeReader, Changes, IncrementalReader, LiveTable, _ChangeEvents
 from psxj.sources.proc import ProcReader
 
 pytestmark = linux_only
@@ -37,6 +37,11 @@ for line in sys.stdin:
         os.setresuid(int(what[1]), int(what[1]), int(what[1]))
     elif what[0] == "exec":
         os.execv(sys.executable, [sys.executable, "-c", _SLEEP_AGAIN, *what[1:]])
+    elif what[0] == "terminal":  # a session of its own, with a new pseudo-terminal as its terminal
+        import fcntl, termios
+        os.setsid()
+        master, slave = os.openpty()
+        fcntl.ioctl(slave, termios.TIOCSCTTY, 0)
     print("done", flush=True)
 """
 
@@ -141,6 +146,59 @@ def test_a_change_of_user_that_leaves_the_stat_line_alone_is_reported_by_the_ker
         assert reader.read().get(proc.pid).euid == NOBODY
     finally:
         reader.close()
+
+
+def test_a_new_session_and_terminal_are_shown(spawner, reader):
+    proc = obedient(spawner)
+    before = reader.read().get(proc.pid)
+    tell(proc, "terminal")
+    asleep(proc.pid)
+    after = reader.read().get(proc.pid)
+    assert before.tty == "?" and after.tty.startswith("pts/") and after.sid == proc.pid
+    assert "s" in after.stat and after.tpgid == proc.pid
+    assert after == fresh(proc.pid)
+
+
+def test_a_row_read_again_unchanged_stays_the_same_object(spawner):
+    """Every process whole at every table (a turn each time): a row equal in every field to the one
+    before is kept as that object, and is not among the changed; a row that differs in one field
+    (a rename) is the new one, and is."""
+    idle = spawner.sleeper("read again")
+    proc = obedient(spawner)
+    asleep(idle.pid)
+    reader = IncrementalReader(refresh_every=1, events=False)
+    try:
+        first = reader.read()
+        tell(proc, "rename read-again")
+        asleep(proc.pid)
+        second = reader.read()
+    finally:
+        reader.close()
+    assert second.get(idle.pid) is first.get(idle.pid)
+    assert second.get(proc.pid).comm == "read-again" and second.get(proc.pid) == fresh(proc.pid)
+    changed = {r.pid for r in second.changed}
+    assert proc.pid in changed and idle.pid not in changed
+
+
+def test_the_table_keeps_an_equal_row_and_takes_one_that_differs_in_any_field():
+    """LiveTable on its own: a record sent again equal is not a change; a record differing in one
+    field, whichever, is; so is a reused PID (another start time), which also arrives."""
+    mine = fresh(os.getpid())
+    table = LiveTable()
+    table.apply(Changes(1.0, 5, [mine], [], True))
+    for field, value in [("comm", "renamed"), ("argv", ("other",)), ("euid", 65534), ("tty", "pts/9"),
+                         ("stat", "T"), ("cpu_ticks", (mine.cpu_ticks or 0) + 1), ("cgroup", "/x.service")]:
+        equal = tuple.__new__(type(mine), tuple(mine))   # another object, every field equal
+        kept = table.apply(Changes(2.0, 5, [equal], [], False))
+        assert kept.get(mine.pid) is mine and not kept.changed and not kept.arrived
+        differing = mine._replace(**{field: value})
+        taken = table.apply(Changes(3.0, 5, [differing], [], False))
+        assert taken.get(mine.pid) is differing and list(taken.changed) == [differing], field
+        assert not taken.arrived
+        table.apply(Changes(4.0, 5, [mine], [], False))  # back as it was, for the next field
+    reused = mine._replace(start_ticks=mine.start_ticks + 1)
+    again = table.apply(Changes(5.0, 5, [reused], [], False))
+    assert again.get(mine.pid) is reused and reused.identity in again.arrived
 
 
 def test_a_stopped_and_continued_process(spawner, reader):

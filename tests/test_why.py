@@ -718,7 +718,7 @@ def test_as_another_user_what_may_not_be_read_is_unknown_with_the_reason(spawner
     says so, and nothing is guessed (no cron, login or supervisor from a name alone)."""
     from conftest import as_nobody
 
-    from psxj.judge.evidence import SystemLook   # imported here: nobody may not read the checkout
+    from psxj.judge.evidence import SystemLook  # imported here: nobody may not read the checkout
     from psxj.judge.why import explain
     from psxj.sources.proc import read_snapshot
 

@@ -12,7 +12,7 @@ import os
 import sys
 from typing import Iterable, Iterator, List, NamedTuple, Optional, TextIO
 
-from psxj.model import ProcessRecord, Snapshot
+from psxj.model import ProcessRecord, PsCells, Snapshot
 from psxj.render.escape import Escaper
 
 OUTBUF_SIZE = 2 * 64 * 1024  # ps's line buffer: "unlimited" width means this
@@ -118,6 +118,9 @@ class Layout:
         # Fast path: when no value overflows its column, ps's layout is plain fixed widths.
         self._fixed = " ".join(f"{{:{'>' if c.right else '<'}{c.width}}}" for c in cols[:-1]) + " "
         self._fixed_width = sum(c.width + 1 for c in cols[:-1])
+        # The same for a row's cells as bytes (PsCells): TIME's two numbers as format_time writes them.
+        self._plain = (" ".join("%3d:%02d" if c.header == "TIME" else f"%{'' if c.right else '-'}{c.width}s"
+                                for c in cols[:-1]) + " %s").encode("ascii")
 
     def line(self, values: List[str], header: bool = False) -> str:
         parts: List[str] = []
@@ -173,6 +176,22 @@ class Layout:
         if len(command) > room or not command.isascii():
             command = self.escaper.fit(command, room) if room > 0 else ""
         return fixed + command
+
+
+    def text_row(self, cells: PsCells) -> bytes:
+        """The row of a process's PsCells, as row() lays out its record's, in bytes."""
+        line = self._plain % cells
+        command = cells[-1]
+        # An escaped COMMAND takes at most as many cells as it has bytes: one that fits in bytes is whole.
+        if len(line) - len(command) == self._fixed_width and len(command) <= self.active_cols - self._fixed_width:
+            return line
+        values = [value.decode("utf-8", "surrogateescape") for value in cells[:8]]
+        values += [format_time(cells[8] * 60 + cells[9]), command.decode("utf-8", "surrogateescape")]
+        if len(line) - len(command) != self._fixed_width:
+            return self.line(values).encode("utf-8", "surrogateescape")  # ps's catch-up rules apply
+        room = self.active_cols - self._fixed_width
+        command = self.escaper.fit(values[-1], room) if room > 0 else ""
+        return line[:self._fixed_width] + command.encode("utf-8", "surrogateescape")
 
 
 def render_lines(snapshot: Snapshot, records: Iterable[ProcessRecord], screen_cols: int,

@@ -162,6 +162,11 @@ class ConnectorListener:
         self._sock = sock
         self._poller = select.poll()
         self._poller.register(sock, select.POLLIN)
+        # wake() ends a read that waits for ever: a thread can wait without waking to look at a clock.
+        self._wake_read, self._wake_write = os.pipe()
+        os.set_blocking(self._wake_read, False)
+        self._poller.register(self._wake_read, select.POLLIN)
+        self._woken = False
 
     def _size_buffer(self, sock: socket.socket) -> None:
         """As large as asked: SO_RCVBUFFORCE passes rmem_max for root; others get SO_RCVBUF's cap."""
@@ -247,6 +252,14 @@ class ConnectorListener:
             return out
         if not out and not self._poller.poll(None if timeout is None else max(timeout, 0) * 1000):
             return out
+        if self._woken:
+            self._woken = False
+            try:
+                while os.read(self._wake_read, 512):
+                    pass
+            except BlockingIOError:
+                pass
+            return out
         if linger > 0:
             time.sleep(linger)
         recvfrom = sock.recvfrom
@@ -299,10 +312,22 @@ class ConnectorListener:
         self.gaps += 1
         out.append(Gap(time.time(), missing, self._last_timestamp))
 
+    def wake(self) -> None:
+        """End a read() that is waiting, now (from another thread): it returns what it has, maybe
+        nothing."""
+        if self._sock is not None:
+            self._woken = True
+            try:
+                os.write(self._wake_write, b"x")
+            except OSError:
+                pass
+
     def close(self) -> None:
         sock, self._sock = self._sock, None
         if sock is None:
             return
+        for fd in (self._wake_read, self._wake_write):
+            os.close(fd)
         try:
             # Tell the kernel: it counts listeners and stops building events when none remain.
             sock.setblocking(True)

@@ -21,6 +21,7 @@ from psxj.sources.proc import ProcReader
 
 LINGER = 0.02        # in a storm, seconds to let events gather after the first: 50 wake-ups a second
 STORM_RATE = 200     # kernel events a second from which psxj lingers; below it each is handled at once
+_POLLED_WAIT = 0.2   # polling, a read waiting for ever looks at wake() this often (it wakes to poll anyway)
 
 
 class EventStream:
@@ -51,6 +52,7 @@ class EventStream:
         self._rate_since = time.monotonic()
         self._rate_count = 0
         self._storm = False
+        self._woken = False
         mask = PROC_EVENT_ALL
         if self.kinds is not None:
             # EXIT and FORK are always needed inside: they keep the rows and the followed tree right.
@@ -121,7 +123,7 @@ class EventStream:
         return self.listener.fileno() if self.listener is not None else -1
 
     def read(self, timeout: Optional[float] = None) -> List[ProcessEvent]:
-        """The next events, waiting up to `timeout` seconds (None: until there are some)."""
+        """The next events, waiting up to `timeout` seconds (None: until there are some, or wake())."""
         deadline = None if timeout is None else time.monotonic() + timeout
         while True:
             left = None if deadline is None else max(deadline - time.monotonic(), 0.0)
@@ -130,11 +132,18 @@ class EventStream:
                 self._measure_rate(len(items))
                 events = self.tracker.handle(items)
             else:
-                events = self.poller.read(left)
+                events = self.poller.read(_POLLED_WAIT if left is None else min(left, _POLLED_WAIT))
             if self.kinds is not None:
                 events = [e for e in events if e.kind in self.kinds or e.kind == GAP]
-            if events or (deadline is not None and time.monotonic() >= deadline):
+            if events or self._woken or (deadline is not None and time.monotonic() >= deadline):
+                self._woken = False  # a wake() before this read began ends it too, at once
                 return events
+
+    def wake(self) -> None:
+        """End a read() that is waiting (from another thread): it returns, maybe with nothing."""
+        self._woken = True
+        if self.listener is not None:
+            self.listener.wake()
 
     def _measure_rate(self, count: int) -> None:
         """Linger only in a storm: otherwise an EXEC is read from /proc as soon as it comes, while the
@@ -195,7 +204,7 @@ class EventFeed:
     def _run(self) -> None:
         try:
             while not self._stop.is_set():
-                events = self.stream.read(0.2)
+                events = self.stream.read()  # until there are some: an idle machine never wakes this thread
                 if not events:
                     continue
                 with self._lock:
@@ -222,4 +231,5 @@ class EventFeed:
 
     def close(self, timeout: float = 2.0) -> None:
         self._stop.set()
+        self.stream.wake()
         self._thread.join(timeout)

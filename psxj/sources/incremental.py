@@ -325,7 +325,8 @@ class _ChangeEvents:
 
 class LiveTable:
     """Whole snapshots from a ChangeReader's changes: each unchanged record stays the same object
-    from table to table, and each snapshot follows the one before (its kinds carry over)."""
+    from table to table (a record read again equal in every field too), and each snapshot follows
+    the one before (its kinds carry over)."""
 
     def __init__(self) -> None:
         self.records: Dict[int, ProcessRecord] = {}
@@ -339,14 +340,18 @@ class LiveTable:
         for pid in changes.gone:
             records.pop(pid, None)
         arrived = set()
+        changed = []
         for record in changes.changed:
             old = records.get(record.pid)
             if old is None or old.start_ticks != record.start_ticks:
                 arrived.add(record.identity)
+            elif old == record:
+                continue  # read again (its turn, or a stat line that moved in no field of the row): the same
             records[record.pid] = record
+            changed.append(record)
         snapshot = Snapshot(records.values(), source="live", taken_at=changes.taken_at, pid_width=changes.pid_width)
         if self.latest is not None:
-            snapshot.follows(self.latest, frozenset(arrived), changes.changed)
+            snapshot.follows(self.latest, frozenset(arrived), changed)
         self.latest = snapshot
         return snapshot
 
