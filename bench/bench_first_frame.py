@@ -103,7 +103,7 @@ def main() -> int:
     if htop is None:
         sys.exit("bench_first_frame: htop is not installed (apt-get install htop)")
     root = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-    psxj = [sys.executable, "-c", f"import sys; sys.path.insert(0, {root!r}); from psxj.cli import main; "
+    psxj = [sys.executable, "-c", f"import sys; sys.path.insert(0, {root!r}); from psxj.commands.main import main; "
                                   "sys.exit(main(['--delay', '60']))"]
     marker = pid1_marker()
     print(f"machine: {os.cpu_count()} cores, {os.uname().release}; terminal {columns}x{lines}; "

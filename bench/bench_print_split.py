@@ -37,7 +37,10 @@ import os, sys, time
 sys.path.insert(0, sys.argv[1])
 rounds = int(sys.argv[2])
 from psxj.model import PF_KTHREAD
-from psxj.render.escape import Escaper
+try:
+    from psxj.escape import Escaper
+except ImportError:  # a psxj from before escaping became the foundation's (--baseline)
+    from psxj.render.escape import Escaper
 from psxj.render.psformat import Layout, columns
 from psxj.sources import proc
 

@@ -88,9 +88,14 @@ def refresh(self, *args, **kwargs):
 textual.widget.Widget.refresh = refresh
 probe(psxj_table.ProcessTable, "render_line", "table lines rendered")
 probe(psxj_table.ProcessTable, "set_rows")
-for name in ("apply_snapshot", "rebuild", "update_status", "take_events", "_watch_terminal", "_observations",
-             "_note_session_changes"):
+for name in ("apply_snapshot", "rebuild", "update_status", "_watch_terminal"):
     probe(psxj_app.PsxjApp, name)
+try:  # the events' work is their feature's since the interface's features have modules of their own
+    from psxj.tui.events import Events as events_owner
+except ImportError:  # an older psxj (--baseline): the app's
+    events_owner = psxj_app.PsxjApp
+for name in ("take_events", "_observations", "_note_session_changes"):
+    probe(events_owner, name, f"events: {name}")
 probe(psxj_app, "build_rows", "views.build_rows")
 probe(psxj_app, "cpu_percent", "views.cpu_percent")
 probe(psxj_reader.SnapshotReader, "read", "SnapshotReader.read (waits for the helper)")
@@ -110,7 +115,10 @@ def dump(*_):
     os.replace(out_path + ".tmp", out_path)
 signal.signal(signal.SIGUSR1, dump)
 
-from psxj.cli import main
+try:
+    from psxj.commands.main import main
+except ImportError:  # an older psxj (--baseline)
+    from psxj.cli import main
 raise SystemExit(main())
 """
 

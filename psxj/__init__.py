@@ -1,9 +1,16 @@
 """psxj: explore Unix processes the way `ps -axj` shows them.
 
-The data flows source -> snapshot -> selection -> view:
-  sources/   live /proc, psutil elsewhere, or a loaded file   -> model.Snapshot
-  select.py  ps selectors (-p -s -u -U -g -G -t -C)            -> which records
-  psformat.py, export.py, tui/                                 -> ps text, JSON/CSV, the interface
+One data flow, source -> snapshot -> judgement -> selection -> view, one folder or module for each box
+(the README's "How the code is laid out" draws it; tests/test_architecture.py keeps it so):
+  escape.py cells.py i18n.py errors.py safefs.py spawn.py   the foundation, which every layer may use
+  model.py      the record and the snapshot
+  sources/      live /proc, psutil elsewhere, files and recordings, other machines, kernel events
+  judge/ act/   what psxj concludes (kinds, units, audit, stories); acting on a proven process
+  select.py     ps's selectors and the filter line
+  render/       views as text: ps's table, JSON and CSV, diffs, events, the table's rows, details
+  demo/ lab/    the teaching daemon and its lab
+  tui/ web/ commands/   the interface, the browser view, the command line: the top, which nothing imports
+Imports go down this list, never up.
 """
 
 __version__ = "0.1.0"

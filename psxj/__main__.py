@@ -1,5 +1,8 @@
-"""`python -m psxj` is the `psxj` command."""
+"""`python -m psxj` is the `psxj` command.
 
-from psxj.cli import main
+The top of the pipeline: it only hands over to the command line (psxj.commands.main).
+"""
+
+from psxj.commands.main import main
 
 raise SystemExit(main())

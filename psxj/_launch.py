@@ -3,6 +3,7 @@
 With -I, Python adds neither the current directory, nor this script's directory, nor PYTHONPATH
 to sys.path: only the directory this psxj was installed in is added, here, from this file's own
 path. A file rather than `-c CODE`, so that ps shows a readable command line.
+Part of the foundation (psxj.spawn's launcher): it imports nothing of psxj.
 """
 
 import os

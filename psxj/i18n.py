@@ -17,6 +17,7 @@ Every module may import this one: it uses the standard library only.
 
 from __future__ import annotations
 
+import argparse
 import contextlib
 import gettext
 import os
@@ -92,6 +93,13 @@ def install(language: Optional[str] = None, env: Mapping[str, str] = os.environ)
     else:
         _translation = gettext.translation(DOMAIN, LOCALE_DIR, languages=[locale_name], fallback=True)
     return _language
+
+
+def add_language_argument(parser: argparse.ArgumentParser) -> None:
+    """--lang, which every command takes (the command line reads it first: language_from_argv)."""
+    parser.add_argument(OPTION, choices=sorted(LANGUAGES), metavar="|".join(sorted(LANGUAGES)),
+                        help=_("the language of messages and of the interface: en (English) or zh (简体中文); "
+                               "default: the locale's (LANGUAGE, LC_ALL, LC_MESSAGES, LANG)"))
 
 
 def current() -> str:

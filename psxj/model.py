@@ -3,6 +3,10 @@
 A record holds what `ps -axj` shows, already in ps's own terms (STAT string, TTY
 name, escaped COMMAND), plus the raw facts later stages need. Facts a source cannot
 know (a loaded ps text has no real uid, no flags) are None: unknown, never invented.
+
+The snapshot of the pipeline (source -> snapshot -> judgement -> selection -> view): below everything
+but the foundation (it imports psxj.i18n only). What psxj concludes about a record, its kind, is the
+judge's (psxj.judge.kinds.kind_of); a snapshot only carries that judgement along.
 """
 
 from __future__ import annotations
@@ -114,7 +118,9 @@ class Snapshot:
         # Read from a /proc (here, or another machine's over SSH): the kinds are judged, not inferred.
         self.from_proc = source == "live" if from_proc is None else from_proc
         self._by_pid: Optional[Dict[int, ProcessRecord]] = None
-        self._kinds = None                  # psxj.judge.kinds.SnapshotKinds, made when first asked
+        # What psxj.judge made of these records (psxj.judge.kinds.SnapshotKinds), once asked: the model
+        # only holds it, and hands it on to the refresh that follows this table (follows()).
+        self.judgement = None
         self.observations = observations   # psxj.judge.kinds.Observations from live events, if any
         # A saved psxj table's own judgement, pid -> (kind, reasons, supervisor, unit): kinds prefers it.
         self.saved_kinds: Dict[int, tuple] = saved_kinds or {}
@@ -181,42 +187,21 @@ class Snapshot:
             chain.append(parent)
             seen.add(parent.pid)
 
-    @property
-    def kinds(self):
-        """The kinds of this snapshot's records (psxj.judge.kinds.SnapshotKinds), judged when asked."""
-        if self._kinds is None:
-            from psxj.judge.kinds import SnapshotKinds
-
-            self._kinds = SnapshotKinds(self, self.observations)
-        return self._kinds
-
-    def kind_of(self, record: ProcessRecord):
-        """The record's kind (psxj.judge.kinds.Kind): daemon, service, orphan, job..., with reasons."""
-        if self.by_pid.get(record.pid) is not record:  # a record from another snapshot
-            from psxj.judge.kinds import classify_all
-
-            return classify_all(self, self.observations, [record])[record.pid]
-        return self.kinds.of(record)
-
     def follows(self, before: "Snapshot", arrived: frozenset, changed: Sequence[ProcessRecord]) -> None:
         """This snapshot is a refresh of `before` (the same live table, later), in which every record
         not in `changed` is the very object it was in `before`, and `arrived` are the identities
         that were not in `before`. Its unchanged records keep the kinds judged there."""
         before.before = None  # only one snapshot back: the chain of tables is not kept alive
         self.before, self.arrived, self.changed = before, arrived, changed
-        if before._kinds is not None:
-            self.kinds.carry_from(before._kinds)
-
-    def daemon_like(self, record: ProcessRecord) -> bool:
-        """init, container-init, service or daemon: what the table marks and `audit --all` audits."""
-        return self.kind_of(record).daemon_like
+        if before.judgement is not None:  # the judge's kinds carry over (see SnapshotKinds.followed_by)
+            self.judgement = before.judgement.followed_by(self)
 
 
 class FleetSnapshot(Snapshot):
     """The tables of several machines at once (psxj --host), each kept as its own Snapshot.
 
     Its records are every host's, in host then PID order; each record's host says where it runs.
-    Relatives (parent, children, session leader) and kinds are looked up in the record's own
+    Relatives (parent, children, session leader) and kinds (psxj.judge.kinds) are looked up in the record's own
     host's table only: PID 1 of one machine never adopts a process of another. Not `live`:
     nothing here may be signalled or audited on this machine.
     """
@@ -250,9 +235,3 @@ class FleetSnapshot(Snapshot):
     def children(self, pid: int, host: Optional[str] = None) -> Tuple[ProcessRecord, ...]:
         part = self.parts.get(host) if host is not None else None
         return part.children(pid) if part is not None else ()
-
-    def kind_of(self, record: ProcessRecord):
-        part = self.parts.get(record.host) if record.host is not None else None
-        if part is None:  # not one of these machines' records: judged alone
-            part = Snapshot([record], source="fleet", from_proc=False)
-        return part.kind_of(record)

@@ -16,6 +16,8 @@ whose open() acts (a tape rewinds, a watchdog arms). `open_to_read` checks the t
 Configuration that makes psxj run commands (ssh's) must be root's or the caller's: `trusted_file`.
 
 This module is the one place such checks live; everything else calls it.
+Part of the foundation: the sources, the demo, the lab, the interface's settings and the command line
+all open files through it.
 """
 
 from __future__ import annotations
@@ -49,7 +51,7 @@ def _writable_by_others(st: os.stat_result) -> bool:
 def _check_ancestor(path: str, st: os.stat_result) -> None:
     """A directory on the way: root's or the caller's, and nobody else may replace what is in it
     (group/other write is allowed only with the sticky bit, as on /tmp)."""
-    from psxj.render.escape import safe_text
+    from psxj.escape import safe_text
 
     if not stat.S_ISDIR(st.st_mode):
         raise UnsafePath(_("{path} is not a directory").format(path=safe_text(path)))
@@ -105,7 +107,7 @@ def trusted_real_path(path: str) -> str:
 
 
 def _shown(path: str) -> str:
-    from psxj.render.escape import safe_text
+    from psxj.escape import safe_text
 
     return safe_text(path)
 

@@ -8,6 +8,8 @@ selected everything, a psxj selector restricts the table.
 Lists are comma- or space-separated. Users and groups are names or numbers. One
 deliberate difference from procps: `-g` always means effective group, as the ps manual
 documents; procps reads an all-numeric `-g` list as session IDs.
+The selection box of the pipeline: above the judgement (--kind selects by the judge's kinds), below
+the views that show what it selects.
 """
 
 from __future__ import annotations
@@ -21,6 +23,7 @@ from operator import attrgetter
 from typing import Callable, Dict, FrozenSet, List, NamedTuple, Optional, Sequence, Tuple
 
 from psxj.errors import PsxjError, UsageError
+from psxj.escape import shown
 from psxj.i18n import N_, _
 from psxj.model import ProcessRecord, Snapshot
 
@@ -34,7 +37,9 @@ class Selector(NamedTuple):
         if self.flag == "--kind":
             if snapshot is None:
                 raise ValueError("--kind selects by kind, which needs the snapshot the records are in")
-            return lambda record: snapshot.kind_of(record).name
+            from psxj.judge.kinds import kind_of
+
+            return lambda record: kind_of(snapshot, record).name
         return SELECTORS[self.flag].field
 
     def matches(self, record: ProcessRecord, snapshot: Optional[Snapshot] = None) -> bool:
@@ -51,15 +56,6 @@ class SelectorKind(NamedTuple):
 
 _LIST_SEPARATORS = " ,\t"
 _MAX_ITEM = 64  # no id or name is longer; longer items are refused, not parsed, and shown cut
-
-
-def shown(item: str) -> str:
-    """A user's list item, quoted for an error message: escaped and cut, so a hostile or huge
-    argument can neither drive the terminal nor flood it."""
-    from psxj.render.escape import safe_text
-
-    text = safe_text(item)
-    return repr(text if len(text) <= 40 else text[:37] + "...")
 
 
 def _split(flag: str, text: str) -> List[str]:

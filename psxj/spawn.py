@@ -7,6 +7,8 @@ root. The child therefore starts isolated (`-I`: no current directory, no PYTHON
 no user site-packages, not even the script's directory) through psxj/_launch.py, which
 adds exactly one place to import from: the directory this copy of psxj was loaded from,
 where the parent's own code came from.
+Part of the foundation: the sources' reader helper, the demo, the lab and `psxj serve` start their
+children through it.
 """
 
 from __future__ import annotations

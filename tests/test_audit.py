@@ -218,7 +218,7 @@ def test_help_says_what_passes():
 async def test_interface_audits_the_daemons_on_screen_and_shows_the_checklist(spawner, tmp_path):
     from psxj.select import parse_filter
     from psxj.tui.app import PsxjApp
-    from psxj.tui.screens import AuditScreen, DetailScreen
+    from psxj.tui.details import AuditScreen, DetailScreen
 
     pid = start_daemon(spawner, "--pidfile", str(tmp_path / "x.pid"))
     app = PsxjApp(reader=LiveReader(), selection=parse_filter(f"-p {pid}"), delay=60)

@@ -78,3 +78,31 @@ def test_help_lists_every_selector():
     text = run_psxj("--help").stdout.decode()
     for flag in ("-p", "-s", "-u", "-U", "-g", "-G", "-t", "-C", "--load", "--json", "--csv", "--print"):
         assert flag in text
+
+
+def test_one_argparse_tree_holds_every_subcommand_with_the_parser_it_runs_with():
+    """What a man page and shell completions are made from: the table's options at the root, every
+    subcommand a branch with its help, each branch the very parser that subcommand parses with."""
+    import argparse
+    import importlib
+    import pkgutil
+
+    import psxj.commands
+    from psxj.commands import main as commands
+    from psxj.commands import table
+
+    tree = commands.build_parser()
+    [branch] = [action for action in tree._actions if isinstance(action, argparse._SubParsersAction)]
+    assert list(branch.choices) == list(commands.SUBCOMMANDS) == ["record", "diff", "audit", "events", "why",
+                                                                  "demo", "serve"]
+    assert [choice.help for choice in branch._choices_actions] == \
+        [commands.subcommand(name).SUMMARY for name in commands.SUBCOMMANDS]
+    for name, parser in branch.choices.items():
+        assert parser.prog == f"psxj {name}"
+        assert parser.format_help() == commands.subcommand(name).build_parser().format_help()
+    options = {flag for action in table.build_parser()._actions for flag in action.option_strings}
+    assert options <= {flag for action in tree._actions for flag in action.option_strings}
+    # A module of psxj.commands that is a subcommand (it has a SUMMARY) is in the tree.
+    summarised = {info.name for info in pkgutil.iter_modules(psxj.commands.__path__)
+                  if hasattr(importlib.import_module(f"psxj.commands.{info.name}"), "SUMMARY")}
+    assert summarised == set(commands.SUBCOMMANDS)

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 from conftest import clean_env, linux_only, needs_ps, rows_by_pid, run_ps, run_psxj, wait_for_zombie
 
-from psxj.render.escape import Escaper, join_cmdline
+from psxj.escape import Escaper, join_cmdline
 
 pytestmark = [needs_ps, linux_only]
 

@@ -12,6 +12,7 @@ import pytest
 from conftest import LiveReader, linux_only, select_live_row
 from test_tui import screen_text
 
+from psxj.judge.kinds import kind_of
 from psxj.tui.app import PsxjApp
 from psxj.tui.events_pane import EventsPane
 
@@ -54,7 +55,7 @@ async def test_an_adoption_seen_by_events_makes_the_subreapers_child_a_daemon(sp
         for _ in range(30):  # until the refresh after the adoption
             app.action_refresh_now()
             await pilot.pause(0.3)
-            kind = app.snapshot.kind_of(app.snapshot.get(daemon))
+            kind = kind_of(app.snapshot, app.snapshot.get(daemon))
             if kind.name == "daemon":
                 break
         assert app.snapshot.get(daemon).ppid == reaper.pid

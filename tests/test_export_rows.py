@@ -17,6 +17,7 @@ import pytest
 from conftest import ROOT, clean_env, linux_only, wait_for_zombie
 
 from psxj.i18n import untranslated
+from psxj.judge.kinds import kind_of
 from psxj.render.export import CSV_HEADER, SplicedRows, csv_rows, json_rows
 from psxj.sources.proc import read_snapshot
 
@@ -59,7 +60,7 @@ def child_of(pid: int) -> int:
 
 
 def spliced(writer: SplicedRows, snapshot, record) -> str:
-    return writer.head(record) + writer.tail(snapshot.kind_of(record), record.cgroup)
+    return writer.head(record) + writer.tail(kind_of(snapshot, record), record.cgroup)
 
 
 @pytest.mark.parametrize("as_json", [True, False])
@@ -69,7 +70,7 @@ def test_head_and_tail_are_the_row_the_snapshot_writer_writes(zoo, as_json):
     records = [snapshot.get(pid) for pid in zoo]
     assert None not in records
     if shutil.which("tini"):
-        assert any(snapshot.kind_of(r).supervisor for r in records)
+        assert any(kind_of(snapshot, r).supervisor for r in records)
     # A cgroup where the kinds look for units (this machine may have no systemd to give one).
     records.append(records[0]._replace(cgroup="/system.slice/psxj-test.service"))
     with untranslated():

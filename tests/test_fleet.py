@@ -24,9 +24,11 @@ from sshlab import SshLab, have_sshd
 from test_tui import screen_text
 
 from psxj.errors import UsageError
-from psxj.render.escape import Escaper
+from psxj.escape import Escaper
+from psxj.judge.kinds import kind_of
+from psxj.judge.remote import audit_reports
 from psxj.sources.fleet import payload
-from psxj.sources.fleet.decode import SENT_FIELDS, BadAnswer, audit_reports, table_snapshot
+from psxj.sources.fleet.decode import SENT_FIELDS, BadAnswer, table_snapshot
 from psxj.sources.fleet.hosts import host_list
 
 needs_sshd = pytest.mark.skipif(not (have_sshd and shutil.which("unshare") and shutil.which("nsenter")
@@ -384,7 +386,7 @@ def test_a_saved_table_of_several_hosts_loads_back_with_each_host_apart(tmp_path
         (tmp_path / name).write_text(text)
         loaded = load_snapshot(str(tmp_path / name), ESCAPER)
         assert isinstance(loaded, FleetSnapshot) and loaded.hosts == ("web1", "web2")
-        kinds = {(r.host, r.pid): loaded.kind_of(r).name for r in loaded.records}
+        kinds = {(r.host, r.pid): kind_of(loaded, r).name for r in loaded.records}
         assert kinds == {("web1", 1): "init", ("web1", 50): "daemon", ("web2", 1): "init", ("web2", 50): "orphan"}
         assert loaded.get(50, "web2").sid == 1 and loaded.get(50) is None   # which machine's 50? not guessed
     printed = subprocess.run([sys.executable, "-m", "psxj", "--load", str(tmp_path / "fleet.json"), "--print"],

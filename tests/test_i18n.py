@@ -40,7 +40,7 @@ from textual.geometry import Region
 from textual.widgets import Static
 
 from psxj import i18n
-from psxj.render.cells import cells, wrap
+from psxj.cells import cells, wrap
 
 sys.path.insert(0, str(ROOT / "tools"))
 import catalogues  # noqa: E402  (tools/catalogues.py: Babel, a test and maintenance dependency)
@@ -473,11 +473,11 @@ SIZES = [(80, 24), (60, 20)]
 async def test_help_shows_every_chinese_meaning_whole(chinese, size):
     from test_tui import tutorial
 
-    from psxj.details import COLUMN_MEANINGS, FLAG_MEANINGS, STATE_MEANINGS
     from psxj.judge.kinds import KINDS, MEANINGS
+    from psxj.render.details import COLUMN_MEANINGS, FLAG_MEANINGS, STATE_MEANINGS
+    from psxj.render.views import COLUMNS
     from psxj.tui.app import PsxjApp
     from psxj.tui.screens import HelpScreen
-    from psxj.views import COLUMNS
 
     app = PsxjApp(snapshot=tutorial())
     async with app.run_test(size=size) as pilot:
@@ -546,10 +546,10 @@ async def test_the_status_line_the_keys_and_notifications_fit_in_chinese(chinese
 async def test_the_columns_dialog_shows_the_highlighted_columns_meaning_whole(chinese, size):
     from test_tui import tutorial
 
-    from psxj.details import COLUMN_MEANINGS
+    from psxj.render.details import COLUMN_MEANINGS
+    from psxj.render.views import COLUMN_BY_KEY, OPTIONAL_KEYS
     from psxj.tui.app import PsxjApp
-    from psxj.tui.screens import ColumnsScreen
-    from psxj.views import COLUMN_BY_KEY, OPTIONAL_KEYS
+    from psxj.tui.views import ColumnsScreen
 
     app = PsxjApp(snapshot=tutorial())
     async with app.run_test(size=size) as pilot:
@@ -607,11 +607,11 @@ async def test_a_recording_steps_in_chinese_and_its_status_line_fits(chinese, tm
 async def test_the_detail_checklist_and_audit_of_a_real_daemon_show_chinese_evidence_whole(chinese, spawner, size):
     from test_audit import start_daemon
 
-    from psxj.details import process_facts
     from psxj.judge.audit import audit_process
+    from psxj.render.details import process_facts
     from psxj.select import parse_filter
     from psxj.tui.app import PsxjApp
-    from psxj.tui.screens import AuditScreen, DetailScreen
+    from psxj.tui.details import AuditScreen, DetailScreen
 
     pid = start_daemon(spawner, "--no-second-fork", "--umask", "022")
     _ = i18n._

@@ -18,7 +18,10 @@ from textual.widgets import Input
 
 from psxj.model import ProcessRecord, Snapshot
 from psxj.tui.app import PsxjApp
-from psxj.tui.screens import ColumnsScreen, DetailScreen, HelpScreen, SignalScreen
+from psxj.tui.details import DetailScreen
+from psxj.tui.screens import HelpScreen
+from psxj.tui.signals import SignalScreen
+from psxj.tui.views import ColumnsScreen
 
 
 def many(count: int = 120, long_command: str = "") -> Snapshot:
@@ -129,8 +132,8 @@ async def test_a_filter_that_matches_nothing_says_so():
 
 @linux_only
 def test_psxj_s_999999_on_a_terminal_says_so_and_exits_1():
-    command = [sys.executable, "-c", f"import sys; sys.path.insert(0, {str(ROOT)!r}); from psxj.cli import main; "
-                                     "sys.exit(main(['-s', '999999']))"]
+    command = [sys.executable, "-c", f"import sys; sys.path.insert(0, {str(ROOT)!r}); "
+                                     "from psxj.commands.main import main; sys.exit(main(['-s', '999999']))"]
     session = PtySession(command, env=clean_env(XDG_CONFIG_HOME="/nonexistent"))
     try:
         assert session.wait_for(b"No process matches the filter -s 999999", 20)
@@ -328,8 +331,9 @@ def test_choices_are_not_saved_through_another_users_directory(tmp_path):
 @linux_only
 def test_the_first_frame_is_the_table_and_the_terminal_is_restored():
     """Painted before Textual is imported: the header and PID 1's row; after q the terminal echoes again."""
-    command = [sys.executable, "-c", f"import sys; sys.path.insert(0, {str(ROOT)!r}); from psxj.cli import main; "
-                                     "r = main([]); import termios; a = termios.tcgetattr(2); "
+    command = [sys.executable, "-c", f"import sys; sys.path.insert(0, {str(ROOT)!r}); "
+                                     "from psxj.commands.main import main; r = main([]); import termios; "
+                                     "a = termios.tcgetattr(2); "
                                      "print('ECHO' if a[3] & termios.ECHO else 'NOECHO', flush=True); sys.exit(r)"]
     session = PtySession(command, env=clean_env(XDG_CONFIG_HOME="/nonexistent"))
     try:

@@ -559,7 +559,7 @@ def test_kill_9_of_the_interface_ends_its_lab(lab_dir, choice_keys, rule):
 
     assert [item for item, _ in choices()].index("skip:lock" if rule == "lock" else "jobs") == len(choice_keys)
     code = (f"import sys; sys.path.insert(0, {str(ROOT)!r})\n"
-            f"from psxj.tui.app import run_app\n"
+            f"from psxj.tui.run import run_app\n"
             f"sys.exit(run_app(demo_rundir={str(lab_dir)!r}))")
     session = PtySession([sys.executable, "-c", code])
     control = DemoControl(str(lab_dir / "lab"))

@@ -17,6 +17,7 @@ import time
 import pytest
 from conftest import NOBODY, linux_only, pid_reused_by, root_only, stat_fields
 
+from psxj.judge.kinds import kind_of
 from psxj.sources.incremental import ChangeReader, Changes, IncrementalReader, LiveTable, _ChangeEvents
 from psxj.sources.proc import ProcReader
 
@@ -255,13 +256,13 @@ def test_the_kind_is_judged_again_when_the_parent_goes(spawner, reader):
     child = int(shell.stdout.readline())
     spawner.track(child)
     first = reader.read()
-    assert first.kind_of(first.get(child)).name == "job"
+    assert kind_of(first, first.get(child)).name == "job"
     shell.stdin.close()
     shell.wait()
     until(lambda: stat_fields(child)[1] != str(shell.pid).encode())
     second = reader.read()
     assert second.get(child).ppid != shell.pid
-    assert second.kind_of(second.get(child)).name == "orphan"
+    assert kind_of(second, second.get(child)).name == "orphan"
 
 
 def test_turns_read_every_process_whole_in_the_end(spawner):
@@ -323,7 +324,7 @@ def test_a_full_answer_replaces_the_table():
 
 
 def test_cpu_percent_of_a_refresh_measures_the_busy_and_gives_the_idle_zero(spawner, reader):
-    from psxj.views import cpu_percent
+    from psxj.render.views import cpu_percent
 
     busy = spawner.python("READY()\nwhile True: pass")
     idle = spawner.sleeper("idle cpu")

@@ -25,7 +25,7 @@ from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
 from psxj.errors import PsxjError
-from psxj.render.escape import Escaper
+from psxj.escape import Escaper
 from psxj.render.export import to_csv, to_json
 from psxj.render.psformat import OUTBUF_SIZE, render_lines
 from psxj.sources.loaded import parse_text

@@ -19,7 +19,7 @@ import time
 import pytest
 from conftest import linux_only, wait_for_zombie
 
-from psxj.render.escape import Escaper
+from psxj.escape import Escaper
 from psxj.render.psformat import Layout, columns
 from psxj.sources.proc import ProcReader, pid_digits
 

@@ -13,9 +13,9 @@ from datetime import datetime, timezone
 import pytest
 from conftest import ROOT, clean_env, linux_only, run_psxj
 
+from psxj.commands.record import record
 from psxj.errors import PsxjError
 from psxj.model import ProcessRecord, Snapshot
-from psxj.record_cli import record
 from psxj.select import Selection
 from psxj.sources.recording import HEADER_SIZE, Recording, RecordWriter, parse_size, parse_when
 

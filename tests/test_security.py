@@ -172,7 +172,8 @@ def as_nobody(script):
 
 def psxj(*args):
     env = {k: v for k, v in os.environ.items() if k != "XDG_RUNTIME_DIR"}  # as under su, sudo or cron
-    code = f"import sys; sys.path.insert(0, {ROOT!r}); from psxj.cli import main; sys.exit(main(sys.argv[1:]))"
+    code = (f"import sys; sys.path.insert(0, {ROOT!r}); "
+            "from psxj.commands.main import main; sys.exit(main(sys.argv[1:]))")
     done = subprocess.run([sys.executable, "-c", code, *args], capture_output=True, env=env, cwd="/", timeout=60)
     return {"status": done.returncode, "out": done.stdout.decode(errors="replace"),
             "err": done.stderr.decode(errors="replace")}
@@ -452,7 +453,7 @@ async def test_detail_view_shows_hostile_paths_escaped(hostile_process):
     from textual.widgets import Static
 
     from psxj.tui.app import PsxjApp
-    from psxj.tui.screens import DetailScreen
+    from psxj.tui.details import DetailScreen
 
     app = PsxjApp(reader=LiveReader(), delay=60)
     async with app.run_test(size=(160, 48)) as pilot:
@@ -503,7 +504,7 @@ async def test_a_process_named_like_markup_or_escapes_can_be_signalled(spawner):
 
 async def test_the_selection_never_follows_a_reused_pid(spawner):
     from psxj.tui.app import PsxjApp
-    from psxj.tui.screens import SignalScreen
+    from psxj.tui.signals import SignalScreen
 
     first = spawner.sleeper()
     app = PsxjApp(reader=LiveReader(), delay=60)
@@ -581,7 +582,7 @@ async def test_a_steps_line_without_a_pid_is_skipped(tmp_path):
 
 def _interface_command(rundir, step_delay=0.05):
     code = (f"import sys; sys.path.insert(0, {str(ROOT)!r})\n"
-            f"from psxj.tui.app import run_app\n"
+            f"from psxj.tui.run import run_app\n"
             f"sys.exit(run_app(demo_rundir={str(rundir)!r}, demo_step_delay={step_delay}))")
     return [sys.executable, "-c", code]
 
@@ -590,8 +591,9 @@ def _interface_command(rundir, step_delay=0.05):
 def test_a_crash_in_the_interface_never_exits_zero(tmp_path):
     code = (f"import sys; sys.path.insert(0, {str(ROOT)!r})\n"
             "import psxj.tui.app as app\n"
+            "from psxj.tui.run import run_app\n"
             "app.PsxjApp.action_help = lambda self: 1 / 0\n"
-            "sys.exit(app.run_app())")
+            "sys.exit(run_app())")
     session = PtySession([sys.executable, "-c", code])
     try:
         assert session.wait_for(b"PPID", 20)

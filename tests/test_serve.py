@@ -19,9 +19,9 @@ import pytest
 from browser import Served, descendants, have_chromium, load_page, page_text, terminal_text
 from conftest import NOBODY, ROOT, LiveReader, linux_only, root_only
 
-from psxj.serve_guard import Guard, split_host
 from psxj.tui.app import PsxjApp
 from psxj.tui.served import ServedApp, refused
+from psxj.web.guard import Guard, split_host
 
 textual_serve = pytest.importorskip("textual_serve.server",
                                     reason="psxj serve needs textual-serve (pip install '.[serve]')")
@@ -75,7 +75,7 @@ def test_host_headers_are_split_as_browsers_write_them(host, parts):
 
 
 def test_each_run_has_its_own_long_secret():
-    from psxj.serve_guard import new_secret
+    from psxj.web.guard import new_secret
 
     secrets_made = {new_secret() for _ in range(100)}
     assert len(secrets_made) == 100 and all(len(s) >= 43 and re.fullmatch(r"[A-Za-z0-9_-]+", s) for s in secrets_made)
@@ -84,7 +84,8 @@ def test_each_run_has_its_own_long_secret():
 # --- the command line ----------------------------------------------------------------------------
 
 def test_serve_binds_to_loopback_prints_one_secret_url_and_warns_loudly_elsewhere(monkeypatch, capsys):
-    from psxj import serve_cli, serve_web
+    from psxj.commands import serve as serve_cli
+    from psxj.web import server as serve_web
 
     started = []
     monkeypatch.setattr(serve_web.GuardedServer, "serve", lambda self, debug=False: started.append(self))
@@ -112,14 +113,15 @@ def test_serve_binds_to_loopback_prints_one_secret_url_and_warns_loudly_elsewher
     (["--max-sessions", "0"], "a number of sessions from 1 to 64"),
 ])
 def test_signals_and_the_demo_need_the_secret(args, message, capsys):
-    from psxj.cli import main
+    from psxj.commands.main import main
 
     assert main(["serve", *args]) == 2
     assert message in capsys.readouterr().err
 
 
 def test_without_a_secret_it_says_who_can_open_it(monkeypatch, capsys):
-    from psxj import serve_cli, serve_web
+    from psxj.commands import serve as serve_cli
+    from psxj.web import server as serve_web
 
     started = []
     monkeypatch.setattr(serve_web.GuardedServer, "serve", lambda self, debug=False: started.append(self))
@@ -133,7 +135,7 @@ def test_without_a_secret_it_says_who_can_open_it(monkeypatch, capsys):
                                             ("localhost", True), ("0.0.0.0", False), ("::", False),
                                             ("192.168.1.4", False), ("myhost", False)])
 def test_what_counts_as_this_machine_only(host, loopback):
-    from psxj.serve_cli import loopback_only
+    from psxj.commands.serve import loopback_only
 
     assert loopback_only(host) == loopback
 
@@ -142,7 +144,7 @@ def test_the_served_interface_starts_isolated():
     """textual-serve runs a shell command per browser: psxj's own module, in python -I, every argument quoted."""
     import argparse
 
-    from psxj.serve_cli import child_command
+    from psxj.commands.serve import child_command
 
     command = child_command(argparse.Namespace(delay="2", allow_signals=False, allow_demo=False), "a'b; rm -rf /")
     assert " -I " in command and "psxj.tui.served" in command and "'a'\"'\"'b; rm -rf /'" in command
@@ -152,7 +154,7 @@ def test_the_served_interface_starts_isolated():
 def test_the_page_uses_only_files_textual_serve_ships():
     from textual_serve.server import Server
 
-    from psxj.serve_web import STATIC
+    from psxj.web.server import STATIC
 
     base = Server("true").statics_path
     assert all((base / name).is_file() for name in STATIC)

@@ -27,8 +27,8 @@ def test_psutil_source_agrees_with_proc(spawner):
 
 
 def test_core_modules_do_not_import_textual():
-    code = ("import sys, psxj.cli, psxj.sources.proc, psxj.sources.loaded, psxj.select, psxj.render.psformat, "
-            "psxj.render.export, psxj.judge.rules; sys.exit('textual' in sys.modules)")
+    code = ("import sys, psxj.commands.main, psxj.commands.table, psxj.sources.proc, psxj.sources.loaded, psxj.select, "
+            "psxj.render.psformat, psxj.render.export, psxj.judge.rules; sys.exit('textual' in sys.modules)")
     assert subprocess.run([sys.executable, "-c", code], cwd=ROOT).returncode == 0
 
 

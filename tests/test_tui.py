@@ -11,7 +11,9 @@ from conftest import FIXTURES, LiveReader, linux_only, select_live_row
 from psxj.model import Snapshot
 from psxj.sources.loaded import load_snapshot
 from psxj.tui.app import PsxjApp
-from psxj.tui.screens import DetailScreen, HelpScreen, SignalScreen
+from psxj.tui.details import DetailScreen
+from psxj.tui.screens import HelpScreen
+from psxj.tui.signals import SignalScreen
 
 TUTORIAL = FIXTURES / "tutorial-axj.txt"
 FIXED_TIME = 1_700_000_000.0
@@ -185,7 +187,7 @@ async def test_signal_needs_confirmation_and_reaches_the_process(spawner):
 
 @linux_only
 async def test_signal_is_not_sent_to_a_reused_pid(spawner):
-    from psxj.signals import SignalError, send_signal
+    from psxj.act.signals import SignalError, send_signal
 
     proc = spawner.sleeper()
     from psxj.sources.proc import read_one

@@ -16,6 +16,7 @@ import pytest
 from conftest import linux_only, run_psxj
 
 from psxj.judge.containers import from_cgroup, from_monitor
+from psxj.judge.kinds import kind_of
 from psxj.judge.units import _unit_below, find_managers
 from psxj.model import ProcessRecord, Snapshot
 
@@ -85,7 +86,7 @@ def test_a_saved_table_is_placed_by_its_cgroups_alone_and_says_so():
         _row(600, 1, "nginx", ["nginx: master process"], cgroup="/system.slice/nginx.service"),
         _row(601, 600, "nginx", ["nginx: worker process"], cgroup="/system.slice/nginx.service"),
     ], source="loaded", from_proc=False)
-    master, worker = table.kind_of(table.get(600)), table.kind_of(table.get(601))
+    master, worker = kind_of(table, table.get(600)), kind_of(table, table.get(601))
     assert (master.name, master.unit, master.supervisor) == ("service", "nginx.service", "systemd")
     assert (worker.name, worker.unit, worker.role) == ("worker", "nginx.service", "worker")
     assert any("did not ask systemd" in r for r in worker.reasons)

@@ -267,7 +267,7 @@ def test_trigger_units_in_a_few_words():
     ("nginx", "name"), ("systemd-journal", "name"),
 ])
 def test_targets(text, kind):
-    from psxj.why_cli import parse_target
+    from psxj.commands.why import parse_target
 
     assert parse_target(text).kind == kind
 

@@ -1,14 +1,15 @@
-"""`psxj demo start|stop|restart|status|log|init-script|unit`: drive the demo like the tutorial's init script.
+"""Start, stop and query the demo daemon like the tutorial's init script does (`psxj demo`'s work).
 
 The pidfile's lock, not its contents, says whether the daemon runs. But a lock is not a proof:
-before psxj signals the lock's holder it proves that the holder is the demo (psxj.identity):
+before psxj signals the lock's holder it proves that the holder is the demo (psxj.act.identity):
 a POSIX write lock on the pidfile psxj opened without following symlinks, held by a process of
 the caller's own user that has that very file open, whose arguments are the demo's for this run
 directory, and whose executable and start time are the ones the demo recorded for itself when it
 took the lock. Anything else is refused with a message, and nothing is signalled.
 
 status follows LSB: 0 running, 1 dead but the pidfile remains, 3 not running, 4 unknown (a
-process holds the lock that psxj cannot prove is the demo).
+process holds the lock that psxj cannot prove is the demo). The teaching part of psxj: the command
+(psxj.commands.demo), the lab and the interface drive the demo through this module.
 """
 
 from __future__ import annotations
@@ -22,20 +23,17 @@ import sys
 import time
 from typing import Dict, List, NamedTuple, Optional, Sequence, Tuple
 
+from psxj.act.identity import NotThatProcess, ProvenProcess, command_line, holds_open, owner_uid
 from psxj.demo.daemon import (
     LOGFILE,
-    MAX_LIFETIME,
-    MAX_STEP_DELAY,
     PIDFILE,
     STEPS_PATTERN,
     gate_file,
     new_run_id,
     steps_file,
 )
-from psxj.demo.steps import SKIPPABLE
-from psxj.errors import OneLineParser, PsxjError, finite_seconds
+from psxj.errors import PsxjError
 from psxj.i18n import _
-from psxj.identity import NotThatProcess, ProvenProcess, command_line, holds_open, owner_uid
 from psxj.safefs import RunDir, UnsafePath
 from psxj.spawn import popen_module
 
@@ -418,69 +416,3 @@ ExecReload=/bin/kill -HUP $MAINPID
 [Install]
 WantedBy=multi-user.target
 """
-
-
-def main(argv: List[str]) -> int:
-    parser = OneLineParser(prog="psxj demo", description=_("Run psxj's teaching daemon like a classic init script."),
-                     epilog=_("status exits 0 running, 1 dead but the pidfile remains, 3 not running, 4 unknown "
-                              "(the pidfile is locked by a process psxj cannot prove is its demo). The lab: "
-                              "start --skip RULE shows what goes wrong without a rule; jobs runs job control "
-                              "live in a terminal psxj owns; quiz asks what each step will change."))
-    parser.add_argument("command", choices=["start", "stop", "restart", "status", "log", "init-script", "unit",
-                                            "jobs", "quiz"])
-    parser.add_argument("--rundir", help=_("run directory (default {rundir})").format(
-                                             rundir=default_rundir()))
-    # The teaching lab (psxj.lab): counterexamples, job control and the quiz.
-    parser.add_argument("--skip", choices=sorted(SKIPPABLE), metavar="RULE",
-                        help=_("start: leave this rule out and watch what goes wrong, then stop it all "
-                               "({rules})").format(rules=', '.join(SKIPPABLE)))
-    parser.add_argument("--answers", metavar="FILE", help=_("quiz: read the answers from FILE, one line per step"))
-    parser.add_argument("--step-delay", type=lambda t: finite_seconds(t, MAX_STEP_DELAY),
-                        default=0.0, help=_("pause after each step, 0 to {most:g} (default 0)").format(
-                                              most=MAX_STEP_DELAY))
-    parser.add_argument("--lifetime", type=lambda t: finite_seconds(t, MAX_LIFETIME, 0.001),
-                        default=600.0, help=_("exit by itself after this many seconds, at most a week (default 600)"))
-    args = parser.parse_args(argv)
-    if args.command in ("jobs", "quiz") or args.skip or args.answers:
-        from psxj.lab.cli import main as lab_main
-
-        return lab_main(args.command, args.rundir, args.skip, args.answers)
-    control = DemoControl(args.rundir)
-    if args.command == "start":
-        holder = control.running_pid()
-        if holder is not None:  # the init-script answer, word for word; nothing is touched
-            print(_("psxj-demo already running (pid {holder})").format(holder=holder), file=sys.stderr)
-            return 1
-        print(control.start(args.step_delay, args.lifetime))
-        return 0
-    if args.command == "stop":
-        pid = control.stop()
-        print(_("psxj-demo stopped (pid {pid})").format(pid=pid) if pid else _("psxj-demo was not running"))
-        return 0
-    if args.command == "restart":
-        control.stop()
-        print(control.start(args.step_delay, args.lifetime))
-        return 0
-    if args.command == "status":
-        try:
-            demo = control.running_demo()
-        except UnsafePath:
-            raise  # the run directory itself is refused: an error, like every other command
-        except PsxjError as exc:
-            print(_("psxj-demo status unknown: {error}").format(error=exc))
-            return STATUS_UNKNOWN
-        status = control.status() if demo is None else STATUS_RUNNING
-        print({STATUS_RUNNING: _("psxj-demo is running (pid {pid})").format(pid=demo.pid if demo else '?'),
-               STATUS_DEAD_PIDFILE: _("psxj-demo is not running, but its pidfile remains"),
-               STATUS_NOT_RUNNING: _("psxj-demo is not running")}[status])
-        return status
-    if args.command == "log":
-        from psxj.render.escape import safe_text
-
-        sys.stdout.write("".join(safe_text(line) + "\n" for line in control.log().splitlines()))
-        return 0
-    if args.command == "init-script":
-        sys.stdout.write(init_script(control.rundir))
-        return 0
-    sys.stdout.write(systemd_unit(control.rundir))
-    return 0

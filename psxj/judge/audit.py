@@ -11,15 +11,15 @@ from __future__ import annotations
 
 from typing import Dict, List, NamedTuple, Optional, Tuple
 
+from psxj.cells import pad_cells
+from psxj.escape import safe_text
 from psxj.i18n import N_, _
 from psxj.judge.facts import Gone, ProcFacts, SystemFacts, Unreadable
-from psxj.judge.kinds import MEANINGS, Kind
+from psxj.judge.kinds import MEANINGS, Kind, kind_of
 from psxj.judge.profiles import NOT_NEEDED, RULES_OF, profile_for
 from psxj.judge.rules import FAIL, PASS, RULES, UNKNOWN, Context
 from psxj.judge.rules import NOT_NEEDED as NA
 from psxj.model import ProcessRecord, Snapshot
-from psxj.render.cells import pad_cells
-from psxj.render.escape import safe_text
 
 __all__ = ["PASS", "FAIL", "UNKNOWN", "NA", "RULE_HELP", "Verdict", "Report", "SystemFacts", "audit_process",
            "audit_all", "format_report", "summary_line"]
@@ -88,7 +88,7 @@ def _rule(rule_id: str, context: Context) -> Verdict:
 def audit_process(snapshot: Snapshot, record: ProcessRecord, system: Optional[SystemFacts] = None,
                   profile: Optional[str] = None) -> Report:
     """Judge one process against its kind's standard (or the one forced with `profile`)."""
-    kind = snapshot.kind_of(record)
+    kind = kind_of(snapshot, record)
     chosen = profile_for(kind, profile)
     if chosen is None:  # a kernel thread or a zombie: nothing the rules could ask of it
         return Report(record.pid, record.command, kind, None, False, ())

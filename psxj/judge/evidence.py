@@ -12,6 +12,7 @@ import os
 from typing import Dict, List, Optional, Tuple
 
 from psxj.i18n import _
+from psxj.judge.kinds import kinds_of
 from psxj.model import ProcessRecord, Snapshot
 from psxj.sources.programs import Program, program_of
 
@@ -106,7 +107,7 @@ class SystemLook:
         return self._utmp
 
     def _systemd(self):
-        judge = getattr(self.snapshot.kinds, "judge", None)
+        judge = kinds_of(self.snapshot).judge
         units = getattr(judge, "units", None) if judge is not None else None
         return getattr(units, "source", None)
 
@@ -119,7 +120,7 @@ class SystemLook:
     def socket_unit(self, record: ProcessRecord, address: str) -> Optional[Tuple[str, Tuple[str, ...]]]:
         """When `record` is a systemd manager: its socket unit listening on `address`, and what that
         unit starts (socket activation: systemd holds the socket until the service takes it)."""
-        judge = getattr(self.snapshot.kinds, "judge", None)
+        judge = kinds_of(self.snapshot).judge
         units = getattr(judge, "units", None) if judge is not None else None
         if units is None or units.source is None:
             return None

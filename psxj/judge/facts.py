@@ -6,6 +6,7 @@ root, a kernel that does not show it), and a process that exits mid-audit become
 turn Unreadable into an `unknown` verdict, never a guess.
 
 Paths and names here are raw (a cwd may hold escape sequences); the audit escapes its evidence.
+Part of the judgement (psxj.judge): the facts the rules (rules.py) and the audit (audit.py) judge.
 """
 
 from __future__ import annotations

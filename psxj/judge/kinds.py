@@ -519,6 +519,12 @@ class SnapshotKinds:
         self._before: Dict[int, _Judged] = {}
         self._observed = observations is not None
 
+    def followed_by(self, snapshot: Snapshot) -> "SnapshotKinds":
+        """The kinds of `snapshot`, a live refresh of this one (Snapshot.follows), offered these."""
+        kinds = SnapshotKinds(snapshot, snapshot.observations)
+        kinds.carry_from(self)
+        return kinds
+
     def carry_from(self, before: "SnapshotKinds") -> None:
         """Offer `before`'s kinds (only its own: the chain of snapshots is not kept alive)."""
         same_init = before.judge.systemd_is_init(None) == self.judge.systemd_is_init(None)
@@ -538,3 +544,29 @@ class SnapshotKinds:
             kind = self.judge.classify(record)
         self.judged[record.pid] = (kind, record, parent, leader)
         return kind
+
+
+def kinds_of(snapshot: Snapshot) -> SnapshotKinds:
+    """The kinds of a snapshot's records, judged when asked and kept with the snapshot."""
+    if snapshot.judgement is None:
+        snapshot.judgement = SnapshotKinds(snapshot, snapshot.observations)
+    return snapshot.judgement
+
+
+def kind_of(snapshot: Snapshot, record: ProcessRecord) -> Kind:
+    """The record's kind in this snapshot: daemon, service, orphan, job..., with reasons. In a table of
+    several machines (a FleetSnapshot) each record is judged against its own machine's table."""
+    parts = getattr(snapshot, "parts", None)
+    if parts is not None:
+        part = parts.get(record.host) if record.host is not None else None
+        if part is None:  # not one of these machines' records: judged alone
+            part = Snapshot([record], source="fleet", from_proc=False)
+        return kind_of(part, record)
+    if snapshot.by_pid.get(record.pid) is not record:  # a record from another snapshot
+        return classify_all(snapshot, snapshot.observations, [record])[record.pid]
+    return kinds_of(snapshot).of(record)
+
+
+def daemon_like(snapshot: Snapshot, record: ProcessRecord) -> bool:
+    """init, container-init, service or daemon: what the table marks and `audit --all` audits."""
+    return kind_of(snapshot, record).daemon_like

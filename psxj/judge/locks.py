@@ -1,4 +1,7 @@
-"""File locks as the kernel lists them in /proc/locks: who holds a write lock on which file."""
+"""File locks as the kernel lists them in /proc/locks: who holds a write lock on which file.
+
+Part of the judgement (psxj.judge): the lock rule reads it, and the demo proves its pidfile's holder with it.
+"""
 
 from __future__ import annotations
 

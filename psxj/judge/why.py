@@ -28,6 +28,7 @@ import time
 from typing import Dict, List, NamedTuple, Optional, Sequence, Tuple
 
 from psxj.i18n import _
+from psxj.judge.kinds import kind_of
 from psxj.model import ProcessRecord, Snapshot
 
 STARTED, ADOPTED = "started", "adopted"
@@ -184,7 +185,7 @@ def build_chain(snapshot: Snapshot, record: ProcessRecord) -> Tuple[Link, ...]:
     for index, current in enumerate(records):
         parent = records[index - 1] if index else None
         observed = observations.adoption(current) if observations is not None else None
-        how, evidence = link_how(current, parent, snapshot.kind_of(current), observed)
+        how, evidence = link_how(current, parent, kind_of(snapshot, current), observed)
         links.append(Link(current.pid, current.comm, current.command, how, evidence))
     return tuple(links)
 
@@ -199,7 +200,7 @@ def _trusted(program, names: Sequence[str]) -> bool:
 
 def _cron_source(runner: ProcessRecord, daemon: Optional[ProcessRecord], job: ProcessRecord, look) -> Source:
     """A job cron runs: `runner` is cron's per-job child (CRON), `job` what it started (/bin/sh -c)."""
-    from psxj.names import user_name
+    from psxj.sources.names import user_name
 
     argv = job.argv or ()
     command = argv[2] if len(argv) >= 3 and argv[1] == "-c" else " ".join(argv)
@@ -241,7 +242,7 @@ def _cron_source(runner: ProcessRecord, daemon: Optional[ProcessRecord], job: Pr
 
 
 def _at_source(runner: ProcessRecord, job: ProcessRecord, look) -> Source:
-    from psxj.names import user_name
+    from psxj.sources.names import user_name
 
     path, origin, problem = look.job_script(job)
     user = user_name(job.euid)
@@ -260,7 +261,7 @@ def _login_source(snapshot: Snapshot, record: ProcessRecord, first: ProcessRecor
     """A login: `first` is the login's first process (its shell, or the command ssh ran); `gates` the
     login programs above it, nearest first: sshd's session process (and its monitor, up to the
     listening sshd), or login(1); empty when only logind knows the login."""
-    from psxj.names import user_name
+    from psxj.sources.names import user_name
 
     gate = gates[0] if gates else None
     sshd = gate is not None and look.program(gate).name in SSHD_PROGRAMS
@@ -476,7 +477,7 @@ def _container_source(record: ProcessRecord, snapshot: Snapshot, look) -> Option
 
 def find_source(snapshot: Snapshot, record: ProcessRecord, look) -> Source:
     """The one thing responsible for `record` (see the module's doc for the order)."""
-    kind = snapshot.kind_of(record)
+    kind = kind_of(snapshot, record)
     if record.kernel_thread:
         return Source(KERNEL, "kthreadd", _("a kernel thread: the kernel runs it"),
                       "/proc/{pid}/stat: PF_KTHREAD".format(pid=record.pid))
@@ -497,7 +498,7 @@ def find_source(snapshot: Snapshot, record: ProcessRecord, look) -> Source:
         found = _source_at(snapshot, record, chain, index, look)
         if found is not None:
             return found
-    return _unknown(chain[0] if chain else record, snapshot.kind_of(chain[0]) if chain else kind,
+    return _unknown(chain[0] if chain else record, kind_of(snapshot, chain[0]) if chain else kind,
                     _("its chain ends at {top}, whose parent is not in the table").format(
                         top=_label(chain[0] if chain else record)))
 
@@ -516,7 +517,7 @@ def _source_at(snapshot: Snapshot, record: ProcessRecord, chain: List[ProcessRec
                look) -> Optional[Source]:
     current = chain[index]
     parent = chain[index - 1] if index else None
-    kind = snapshot.kind_of(current)
+    kind = kind_of(snapshot, current)
     if parent is not None and parent.pid > 1 and not parent.namespace_init:
         program = look.program(parent)
         grandparent = chain[index - 2] if index >= 2 else None
@@ -533,7 +534,7 @@ def _source_at(snapshot: Snapshot, record: ProcessRecord, chain: List[ProcessRec
         return _supervisor_source(current, parent, kind)
     placement = kind.placement
     if placement is not None and _unit_starts_here(current, parent, placement, current is record):
-        own = snapshot.kind_of(record).placement if current is not record else None
+        own = kind_of(snapshot, record).placement if current is not record else None
         source = _unit_source(record, own if own is not None and own.unit == placement.unit else placement, look)
         if current is not record:
             source = source._replace(summary=source.summary + _(", through its {role} process {pid}").format(
@@ -547,7 +548,7 @@ def _source_at(snapshot: Snapshot, record: ProcessRecord, chain: List[ProcessRec
         if current is record:
             return None
         top = chain[index + 1]
-        top_kind = snapshot.kind_of(top)
+        top_kind = kind_of(snapshot, top)
         if top_kind.name == "orphan" and top.sid != current.sid:
             return _unknown(top, top_kind, _("{top} was adopted by {init}").format(top=_label(top),
                                                                                    init=_label(current)))
@@ -638,7 +639,7 @@ def _status_fact(facts, key: str, origin: str, convert=lambda v: v) -> Fact:
 
 def gather_context(snapshot: Snapshot, record: ProcessRecord, source: Source, look) -> Tuple[Tuple[str, Fact], ...]:
     from psxj.judge.facts import Gone, Unreadable
-    from psxj.names import user_name
+    from psxj.sources.names import user_name
 
     proc = look.proc(record)
     stat_origin = "/proc/{pid}/stat".format(pid=record.pid)
@@ -695,7 +696,7 @@ def gather_context(snapshot: Snapshot, record: ProcessRecord, source: Source, lo
         context.append(("listening", Fact(listening, _("the kernel's tables in its network namespace "
                                                        "(/proc/{pid}/net/tcp, udp, tcp6, udp6), joined to its "
                                                        "descriptors").format(pid=record.pid))))
-    kind = snapshot.kind_of(record)
+    kind = kind_of(snapshot, record)
     placement = kind.placement
     if placement is not None:
         facts = placement.facts
@@ -732,7 +733,7 @@ def find_warnings(snapshot: Snapshot, record: ProcessRecord, source: Source,
     facts = dict(context)
     found: List[Warning] = []
     status_origin = "/proc/{pid}/status".format(pid=record.pid)
-    kind = snapshot.kind_of(record)
+    kind = kind_of(snapshot, record)
     if record.state == "Z":
         found.append(Warning("zombie", _("a zombie: it has exited and its parent {ppid} has not collected its "
                                          "status").format(ppid=record.ppid), status_origin + ": State"))

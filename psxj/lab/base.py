@@ -5,7 +5,7 @@ Part of the demo stage, like psxj.demo: it starts real processes and reads /proc
 nothing of the interface. A lab is a sequence of beats: next_beat() does one thing (starts the
 demo, types Ctrl-Z, hangs up a terminal), waits until /proc shows its effect, and returns what to
 tell: the CLI prints it, the interface shows it beside the table. close() ends everything the lab
-started, each process proven by its PID and start time first (psxj.identity), and is safe to call
+started, each process proven by its PID and start time first (psxj.act.identity), and is safe to call
 twice and at any point.
 """
 
@@ -17,14 +17,14 @@ import subprocess
 import time
 from typing import Callable, Dict, Iterator, List, NamedTuple, Optional, Sequence, Set, Tuple
 
+from psxj.act.identity import NotThatProcess, ProvenProcess, command_line, start_ticks
 from psxj.demo.control import DemoControl, default_rundir
 from psxj.demo.steps import RUN_ORDER
 from psxj.errors import PsxjError
+from psxj.escape import safe_text
 from psxj.i18n import N_, _
-from psxj.identity import NotThatProcess, ProvenProcess, command_line, start_ticks
 from psxj.model import ProcessRecord, Snapshot
 from psxj.render.diff import column_changes, ps_row
-from psxj.render.escape import safe_text
 from psxj.safefs import RunDir
 
 # The columns the lab narrates (PID is the identity, TIME and COMMAND are not the lesson).
@@ -119,8 +119,8 @@ def describe_row(row: dict) -> str:
 
 def audit_lines(pid: int, rule_ids: Sequence[str]) -> Tuple[str, ...]:
     """What psxj audit says about `pid`: the verdicts of the rules this lesson is about, and the counts."""
+    from psxj.cells import pad_cells
     from psxj.judge.audit import FAIL, PASS, UNKNOWN, audit_process, verdict_word
-    from psxj.render.cells import pad_cells
     from psxj.sources.proc import read_snapshot
 
     snapshot = read_snapshot()

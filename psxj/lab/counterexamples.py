@@ -26,10 +26,10 @@ from typing import Dict, Iterator, List, Optional, Type
 
 from psxj.demo.daemon import PIDFILE, SHARED_FILE
 from psxj.errors import PsxjError
+from psxj.escape import safe_text
 from psxj.i18n import N_, _
 from psxj.lab.base import Beat, Lab, audit_lines, describe_row, how_it_ended, message, row_changes
 from psxj.lab.terminal import PseudoTerminal, lab_environment, trusted_program
-from psxj.render.escape import safe_text
 from psxj.safefs import RunDir
 from psxj.spawn import module_command, popen_module
 

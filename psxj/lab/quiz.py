@@ -8,7 +8,7 @@ The demo starts in a terminal psxj made, with a shell in it, so the first steps 
 to leave wherever the quiz is run.
 
 parse_prediction() and grade() are pure (tested with tables of cases); DemoQuiz drives the
-processes; psxj.lab.cli and psxj.tui.quiz_screen ask the questions.
+processes; psxj.commands.lab and psxj.tui.quiz_screen ask the questions.
 """
 
 from __future__ import annotations

@@ -25,8 +25,8 @@ import time
 from typing import Dict, Iterable, Optional
 
 from psxj.errors import PsxjError
+from psxj.escape import safe_text
 from psxj.i18n import N_, _
-from psxj.render.escape import safe_text
 from psxj.safefs import UnsafePath, trusted_real_path
 from psxj.spawn import popen_module
 

@@ -12,8 +12,8 @@ import json
 import time
 from typing import Any, Dict, Optional
 
+from psxj.escape import Escaper, safe_text
 from psxj.i18n import _, untranslated
-from psxj.render.escape import Escaper, safe_text
 from psxj.sources.cn_proc import wait_status_text
 from psxj.sources.events import (
     COMM,

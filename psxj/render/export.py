@@ -17,9 +17,10 @@ from typing import Any, Dict, Iterable, List, Optional
 
 from psxj.errors import PsxjError
 from psxj.i18n import _, untranslated
+from psxj.judge.kinds import kind_of
 from psxj.model import ProcessRecord, Snapshot
-from psxj.names import user_name
 from psxj.render.psformat import format_time
+from psxj.sources.names import user_name
 
 FIELDS = (
     "ppid", "pid", "pgid", "sid", "tty", "tpgid", "stat", "uid", "user", "time", "command",
@@ -30,7 +31,7 @@ FIELDS = (
 
 
 def as_dict(snapshot: Snapshot, record: ProcessRecord) -> Dict[str, Any]:
-    kind = snapshot.kind_of(record)
+    kind = kind_of(snapshot, record)
     return {
         **_own_fields(record, snapshot.live),
         "daemon": kind.daemon_like,
@@ -117,7 +118,7 @@ def to_csv(snapshot: Snapshot, records: Iterable[ProcessRecord]) -> str:
     return CSV_HEADER + csv_rows(snapshot, records)
 
 
-# --- Rows written in two parts, for the live table (psxj.live_output) ---------------------------
+# --- Rows written in two parts, for the live table (psxj.commands.live_output) ---------------------------
 # The last ten fields are the ones a row's own record cannot decide: its kind (with its reasons,
 # supervisor, unit and its role there, container) needs the whole table; its cgroup is written beside
 # them; session_key and host are a live table's nulls. The head is written where the record is read,

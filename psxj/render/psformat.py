@@ -12,8 +12,8 @@ import os
 import sys
 from typing import Iterable, Iterator, List, NamedTuple, Optional, TextIO
 
+from psxj.escape import Escaper
 from psxj.model import ProcessRecord, PsCells, Snapshot
-from psxj.render.escape import Escaper
 
 OUTBUF_SIZE = 2 * 64 * 1024  # ps's line buffer: "unlimited" width means this
 _SPACE_AMOUNT = 144          # the most padding ps will ever write before a value

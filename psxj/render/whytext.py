@@ -2,7 +2,7 @@
 when a target matches several, and the machine form with every fact's origin.
 
 Every string in a story came from outside (commands, paths, crontab lines, unit descriptions,
-container names, logind's answers), so every one passes psxj.render.escape.safe_text, in the text and
+container names, logind's answers), so every one passes psxj.escape.safe_text, in the text and
 in the JSON alike: no control byte reaches a terminal or a log viewer.
 """
 
@@ -11,9 +11,9 @@ from __future__ import annotations
 import json
 from typing import Dict, List, Sequence
 
+from psxj.cells import cells, wrap
+from psxj.escape import safe_text
 from psxj.i18n import N_, _
-from psxj.render.cells import cells, wrap
-from psxj.render.escape import safe_text
 
 ARROWS = {"started": "->", "adopted": "~>", None: "-?>"}
 LABELS: Dict[str, str] = {

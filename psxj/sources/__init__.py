@@ -1,12 +1,14 @@
-"""Sources of process records: live /proc (Linux), psutil (elsewhere), or a saved file."""
+"""Sources of process records: live /proc (Linux), psutil (elsewhere), a saved file or a recording,
+other machines (fleet/), the kernel's events. The source box of the pipeline: above the model and the
+foundation, below everything else; a source never imports the judge, the views or the interface."""
 
 from __future__ import annotations
 
 import os
 from typing import Optional
 
+from psxj.escape import Escaper
 from psxj.model import Snapshot
-from psxj.render.escape import Escaper
 
 
 def live_snapshot(parallel: bool = False, escaper: Optional[Escaper] = None) -> Snapshot:

@@ -10,7 +10,7 @@ import math
 import re
 from typing import Dict, Iterator, Optional, Tuple
 
-from psxj.i18n import _
+from psxj.i18n import N_, _
 
 # Ranges the kernel allows: PIDs and session/group IDs up to 2^31-1, TPGID -1 without a
 # terminal, uids and gids below (uid_t)-1, CPU time and start ticks within 64 bits.
@@ -86,3 +86,8 @@ def lines_of(text: str) -> Iterator[Tuple[int, str]]:
         line = text[start:end]
         yield line_number, line[:-1] if line.endswith("\r") else line
         start, line_number = end + 1, line_number + 1
+
+
+def file_time_source(taken: Optional[float]) -> Optional[str]:
+    """ps text and psxj's JSON carry no time: the file's modification time is all there is."""
+    return N_("the file's modification time") if taken is not None else None

@@ -12,9 +12,9 @@ import threading
 import time
 from typing import Callable, Deque, Dict, Iterable, List, Optional, Tuple
 
+from psxj.escape import Escaper, safe_text
 from psxj.i18n import _
 from psxj.model import ProcessRecord
-from psxj.render.escape import Escaper, safe_text
 from psxj.sources.event_tracker import EventTracker, parent_now
 from psxj.sources.events import EXEC, EXIT, FORK, GAP, EventStats, ProcessEvent, RecordFilter, event_bytes
 from psxj.sources.proc import ProcReader

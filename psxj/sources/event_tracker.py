@@ -11,9 +11,9 @@ import time
 from typing import Callable, Dict, Iterable, List, Optional, Set, Tuple, Union
 
 from psxj.errors import PsxjError
+from psxj.escape import safe_text
 from psxj.i18n import _
 from psxj.model import ProcessRecord
-from psxj.render.escape import safe_text
 from psxj.sources.cn_proc import (
     PROC_EVENT_COMM,
     PROC_EVENT_COREDUMP,

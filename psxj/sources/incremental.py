@@ -29,8 +29,8 @@ import os
 import time
 from typing import Dict, Iterator, List, NamedTuple, Optional, Set
 
+from psxj.escape import Escaper
 from psxj.model import ProcessRecord, Snapshot
-from psxj.render.escape import Escaper
 from psxj.sources.proc import (
     OUT_OF_DESCRIPTORS,
     OutOfDescriptors,

@@ -18,12 +18,12 @@ import sys
 from typing import Any, Dict, Iterator, List, Optional
 
 from psxj.errors import PsxjError, UsageError
-from psxj.i18n import N_, _
+from psxj.escape import Escaper
+from psxj.i18n import _
 from psxj.model import ProcessRecord, Snapshot
-from psxj.render.escape import Escaper
-from psxj.sources.checks import checked, epoch_seconds, lines_of, number, parse_time, shown
-from psxj.sources.pstext import _kernel_thread_by_look, parse_ps_text
-from psxj.sources.systems import comm_from_command
+from psxj.sources.checks import epoch_seconds, file_time_source, lines_of, number, shown
+from psxj.sources.fields import json_optional_text, record_from_fields
+from psxj.sources.pstext import parse_ps_text
 
 MAX_INPUT = 64 * 1024 * 1024  # bytes: a table of 100,000 processes with long arguments fits
 _CHUNK = 1024 * 1024
@@ -65,11 +65,6 @@ def read_source(path: str) -> tuple:
     return data.decode("utf-8", "surrogateescape"), path, taken
 
 
-def file_time_source(taken: Optional[float]) -> Optional[str]:
-    """ps text and psxj's JSON carry no time: the file's modification time is all there is."""
-    return N_("the file's modification time") if taken is not None else None
-
-
 def load_snapshot(path: str, escaper: Optional[Escaper] = None, at: Optional[str] = None) -> Snapshot:
     """The table a file holds; of a recording, its latest table, or the one at `at` (a time
     as psxj.sources.recording.parse_when reads it)."""
@@ -102,9 +97,6 @@ def parse_text(text: str, name: str, taken: Optional[float], escaper: Escaper) -
 
 
 _LEADING_SPACE = re.compile(r"\s*")
-
-_REQUIRED = ("pid", "ppid", "pgid", "sid", "tty", "stat", "command")
-
 
 def _refuse_constant(name: str) -> Any:
     raise ValueError(_("{name} is not a number JSON allows").format(name=name))
@@ -195,8 +187,8 @@ def _keep_saved_kind(kinds: dict, record: ProcessRecord, row: Dict[str, Any], es
     if not isinstance(name, str) or not isinstance(reasons, list) or not all(isinstance(r, str) for r in reasons):
         raise ValueError(_("fields 'kind' and 'kind_reasons' must be a string and a list of strings"))
     kinds[(record.host, record.pid)] = (escaper.text(name), tuple(escaper.text(r) for r in reasons[:20]),
-                         _json_optional_text(row, "supervisor", escaper), _json_optional_text(row, "unit", escaper),
-                         _json_optional_text(row, "unit_role", escaper), _json_optional_text(row, "container", escaper))
+                         json_optional_text(row, "supervisor", escaper), json_optional_text(row, "unit", escaper),
+                         json_optional_text(row, "unit_role", escaper), json_optional_text(row, "container", escaper))
 
 
 def _json_problem(exc: Exception) -> str:
@@ -206,78 +198,6 @@ def _json_problem(exc: Exception) -> str:
     if "integer string conversion" in message:  # Python's own guard against huge integers
         return _("a number with more than 4,300 digits")
     return message
-
-
-def _json_int(row: Dict[str, Any], key: str, required: bool = False) -> Optional[int]:
-    value = row[key] if required else row.get(key)
-    if value is None and not required:
-        return None
-    if isinstance(value, bool) or not isinstance(value, int):
-        raise ValueError(_("field {key!r} must be an integer").format(key=key))
-    return checked(value, key)
-
-
-def _json_text(row: Dict[str, Any], key: str, escaper: Escaper, default: Optional[str] = None) -> str:
-    value = row.get(key, default)
-    if value is None and default is not None:
-        value = default
-    if not isinstance(value, str):
-        raise ValueError(_("field {key!r} must be a string").format(key=key))
-    return escaper.text(value)
-
-
-def _json_float(row: Dict[str, Any], key: str) -> Optional[float]:
-    value = row.get(key)
-    return None if value is None else epoch_seconds(value, _("field {key!r}").format(key=key))
-
-
-def _json_optional_text(row: Dict[str, Any], key: str, escaper: Escaper) -> Optional[str]:
-    value = row.get(key)
-    if value is None:
-        return None
-    if not isinstance(value, str):
-        raise ValueError(_("field {key!r} must be a string").format(key=key))
-    return escaper.text(value)
-
-
-def record_from_fields(row: Any, escaper: Escaper) -> ProcessRecord:
-    """A record from psxj's own field names (its JSON, its CSV, a recording), every value
-    checked: integers in the kernel's ranges, finite times, strings escaped."""
-    if not isinstance(row, dict):
-        raise ValueError(_("expected an object"))
-    for key in _REQUIRED:
-        row[key]  # KeyError names the missing field
-    pid = _json_int(row, "pid", True)
-    ppid = _json_int(row, "ppid", True)
-    euid = _json_int(row, "euid") if row.get("euid") is not None else _json_int(row, "uid")
-    stat = _json_text(row, "stat", escaper)
-    command = _json_text(row, "command", escaper)
-    cpu = _json_int(row, "cpu_seconds")
-    if cpu is None and row.get("time") not in (None, "-"):
-        cpu = parse_time(str(row["time"]))
-    argv = row.get("argv")
-    if argv is not None and not (isinstance(argv, list) and all(isinstance(a, str) for a in argv)):
-        raise ValueError(_("field 'argv' must be a list of strings"))
-    kernel = row.get("kernel_thread")
-    return ProcessRecord(
-        pid=pid, ppid=ppid, pgid=_json_int(row, "pgid", True), sid=_json_int(row, "sid", True),
-        tty=_json_text(row, "tty", escaper), tpgid=_json_int(row, "tpgid"), stat=stat,
-        euid=euid, cpu_seconds=cpu, command=command,
-        comm=_json_text(row, "comm", escaper, default=comm_from_command(command)),
-        state=_json_text(row, "state", escaper, default=stat[:1]),
-        kernel_thread=bool(kernel) if kernel is not None else _kernel_thread_by_look(command, ppid, pid),
-        # argv stays as the live source keeps it (raw, for machine use); nothing prints it as is.
-        argv=tuple(argv) if argv is not None else None,
-        tty_nr=_json_int(row, "tty_nr"), flags=_json_int(row, "flags"), nice=_json_int(row, "nice"),
-        threads=_json_int(row, "threads"), ruid=_json_int(row, "ruid"), rgid=_json_int(row, "rgid"),
-        egid=_json_int(row, "egid"), start_ticks=_json_int(row, "start_ticks"),
-        start_time=_json_float(row, "start_time"), namespace_init=bool(row.get("namespace_init", False)),
-        user=_json_optional_text(row, "user", escaper),
-        cgroup=_json_optional_text(row, "cgroup", escaper),
-        cpu_ticks=_json_int(row, "cpu_ticks"), rss_kb=_json_int(row, "rss_kb"),
-        session_key=_json_optional_text(row, "session_key", escaper),
-        host=_json_optional_text(row, "host", escaper),
-    )
 
 
 # psxj's own CSV (render/export.py): its header, and the columns that hold text a

@@ -14,9 +14,9 @@ import os
 from typing import Callable, List, Optional, Sequence, Tuple, Union
 
 from psxj.errors import PsxjError
+from psxj.escape import Escaper
 from psxj.i18n import _
 from psxj.model import PF_KTHREAD, ProcessRecord, PsCells, Snapshot
-from psxj.render.escape import Escaper
 from psxj.sources.parallel import map_shares, worker_count
 from psxj.sources.ttynames import TtyNames
 

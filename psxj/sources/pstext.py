@@ -14,10 +14,10 @@ import re
 from typing import Callable, Dict, List, NamedTuple, Optional, Tuple
 
 from psxj.errors import PsxjError
+from psxj.escape import Escaper
 from psxj.i18n import N_, _
 from psxj.model import ProcessRecord, Snapshot
-from psxj.render.escape import Escaper
-from psxj.sources.checks import lines_of, number, parse_time, shown
+from psxj.sources.checks import file_time_source, lines_of, number, parse_time, shown
 from psxj.sources.systems import FREEBSD, LINUX, MACOS, bsd_tty, comm_from_command, device_tty, infer_sessions
 
 # Header words, as procps, BSD and busybox print them, and the field each column fills.
@@ -160,8 +160,6 @@ def parse_ps_text(text: str, name: str, taken: Optional[float], escaper: Escaper
         pid_width = infer_pid_width(header_line, sample)
     else:
         pid_width = min(max([5] + [len(str(r.pid)) for r in records]), 10)
-    from psxj.sources.loaded import file_time_source
-
     return Snapshot(records, source=name, taken_at=taken, pid_width=pid_width, system=form.system,
                     time_source=file_time_source(taken))
 

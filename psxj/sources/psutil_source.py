@@ -11,8 +11,8 @@ from typing import Optional
 
 import psutil
 
+from psxj.escape import Escaper
 from psxj.model import ProcessRecord, Snapshot
-from psxj.render.escape import Escaper
 
 _STATE_LETTERS = {
     psutil.STATUS_RUNNING: "R", psutil.STATUS_SLEEPING: "S", psutil.STATUS_DISK_SLEEP: "D",

@@ -47,11 +47,12 @@ import zlib
 from typing import Any, Callable, Dict, List, NamedTuple, Optional, Tuple
 
 from psxj.errors import PsxjError
+from psxj.escape import Escaper
 from psxj.i18n import N_, _
 from psxj.model import ProcessRecord, Snapshot
-from psxj.render.escape import Escaper
 from psxj.safefs import RunDir, UnsafePath, open_directory_to_read, open_to_read
 from psxj.sources.checks import epoch_seconds
+from psxj.sources.fields import record_from_fields
 
 MAGIC = b"PX"
 VERSION = 1
@@ -473,8 +474,6 @@ class Recording:
         frame = self.frames[index]
         head = self.headers[frame.segment]
         fields = head["fields"]
-        from psxj.sources.loaded import record_from_fields
-
         records = []
         for row in rows.values():
             try:
@@ -635,6 +634,6 @@ def open_recording(path: str, escaper: Optional[Escaper] = None,
 def _stderr_warning(message: str) -> None:
     import sys
 
-    from psxj.render.escape import safe_text
+    from psxj.escape import safe_text
 
     print(_("psxj: warning: {message}").format(message=safe_text(message)), file=sys.stderr)

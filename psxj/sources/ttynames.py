@@ -4,6 +4,7 @@ procps tries, in order: the driver table in /proc/tty/drivers, the target of the
 process's fd 2, a guess from well-known major numbers, then fd 255 (where bash keeps
 its terminal). Each candidate must exist in /dev with the same device number. The name
 loses its `/dev/` prefix and is cut to 8 characters, the width of the TTY column.
+Part of the sources: the /proc reader (psxj.sources.proc) names each process's terminal with it.
 """
 
 from __future__ import annotations

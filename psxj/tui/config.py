@@ -60,3 +60,16 @@ def save(choices: Dict[str, Any], env=os.environ) -> Optional[str]:
     except OSError as exc:
         return _("cannot write {path}: {reason}").format(path=path, reason=exc.strerror or exc)
     return None
+
+
+def load_choices(env=os.environ) -> Dict[str, Any]:
+    """The saved choices the interface can use: a theme, and optional columns it knows."""
+    from psxj.render.views import COLUMN_BY_KEY
+
+    saved = load(env)
+    columns = saved.get("columns")
+    if not (isinstance(columns, list) and all(c in COLUMN_BY_KEY and COLUMN_BY_KEY[c].optional for c in columns)):
+        saved.pop("columns", None)
+    else:
+        saved["columns"] = tuple(columns)
+    return saved

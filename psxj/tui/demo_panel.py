@@ -10,8 +10,8 @@ from rich.text import Text
 from textual.widgets import Static
 
 from psxj.demo.steps import narrate, run_length
+from psxj.escape import safe_text
 from psxj.i18n import _
-from psxj.render.escape import safe_text
 from psxj.tui.wrapping import wrapped_group
 
 
@@ -92,7 +92,11 @@ def narration(entries: List[dict], log_tail: List[str], second: Optional[List[di
 
 
 class DemoPanel(Static):
-    """Shown while a demo runs; the app feeds it the recorded steps and the log's last lines."""
+    """Shown while a demo runs; the demo (psxj.tui.demo) feeds it the recorded steps and the log's last lines."""
+
+    DEFAULT_CSS = """
+    DemoPanel { height: auto; max-height: 12; padding: 0 1; background: $boost; border-top: solid $warning; }
+    """
 
     def show(self, entries: List[dict], log_tail: List[str], second: Optional[List[dict]] = None,
              ended: bool = False, upto: Optional[int] = None, events: Optional[List[str]] = None) -> None:

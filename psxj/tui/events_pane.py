@@ -15,8 +15,8 @@ from rich.console import Group
 from rich.text import Text
 from textual.widgets import Static
 
+from psxj.escape import safe_text
 from psxj.i18n import N_, _
-from psxj.render.escape import safe_text
 from psxj.render.eventtext import EventLines
 
 SCOPES = ("all", "subtree", "filter")
@@ -26,6 +26,10 @@ SCOPE_WORDS = {"all": N_("every process"), "subtree": N_("the selected process a
 
 class EventsPane(Static):
     """The last events of the chosen scope, newest at the bottom."""
+
+    DEFAULT_CSS = """
+    EventsPane { height: 14; padding: 0 1; background: $boost; border-top: solid $secondary; }
+    """
 
     def __init__(self, capacity: int = 400, **kwargs) -> None:
         super().__init__(**kwargs)

@@ -17,10 +17,11 @@ import os
 import termios
 from typing import List, Optional, Tuple
 
+from psxj.cells import fit
 from psxj.i18n import _
+from psxj.judge.kinds import kind_of
 from psxj.model import ProcessRecord, Snapshot
-from psxj.render.cells import fit
-from psxj.views import TableLayout
+from psxj.render.views import TableLayout
 
 _RESET, _BOLD, _DIM, _REVERSE, _GREEN, _ITALIC = "\x1b[0m", "\x1b[1m", "\x1b[2m", "\x1b[7m", "\x1b[32m", "\x1b[3m"
 _CHROME_LINES = 4   # status line, header, filter line, key bar
@@ -79,7 +80,7 @@ def frame_lines(snapshot: Snapshot, width: int, height: int, delay: float) -> Li
     lines = [_REVERSE + fit(status, width) + _RESET,
              _BOLD + ("  " + layout.header_text("pid", False))[:width].ljust(width) + _RESET]
     for record in rows:
-        kind = snapshot.kind_of(record)
+        kind = kind_of(snapshot, record)
         style = _DIM + _ITALIC if record.kernel_thread else _GREEN if kind.daemon_like else ""
         text = (kind.mark.ljust(2) + layout.row_text(record))[:width]
         lines.append(style + text.ljust(width) + (_RESET if style else ""))

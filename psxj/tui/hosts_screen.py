@@ -3,11 +3,12 @@
 A host that answered shows how (python3, or ps -axj with fewer facts) and how fast; one that did
 not shows why: slow, timed out, refused, authentication failed, unknown host key. The list follows
 the refreshes while it is open. Host names and messages are the user's and ssh's words: escaped.
+Hosts, a feature of the main screen (psxj.tui.feature), has the key and the status line's part.
 """
 
 from __future__ import annotations
 
-from typing import Optional, Tuple
+from typing import List, Optional, Tuple
 
 from rich.table import Table
 from rich.text import Text
@@ -17,11 +18,25 @@ from textual.containers import VerticalScroll
 from textual.screen import ModalScreen
 from textual.widgets import Static
 
+from psxj.escape import safe_text
 from psxj.i18n import N_, _, ngettext
-from psxj.render.escape import safe_text
+from psxj.tui.feature import Feature, StatusPart
 
 _STYLES = {"ok": "bold green", "ps": "bold yellow", "slow": "bold yellow", "waiting": "yellow", "failing": "bold red"}
 _WORDS = {"ok": N_("OK"), "ps": N_("OK (ps)"), "slow": N_("SLOW"), "waiting": N_("WAITING"), "failing": N_("FAILING")}
+
+
+class Hosts(Feature):
+    BINDINGS = [Binding("h", "hosts", "Hosts")]   # psxj --host: each host's state
+
+    def action_hosts(self) -> None:
+        snapshot = self.app.snapshot
+        if getattr(snapshot, "host_states", ()):   # psxj --host only
+            self.app.push_screen(HostsScreen(snapshot))
+
+    def status_parts(self) -> List[StatusPart]:
+        fleet = fleet_status(self.app.snapshot)
+        return [StatusPart(0, *fleet)] if fleet is not None else []
 
 
 def fleet_status(snapshot) -> Optional[Tuple[str, str]]:

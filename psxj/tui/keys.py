@@ -2,11 +2,12 @@
 
 Textual names keys after what they are (`slash`, `less_than_sign`, `f9`); help, the key bar
 and the command palette show them as they are typed (`/`, `<`, `F9`, `Enter`).
+Part of the interface (psxj.tui): the main screen's key bar, the help's and the palette's lists.
 """
 
 from __future__ import annotations
 
-from typing import Iterable, List, NamedTuple, Sequence
+from typing import Callable, Iterable, List, NamedTuple, Sequence, Tuple
 
 from rich.cells import cell_len
 from rich.text import Text
@@ -75,3 +76,35 @@ def key_bar(entries: Sequence[BarEntry], width: int) -> Text:
         text.append(f" {entry.label}  ")
         used += size
     return text
+
+
+def help_lines(bindings: Iterable, offered: Callable[[str], bool]) -> List[Tuple[str, str]]:
+    """The help's list of keys: one line per action offered, with all its keys, in the bindings' order."""
+    keys: List[Tuple[str, str]] = []
+    where = {}
+    for binding in bindings:
+        action = binding.action.removeprefix("app.")
+        if not binding.description or not offered(action):
+            continue
+        if action in where:  # one line per action, with all its keys
+            index = where[action]
+            keys[index] = (keys[index][0] + ", " + ", ".join(keys_of(binding.key)), keys[index][1])
+            continue
+        where[action] = len(keys)
+        keys.append((", ".join(keys_of(binding.key)), _(binding.description)))
+    keys.append(("0-9", _("type a PID to jump to it")))
+    return keys
+
+
+def palette_entries(bindings: Iterable[Tuple[object, object]], offered: Callable[[str], bool]) -> List[tuple]:
+    """The command palette's entries, (title, help, action, what answers it), each action once, with its
+    keys as they are typed; `bindings` are (binding, the node whose action it is)."""
+    entries, seen = [], set()
+    for binding, owner in bindings:
+        action = binding.action.removeprefix("app.")
+        if not binding.description or action in seen or not offered(action):
+            continue
+        seen.add(action)
+        typed = ", ".join(keys_of(binding.key))
+        entries.append((f"{_(binding.description)} ({typed})", _("Key: {keys}").format(keys=typed), action, owner))
+    return entries

@@ -1,6 +1,6 @@
 """The lab's screen: a lesson's processes (sessions view) beside what psxj audit says, the story below.
 
-Opened from the demo menu (psxj.tui.demo_menu) for a counterexample or the job-control lab. The
+Opened from the demo menu (psxj.tui.demo_menu, psxj.tui.demo.open_lab) for a counterexample or the job-control lab. The
 lesson (psxj.lab) runs in a worker thread, one beat per `n`: each beat may take a few seconds (it
 waits until /proc shows what it did), and the screen never waits for it. The table and the
 audit refresh every second from /proc. Esc ends the lab: everything it started is stopped,
@@ -220,7 +220,7 @@ class LabScreen(Screen):
         self.app.call_from_thread(self._show_processes, snapshot, records, focus, report)
 
     def _show_processes(self, snapshot, records, focus: Optional[int], report) -> None:
-        from psxj.views import ViewOptions, session_rows
+        from psxj.render.views import ViewOptions, session_rows
 
         if not self.is_mounted:
             return
@@ -242,7 +242,7 @@ class LabScreen(Screen):
                      Text("\n".join(lines), no_wrap=True, overflow="ellipsis"))
 
     def _audit(self, focus: Optional[int], report) -> Group:
-        from psxj.tui.screens import checklist_table
+        from psxj.tui.details import checklist_table
 
         if focus is None:
             return Group(Text(_text("audit_none"), style="dim"))
@@ -287,23 +287,3 @@ class LabScreen(Screen):
         if self.lab is not None and not self.lab.closed:
             with self._lab_lock:
                 self.lab.close()
-
-
-def open_lab(app, choice: str) -> None:
-    """Open the lab the demo menu offered: `skip:RULE`, `jobs` or `quiz`."""
-    rundir = getattr(app, "demo_rundir", None)
-    if choice.startswith("skip:"):
-        from psxj.lab.counterexamples import counterexample
-
-        rule = choice.split(":", 1)[1]
-        app.push_screen(LabScreen(lambda: counterexample(rule, rundir=rundir)))
-    elif choice == "jobs":
-        from psxj.lab.jobs import JobControlLab
-
-        app.push_screen(LabScreen(lambda: JobControlLab(rundir=rundir)))
-    elif choice == "quiz":
-        from psxj.lab.quiz import DemoQuiz
-        from psxj.tui.quiz_screen import QuizScreen
-
-        app.push_screen(QuizScreen(lambda: DemoQuiz(rundir=rundir)))
-

@@ -46,7 +46,7 @@ def start_interface(selection: Selection, load: Optional[str], delay: float, kee
             painted = None
     started = False
     try:
-        from psxj.tui.app import run_app
+        from psxj.tui.run import run_app
 
         started = True
         return run_app(selection=selection, load=load, delay=delay, keep_demo=keep_demo, reader=reader,

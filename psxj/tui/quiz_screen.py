@@ -16,9 +16,9 @@ from textual.binding import Binding
 from textual.widgets import Input, Static
 
 from psxj.errors import PsxjError, UsageError
+from psxj.escape import safe_text
 from psxj.i18n import N_, _
 from psxj.lab.quiz import Question
-from psxj.render.escape import safe_text
 from psxj.tui.lab_screen import _TEXT as _LAB_TEXT
 from psxj.tui.lab_screen import LabScreen
 from psxj.tui.wrapping import wrapped, wrapped_group

@@ -6,6 +6,7 @@ demo unless --allow-demo. Choices are not saved (the browser's user is not this 
 status line says where the server listens.
 
     python -m psxj.tui.served [--delay S] [--banner TEXT] [--allow-signals] [--allow-demo]
+Part of the interface (psxj.tui): the browser view (psxj.web) runs it as a program, never imports it.
 """
 
 from __future__ import annotations
@@ -13,9 +14,9 @@ from __future__ import annotations
 import argparse
 from typing import List, Optional
 
-from psxj.errors import add_language_argument
-from psxj.i18n import install
-from psxj.tui.app import DEMO_ACTIONS, SIGNAL_ACTIONS, PsxjApp, run_app
+from psxj.i18n import add_language_argument, install
+from psxj.tui.app import DEMO_ACTIONS, SIGNAL_ACTIONS, PsxjApp
+from psxj.tui.run import run_app
 
 
 class ServedApp(PsxjApp):

@@ -18,10 +18,10 @@ from textual.message import Message
 from textual.screen import Screen
 from textual.widgets import DataTable, Static
 
+from psxj.escape import safe_text
 from psxj.i18n import _
 from psxj.model import Snapshot
-from psxj.names import user_name
-from psxj.render.escape import safe_text
+from psxj.sources.names import user_name
 from psxj.tui.keys import bar_entries, key_bar
 
 

@@ -26,9 +26,9 @@ from textual.scroll_view import ScrollView
 from textual.strip import Strip
 
 from psxj.i18n import _
-from psxj.judge.kinds import DAEMON_LIKE, ORPHAN
+from psxj.judge.kinds import DAEMON_LIKE, ORPHAN, kind_of
 from psxj.model import ProcessRecord, Snapshot
-from psxj.views import GROUP_HEADER, PROCESS, SESSION_HEADER, Row, TableLayout, flags
+from psxj.render.views import GROUP_HEADER, PROCESS, SESSION_HEADER, Row, TableLayout, flags
 
 MARK_WIDTH = 2
 GONE = "gone"  # kind of the row that stands where the selected process was when it exited
@@ -85,6 +85,7 @@ class ProcessTable(ScrollView, can_focus=True):
         self._spans: List[Tuple[int, int, str]] = []
         self._text_cache: dict = {}    # row -> its text; rows are immutable
         self._styles: dict = {}        # component class -> rich style, for one paint
+        self._base: Optional[Style] = None   # the table's own style, for one paint
         self._widest: Optional[int] = None
 
     # data -----------------------------------------------------------------
@@ -306,7 +307,7 @@ class ProcessTable(ScrollView, can_focus=True):
         elif record.state in ("T", "t"):
             names.append("ptable--stopped")
         elif self.snapshot is not None:
-            kind = self.snapshot.kind_of(record).name
+            kind = kind_of(self.snapshot, record).name
             if kind in DAEMON_LIKE:
                 names.append("ptable--daemon")
             elif kind == ORPHAN:
@@ -331,13 +332,19 @@ class ProcessTable(ScrollView, can_focus=True):
         return style
 
     def render_lines(self, crop):
-        self._styles = {}  # look the component styles up once per paint, not once per line
-        return super().render_lines(crop)
+        # Look the styles up once per paint, not once per line: the table's own style is its ancestors'
+        # too (Textual walks every one, and the main screen's features are its ancestors).
+        self._styles = {}
+        self._base = self.rich_style
+        try:
+            return super().render_lines(crop)
+        finally:
+            self._base = None
 
     def render_line(self, y: int) -> Strip:
         width = self.size.width - self._scrollbar_width()
         avail = max(width - MARK_WIDTH, 0)
-        base = self.rich_style
+        base = self._base if self._base is not None else self.rich_style
         offset = self.h_offset
         if y == 0:
             style = base + self._style("ptable--header")

@@ -2,13 +2,15 @@
 
 `psxj --load DIR` on a recording (psxj.sources.recording) opens at its latest table; `[` and `]`
 step back and forward, `T` asks for a moment in the same words as `--at` (`03:00`, `-10m`, an ISO
-date), and the status line names the moment shown and which table of how many it is.
+date), and the status line names the moment shown and which table of how many it is. TimeTravel is
+which table is shown (the app's, as the table is); Travel, a feature of the main screen
+(psxj.tui.feature), has the keys.
 """
 
 from __future__ import annotations
 
 import time
-from typing import Optional
+from typing import List, Optional
 
 from rich.text import Text
 from textual.app import ComposeResult
@@ -17,7 +19,9 @@ from textual.containers import Vertical
 from textual.screen import ModalScreen
 from textual.widgets import Input, Label
 
+from psxj.errors import PsxjError
 from psxj.i18n import _
+from psxj.tui.feature import Feature, StatusPart
 
 
 class TimeTravel:
@@ -54,9 +58,61 @@ class TimeTravel:
                                                                     count=len(self.times))
 
 
+class Travel(Feature):
+    """The keys of a recording: [ and ] a table back and on, T to a moment. Offered only on a recording."""
+
+    BINDINGS = [
+        Binding("left_square_bracket", "time_step(-1)", "Step back", show=False),
+        Binding("right_square_bracket", "time_step(1)", "Step on", show=False),
+        Binding("T", "go_to_time", "Go to a time"),
+    ]
+
+    def action_time_step(self, step: int) -> None:
+        travel = self.app.time_travel
+        if travel.step(step):
+            self._show()
+        else:
+            self.app.notify(_("That is the recording's first table.") if step < 0 else
+                            _("That is the recording's latest table."))
+
+    def action_go_to_time(self) -> None:
+        travel = self.app.time_travel
+        if travel is None:
+            return
+
+        def chosen(text: Optional[str]) -> None:
+            if not text:
+                return
+            try:
+                travel.go(text)
+            except PsxjError as exc:
+                self.app.notify(str(exc), severity="error", title=_("No such time"))
+                return
+            self._show()
+
+        self.app.push_screen(GoToTimeScreen(), chosen)
+
+    def _show(self) -> None:
+        """The table time travel is at, shown as a loaded one (a process in both keeps the cursor)."""
+        self.post_message(self.ShowSnapshot(self.app.time_travel.snapshot()))
+
+    def status_parts(self) -> List[StatusPart]:
+        """Where the table comes from: the recording, at which table."""
+        travel = self.app.time_travel
+        if travel is None:
+            return []
+        return [StatusPart(0, "psxj  " + _("{path} {where}, read-only").format(path=travel.recording.path,
+                                                                               where=travel.describe()),
+                           travel.short())]
+
+
 class GoToTimeScreen(ModalScreen[Optional[str]]):
     """Ask for a moment, in --at's words."""
 
+    DEFAULT_CSS = """
+    GoToTimeScreen { align: center middle; }
+    #when { width: 46; max-width: 100%; }   /* the time dialog: its placeholder whole */
+    """
     BINDINGS = [Binding("escape", "dismiss(None)", "Cancel")]
 
     def compose(self) -> ComposeResult:

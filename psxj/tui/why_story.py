@@ -16,9 +16,9 @@ from rich.table import Table
 from rich.text import Text
 from textual.widgets import Static
 
+from psxj.escape import safe_text
 from psxj.i18n import _
 from psxj.model import ProcessRecord, Snapshot
-from psxj.render.escape import safe_text
 from psxj.render.whytext import KIND_WORDS, chain_text, label, value_text
 from psxj.tui.wrapping import wrapped
 
@@ -52,6 +52,7 @@ def story_table(why) -> Table:
 def explain_live(snapshot: Snapshot, record: ProcessRecord):
     """The story of `record`, judged on a copy of the live table (its own kinds, its own systemd)."""
     from psxj.judge.evidence import SystemLook
+    from psxj.judge.kinds import kinds_of
     from psxj.judge.why import explain
 
     copy = Snapshot(snapshot.records, source="live", taken_at=snapshot.taken_at, pid_width=snapshot.pid_width,
@@ -62,7 +63,7 @@ def explain_live(snapshot: Snapshot, record: ProcessRecord):
     try:
         return explain(copy, own, SystemLook(copy))
     finally:
-        source = getattr(getattr(getattr(copy.kinds, "judge", None), "_units", None), "source", None)
+        source = getattr(getattr(kinds_of(copy).judge, "_units", None), "source", None)
         if source is not None:
             source.close()
 

@@ -5,7 +5,7 @@ ellipsis; a Chinese sentence is one long word, so the help's meanings and the au
 most of their text (and outside tables Rich moves the whole sentence to the next line before folding
 it). `wrapped()` gives English text to Rich unchanged (the same layout as always) and text with wide
 characters to a small renderable that breaks at spaces or between any two wide characters, never
-before a closing mark nor after an opening one, measured in cells (psxj.render.cells).
+before a closing mark nor after an opening one, measured in cells (psxj.cells).
 """
 
 from __future__ import annotations
@@ -17,7 +17,7 @@ from rich.measure import Measurement
 from rich.style import StyleType
 from rich.text import Text
 
-from psxj.render.cells import cells, pieces, wrap
+from psxj.cells import cells, pieces, wrap
 
 
 class CellWrapped:

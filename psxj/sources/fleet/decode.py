@@ -5,17 +5,18 @@ Numbers must be integers in the kernel's ranges, times finite, texts strings of 
 texts come back raw (the kernel's bytes, surrogate-escaped) and are escaped on this side with this
 side's locale, exactly as /proc text is here. JSON is the only format read (never marshal or
 pickle, which are not safe against crafted data). A bad answer is a one-line error for that host.
+Part of the fleet source (psxj.sources.fleet); the remote audit's reports are read by psxj.judge.remote.
 """
 
 from __future__ import annotations
 
 import json
 import time
-from typing import Any, Dict, List, Optional, Protocol, Tuple
+from typing import Any, Dict, Optional, Protocol
 
+from psxj.escape import Escaper
 from psxj.i18n import N_, _
 from psxj.model import ProcessRecord, Snapshot
-from psxj.render.escape import Escaper
 from psxj.sources.checks import RANGES, epoch_seconds
 
 MAX_ANSWER = 64 * 1024 * 1024   # bytes of one answer: as much as --load reads
@@ -64,7 +65,7 @@ def raw_bytes(text: str) -> bytes:
         return text.encode("utf-8", "surrogatepass")
 
 
-def _integer(value: Any, field: str, optional: bool) -> Optional[int]:
+def checked_integer(value: Any, field: str, optional: bool) -> Optional[int]:
     if value is None and optional:
         return None
     if isinstance(value, bool) or not isinstance(value, int):
@@ -77,9 +78,9 @@ def _integer(value: Any, field: str, optional: bool) -> Optional[int]:
 
 def _checked(field: str, check: int, value: Any) -> Any:
     if check in (_INT, _OPT_INT):
-        return _integer(value, field, check == _OPT_INT)
+        return checked_integer(value, field, check == _OPT_INT)
     if check == _ID:  # -1: the status file had no such line (as the local reader keeps it)
-        return None if value in (None, -1) else _integer(value, _RANGE_OF[field], False)
+        return None if value in (None, -1) else checked_integer(value, _RANGE_OF[field], False)
     if check in (_TEXT, _OPT_TEXT):
         if value is None and check == _OPT_TEXT:
             return None
@@ -178,62 +179,11 @@ def ps_snapshot(text: str, host: str, escaper: Escaper, guard: Optional[DecodeGu
                     time_source=N_("this machine's clock, when the table arrived"))
 
 
-def _text(value: Any, escaper: Escaper, what: str, limit: int = 4096) -> str:
+def checked_text(value: Any, escaper: Escaper, what: str, limit: int = 4096) -> str:
     if not isinstance(value, str) or len(value) > limit:
         raise BadAnswer(_("{what} must be a string").format(what=what))
     return escaper.text(raw_bytes(value))
 
 
-def _optional_text(value: Any, escaper: Escaper, what: str) -> Optional[str]:
-    return None if value is None else _text(value, escaper, what)
-
-
-def audit_reports(data: bytes, escaper: Escaper) -> Tuple[List[int], list]:
-    """(PIDs the host does not have, psxj.judge.audit.Report of each audited process), every text
-    escaped here: evidence quotes paths and names that users of that host control."""
-    from psxj.judge.audit import Report, Verdict
-    from psxj.judge.kinds import KINDS, Kind
-    from psxj.judge.profiles import PROFILES
-    from psxj.judge.rules import RULES
-
-    answer = parse_answer(data)
-    missing = answer.get("missing")
-    if missing is not None:
-        if not isinstance(missing, list) or not all(isinstance(p, int) and not isinstance(p, bool) for p in missing):
-            raise BadAnswer(_("missing must be a list of PIDs"))
-        return [_integer(p, "pid", False) for p in missing], []
-    items = answer.get("reports")
-    if not isinstance(items, list):
-        raise BadAnswer(_("the answer has no list of reports"))
-    reports = []
-    for item in items:
-        if not isinstance(item, dict):
-            raise BadAnswer(_("a report must be an object"))
-        kind_name = item.get("kind")
-        if kind_name not in KINDS:
-            raise BadAnswer(_("a report's kind is not one psxj knows"))
-        reasons = item.get("kind_reasons")
-        if not isinstance(reasons, list) or len(reasons) > 20:
-            raise BadAnswer(_("kind_reasons must be a list"))
-        kind = Kind(kind_name, tuple(_text(r, escaper, "a reason") for r in reasons),
-                    _optional_text(item.get("supervisor"), escaper, "supervisor"),
-                    _optional_text(item.get("unit"), escaper, "unit"))
-        profile = item.get("profile")
-        if profile is not None and profile not in PROFILES:
-            raise BadAnswer(_("a report's profile is not one psxj knows"))
-        rules = item.get("rules")
-        if not isinstance(rules, list) or len(rules) > 100:
-            raise BadAnswer(_("rules must be a list"))
-        verdicts = []
-        for rule in rules:
-            if not isinstance(rule, dict) or rule.get("id") not in RULES or \
-                    rule.get("verdict") not in ("pass", "fail", "unknown", "n/a"):
-                raise BadAnswer(_("a rule's id or verdict is not one psxj knows"))
-            verdicts.append(Verdict(rule["id"], rule["verdict"], _text(rule.get("evidence"), escaper, "evidence")))
-        gone = item.get("gone")
-        if not isinstance(gone, bool):
-            raise BadAnswer(_("gone must be true or false"))
-        command = _text(item.get("command"), escaper, "command", MAX_TEXT)
-        reports.append(Report(_integer(item.get("pid"), "pid", False), command, kind, profile, gone,
-                              tuple(verdicts)))
-    return [], reports
+def checked_optional_text(value: Any, escaper: Escaper, what: str) -> Optional[str]:
+    return None if value is None else checked_text(value, escaper, what)

@@ -3,6 +3,7 @@
 A host name is handed to ssh, so it must never be taken for an option (`-oProxyCommand=...`)
 or carry anything but a destination: `name`, `user@name`, an address, `[v6]`, or
 `ssh://[user@]name[:port]`. Everything else is refused with the offending line named.
+Part of the fleet source (psxj.sources.fleet); the command line's --host options are psxj.commands.fleet.
 """
 
 from __future__ import annotations
@@ -23,7 +24,7 @@ _DESTINATION = re.compile(
 
 
 def check_host(text: str, where: str) -> str:
-    from psxj.select import shown
+    from psxj.escape import shown
 
     if not _DESTINATION.match(text):
         raise UsageError(_("{where}: not a host name: {text} (a name, user@name, an address or "

@@ -22,11 +22,11 @@ PACKAGE_ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.dirname(o
 
 # Sent to the other machine: each must import only the standard library and modules of this list.
 REMOTE_MODULES: Tuple[str, ...] = (
-    "psxj", "psxj.errors", "psxj.i18n", "psxj.model", "psxj.render", "psxj.render.cells", "psxj.render.escape",
+    "psxj", "psxj.errors", "psxj.i18n", "psxj.model", "psxj.cells", "psxj.escape",
     "psxj.sources", "psxj.sources.parallel", "psxj.sources.proc", "psxj.sources.ttynames",
     "psxj.sources.fleet", "psxj.sources.fleet.remote",
     "psxj.judge", "psxj.judge.audit", "psxj.judge.facts", "psxj.judge.kinds", "psxj.judge.locks",
-    "psxj.judge.profiles", "psxj.judge.rules",
+    "psxj.judge.profiles", "psxj.judge.rules", "psxj.judge.remote",
     # A host's own systemd and containers (jeepney is used there only if it is installed there).
     "psxj.judge.units", "psxj.judge.containers", "psxj.sources.systemd", "psxj.safefs",
 )
@@ -57,7 +57,7 @@ class _PsxjModules(importlib.abc.MetaPathFinder, importlib.abc.Loader):
         name = module.__spec__.name
         exec(compile(SOURCES[name][1], "<psxj>/" + name, "exec"), module.__dict__)
 sys.meta_path.insert(0, _PsxjModules())
-from psxj.sources.fleet.remote import serve
+from psxj.judge.remote import serve
 sys.exit(serve())
 '''
 

@@ -22,9 +22,9 @@ import time
 from concurrent.futures import ThreadPoolExecutor
 from typing import Dict, List, NamedTuple, Optional
 
+from psxj.escape import Escaper, safe_text
 from psxj.i18n import _
 from psxj.model import FleetSnapshot, Snapshot
-from psxj.render.escape import Escaper, safe_text
 from psxj.sources.fleet.budget import FleetMemory, table_cost
 from psxj.sources.fleet.decode import BadAnswer, ps_snapshot, table_snapshot
 from psxj.sources.fleet.ssh import FAILED, TIMEOUT, Answer, HostError, HostSession, ssh_command

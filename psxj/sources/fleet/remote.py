@@ -2,7 +2,7 @@
 
 Answers requests on stdin, one per line, until stdin closes:
     table          -> the table, read with psxj's own /proc reader (psxj.sources.proc)
-    audit {json}   -> the daemon audit of some PIDs or of every daemon-like process
+    WORD {json}    -> what a request given to serve() answers: the judge's `audit` (psxj.judge.remote)
 Each answer is `LENGTH\\n` then that many bytes of JSON. Text goes back raw (bytes as
 surrogate-escaped strings): the machine that asked escapes it, and trusts nothing said here.
 """
@@ -12,6 +12,9 @@ from __future__ import annotations
 import json
 import sys
 import time
+from typing import Callable, Dict, Optional
+
+Requests = Dict[bytes, Callable[[dict], dict]]   # a request word -> what answers its JSON argument
 
 HELLO = b"PSXJ-FLEET 1\n"
 
@@ -43,35 +46,18 @@ def table() -> dict:
             "rows": rows}
 
 
-def audit(request: dict) -> dict:
-    """The audit of `pids` (or, with `all`, of every daemon-like process), as `psxj audit` runs it."""
-    from psxj.judge.audit import SystemFacts, audit_process
-    from psxj.sources.proc import read_snapshot
-
-    snapshot = read_snapshot()
-    pids = [p for p in request.get("pids", []) if isinstance(p, int)]
-    missing = [p for p in pids if snapshot.get(p) is None]
-    if missing:
-        return {"missing": missing}
-    records = [snapshot.get(p) for p in pids] if pids else [r for r in snapshot.records if snapshot.daemon_like(r)]
-    system = SystemFacts(snapshot)
-    reports = []
-    for record in records:
-        report = audit_process(snapshot, record, system, request.get("profile"))
-        reports.append(dict(report.as_json(), command=report.command))
-    return {"reports": reports}
-
-
-def answer(line: bytes) -> dict:
+def answer(line: bytes, requests: Optional[Requests] = None) -> dict:
     word, _, rest = line.strip().partition(b" ")
     if word == b"table":
         return table()
-    if word == b"audit":
-        return audit(json.loads(rest.decode("ascii")))
+    handler = (requests or {}).get(word)
+    if handler is not None:
+        return handler(json.loads(rest.decode("ascii")))
     return {"error": "unknown request"}
 
 
-def serve() -> int:
+def serve(requests: Optional[Requests] = None) -> int:
+    """Answer `table` and the given requests until stdin closes."""
     stdin, stdout = sys.stdin.buffer, sys.stdout.buffer
     stdout.write(HELLO)
     stdout.flush()
@@ -80,7 +66,7 @@ def serve() -> int:
         if not line:
             return 0
         try:
-            reply = answer(line)
+            reply = answer(line, requests)
         except Exception as exc:  # said to the asking side, which shows it escaped; never a hang
             reply = {"error": f"{type(exc).__name__}: {exc}"}
         data = json.dumps(reply, separators=(",", ":"), ensure_ascii=True).encode("ascii")

@@ -11,6 +11,7 @@ taken for an option.
 The remote command starts python3 with psxj's bootstrap (payload.py); where there is no python3
 it prints why and runs `ps -axj`. The session stays open: each refresh is one request line and
 one answer, with no new connection, no new remote process.
+Part of the fleet source (psxj.sources.fleet).
 """
 
 from __future__ import annotations
@@ -20,8 +21,8 @@ import os
 import shutil
 from typing import List, NamedTuple, Optional, Tuple
 
+from psxj.escape import safe_text
 from psxj.i18n import N_, _
-from psxj.render.escape import safe_text
 from psxj.sources.fleet.budget import FleetMemory
 from psxj.sources.fleet.decode import MAX_ANSWER
 from psxj.sources.fleet.payload import BOOTSTRAP, program

@@ -2,6 +2,7 @@
 
 Exit status: 0 when every audited process passes every rule psxj could check (unknown
 does not fail), 1 otherwise or when a PID does not exist, 2 for a usage error.
+A subcommand of the command line (psxj.commands); the judgement is psxj.judge.audit's.
 """
 
 from __future__ import annotations
@@ -10,19 +11,24 @@ import argparse
 import contextlib
 import json
 import sys
-from typing import List
+from typing import List, Optional
 
-from psxj.errors import OneLineParser, PsxjError, UsageError
-from psxj.i18n import _, untranslated
+from psxj.commands.parsing import command_parser
+from psxj.errors import PsxjError, UsageError
+from psxj.i18n import N_, _, untranslated
 from psxj.judge.audit import RULE_HELP, audit_all, exited_report, format_report, summary_line
+from psxj.judge.kinds import daemon_like
 from psxj.judge.profiles import PROFILES, RULES_OF
 
+SUMMARY = N_("check processes against the daemon rules, with evidence")
 
-def build_parser() -> argparse.ArgumentParser:
+
+def build_parser(commands: Optional[argparse._SubParsersAction] = None) -> argparse.ArgumentParser:
+    """This command's parser: alone, or a branch of the tree (psxj.commands.main.build_parser)."""
     rules = "\n".join(f"  {rule_id:19} {_(text)}" for rule_id, text in RULE_HELP.items())
     profiles = "\n".join(f"  {name:10} {', '.join(RULES_OF[name])}" for name in PROFILES)
-    parser = OneLineParser(
-        prog="psxj audit", formatter_class=argparse.RawDescriptionHelpFormatter,
+    parser = command_parser(
+        commands, "audit", _(SUMMARY), formatter_class=argparse.RawDescriptionHelpFormatter,
         description=_("Check processes against the daemon rules that fit them, with the evidence read from /proc. "
                       "The profile follows the process's kind: classic (the tutorial's rules) for daemons, orphans "
                       "and jobs; new-style (systemd's daemon(7)) for supervised services; container for PID 1."),
@@ -36,7 +42,7 @@ def build_parser() -> argparse.ArgumentParser:
                         help=_("audit every daemon-like process (init, container-init, service, daemon)"))
     parser.add_argument("--profile", choices=PROFILES, help=_("judge by this standard instead of the kind's"))
     parser.add_argument("--json", action="store_true", help=_("print the verdicts as JSON"))
-    from psxj.fleet_cli import add_fleet_arguments
+    from psxj.commands.fleet import add_fleet_arguments
 
     add_fleet_arguments(parser, audit=True)
     return parser
@@ -44,7 +50,8 @@ def build_parser() -> argparse.ArgumentParser:
 
 def _pid(text: str) -> int:
     """A PID as ps's -p reads it (decimal, 0x hex, 0 octal; 1 .. 2^31-1)."""
-    from psxj.select import shown, strtoul
+    from psxj.escape import shown
+    from psxj.select import strtoul
 
     value = strtoul(text)
     if value is None or not 1 <= value <= 0x7FFFFFFF:
@@ -66,7 +73,7 @@ def main(argv: List[str]) -> int:
         raise UsageError(_("audit: give PIDs or --all, not both"))
     pids = [_pid(p) for p in args.pids]
     if args.host is not None:  # psxj's audit code runs there (sent over SSH), the reports come back
-        from psxj.fleet_cli import audit_on_host
+        from psxj.commands.fleet import audit_on_host
 
         return _print_reports(args, audit_on_host(args, pids))
     if args.ssh_config is not None:
@@ -82,7 +89,7 @@ def main(argv: List[str]) -> int:
     # --json is machine output: kind reasons and evidence in English, whatever the language.
     with untranslated() if args.json else contextlib.nullcontext():
         records = [snapshot.get(pid) for pid in pids if pid not in missing] if pids else \
-            [r for r in snapshot.records if snapshot.daemon_like(r)]
+            [r for r in snapshot.records if daemon_like(snapshot, r)]
         reports = audit_all(snapshot, records, args.profile)
     if missing:  # audited what is still there; what has exited is named, in the order asked
         by_pid = {report.pid: report for report in reports}

@@ -12,6 +12,8 @@ a process by (PID, start time) and proves it before any signal:
 
 Where pidfds are missing, psutil compares the creation time just before signalling: a narrow
 race remains there, and the message says the check was weaker.
+Part of the acts (psxj.act): above the sources, whose /proc readers it uses; the demo, the lab and the
+interface prove a process here before they signal it.
 """
 
 from __future__ import annotations

@@ -1,6 +1,6 @@
 """Everything psxj can tell about one process, with what each field means.
 
-The detail view and `--json` consumers read this; it never imports Textual. Facts
+Part of the views (psxj.render): the detail view (psxj.tui.details) and the help show it. Facts
 come from the record and, for a live process, from psutil; a fact the user may not
 read says so instead of being left out or guessed.
 """
@@ -10,11 +10,12 @@ from __future__ import annotations
 import datetime
 from typing import Callable, List, NamedTuple, Optional
 
+from psxj.escape import safe_text
 from psxj.i18n import N_, _
+from psxj.judge.kinds import kind_of
 from psxj.model import ProcessRecord, Snapshot
-from psxj.names import group_name, user_name
-from psxj.render.escape import safe_text
 from psxj.render.psformat import format_time
+from psxj.sources.names import group_name, user_name
 
 NOT_READABLE = N_("not readable (permission denied)")
 
@@ -165,7 +166,7 @@ def process_facts(snapshot: Snapshot, record: ProcessRecord) -> List[Fact]:
         Fact(_("name"), r.comm, _("the kernel's 15-byte command name (comm)")),
         Fact(_("kernel thread"), _("yes") if r.kernel_thread else _("no"),
              _("PF_KTHREAD: a worker of the kernel itself")),
-        *_kind_facts(snapshot.kind_of(r)),
+        *_kind_facts(kind_of(snapshot, r)),
         Fact(_("nice"), _("unknown") if r.nice is None else str(r.nice),
              _("scheduling niceness, -20 (greedy) to 19")),
         Fact(_("threads"), _("unknown") if r.threads is None else str(r.threads)),

@@ -1,4 +1,4 @@
-"""The command line: arguments become a source, a selection and a view.
+"""The default command, `psxj [SELECTORS]`: arguments become a source, a selection and a view.
 
     psxj [SELECTORS] [--print | --json | --csv] [--load FILE [--at TIME]] [--delay SECONDS]
     psxj --host HOST[,HOST...] [--hosts-file FILE] [--host-timeout S] [--ssh-config FILE] [SELECTORS] [...]
@@ -12,6 +12,9 @@
 On a terminal psxj starts the interface; into a pipe, or with --print, it prints the
 table as `ps -axj` does. Errors are one line on stderr: status 2 for usage errors,
 1 for everything else that went wrong, as for a selector that matched nothing.
+
+Part of the command line (psxj.commands): its parser is the root of the whole tree
+(psxj.commands.main.build_parser), the subcommands' parsers hang below it.
 """
 
 from __future__ import annotations
@@ -20,12 +23,13 @@ import argparse
 import contextlib
 import os
 import sys
-from typing import List, Optional, Union
+from typing import List, Union
 
 from psxj import __version__
-from psxj.errors import OneLineParser, PsxjError, UsageError, finite_seconds
-from psxj.fleet_cli import add_fleet_arguments, hosts_of
-from psxj.i18n import _, install, language_from_argv, untranslated
+from psxj.commands.fleet import add_fleet_arguments, hosts_of
+from psxj.commands.parsing import OneLineParser, refresh_delay
+from psxj.errors import UsageError
+from psxj.i18n import _, untranslated
 from psxj.select import add_selector_arguments, selection_from_arguments
 
 
@@ -36,7 +40,8 @@ def build_parser() -> argparse.ArgumentParser:
                       "session, controlling terminal, foreground group, state."),
         epilog=_("Subcommands: `psxj record DIR` records the table over time; `psxj diff A B` compares "
                  "two tables; `psxj audit PID...` checks processes against the daemon rules; `psxj events` logs "
-                 "fork, exec, setsid and exit as they happen; `psxj demo start|stop|...|jobs|quiz` runs the "
+                 "fork, exec, setsid and exit as they happen; `psxj why TARGET` tells why a process, a port's "
+                 "listener or a file's holder runs; `psxj demo start|stop|...|jobs|quiz` runs the "
                  "teaching daemon and its lab; `psxj serve` runs the interface in a web browser. "
                  "Exit status: 0 ok, 1 nothing matched or bad data, 2 usage error."),
     )
@@ -51,7 +56,7 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--at", metavar="TIME",
                         help=_("with --load of a recording: the table as it was at TIME (2024-05-01T03:00[Z], "
                                "HH:MM[:SS] today, or -10m before the last table)"))
-    parser.add_argument("--delay", metavar="SECONDS", type=_delay, default=2.0,
+    parser.add_argument("--delay", metavar="SECONDS", type=refresh_delay, default=2.0,
                         help=_("refresh interval of the interface (default 2)"))
     parser.add_argument("--no-events", action="store_true",
                         help=_("in the interface, do not listen to fork/exec/setsid/exit events"))
@@ -61,10 +66,6 @@ def build_parser() -> argparse.ArgumentParser:
                         help=_("show psxj's version and exit"))
     add_fleet_arguments(parser)
     return parser
-
-
-def _delay(text: str) -> float:
-    return finite_seconds(text, 3600, 0.1, quote=True)
 
 
 def _write(text: Union[str, bytes]) -> None:
@@ -87,8 +88,9 @@ def run_table(argv: List[str]) -> int:
             raise UsageError(_("--at works with --print, --json or --csv; the interface opens a recording "
                                "at its latest table"))
         if hosts:
-            from psxj.fleet_cli import fleet_reader
-            from psxj.tui.app import LOCAL_ONLY, run_app
+            from psxj.commands.fleet import fleet_reader
+            from psxj.tui.app import LOCAL_ONLY
+            from psxj.tui.run import run_app
 
             return run_app(selection=selection, delay=args.delay, reader=fleet_reader(args, hosts),
                            refused_actions=LOCAL_ONLY, events=False)  # this machine's events: not theirs
@@ -96,12 +98,12 @@ def run_table(argv: List[str]) -> int:
 
         return start_interface(selection, args.load, args.delay, args.keep_demo, events=not args.no_events)
 
-    from psxj.render.escape import Escaper
+    from psxj.escape import Escaper
 
     escaper = Escaper.for_environment()
     failed_hosts = False
     if hosts:
-        from psxj.fleet_cli import fleet_reader, report_failures
+        from psxj.commands.fleet import fleet_reader, report_failures
 
         reader = fleet_reader(args, hosts, patience=None)
         try:
@@ -110,7 +112,7 @@ def run_table(argv: List[str]) -> int:
             reader.close()
         failed_hosts = report_failures(snapshot)
     elif args.load is None and os.path.exists("/proc/self/stat"):
-        from psxj import live_output  # every core reads, selects and formats
+        from psxj.commands import live_output  # every core reads, selects and formats
 
         if args.json or args.csv:
             with untranslated():  # machine output: kinds judged for --kind are the ones printed, in English
@@ -133,7 +135,7 @@ def run_table(argv: List[str]) -> int:
     with untranslated() if args.json or args.csv else contextlib.nullcontext():
         records = selection.apply(snapshot.records, snapshot)
     if args.load is not None and selection:
-        from psxj.render.escape import safe_text
+        from psxj.escape import safe_text
         from psxj.select import unanswerable
 
         for note in unanswerable(selection, snapshot.records):
@@ -149,56 +151,3 @@ def run_table(argv: List[str]) -> int:
         lines = render_lines(snapshot, records, screen_columns(), escaper, with_host=many_hosts)
         _write("\n".join(lines) + "\n")
     return 1 if selection and not records or failed_hosts else 0
-
-
-def main(argv: Optional[List[str]] = None) -> int:
-    argv = sys.argv[1:] if argv is None else argv
-    try:
-        # The language first: every parser's help and every message after this speaks it.
-        language, problem, argv = language_from_argv(argv)
-        install(None if problem else language)
-        if problem:
-            raise UsageError(_("--lang: expected en (English) or zh (简体中文), not {value}").format(
-                value=repr(language)[:40]) if language is not None else _("--lang: expected en or zh"))
-        if argv[:1] == ["audit"]:
-            from psxj.judge.audit_cli import main as audit_main
-
-            return audit_main(argv[1:])
-        if argv[:1] == ["events"]:
-            from psxj.events_cli import main as events_main
-
-            return events_main(argv[1:])
-        if argv[:1] == ["record"]:
-            from psxj.record_cli import main as record_main
-
-            return record_main(argv[1:])
-        if argv[:1] == ["diff"]:
-            from psxj.diff_cli import main as diff_main
-
-            return diff_main(argv[1:])
-        if argv[:1] == ["serve"]:
-            from psxj.serve_cli import main as serve_main
-
-            return serve_main(argv[1:])
-        if argv[:1] == ["why"]:
-            from psxj.why_cli import main as why_main
-
-            return why_main(argv[1:])
-        if argv[:1] == ["demo"]:
-            from psxj.demo.control import main as demo_main
-
-            return demo_main(argv[1:])
-        return run_table(argv)
-    except PsxjError as exc:
-        from psxj.render.escape import safe_text
-
-        # Messages quote arguments, file names and file contents: escaped, and one line always.
-        print(f"psxj: {safe_text(str(exc))}", file=sys.stderr)
-        return exc.status
-    except KeyboardInterrupt:
-        return 130
-    except BrokenPipeError:
-        # The reader went away (psxj | head): stop quietly, as ps does.
-        devnull = os.open(os.devnull, os.O_WRONLY)
-        os.dup2(devnull, sys.stdout.fileno())
-        return 0

@@ -1,9 +1,9 @@
 """The lab on the command line: `psxj demo start --skip RULE`, `psxj demo jobs`, `psxj demo quiz`.
 
 A view of psxj.lab: each beat of a lesson is printed as it happens, with the lab's processes as
-the sessions view shows them (psxj.views.session_rows, ps -j columns). psxj.demo.control's
-`demo` command hands these over. Everything the lab started is stopped before the command
-returns, also on Ctrl-C, SIGTERM or SIGHUP.
+the sessions view shows them (psxj.render.views.session_rows, ps -j columns). The `demo` command
+(psxj.commands.demo) hands these over. Everything the lab started is stopped before the command
+returns, also on Ctrl-C, SIGTERM or SIGHUP. Part of the command line (psxj.commands).
 """
 
 from __future__ import annotations
@@ -40,7 +40,7 @@ _RETRIES = 3   # a mistyped answer is asked again this often before the quiz giv
 
 
 def _wrapped(text: str, indent: str) -> List[str]:
-    from psxj.render.cells import wrap
+    from psxj.cells import wrap
 
     return wrap(text, _WIDTH, indent)  # by cells: a Chinese explanation has no spaces to break at
 
@@ -59,10 +59,10 @@ def beat_lines(number: int, beat: Beat) -> List[str]:
 
 def table_lines(lab: Lab) -> List[str]:
     """The lab's processes in the sessions view: each session, its groups, their processes."""
-    from psxj.render.escape import Escaper
+    from psxj.escape import Escaper
     from psxj.render.psformat import Layout, columns
+    from psxj.render.views import PROCESS, ViewOptions, session_rows
     from psxj.sources.proc import read_snapshot
-    from psxj.views import PROCESS, ViewOptions, session_rows
 
     snapshot = read_snapshot()
     records = lab.shown_records(snapshot)

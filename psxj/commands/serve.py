@@ -6,11 +6,12 @@
 127.0.0.1 is reachable by every user of this machine, and by the web pages any of their browsers
 opens; textual-serve has no authentication. So each run makes a secret and prints, once, on stderr,
 the one URL that carries it; the server refuses any request without it, or whose Host or Origin is
-not its own (psxj.serve_guard), and runs at most --max-sessions interfaces at once (psxj.serve_web).
+not its own (psxj.web.guard), and runs at most --max-sessions interfaces at once (psxj.web.server).
 The secret is never in a command line (ps shows those to everyone) nor in a log. Signals and the
 demo stay off in the browser unless started with --allow-signals or --allow-demo, which need the
 secret; the interface's choices (theme, columns) are never saved from a browser. Each browser
 connection starts its own interface (psxj.tui.served) in an isolated child Python.
+A subcommand of the command line (psxj.commands); the browser view itself is psxj.web.
 """
 
 from __future__ import annotations
@@ -20,15 +21,22 @@ import ipaddress
 import shlex
 import socket
 import sys
-from typing import List
+from typing import List, Optional
 
-from psxj.errors import PsxjError, UsageError, add_language_argument, cell_wrapping
-from psxj.i18n import _, current
+from psxj.commands.parsing import OneLineParser, command_parser, refresh_delay
+from psxj.errors import PsxjError, UsageError
+from psxj.i18n import N_, _, add_language_argument, current
 
 DEFAULT_SESSIONS = 4
+SUMMARY = N_("the interface in a web browser, for whoever has its secret URL")
 
 
-class _Parser(argparse.ArgumentParser):
+class _Parser(OneLineParser):
+    """serve's own: its --lang comes last in its help, and its usage errors say `serve:` in their own words."""
+
+    def add_language_option(self) -> None:
+        pass   # build_parser adds it after the others
+
     def error(self, message: str):
         raise UsageError(_("serve: {message} (see psxj serve --help)").format(message=message))
 
@@ -45,11 +53,12 @@ def _sessions(text: str) -> int:
     return int(text)
 
 
-def build_parser() -> argparse.ArgumentParser:
-    parser = _Parser(prog="psxj serve", formatter_class=cell_wrapping(argparse.HelpFormatter),
-                     description=_("Serve the interface to a web browser (textual-serve). psxj prints one URL "
-                                   "with a secret made for this run: it is the password. Keep it on 127.0.0.1 "
-                                   "and reach it from elsewhere through `ssh -L`."))
+def build_parser(commands: Optional[argparse._SubParsersAction] = None) -> argparse.ArgumentParser:
+    """This command's parser: alone, or a branch of the tree (psxj.commands.main.build_parser)."""
+    parser = command_parser(commands, "serve", _(SUMMARY), parser_class=_Parser,
+                            description=_("Serve the interface to a web browser (textual-serve). psxj prints "
+                                          "one URL with a secret made for this run: it is the password. Keep it "
+                                          "on 127.0.0.1 and reach it from elsewhere through `ssh -L`."))
     parser.add_argument("--host", default="127.0.0.1", help=_("address to listen on (default 127.0.0.1, this "
                                                               "machine only; anything else sends the secret "
                                                               "over the network unencrypted)"))
@@ -111,10 +120,8 @@ def own_names(host: str) -> List[str]:
 
 def main(argv: List[str]) -> int:
     args = build_parser().parse_args(argv)
-    from psxj.cli import _delay
-
     try:
-        _delay(args.delay)
+        refresh_delay(args.delay)
     except argparse.ArgumentTypeError as exc:
         raise UsageError(_("serve: --delay: {exc}").format(exc=exc)) from None
     loopback = loopback_only(args.host)
@@ -123,10 +130,10 @@ def main(argv: List[str]) -> int:
     if args.no_secret and not loopback:
         raise UsageError(_("serve: --no-secret only on 127.0.0.1: elsewhere anyone on the network would get in"))
     try:
-        from psxj.serve_web import GuardedServer
+        from psxj.web.server import GuardedServer
     except ImportError:
         raise PsxjError(_("serve needs textual-serve: pip install 'psxj[serve]'")) from None
-    from psxj.serve_guard import Guard, new_secret
+    from psxj.web.guard import Guard, new_secret
 
     secret = None if args.no_secret else new_secret()
     where = f"{args.host}:{args.port}"

@@ -3,7 +3,8 @@
     psxj record DIR [--interval S] [--max-size SIZE] [--count N] [SELECTORS]
 
 Runs until interrupted (Ctrl-C, SIGTERM, SIGHUP), or for --count tables. Selectors
-restrict what is recorded, as they restrict the table.
+restrict what is recorded, as they restrict the table. A subcommand of the command line
+(psxj.commands); the recording's format is psxj.sources.recording's.
 """
 
 from __future__ import annotations
@@ -13,17 +14,21 @@ import signal
 import time
 from typing import Callable, List, Optional
 
-from psxj.errors import OneLineParser, PsxjError, finite_seconds
-from psxj.i18n import _
+from psxj.commands.parsing import command_parser
+from psxj.errors import PsxjError, finite_seconds
+from psxj.i18n import N_, _
 from psxj.select import Selection, add_selector_arguments, selection_from_arguments
 from psxj.sources.recording import RecordWriter, parse_size
 
+SUMMARY = N_("record the table over time, into a directory")
 
-def build_parser() -> argparse.ArgumentParser:
-    parser = OneLineParser(prog="psxj record", description=_("Record the process table over time: keyframes plus "
-                                                             "changes, append-only, readable after a crash. Read "
-                                                             "it back with psxj --load DIR [--at TIME] or psxj "
-                                                             "diff DIR@TIME DIR@TIME."))
+
+def build_parser(commands: Optional[argparse._SubParsersAction] = None) -> argparse.ArgumentParser:
+    """This command's parser: alone, or a branch of the tree (psxj.commands.main.build_parser)."""
+    parser = command_parser(commands, "record", _(SUMMARY),
+                            description=_("Record the process table over time: keyframes plus changes, "
+                                          "append-only, readable after a crash. Read it back with psxj --load "
+                                          "DIR [--at TIME] or psxj diff DIR@TIME DIR@TIME."))
     parser.add_argument("path", metavar="DIR", help=_("the recording: a directory psxj makes (mode 0700)"))
     parser.add_argument("--interval", metavar="S", type=lambda text: finite_seconds(text, 86400, 0.1), default=2.0,
                         help=_("seconds between tables (default 2)"))

@@ -1,8 +1,9 @@
 """Sending a signal to the process a row showed, and never to a process that reused its PID.
 
-The proof is psxj.identity's: a pidfd opened first, the start time compared with the row's,
+The proof is psxj.act.identity's: a pidfd opened first, the start time compared with the row's,
 the signal sent through the pidfd. Elsewhere (no /proc, no pidfd) psutil compares the start
 time just before it signals.
+Part of the acts (psxj.act); the interface's signal dialog (psxj.tui.signals) sends through here.
 """
 
 from __future__ import annotations
@@ -10,8 +11,8 @@ from __future__ import annotations
 import os
 import signal
 
+from psxj.act.identity import NotThatProcess, ProvenProcess
 from psxj.i18n import N_, _
-from psxj.identity import NotThatProcess, ProvenProcess
 from psxj.model import ProcessRecord
 
 # The interface's menu, SIGTERM first (preselected), with what each does, in plain words.

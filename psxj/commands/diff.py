@@ -4,6 +4,7 @@
 
 A and B are any tables --load reads (ps text, psxj JSON or CSV, a recording's latest
 table), or a recording at a moment: `DIR@03:00`, `DIR@2024-05-01T03:00Z`, `DIR@-10m`.
+A subcommand of the command line (psxj.commands); the comparison itself is psxj.render.diff.
 """
 
 from __future__ import annotations
@@ -11,22 +12,26 @@ from __future__ import annotations
 import argparse
 import os
 import sys
-from typing import List, Tuple
+from typing import List, Optional, Tuple
 
-from psxj.errors import OneLineParser, PsxjError, UsageError
-from psxj.i18n import _
+from psxj.commands.parsing import command_parser
+from psxj.errors import PsxjError, UsageError
+from psxj.escape import Escaper, safe_text
+from psxj.i18n import N_, _
 from psxj.model import Snapshot
-from psxj.render.escape import Escaper, safe_text
 from psxj.select import add_selector_arguments, selection_from_arguments
 
+SUMMARY = N_("compare two tables: what appeared, vanished and changed")
 
-def build_parser() -> argparse.ArgumentParser:
-    parser = OneLineParser(prog="psxj diff", description=_("Compare two process tables: what appeared, what "
-                                                           "vanished, and which columns changed (SID 1435 -> "
-                                                           "9119). A table is a file --load reads, or a "
-                                                           "recording at a time: DIR@03:00, "
-                                                           "DIR@2024-05-01T03:00Z, DIR@-10m (before its last "
-                                                           "table)."))
+
+def build_parser(commands: Optional[argparse._SubParsersAction] = None) -> argparse.ArgumentParser:
+    """This command's parser: alone, or a branch of the tree (psxj.commands.main.build_parser)."""
+    parser = command_parser(commands, "diff", _(SUMMARY), description=_("Compare two process tables: what appeared, "
+                                                                        "what vanished, and which columns changed "
+                                                                        "(SID 1435 -> 9119). A table is a file "
+                                                                        "--load reads, or a recording at a time: "
+                                                                        "DIR@03:00, DIR@2024-05-01T03:00Z, DIR@-10m "
+                                                                        "(before its last table)."))
     parser.add_argument("before", metavar="A")
     parser.add_argument("after", metavar="B")
     parser.add_argument("--json", action="store_true", help=_("print the differences as JSON"))

@@ -7,7 +7,7 @@ keeps what it does well, the WebSocket handler and the interface it runs (AppSer
 replaces the rest:
 
 - every route is under the run's secret, and a middleware refuses, before any handler runs, a
-  request whose Host, Origin or secret psxj.serve_guard.Guard refuses;
+  request whose Host, Origin or secret psxj.web.guard.Guard refuses;
 - at most `max_sessions` interfaces at once (each is a root psxj of about 55 MiB): the next one is
   told so in its terminal and closed;
 - psxj's own page: textual-serve's terminal script and the font it ships, nothing from elsewhere,
@@ -27,7 +27,7 @@ from aiohttp import web
 from textual_serve.server import Server
 
 from psxj.i18n import _, current
-from psxj.serve_guard import Guard
+from psxj.web.guard import Guard
 
 # The files of textual-serve's static folder the page uses: no other path is served.
 STATIC = {

@@ -1,6 +1,6 @@
 """--print, --json and --csv of the processes running now, on every usable core.
 
-The command line's path for a live table on Linux (cli.run_table calls it). Reading /proc is
+The command line's path for a live table on Linux (psxj.commands.table.run_table calls it). Reading /proc is
 most of the work, and what follows is per row too, so both are shared among forked workers
 (psxj.sources.parallel); this process only puts the rows in PID order and writes them:
 
@@ -17,8 +17,8 @@ from __future__ import annotations
 
 from typing import List, Optional, Sequence, Tuple
 
+from psxj.escape import Escaper
 from psxj.model import ProcessRecord, Snapshot
-from psxj.render.escape import Escaper
 from psxj.select import Selection
 from psxj.sources.parallel import map_shares, worker_count
 from psxj.sources.proc import ProcReader, list_pids, pid_digits, read_records, with_cgroups
@@ -80,6 +80,7 @@ def exported(selection: Selection, escaper: Escaper, as_json: bool) -> Tuple[str
     and adds each row's tail (SplicedRows)."""
     from psxj.errors import PsxjError
     from psxj.i18n import _
+    from psxj.judge.kinds import kind_of
     from psxj.render.export import SplicedRows
 
     writer = SplicedRows(as_json)
@@ -99,8 +100,8 @@ def exported(selection: Selection, escaper: Escaper, as_json: bool) -> Tuple[str
         heads = {r.pid: head for r, head in pairs}
         snapshot = Snapshot([r for r, _ in pairs], source="live", pid_width=pid_digits())
         records = selection.apply(snapshot.records, snapshot)
-        kind_of, tail = snapshot.kind_of, writer.tail
-        rows = [heads[r.pid] + tail(kind_of(r), r.cgroup) for r in records]
+        tail = writer.tail
+        rows = [heads[r.pid] + tail(kind_of(snapshot, r), r.cgroup) for r in records]
     except ValueError:  # the live reader checks every number; this is the last guard, never a traceback
         raise PsxjError(_("cannot write JSON: a number is not finite")) from None
     return writer.document(rows), len(records)

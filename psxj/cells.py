@@ -1,8 +1,8 @@
 """Text measured in terminal cells, not characters: a Chinese character takes two.
 
-Part of the view, for text psxj writes itself (messages in either language): the first frame, the
+Part of the foundation, for text psxj writes itself (messages in either language): the first frame, the
 lab's lines on the command line, --help, and the interface's Chinese text (psxj.tui.wrapping), which
-Rich would break only at spaces. Process names and arguments are cut by psxj.render.escape, which
+Rich would break only at spaces. Process names and arguments are cut by psxj.escape, which
 follows ps. Standard library only: the audit's text report (psxj.judge.audit) pads with it too.
 """
 

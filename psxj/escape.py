@@ -1,7 +1,8 @@
 """How procps-ng 4.0 turns untrusted process names and arguments into printable text.
 
-Part of the view: every name or argument psxj prints passes through here, so no
-control character from a process ever reaches a terminal raw.
+Part of the foundation, because every layer escapes: the sources as they read (a record's COMMAND
+is escaped already), the errors that quote a user's words, and every view. Every name or argument
+psxj prints passes through here, so no control character from a process ever reaches a terminal raw.
 
 procps escapes in two passes, and psxj reproduces both byte for byte:
 
@@ -261,3 +262,10 @@ def safe_text(data: bytes | str) -> str:
     paths from /proc, names from files. The same escaping as COMMAND, so no control byte
     (ESC, BEL, CSI, OSC) from a process, a file or an argument ever reaches a terminal."""
     return default_escaper().text(data)
+
+
+def shown(item: str) -> str:
+    """A user's word (a list item, a host name), quoted for an error message: escaped and cut, so a
+    hostile or huge argument can neither drive the terminal nor flood it."""
+    text = safe_text(item)
+    return repr(text if len(text) <= 40 else text[:37] + "...")

@@ -6,7 +6,7 @@ gives no events (a container, an old kernel) it says so once on stderr and polls
 polled event with `~`.
 
 Exit status: 0 after --duration or at the end of input, 130 on Ctrl-C, 143 on SIGTERM, 1 when
---follow names no process, 2 for a usage error.
+--follow names no process, 2 for a usage error. A subcommand of the command line (psxj.commands).
 """
 
 from __future__ import annotations
@@ -18,18 +18,21 @@ import sys
 import time
 from typing import List, Optional
 
-from psxj.errors import OneLineParser, PsxjError, UsageError
-from psxj.i18n import _
+from psxj.commands.parsing import command_parser
+from psxj.errors import PsxjError, UsageError
+from psxj.i18n import N_, _
 from psxj.select import add_selector_arguments, selection_from_arguments
 from psxj.sources.events import GAP, KINDS
 
 _KIND_WORDS = {kind.lower(): kind for kind in KINDS if kind != GAP}
 _KIND_WORDS["setsid"] = "SID"
+SUMMARY = N_("a live log of fork, exec, setsid and exit")
 
 
-def build_parser() -> argparse.ArgumentParser:
-    parser = OneLineParser(
-        prog="psxj events",
+def build_parser(commands: Optional[argparse._SubParsersAction] = None) -> argparse.ArgumentParser:
+    """This command's parser: alone, or a branch of the tree (psxj.commands.main.build_parser)."""
+    parser = command_parser(
+        commands, "events", _(SUMMARY),
         description=_("A live log of process events (fork, exec, setsid, exit...) with each process's ps columns "
                       "at that moment, from the kernel's proc connector; by polling where it gives none."),
         epilog=_("EVENT~ marks an event seen by polling (inexact: short-lived processes may be missed). Exit "
@@ -92,7 +95,7 @@ def main(argv: List[str]) -> int:
         raise UsageError(_("events: --kind selects processes in a table; for kinds of event use --event fork,exit"))
     if not os.path.exists("/proc/self/stat"):
         raise PsxjError(_("events: needs Linux /proc"))
-    from psxj.render.escape import Escaper, safe_text
+    from psxj.escape import Escaper, safe_text
     from psxj.render.eventtext import EventLines, json_line
     from psxj.sources.event_stream import EventStream
     from psxj.sources.proc import pid_digits

@@ -1,6 +1,6 @@
 """Who may open the interface `psxj serve` runs: the holder of its secret, from a page it served.
 
-Part of the browser view (psxj.serve_web serves it; nothing here imports aiohttp). 127.0.0.1 is no
+Part of the browser view (psxj.web.server serves it; nothing here imports aiohttp). 127.0.0.1 is no
 boundary on a shared machine: every local account can connect to it, and so can any web page a
 browser on this machine opens (a cross-site WebSocket, or a name of the attacker's that resolves to
 127.0.0.1: DNS rebinding). So, as Jupyter's server does:

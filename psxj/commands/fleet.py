@@ -5,6 +5,7 @@
 
 The table waits for every host's answer or its timeout; a host that gave none is one line on stderr
 naming it and saying why, the others are printed all the same, and the exit status is then 1.
+Part of the command line (psxj.commands); the reading itself is psxj.sources.fleet's.
 """
 
 from __future__ import annotations
@@ -75,7 +76,7 @@ def ssh_config_of(args: argparse.Namespace) -> Optional[str]:
 
 def report_failures(snapshot) -> bool:
     """One line on stderr per host that gave no table; True when there was one."""
-    from psxj.render.escape import safe_text
+    from psxj.escape import safe_text
 
     failed = False
     for state in snapshot.host_states:
@@ -94,8 +95,9 @@ def audit_on_host(args: argparse.Namespace, pids: List[int]) -> list:
     import asyncio
     import json
 
-    from psxj.render.escape import Escaper
-    from psxj.sources.fleet.decode import BadAnswer, audit_reports
+    from psxj.escape import Escaper
+    from psxj.judge.remote import audit_reports
+    from psxj.sources.fleet.decode import BadAnswer
     from psxj.sources.fleet.hosts import check_host
     from psxj.sources.fleet.ssh import HostError, HostSession, ssh_command
 

@@ -1,7 +1,8 @@
 """What the interface shows of a snapshot: filtered, toggled, sorted, as a flat table, a forest or sessions.
 
 Pure functions from (snapshot, options) to rows, with no Textual in them: the
-interface calls them on every refresh and key press, and tests call them directly.
+interface calls them on every refresh and key press, the lab's command line (psxj.commands.lab)
+and the first frame too, and tests call them directly. Part of the views (psxj.render).
 """
 
 from __future__ import annotations
@@ -14,6 +15,7 @@ from operator import attrgetter
 from typing import Callable, Dict, Iterable, List, NamedTuple, Optional, Tuple
 
 from psxj.i18n import _, ngettext
+from psxj.judge.kinds import daemon_like, kind_of
 from psxj.model import ProcessRecord, Snapshot
 from psxj.render.psformat import format_time, session_text
 from psxj.select import Selection
@@ -168,7 +170,7 @@ def _cpu_text(record: ProcessRecord, snapshot: Snapshot) -> str:
 
 
 def _kind_name(record: ProcessRecord, snapshot: Snapshot) -> str:
-    return snapshot.kind_of(record).name
+    return kind_of(snapshot, record).name
 
 
 COLUMNS: Tuple[Column, ...] = (
@@ -327,7 +329,7 @@ class ViewOptions(NamedTuple):
 
 def flags(snapshot: Snapshot, record: ProcessRecord) -> str:
     """The mark column: the record's kind as one character (psxj.judge.kinds.MARKS)."""
-    return snapshot.kind_of(record).mark
+    return kind_of(snapshot, record).mark
 
 
 def visible_records(snapshot: Snapshot, options: ViewOptions) -> List[ProcessRecord]:
@@ -335,7 +337,7 @@ def visible_records(snapshot: Snapshot, options: ViewOptions) -> List[ProcessRec
     if not options.show_kernel_threads:
         records = [r for r in records if not r.kernel_thread]
     if options.daemons_only:
-        records = [r for r in records if snapshot.daemon_like(r)]
+        records = [r for r in records if daemon_like(snapshot, r)]
     return options.selection.apply(list(records), snapshot)
 
 

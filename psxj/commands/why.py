@@ -6,7 +6,8 @@
     psxj why /var/log/syslog  the processes holding that file open, running it, or working in it
 
 Exit status: 0 when a story was told, 1 when the target matched no process (or only sockets no
-readable process holds), 2 for a usage error.
+readable process holds), 2 for a usage error. A subcommand of the command line (psxj.commands); the
+judgement is psxj.judge.why's, the text psxj.render.whytext's.
 """
 
 from __future__ import annotations
@@ -19,8 +20,11 @@ import stat
 import sys
 from typing import Dict, List, NamedTuple, Optional, Tuple
 
-from psxj.errors import OneLineParser, PsxjError, UsageError
-from psxj.i18n import _, untranslated
+from psxj.commands.parsing import command_parser
+from psxj.errors import PsxjError, UsageError
+from psxj.i18n import N_, _, untranslated
+
+SUMMARY = N_("why a process, a port's listener or a file's holder runs, with evidence")
 
 _PORT = re.compile(r"^(?:(tcp|udp))?:(\d{1,5})$", re.IGNORECASE)
 _SYMLINK_HOPS = 40
@@ -35,15 +39,16 @@ class Target(NamedTuple):
     path: Optional[str] = None
 
 
-def build_parser() -> argparse.ArgumentParser:
-    parser = OneLineParser(
-        prog="psxj why", formatter_class=argparse.RawDescriptionHelpFormatter,
+def build_parser(commands: Optional[argparse._SubParsersAction] = None) -> argparse.ArgumentParser:
+    """This command's parser: alone, or a branch of the tree (psxj.commands.main.build_parser)."""
+    parser = command_parser(
+        commands, "why", _(SUMMARY),
         description=_("Why does it run? The chain from PID 1, the one thing responsible (a systemd unit, a "
                       "supervisor, cron or at, a login, a container, a terminal's shell, a daemon, init), the "
                       "context and warnings, each fact with where it came from."),
         epilog=_("TARGET: a PID; a command name as ps -C selects it; :PORT, tcp:PORT or udp:PORT (the processes "
                  "holding a socket listening there); or a path with a / (the processes holding that file open, "
-                 "running it, or working in that directory).\n\nExit status: 0 a story was told, 1 nothing "
+                 "running it, or working in that directory). Exit status: 0 a story was told, 1 nothing "
                  "matched, 2 usage error."),
     )
     parser.add_argument("target", metavar="TARGET", help=_("PID, command name, :PORT, PROTO:PORT or path"))
@@ -54,7 +59,7 @@ def build_parser() -> argparse.ArgumentParser:
 
 def parse_target(text: str) -> Target:
     """What the user named. A path needs a / in it (./name for a file here); a bare word is a command."""
-    from psxj.select import shown
+    from psxj.escape import shown
 
     if not text:
         raise UsageError(_("why: an empty target"))
@@ -84,7 +89,7 @@ def resolve_path(path: str) -> Tuple[str, os.stat_result]:
     """The real path of `path` and its stat. A symlink on the way is followed only when root or the
     caller owns it (another user's could point anywhere, and psxj would then answer for another file);
     the directories may be anyone's: psxj only looks."""
-    from psxj.render.escape import safe_text
+    from psxj.escape import safe_text
 
     parts = [p for p in os.path.abspath(path).split("/") if p]
     current, hops = "/", 0
@@ -170,7 +175,7 @@ def _write(text: str) -> None:
 
 def _matches(target: Target, snapshot, look) -> Tuple[List[int], Dict[int, List[str]], List[str]]:
     """(the PIDs, how each holds the target, notes for stderr)."""
-    from psxj.render.escape import safe_text
+    from psxj.escape import safe_text
 
     records = [r for r in snapshot.records if r.pid != os.getpid()]
     if target.kind == "pid":
@@ -251,7 +256,7 @@ def main(argv: List[str]) -> int:
         elif len(whys) == 1:
             _write(whytext.story(whys[0], _columns()))
         else:
-            from psxj.render.escape import safe_text
+            from psxj.escape import safe_text
 
             lines = [_("{count} processes match {target}:").format(count=len(whys), target=safe_text(args.target))]
             lines += [whytext.one_line(why) for why in whys]

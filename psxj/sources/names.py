@@ -1,4 +1,8 @@
-"""User and group names for numeric ids, looked up once each."""
+"""User and group names for numeric ids, looked up once each.
+
+Part of the sources: this machine's user and group databases, as ps reads them; the views
+(psxj.render.export, psxj.render.details) name users with it.
+"""
 
 from __future__ import annotations
 
