@@ -160,12 +160,15 @@ def test_supervisors_daemons_orphans_and_init():
     runsv = _row(40, 1, "runsv", sid=40, argv=["runsv", "/etc/service/x"])
     rows = [INIT, runsv, _row(41, 40, "sleep", sid=41), _row(50, 1, "postfix", sid=49, pgid=49),
             _row(51, 50, "worker", sid=49, pgid=49), _row(60, 1, "sleep", sid=58, pgid=59),
-            _row(70, 1, "sleep", sid=1)]
+            _row(70, 1, "sleep", sid=1), _row(75, 1, "bash", sid=75), _row(80, 1, "sleep", sid=75, pgid=79)]
     assert _source(rows, 41).kind == "supervisor" and _source(rows, 41).name == "runit"
     assert _source(rows, 50).kind == "daemon" and _source(rows, 51).kind == "daemon"
     orphan = _source(rows, 60)
     assert orphan.kind == "unknown" and orphan.name is None and orphan.unknown
     assert _source(rows, 70).kind == "init"
+    # Adopted, but still in a live shell's session: a job of that session whose parent exited.
+    job = _source(rows, 80)
+    assert (job.kind, job.name, job.detail("session_leader").value) == ("shell-job", "bash", 75)
 
 
 # --- the sources' parsers ---------------------------------------------------------------------

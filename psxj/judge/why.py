@@ -550,10 +550,31 @@ def _source_at(snapshot: Snapshot, record: ProcessRecord, chain: List[ProcessRec
         top = chain[index + 1]
         top_kind = kind_of(snapshot, top)
         if top_kind.name == "orphan" and top.sid != current.sid:
+            leader = snapshot.get(top.sid, top.host)
+            if leader is not None and leader.sid == top.sid and leader.state != "Z" and leader.pid != top.pid:
+                return _session_job_source(record, top, leader, current)
             return _unknown(top, top_kind, _("{top} was adopted by {init}").format(top=_label(top),
                                                                                    init=_label(current)))
         return _init_source(record, current, top)
     return None
+
+
+def _session_job_source(record: ProcessRecord, top: ProcessRecord, leader: ProcessRecord,
+                        init: ProcessRecord) -> Source:
+    """`top` was adopted by init, but it is still in the session of `leader`, which lives: a job of that
+    session (a shell's, a script's) whose parent exited."""
+    stat_of = "/proc/{pid}/stat".format(pid=top.pid)
+    details = (("session_leader", Fact(leader.pid, stat_of + ": session")),
+               ("terminal", Fact(leader.tty if leader.has_terminal else None, "/proc/{pid}/stat: tty_nr".format(
+                   pid=leader.pid))),
+               ("process_group", Fact(top.pgid, stat_of + ": pgrp")))
+    summary = _("a job of the session of {leader}, whose parent exited: {init} adopted {top}").format(
+        leader=_label(leader), init=_label(init), top=_label(top))
+    if leader.has_terminal:
+        summary += _(" (terminal {tty})").format(tty=leader.tty)
+    return Source(SHELL_JOB, leader.comm, summary, _("{top} is in session {sid}, which {leader} leads and which is "
+                                                     "alive").format(top=_label(top), sid=top.sid,
+                                                                     leader=_label(leader)), details)
 
 
 def _gates(above: List[ProcessRecord], look) -> List[ProcessRecord]:

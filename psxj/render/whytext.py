@@ -36,7 +36,7 @@ LABELS: Dict[str, str] = {
 KIND_WORDS: Dict[str, str] = {
     "kernel": N_("the kernel"), "systemd-unit": N_("a systemd unit"), "supervisor": N_("a supervisor"),
     "cron": N_("cron"), "at": N_("at"), "login": N_("a login"), "container": N_("a container"),
-    "shell-job": N_("a terminal's shell"), "daemon": N_("a self-detached daemon"), "init": N_("init"),
+    "shell-job": N_("a session's shell and its jobs"), "daemon": N_("a self-detached daemon"), "init": N_("init"),
     "unknown": N_("unknown"),
 }
 

@@ -1,4 +1,5 @@
-"""The sockets view: every listening port and the processes that hold it (opened with n).
+"""The sockets view: every listening port and the processes that hold it (n), a feature of the main
+screen (psxj.tui.feature) and the screen it opens.
 
 One row per socket and holder: protocol, local address, the socket's user (the kernel's table says
 whose it is even when no readable process holds it), the PID and the command. Sockets of other
@@ -9,12 +10,11 @@ process's details, with why it runs. Addresses, user names and commands are esca
 
 from __future__ import annotations
 
-from typing import List, NamedTuple, Optional
+from typing import Callable, List, NamedTuple, Optional
 
 from rich.text import Text
 from textual.app import ComposeResult
 from textual.binding import Binding
-from textual.message import Message
 from textual.screen import Screen
 from textual.widgets import DataTable, Static
 
@@ -22,7 +22,25 @@ from psxj.escape import safe_text
 from psxj.i18n import _
 from psxj.model import Snapshot
 from psxj.sources.names import user_name
+from psxj.tui.feature import Feature
 from psxj.tui.keys import bar_entries, key_bar
+
+
+class Sockets(Feature):
+    BINDINGS = [Binding("n", "sockets", "Ports")]
+
+    def action_sockets(self) -> None:
+        if self.app.snapshot is not None:
+            self.app.push_screen(SocketsScreen(self.app.snapshot, self._details))
+
+    def _details(self, pid: int) -> None:
+        from psxj.tui.details import Details
+
+        record = self.app.snapshot.get(pid) if self.app.snapshot is not None else None
+        if record is None:
+            self.app.notify(_("Process {pid} is not in the table (it has exited).").format(pid=pid))
+            return
+        self.screen.query_one(Details).show(record)
 
 
 class SocketRow(NamedTuple):
@@ -71,16 +89,10 @@ class SocketsScreen(Screen):
         Binding("r", "reload", "Refresh"),
     ]
 
-    class Chosen(Message):
-        """The user chose a socket's process: the app opens its details."""
-
-        def __init__(self, pid: int) -> None:
-            super().__init__()
-            self.pid = pid
-
-    def __init__(self, snapshot: Snapshot) -> None:
+    def __init__(self, snapshot: Snapshot, show_details: Callable[[int], None]) -> None:
         super().__init__()
         self.snapshot = snapshot
+        self.show_details = show_details   # the main screen's detail view, for a chosen process
         self.rows: List[SocketRow] = []
 
     def compose(self) -> ComposeResult:
@@ -127,7 +139,7 @@ class SocketsScreen(Screen):
         if row.pid is None:
             self.notify(_("No process psxj may read holds this socket."))
             return
-        self.post_message(self.Chosen(row.pid))
+        self.show_details(row.pid)
 
     def on_data_table_row_selected(self, event: DataTable.RowSelected) -> None:
         self.action_choose()

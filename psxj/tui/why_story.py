@@ -45,7 +45,7 @@ def story_table(why) -> Table:
     table.add_column(no_wrap=True, style="bold")
     table.add_column(ratio=1)
     for name, text, style in story_rows(why):
-        table.add_row(Text(name), wrapped(Text(text, style=style)))
+        table.add_row(Text(name), wrapped(Text(text, style=style, overflow="fold")))   # a long path folds
     return table
 
 
