@@ -259,7 +259,11 @@ def main(argv: List[str]) -> int:
             from psxj.escape import safe_text
 
             lines = [_("{count} processes match {target}:").format(count=len(whys), target=safe_text(args.target))]
-            lines += [whytext.one_line(why) for why in whys]
+            for why in whys:
+                lines.append(whytext.one_line(why))
+                held = why.fact("holds")
+                if held is not None:   # a port's or a file's holders: how each holds it
+                    lines.append(" " * 9 + whytext.value_text(held))
             lines.append(_("psxj why PID tells one's whole story."))
             _write("\n".join(lines) + "\n")
     return 0 if whys else 1
