@@ -255,6 +255,16 @@ def test_a_runtime_s_state_names_the_image():
     assert docker_entry({"Name": "/db", "Config": {"Image": "postgres:16"}}, "x")[:2] == ("db", "postgres:16")
 
 
+@pytest.mark.parametrize("seconds, text", [(151, "2:31"), (0, "0:00"), (3600 * 5 + 7, "300:07")])
+def test_cpu_time_reads_as_ps_s_time_not_a_bare_number(seconds, text):
+    from psxj.judge.why import Fact
+    from psxj.render.whytext import context_text
+
+    shown = context_text("cpu_time", Fact(seconds, "/proc/1/stat"))
+    assert shown.startswith(text + " ") and "minutes:seconds" in shown
+    assert context_text("memory", Fact("1792 kB", "/proc/1/status")) == "1792 kB"
+
+
 def test_trigger_units_in_a_few_words():
     from psxj.judge.why import describe_trigger
 

@@ -14,6 +14,7 @@ from typing import Dict, List, Sequence
 from psxj.cells import cells, wrap
 from psxj.escape import safe_text
 from psxj.i18n import N_, _
+from psxj.render.psformat import format_time
 
 ARROWS = {"started": "->", "adopted": "~>", None: "-?>"}
 LABELS: Dict[str, str] = {
@@ -57,6 +58,13 @@ def value_text(fact) -> str:
     if isinstance(value, (list, tuple)):
         return ", ".join(safe_text(str(v)) for v in value) if value else _("none")
     return safe_text(str(value))
+
+
+def context_text(key: str, fact) -> str:
+    """A context fact as text; a bare number gets the unit the JSON leaves implicit."""
+    if key == "cpu_time" and isinstance(fact.value, (int, float)) and not isinstance(fact.value, bool):
+        return _("{time} (minutes:seconds, as ps's TIME)").format(time=format_time(fact.value).strip())
+    return value_text(fact)
 
 
 def chain_text(chain) -> str:
@@ -108,7 +116,7 @@ def story(why, width: int = 100) -> str:
     kind = _(KIND_WORDS.get(why.source.kind, why.source.kind))
     lines += _block(_("source: {kind}").format(kind=kind) + (f" ({safe_text(why.source.name)})"
                                                                if why.source.name else ""), source_rows, width)
-    lines += _block(_("context:"), [(label(key), value_text(fact)) for key, fact in why.context], width)
+    lines += _block(_("context:"), [(label(key), context_text(key, fact)) for key, fact in why.context], width)
     if why.warnings:
         lines.append("  " + _("warnings:"))
         for warning in why.warnings:
