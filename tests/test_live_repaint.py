@@ -241,27 +241,35 @@ async def test_a_refresh_that_changed_nothing_paints_nothing():
 
 
 def bar_on_screen(bar) -> list:
-    return [strip.text for strip in bar.render_lines(Region(0, 0, bar.outer_size.width, bar.outer_size.height))]
+    """Each line's cells with their styles: the thumb's middle is a space too, drawn reversed."""
+    lines = bar.render_lines(Region(0, 0, bar.outer_size.width, bar.outer_size.height))
+    return [[(segment.text, segment.style) for segment in strip] for strip in lines]
 
 
 def bar_afresh(bar) -> list:
-    bar._styles_cache.clear()
+    bar.refresh()   # every line dirty: drawn again from the bar's sizes as they are now
     return bar_on_screen(bar)
 
 
 async def test_the_scrollbar_follows_processes_that_come_and_go(spawner):
-    """Its thumb is repainted only when it moves by an eighth of a cell or more: whatever came and went,
-    the bar on screen is the bar drawn afresh, for the table's height as it is."""
+    """Only the cells its thumb's ends left or reached are repainted: whatever came and went, the bar
+    on screen (cells and styles) is the bar drawn afresh, for the table's height as it is."""
     app = live_app()
     async with app.run_test(size=(160, 20)) as pilot:
         await refreshed(app, pilot)
         table, bar = app.table, app.table.vertical_scrollbar
-        for step in ("one more", "forty more", "one less", "all gone"):
-            if step == "one more":
-                spawner.sleeper()
+        for step in ("one more", "forty more", "three more", "one less", "ten less", "all gone"):
+            if step in ("one more", "three more"):
+                for _ in range(1 if step == "one more" else 3):
+                    spawner.sleeper()
             elif step == "forty more":
                 for _ in range(40):
                     spawner.sleeper()
+            elif step == "ten less":
+                for proc in spawner.procs[-10:]:
+                    proc.kill()
+                    proc.wait()
+                del spawner.procs[-10:]
             else:
                 keep = 0 if step == "all gone" else len(spawner.procs) - 1
                 for proc in spawner.procs[keep:]:

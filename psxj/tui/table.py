@@ -180,13 +180,22 @@ class ProcessTable(ScrollView, can_focus=True):
             return
         self.set_reactive(ProcessTable.virtual_size, size)
         bar = self.vertical_scrollbar if self.show_vertical_scrollbar else None
-        if bar is not None and bar.window_size and _thumb(bar, size.height) == _thumb(bar, bar.window_virtual_size):
-            # A row more or less that moves the thumb by less than an eighth of a cell: nothing of the
-            # scrollbar to repaint (Textual repaints its whole height whenever it is told a new size).
-            bar.set_reactive(ScrollBar.window_virtual_size, size.height)
-            self.scroll_y = self.validate_scroll_y(self.scroll_y)
-        else:
+        before = _thumb(bar, bar.window_virtual_size) if bar is not None and bar.window_size else None
+        after = _thumb(bar, size.height) if before is not None else None
+        if before is None or after is None:
             self._scroll_update(size)
+            return
+        # Textual repaints the scrollbar's whole height whenever it is told a new size (~2 ms: most of
+        # what a refresh at 100 processes painted). A row more or less moves the thumb's ends by a few
+        # eighths of a cell: only the cells an end left or reached are painted again, none when the
+        # ends stay on the same eighth.
+        bar.set_reactive(ScrollBar.window_virtual_size, size.height)
+        last = bar.size.height - 1
+        for was, now in zip(before, after):
+            if was != now:
+                top, bottom = min(min(was, now) // 8, last), min(max(was, now) // 8, last)
+                bar.refresh(Region(0, top, bar.size.width, bottom - top + 1))
+        self.scroll_y = self.validate_scroll_y(self.scroll_y)
 
     def select_pid(self, pid: int) -> bool:
         index = self._index_of(pid, None)
