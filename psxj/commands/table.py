@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import argparse
 import contextlib
+import gc
 import os
 import sys
 from typing import List, Union
@@ -30,7 +31,7 @@ from psxj.commands.fleet import add_fleet_arguments, hosts_of
 from psxj.commands.parsing import OneLineParser, refresh_delay
 from psxj.errors import UsageError
 from psxj.i18n import _, untranslated
-from psxj.select import add_selector_arguments, selection_from_arguments
+from psxj.select import Selection, add_selector_arguments, selection_from_arguments
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -98,6 +99,19 @@ def run_table(argv: List[str]) -> int:
 
         return start_interface(selection, args.load, args.delay, args.keep_demo, events=not args.no_events)
 
+    # A table printed once: what it makes is acyclic and dies with it. The collector would walk the
+    # tens of thousands of records again and again as they pile up (~10% of --json's CPU).
+    collecting = gc.isenabled()
+    gc.disable()
+    try:
+        return _print_table(args, selection, hosts)
+    finally:
+        if collecting:
+            gc.enable()
+
+
+def _print_table(args: argparse.Namespace, selection: Selection, hosts: List[str]) -> int:
+    """--print, --json or --csv of /proc, a saved table or other machines."""
     from psxj.escape import Escaper
 
     escaper = Escaper.for_environment()
