@@ -20,12 +20,12 @@ Every answer is bounded (size, time); a failure is remembered once per manager, 
 from __future__ import annotations
 
 import os
-import socket
-import struct
-import subprocess
-from typing import Dict, Iterable, List, NamedTuple, Optional, Tuple
+from typing import TYPE_CHECKING, Dict, Iterable, List, NamedTuple, Optional, Tuple
 
 from psxj.i18n import N_
+
+if TYPE_CHECKING:
+    import socket  # imported where a manager is asked: the kinds import this module on any machine
 
 _CALL_TIMEOUT = 2.0
 _MAX_REPLY = 1 << 20        # bytes of one reply: a service's GetAll is ~20 KiB
@@ -181,6 +181,9 @@ class _Bus:
 def _connect(root: str, relative: str, peer_ok) -> socket.socket:
     """Connect to the socket `relative` below `root` without following symlinks, and keep the
     connection only if peer_ok(pid, uid) accepts who answers it (SO_PEERCRED), before a byte is sent."""
+    import socket
+    import struct
+
     from psxj.safefs import socket_beneath
 
     path_fd = socket_beneath(root, relative)
@@ -384,6 +387,8 @@ class SystemdSource:
     def _ask_systemctl(self, name: str) -> Optional[UnitFacts]:
         if self._systemctl_failed:
             return None
+        import subprocess
+
         try:
             done = subprocess.run(["systemctl", "show", "-p", ",".join(UNIT_PROPERTIES + SERVICE_PROPERTIES),
                                    "--", name], capture_output=True, timeout=5, stdin=subprocess.DEVNULL,
