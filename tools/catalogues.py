@@ -142,6 +142,12 @@ def _write(path: str, data: bytes, check: bool, stale: list, content=po_content)
     print(f"wrote {os.path.relpath(path, ROOT)}")
 
 
+def translated(message) -> bool:
+    """A message has its translation: a plural one (ngettext) in every form, not just one that exists."""
+    strings = message.string if isinstance(message.string, tuple) else (message.string,)
+    return all(strings)
+
+
 def main(argv=None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--check", action="store_true", help="change nothing; exit 1 when something is stale")
@@ -155,7 +161,7 @@ def main(argv=None) -> int:
         # The .mo is compiled from the .po as it is on disk: what the test compiles too.
         mo = compiled(po_path(locale)) if os.path.exists(po_path(locale)) else b""
         _write(mo_path(locale), mo, args.check, stale, content=mo_content)
-        untranslated = [m.id for m in catalog if m.id and (not m.string or m.fuzzy)]
+        untranslated = [m.id for m in catalog if m.id and (not translated(m) or m.fuzzy)]
         print(f"{locale}: {len(template)} messages, {len(untranslated)} untranslated or fuzzy")
     if stale:
         print("stale: " + ", ".join(os.path.relpath(p, ROOT) for p in stale), file=sys.stderr)
