@@ -60,6 +60,10 @@ def main(argv: List[str]) -> int:
     escaper = Escaper.for_environment()
     before, before_name = table(args.before, escaper)
     after, after_name = table(args.after, escaper)
+    from psxj.commands.table import say_notes
+
+    say_notes(before)
+    say_notes(after)
     from psxj.render.diff import COMPARED, diff_tables, render_json, render_text
 
     columns = COMPARED + (("TIME",) if args.time else ())
