@@ -59,6 +59,22 @@ def build_parser(commands: Optional[argparse._SubParsersAction] = None) -> argpa
     return parser
 
 
+def say_started(pid: int, rundir: Optional[str], lifetime: float) -> None:
+    """To a person, a sentence with the PID and what to do next; to a script (`pid=$(psxj demo start)`),
+    the PID alone, as always."""
+    if not sys.stdout.isatty():
+        print(pid)
+        return
+    import shlex
+
+    from psxj.escape import safe_text
+
+    stop = "psxj demo stop" + (f" --rundir {shlex.quote(rundir)}" if rundir else "")
+    print(_("psxj-demo started: the daemon is PID {pid}. See its row with `psxj -p {pid}`, audit it with `psxj "
+            "audit {pid}`, stop it with `{stop}` (it exits by itself after {lifetime:g} s).").format(
+                pid=pid, stop=safe_text(stop), lifetime=lifetime))
+
+
 def main(argv: List[str]) -> int:
     args = build_parser().parse_args(argv)
     if args.command in ("jobs", "quiz") or args.skip or args.answers:
@@ -71,7 +87,7 @@ def main(argv: List[str]) -> int:
         if holder is not None:  # the init-script answer, word for word; nothing is touched
             print(_("psxj-demo already running (pid {holder})").format(holder=holder), file=sys.stderr)
             return 1
-        print(control.start(args.step_delay, args.lifetime))
+        say_started(control.start(args.step_delay, args.lifetime), args.rundir, args.lifetime)
         return 0
     if args.command == "stop":
         pid = control.stop()
@@ -79,7 +95,7 @@ def main(argv: List[str]) -> int:
         return 0
     if args.command == "restart":
         control.stop()
-        print(control.start(args.step_delay, args.lifetime))
+        say_started(control.start(args.step_delay, args.lifetime), args.rundir, args.lifetime)
         return 0
     if args.command == "status":
         try:
