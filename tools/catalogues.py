@@ -42,19 +42,22 @@ def mo_path(locale: str) -> str:
     return os.path.join(LOCALE_DIR, locale, "LC_MESSAGES", "psxj.mo")
 
 
+# Outside psxj/, what is translated too: the man page's own sections (its options come from psxj's parsers).
+ALSO_EXTRACTED = (os.path.join(ROOT, "tools", "manpage.py"),)
+
+
 def extract() -> Catalog:
-    """Every marked message in psxj/, with the files it is in."""
+    """Every marked message in psxj/ (and ALSO_EXTRACTED), with the files it is in."""
     catalog = Catalog(project="psxj", charset="utf-8", fuzzy=False)
+    paths = []
     for folder, dirs, files in os.walk(PACKAGE):
         dirs[:] = sorted(d for d in dirs if not d.startswith((".", "__")))
-        for name in sorted(files):
-            if not name.endswith(".py"):
-                continue
-            path = os.path.join(folder, name)
-            where = os.path.relpath(path, ROOT)
-            for lineno, message, comments, context in extract_from_file(
-                    "python", path, keywords=KEYWORDS, comment_tags=COMMENT_TAGS, strip_comment_tags=True):
-                catalog.add(message, None, [(where, lineno)], auto_comments=comments, context=context)
+        paths += [os.path.join(folder, name) for name in sorted(files) if name.endswith(".py")]
+    for path in paths + list(ALSO_EXTRACTED):
+        where = os.path.relpath(path, ROOT)
+        for lineno, message, comments, context in extract_from_file(
+                "python", path, keywords=KEYWORDS, comment_tags=COMMENT_TAGS, strip_comment_tags=True):
+            catalog.add(message, None, [(where, lineno)], auto_comments=comments, context=context)
     return catalog
 
 

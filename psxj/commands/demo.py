@@ -43,7 +43,10 @@ def build_parser(commands: Optional[argparse._SubParsersAction] = None) -> argpa
                                      "job control live in a terminal psxj owns; quiz asks what each step will "
                                      "change."))
     parser.add_argument("command", choices=["start", "stop", "restart", "status", "log", "init-script", "unit",
-                                            "jobs", "quiz"])
+                                            "jobs", "quiz"],
+                        help=_("start, stop, restart, status, log: the daemon, as an init script drives one; "
+                               "init-script, unit: print its LSB init script or its systemd unit; jobs, quiz: "
+                               "the lab"))
     parser.add_argument("--rundir", help=_("run directory (default {rundir})").format(
                                              rundir=default_rundir()))
     # The teaching lab (psxj.lab): counterexamples, job control and the quiz.
