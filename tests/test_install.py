@@ -9,6 +9,8 @@ the prefix where `man` and the shells look.
 from __future__ import annotations
 
 import json
+import os
+import re
 import shlex
 import shutil
 import subprocess
@@ -98,10 +100,17 @@ def direct_url(python: Path) -> dict:
     return json.loads(out)
 
 
-@pytest.mark.slow
-def test_serve_from_a_checkout_names_that_checkout_and_the_command_works(source, tmp_path):
-    python = new_venv(tmp_path / "venv")
+@pytest.fixture(scope="module")
+def installed(source, tmp_path_factory):
+    """A venv with psxj installed from the checkout's copy, as the README's first line does."""
+    python = new_venv(tmp_path_factory.mktemp("installed") / "venv")
     pip(python, str(source))
+    return python
+
+
+@pytest.mark.slow
+def test_serve_from_a_checkout_names_that_checkout_and_the_command_works(source, installed):
+    python = installed
     # Run from the checkout itself too: its psxj.egg-info (a build's leftover) is no install record.
     for cwd in ("/", source):
         err = serve(python, cwd)
@@ -141,3 +150,41 @@ def test_serve_from_an_index_asks_the_index_and_from_a_wheel_that_wheel(source, 
     pip(python, "--no-index", str(wheel))
     assert serve(python, "/").endswith(f"came from the file {wheel}; add the extra with: {python} -m pip install "
                                        f"'psxj[serve] @ {wheel.as_uri()}'\n")
+
+
+@pytest.mark.slow
+@pytest.mark.skipif(shutil.which("man") is None, reason="no man (Debian: man-db)")
+def test_man_finds_the_installed_page_beside_the_venvs_bin(installed, tmp_path):
+    """pip puts the page in the venv's share/man/man1; man-db looks for share/man beside each bin/ on PATH:
+    with the venv's bin on PATH (an activated venv), `man psxj` is psxj's page, in Chinese with -L zh_CN."""
+    prefix = installed.parent.parent
+    for path in ("share/man/man1/psxj.1", "share/man/zh_CN/man1/psxj.1", "share/bash-completion/completions/psxj",
+                 "share/zsh/site-functions/_psxj", "share/fish/vendor_completions.d/psxj.fish"):
+        assert (prefix / path).read_bytes() == (ROOT / path).read_bytes(), path
+
+    def man(*args: str, path: str) -> subprocess.CompletedProcess:
+        env = clean_env(PATH=path, LANG="C.UTF-8", MANWIDTH="80", HOME=str(tmp_path))
+        env.pop("MANPATH", None)
+        return subprocess.run(["man", *args], capture_output=True, timeout=60, env=env)
+
+    with_venv = f"{installed.parent}:/usr/bin:/bin"
+    assert man("-w", "psxj", path=with_venv).stdout.decode().strip() == str(prefix / "share/man/man1/psxj.1")
+    assert man("-L", "zh_CN", "-w", "psxj", path=with_venv).stdout.decode().strip() == \
+        str(prefix / "share/man/zh_CN/man1/psxj.1")
+    page = man("psxj", path=with_venv)
+    assert page.returncode == 0 and "psxj - explore processes the way ps -axj shows them" in \
+        re.sub(".\b", "", page.stdout.decode()).replace("\u2010", "-").replace("\u2212", "-")
+    assert man("-w", "psxj", path="/usr/bin:/bin").returncode != 0   # it is the venv's, found through PATH
+
+
+@pytest.mark.slow
+@pytest.mark.skipif(not os.path.exists("/usr/share/bash-completion/bash_completion"),
+                    reason="no bash-completion (Debian: bash-completion)")
+def test_bash_completion_loads_the_installed_completion_from_the_prefix(installed, tmp_path):
+    """With the venv's share/ among XDG_DATA_DIRS (as /usr/local/share is for a system-wide pip install),
+    bash-completion's own loader finds psxj's completion on the first TAB."""
+    prefix = installed.parent.parent
+    script = ". /usr/share/bash-completion/bash_completion; __load_completion psxj && complete -p psxj"
+    result = subprocess.run(["bash", "--noprofile", "--norc", "-c", script], capture_output=True, timeout=60,
+                            env=clean_env(XDG_DATA_DIRS=f"{prefix}/share:/usr/share", HOME=str(tmp_path)))
+    assert result.stdout.decode().strip() == "complete -F _psxj psxj", result.stderr.decode()

@@ -52,6 +52,7 @@ def _neutral_environment() -> Dict[str, str]:
 def main(argv=None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--check", action="store_true", help="change nothing; exit 1 when a file is stale")
+    parser.add_argument("--share", metavar="DIR", default=SHARE, help="where the files are (default: share/)")
     parser.add_argument("--print-man", metavar="LANGUAGE", help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
     if args.print_man:
@@ -61,7 +62,7 @@ def main(argv=None) -> int:
         return 0
     stale = []
     for path, content in generated().items():
-        where = os.path.join(SHARE, path)
+        where = os.path.join(args.share, path)
         try:
             with open(where, encoding="utf-8") as f:
                 current = f.read()
@@ -69,7 +70,7 @@ def main(argv=None) -> int:
             current = None
         if current == content:
             continue
-        stale.append(os.path.relpath(where, ROOT))
+        stale.append(where if args.share != SHARE else os.path.relpath(where, ROOT))
         if not args.check:
             os.makedirs(os.path.dirname(where), exist_ok=True)
             with open(where, "w", encoding="utf-8") as f:

@@ -10,10 +10,11 @@ from __future__ import annotations
 
 import argparse
 import ast
+import contextlib
 import inspect
 import os
 import sys
-from typing import List, NamedTuple, Optional, Tuple
+from typing import Iterator, List, NamedTuple, Optional, Tuple
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 if ROOT not in sys.path:
@@ -72,19 +73,30 @@ class Command(NamedTuple):
         return f"psxj {self.name}" if self.name else "psxj"
 
 
+@contextlib.contextmanager
+def speaking(language: str) -> Iterator[None]:
+    """psxj's messages in `language` inside, and the language it spoke before after."""
+    from psxj.i18n import current, install
+
+    before = current()
+    install(language)
+    try:
+        yield
+    finally:
+        install(before)
+
+
 def commands(language: str = "en") -> List[Command]:
     """psxj's commands in `language`: the table first, then every subcommand of the tree, in its order."""
-    from psxj.i18n import install
-
-    install(language)
     from psxj.commands.main import build_parser
 
-    tree = build_parser()
-    [branch] = [a for a in tree._actions if isinstance(a, argparse._SubParsersAction)]
-    summaries = {action.dest: action.help for action in branch._choices_actions}
-    result = [_command("", "", tree)]
-    for name, parser in branch.choices.items():
-        result.append(_command(name, summaries.get(name, ""), parser))
+    with speaking(language):
+        tree = build_parser()
+        [branch] = [a for a in tree._actions if isinstance(a, argparse._SubParsersAction)]
+        summaries = {action.dest: action.help for action in branch._choices_actions}
+        result = [_command("", "", tree)]
+        for name, parser in branch.choices.items():
+            result.append(_command(name, summaries.get(name, ""), parser))
     return result
 
 
@@ -163,9 +175,6 @@ class Key(NamedTuple):
 def interface_keys(language: str = "en") -> List[Key]:
     """The interface's keys, as its help lists them (psxj.tui.keys.help_lines), every one offered: the main
     screen's, its features' (in the order the screen nests them), the app's and the table's."""
-    from psxj.i18n import install
-
-    install(language)
     from psxj.tui import main_screen
     from psxj.tui.app import PsxjApp
     from psxj.tui.keys import help_lines
@@ -180,7 +189,8 @@ def interface_keys(language: str = "en") -> List[Key]:
             rank = float(order.index(binding.action)) if binding.action in order else rank
             ranked.append((rank, binding))
     bindings = [binding for _rank, binding in sorted(ranked, key=lambda item: item[0])]
-    lines = help_lines([*bindings, *PsxjApp.BINDINGS, *ProcessTable.BINDINGS], lambda action: True)
+    with speaking(language):
+        lines = help_lines([*bindings, *PsxjApp.BINDINGS, *ProcessTable.BINDINGS], lambda action: True)
     seen, keys = set(), []
     for typed, what in lines:
         if (typed, what) not in seen:

@@ -11,7 +11,7 @@ from __future__ import annotations
 import re
 from typing import Iterable, List
 
-from cli_tree import Command, Key, Option, Positional, commands, interface_keys
+from cli_tree import Command, Key, Option, Positional, commands, interface_keys, speaking
 
 from psxj.i18n import N_, _
 
@@ -73,10 +73,13 @@ TITLES = {
 
 def man_page(language: str = "en") -> str:
     """psxj.1 in `language`."""
+    with speaking(language):
+        return _page(commands(language), interface_keys(language))
+
+
+def _page(all_commands: List[Command], keys: List[Key]) -> str:
     from psxj import __version__
 
-    all_commands = commands(language)
-    keys = interface_keys(language)
     table, subcommands = all_commands[0], all_commands[1:]
     title = {key: _(words) for key, words in TITLES.items()}
     out: List[str] = [
