@@ -751,6 +751,7 @@ def test_the_wheel_ships_the_compiled_catalogue_and_needs_no_babel(tmp_path):
 
     source = tmp_path / "source"
     shutil.copytree(ROOT / "psxj", source / "psxj", ignore=shutil.ignore_patterns("__pycache__"))
+    shutil.copytree(ROOT / "share", source / "share")   # the man pages and completions (data files)
     for name in ("pyproject.toml", "README.md"):
         shutil.copy(ROOT / name, source / name)
     built = subprocess.run([sys.executable, "-m", "pip", "wheel", "--no-deps", "-q",
