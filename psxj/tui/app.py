@@ -49,11 +49,11 @@ if TYPE_CHECKING:
 
 # Actions that only make sense on live processes: hidden, and refused, on a loaded table.
 LIVE_ONLY = frozenset({"signal", "demo", "pause", "refresh_now", "demo_hangup", "demo_second_instance", "audit",
-                       "events", "events_scope", "demo_step", "demo_menu"})
+                       "events", "events_scope", "demo_step", "demo_menu", "sockets"})
 # Actions on this machine's processes: refused on other machines' tables (--host), and in a browser
 # unless allowed (psxj serve): see refused_actions.
 LOCAL_ONLY = frozenset({"signal", "demo", "demo_hangup", "demo_second_instance", "demo_step", "demo_menu", "audit",
-                        "events", "events_scope"})
+                        "events", "events_scope", "sockets"})
 SIGNAL_ACTIONS = frozenset({"signal"})
 DEMO_ACTIONS = frozenset({"demo", "demo_hangup", "demo_second_instance", "demo_step", "demo_menu"})
 RECORDING_ONLY = frozenset({"time_step", "go_to_time"})   # a recording's keys (psxj.tui.time_travel)

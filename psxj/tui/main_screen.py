@@ -31,6 +31,7 @@ from psxj.tui.keys import bar_entries, key_bar
 from psxj.tui.refresh import Refresh
 from psxj.tui.search import SEARCH_HINT, Search
 from psxj.tui.signals import Signals
+from psxj.tui.sockets_screen import Sockets
 from psxj.tui.status import StatusLine
 from psxj.tui.table import ProcessTable
 from psxj.tui.time_travel import Travel
@@ -62,7 +63,7 @@ class MainScreen(Screen):
     def compose(self) -> ComposeResult:
         # Outermost first; each feature wraps the next, and the innermost the screen's widgets.
         with Refresh(), Views(), Filter(self.selection), Search(), Signals(), Details(), Events(), Demo(), \
-                Travel(), Hosts():
+                Travel(), Hosts(), Sockets():
             yield StatusLine(id="status")
             yield ProcessTable(id="table")
             with Vertical(id="bottom"):
