@@ -107,6 +107,18 @@ class PsxjApp(App):
             self.theme = saved["theme"]
         self._theme_ready = True
 
+    def get_driver_class(self):
+        """Textual's driver for this terminal; on Linux and macOS one whose input thread sleeps until there
+        is input (psxj.tui.driver). A driver named by TEXTUAL_DRIVER (psxj serve's) is left as it is."""
+        from textual.drivers.linux_driver import LinuxDriver
+
+        driver_class = super().get_driver_class()
+        if driver_class is LinuxDriver:
+            from psxj.tui.driver import QuietLinuxDriver
+
+            return QuietLinuxDriver
+        return driver_class
+
     def get_default_screen(self) -> Screen:
         return MainScreen(self.options.selection, id="main")
 

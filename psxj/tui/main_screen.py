@@ -59,6 +59,7 @@ class MainScreen(Screen):
     def __init__(self, selection: Selection, **kwargs) -> None:
         super().__init__(**kwargs)
         self.selection = selection   # the command line's, which the filter line starts with
+        self._bar = None             # the key bar on screen
 
     def compose(self) -> ComposeResult:
         # Outermost first; each feature wraps the next, and the innermost the screen's widgets.
@@ -110,5 +111,7 @@ class MainScreen(Screen):
         """The key bar: what can be done here, as many keys as the width holds."""
         app = self.app
         entries = bar_entries([*self.ordered_keys(), *app.BINDINGS], allowed=app.key_is_offered)
-        bar = self.query_one("#keys", Static)
-        bar.update(key_bar(entries, max(self.size.width - 1, 20)), layout=False)
+        bar = key_bar(entries, max(self.size.width - 1, 20))
+        if bar != self._bar:   # the same keys at most refreshes: not painted again
+            self._bar = bar
+            self.query_one("#keys", Static).update(bar, layout=False)
