@@ -14,7 +14,7 @@ end
 
 function __fish_psxj_command --description 'The subcommand on the line, or table'
     set -l words (__fish_psxj_words)
-    if set -q words[1]; and contains -- $words[1] record diff audit events demo serve
+    if set -q words[1]; and contains -- $words[1] record diff audit events why demo serve
         echo $words[1]
     else
         echo table
@@ -56,6 +56,7 @@ complete -c psxj -n __fish_psxj_first_word -a record -d 'record the table over t
 complete -c psxj -n __fish_psxj_first_word -a diff -d 'compare two tables: what appeared, vanished and changed'
 complete -c psxj -n __fish_psxj_first_word -a audit -d 'check processes against the daemon rules, with evidence'
 complete -c psxj -n __fish_psxj_first_word -a events -d 'a live log of fork, exec, setsid and exit'
+complete -c psxj -n __fish_psxj_first_word -a why -d 'why a process, a port\'s listener or a file\'s holder runs, with evidence'
 complete -c psxj -n __fish_psxj_first_word -a demo -d 'run the teaching daemon, its lab and its quiz'
 complete -c psxj -n __fish_psxj_first_word -a serve -d 'the interface in a web browser, for whoever has its secret URL'
 
@@ -147,6 +148,11 @@ complete -c psxj -n '__fish_psxj_using events' -l json -d 'one JSON object per l
 complete -c psxj -n '__fish_psxj_using events' -l event -x -a '(__fish_psxj_list comm coredump exec exit fork gid ptrace setsid sid uid)' -d 'only these events: fork,exec,uid,gid,sid,ptrace,comm,coredump,exit'
 complete -c psxj -n '__fish_psxj_using events' -l duration -x -d 'stop after this many seconds (default: until Ctrl-C)'
 complete -c psxj -n '__fish_psxj_using events' -l poll -d 'poll /proc instead of listening to the kernel (what psxj does where it must)'
+
+# psxj why
+complete -c psxj -n '__fish_psxj_using why' -s h -l help -d 'show this help message and exit'
+complete -c psxj -n '__fish_psxj_using why' -l lang -x -a 'en zh' -d 'the language of messages and of the interface: en (English) or zh (简体中文); default: the locale\'s (LANGUAGE, LC_ALL, LC_MESSAGES, LANG)'
+complete -c psxj -n '__fish_psxj_using why' -l json -d 'print a JSON array, one object per process, every fact with where it came from'
 
 # psxj demo
 complete -c psxj -n '__fish_psxj_using demo' -s h -l help -d 'show this help message and exit'
