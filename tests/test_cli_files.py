@@ -10,6 +10,7 @@ import difflib
 import os
 import re
 import shutil
+import socket
 import subprocess
 import sys
 import time
@@ -195,8 +196,24 @@ def tmux_shell():
         session.close()
 
 
+@pytest.fixture
+def listening_port():
+    """A TCP port this test's own process listens on (a five-digit one: no other port starts with it)."""
+    with socket.socket() as server:
+        server.bind(("127.0.0.1", 0))
+        server.listen()
+        port = server.getsockname()[1]
+        if port < 10000:
+            pytest.skip(f"the kernel gave port {port}, which another port may start with")
+        yield port
+
+
+WHY_COMM = b"psxjwhytarget"   # a command name no other process has, for psxj why NAME
+
+
 @pytest.mark.slow
-def test_bash_completes_with_the_shipped_file_found_by_bash_completion(tmp_path, tmux_shell, spawner):
+def test_bash_completes_with_the_shipped_file_found_by_bash_completion(tmp_path, tmux_shell, spawner,
+                                                                       listening_port):
     if not os.path.exists(BASH_COMPLETION):
         pytest.skip("no bash-completion (Debian: bash-completion)")
     rc = tmp_path / "bashrc"
@@ -230,10 +247,23 @@ def test_bash_completes_with_the_shipped_file_found_by_bash_completion(tmp_path,
     shell.fresh_line("$")
     shell.type("psxj --load=tests/fixtures/tutorial-a", "Tab")
     assert last_line(shell.wait_for(lambda pane: "axj" in pane)) == "$ psxj --load=tests/fixtures/tutorial-axj.txt"
+    # psxj why: a listening port (bash splits words at a :, the completion puts them together), a command
+    # name, a path.
+    for typed in (f":{listening_port}", f"tcp:{listening_port}"):
+        shell.fresh_line("$")
+        shell.type(f"psxj why {typed[:-1]}", "Tab", "#")
+        assert last_line(shell.wait_for(lambda pane: "#" in pane)) == f"$ psxj why {typed} #"
+    spawner.sleeper(comm=WHY_COMM)
+    shell.fresh_line("$")
+    shell.type("psxj why psxjwhyt", "Tab", "#")
+    assert last_line(shell.wait_for(lambda pane: "#" in pane)) == "$ psxj why psxjwhytarget #"
+    shell.fresh_line("$")
+    shell.type("psxj why tests/fixtures/tutorial-a", "Tab")
+    assert last_line(shell.wait_for(lambda pane: "axj" in pane)) == "$ psxj why tests/fixtures/tutorial-axj.txt"
 
 
 @pytest.mark.slow
-def test_zsh_completes_with_the_shipped_function_on_its_fpath(tmp_path, tmux_shell):
+def test_zsh_completes_with_the_shipped_function_on_its_fpath(tmp_path, tmux_shell, spawner, listening_port):
     if shutil.which("zsh") is None:
         pytest.skip("no zsh (Debian: zsh)")
     (tmp_path / ".zshrc").write_text(
@@ -261,10 +291,23 @@ def test_zsh_completes_with_the_shipped_function_on_its_fpath(tmp_path, tmux_she
     shell.fresh_line("%")
     shell.type("psxj -u roo", "Tab")
     assert last_line(shell.wait_for(lambda pane: "root" in pane)).startswith("% psxj -u root")
+    for typed in (f":{listening_port}", f"tcp:{listening_port}"):
+        shell.fresh_line("%")
+        shell.type(f"psxj why {typed[:-1]}", "Tab", "#")
+        assert last_line(shell.wait_for(lambda pane: "#" in pane)) == f"% psxj why {typed} #"
+    sleeper = spawner.sleeper(comm=WHY_COMM)
+    shell.fresh_line("%")
+    shell.type("psxj why psxjwhyt", "Tab", "#")
+    assert last_line(shell.wait_for(lambda pane: "#" in pane)) == "% psxj why psxjwhytarget #"
+    others = [name for name in os.listdir("/proc") if name.startswith(str(sleeper.pid)) and name.isdigit()]
+    if others == [str(sleeper.pid)]:   # its PID is no other's prefix: completed whole
+        shell.fresh_line("%")
+        shell.type(f"psxj why {sleeper.pid}", "Tab", "#")
+        assert last_line(shell.wait_for(lambda pane: "#" in pane)) == f"% psxj why {sleeper.pid} #"
 
 
 @pytest.mark.slow
-def test_fish_completes_with_the_shipped_file_among_its_vendor_completions(tmp_path):
+def test_fish_completes_with_the_shipped_file_among_its_vendor_completions(tmp_path, spawner, listening_port):
     if shutil.which("fish") is None:
         pytest.skip("no fish (Debian: fish)")
 
@@ -283,3 +326,9 @@ def test_fish_completes_with_the_shipped_file_among_its_vendor_completions(tmp_p
     assert complete("psxj --kind daemon,orph") == ["daemon,orphan"]
     assert "1,1" in complete("psxj -p 1,")
     assert set(complete("psxj serve --")) == set(tree_options("serve"))
+    assert complete(f"psxj why :{listening_port}") == [f":{listening_port}"]
+    assert f"tcp:{listening_port}" in complete("psxj why tcp:")
+    sleeper = spawner.sleeper(comm=WHY_COMM)
+    assert complete("psxj why psxjwhyt") == ["psxjwhytarget"]
+    assert str(sleeper.pid) in complete(f"psxj why {sleeper.pid}")
+    assert complete("psxj why tests/fixtures/tutorial-a") == ["tests/fixtures/tutorial-axj.txt"]

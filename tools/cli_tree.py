@@ -31,10 +31,12 @@ VALUES_BY_METAVAR = {
 # Where the metavar does not say it: (command, dest) -> what completes the value.
 VALUES_BY_DEST = {
     ("demo", "rundir"): ("dirs", False), ("diff", "before"): ("files", False), ("diff", "after"): ("files", False),
-    ("events", "event"): ("events", True),
+    ("events", "event"): ("events", True), ("why", "target"): ("targets", False),
 }
+# "targets": what psxj why takes: a PID, a command name, :PORT (tcp:PORT, udp:PORT) of a listening socket,
+# or a path (a word with a /).
 KINDS_OF_VALUES = ("", "pids", "sessions", "users", "groups", "ttys", "commands", "kinds", "events", "files", "dirs",
-                   "hosts", "words")
+                   "hosts", "targets", "words")
 
 
 class Option(NamedTuple):

@@ -21,6 +21,21 @@ HEADER = ("{comment} {shell} completion for psxj: subcommands, options and their
 # --- bash ----------------------------------------------------------------------------------------
 
 BASH_HELPERS = r'''
+# _psxj_listening PROTO: :PORT and PROTO:PORT for each socket listening in this network namespace, from the
+# kernel's tables: TCP in LISTEN (0A), UDP bound and unconnected (07), as psxj why counts them.
+_psxj_listening() {
+    local file sl address remote state rest
+    for file in "/proc/net/$1" "/proc/net/${1}6"; do
+        [[ -r $file ]] || continue
+        while read -r sl address remote state rest; do
+            if [[ $address == *:[0-9A-F][0-9A-F][0-9A-F][0-9A-F] ]] &&
+               [[ $state == 0A || ( $1 == udp && $state == 07 ) ]]; then
+                printf ':%d\n%s:%d\n' "$(( 16#${address##*:} ))" "$1" "$(( 16#${address##*:} ))"
+            fi
+        done < "$file"
+    done | sort -u
+}
+
 # _psxj_values WHAT LISTED CUR [WORD...]: COMPREPLY for a value; LISTED=1 completes a list's last item.
 # Candidates are matched here, never through compgen -W, which would expand them: a process named
 # $(command) must stay a name.
@@ -39,6 +54,15 @@ _psxj_values() {
         ttys) candidates=$(printf '%s\n' '?'; builtin cd /dev 2>/dev/null && compgen -G 'pts/[0-9]*'; \
                            compgen -G 'tty[0-9]*') ;;
         commands) candidates=$(ps -A -o comm= 2>/dev/null | sort -u) ;;
+        targets)   # psxj why: a path has a /; else a PID, a command name (none with a /: that is a path), a port
+            if [[ $cur == */* ]]; then
+                compopt -o filenames 2>/dev/null
+                mapfile -t COMPREPLY < <(compgen -f -- "$cur")
+                return
+            fi
+            candidates=$(builtin cd /proc 2>/dev/null && compgen -G '[0-9]*'
+                         ps -A -o comm= 2>/dev/null | sort -u | grep -v /
+                         _psxj_listening tcp; _psxj_listening udp) ;;
         hosts)
             if declare -F _known_hosts_real >/dev/null; then
                 COMPREPLY=()
@@ -68,21 +92,45 @@ _psxj_values() {
 
 BASH_MAIN = r'''
 _psxj() {
-    local cword=$COMP_CWORD cur=${COMP_WORDS[COMP_CWORD]} prev=${COMP_WORDS[COMP_CWORD-1]}
+    # bash splits a word at a : (COMP_WORDBREAKS) as at an =: put psxj why's :22 and tcp:22 back together,
+    # then hand bash only what follows the last :, the part it replaces.
+    local -a words=()
+    local i line=$COMP_LINE cword=0 glued
+    for (( i = 0; i < ${#COMP_WORDS[@]}; i++ )); do
+        glued=1
+        [[ $line == [[:space:]]* ]] && glued=0
+        line=${line#"${line%%[![:space:]]*}"}
+        if (( i > 0 && glued )) && [[ ${COMP_WORDS[i]} == : || ${words[-1]} == *: ]]; then
+            words[-1]+=${COMP_WORDS[i]}
+        else
+            words+=("${COMP_WORDS[i]}")
+        fi
+        line=${line:${#COMP_WORDS[i]}}
+        (( i == COMP_CWORD )) && cword=$(( ${#words[@]} - 1 ))
+    done
+    local cur=${words[cword]} prev=${words[cword-1]}
+    _psxj_complete
+    if [[ $cur == *:* ]]; then
+        local colon=${cur%"${cur##*:}"}
+        COMPREPLY=("${COMPREPLY[@]#"$colon"}")
+    fi
+}
+
+_psxj_complete() {
     # bash splits --option=value at the =: complete the value of the option before it.
     if [[ $cur == = ]]; then
         cur=""
     elif [[ $prev == = ]] && (( cword > 1 )); then
-        prev=${COMP_WORDS[cword-2]}
+        prev=${words[cword-2]}
     fi
     # The subcommand is the first word, after a --lang that may come before it (psxj --lang zh demo quiz).
     local command=table first=1
-    if [[ ${COMP_WORDS[1]} == --lang ]] && (( cword > 2 )); then
+    if [[ ${words[1]} == --lang ]] && (( cword > 2 )); then
         first=3
-        [[ ${COMP_WORDS[2]} == = ]] && first=4
+        [[ ${words[2]} == = ]] && first=4
     fi
-    if (( cword > first )) && [[ " $_psxj_commands " == *" ${COMP_WORDS[first]} "* ]]; then
-        command=${COMP_WORDS[first]}
+    if (( cword > first )) && [[ " $_psxj_commands " == *" ${words[first]} "* ]]; then
+        command=${words[first]}
         (( first++ ))
     fi
     if (( cword > first )) && "_psxj_value_${command//-/_}" "$prev" "$cur"; then
@@ -100,10 +148,10 @@ _psxj() {
     # The positional argument this word is: count those before it, leaving out options and their values.
     local index=0 i word valued=_psxj_valued_${command//-/_}
     for (( i = first; i < cword; i++ )); do
-        word=${COMP_WORDS[i]}
+        word=${words[i]}
         if [[ $word == -* ]]; then
-            [[ " ${!valued} " == *" $word "* && ${COMP_WORDS[i+1]} != = ]] && (( i++ ))
-            [[ ${COMP_WORDS[i+1]} == = ]] && (( i += 2 ))
+            [[ " ${!valued} " == *" $word "* && ${words[i+1]} != = ]] && (( i++ ))
+            [[ ${words[i+1]} == = ]] && (( i += 2 ))
         else
             (( index++ ))
         fi
@@ -181,11 +229,47 @@ _psxj_commands_running() {
     names=(${(u)${(f)"$(ps -A -o comm= 2>/dev/null)"}})
     _wanted commands expl 'command name' compadd -a names
 }
+
+# :PORT and PROTO:PORT for each socket listening in this network namespace (TCP in LISTEN, UDP unconnected).
+_psxj_listening() {
+    local proto file sl address remote state rest
+    for proto in tcp udp; do
+        for file in /proc/net/$proto /proc/net/${proto}6; do
+            [[ -r $file ]] || continue
+            while read -r sl address remote state rest; do
+                if [[ $address == *:[0-9A-F](#c4) ]] && [[ $state == 0A || ( $proto == udp && $state == 07 ) ]]; then
+                    print -r -- ":$(( 16#${address##*:} ))"
+                    print -r -- "$proto:$(( 16#${address##*:} ))"
+                fi
+            done < $file
+        done
+    done
+}
+
+# What psxj why takes: a path (a word with a /), or a PID, a command name, a listening port.
+_psxj_targets() {
+    setopt localoptions extendedglob
+    if [[ $PREFIX == */* ]]; then
+        _files
+        return
+    fi
+    local -a ports names expl
+    ports=(${(u)${(f)"$(_psxj_listening)"}})
+    if [[ $PREFIX == *:* ]]; then
+        _wanted ports expl 'listening port' compadd -a ports
+        return
+    fi
+    names=(${(u)${(f)"$(ps -A -o comm= 2>/dev/null)"}:#*/*})
+    _alternative 'processes:process:_psxj_pids' \
+        "commands:command name:compadd -a names" \
+        "ports:listening port:compadd -a ports"
+}
 '''
 
 ZSH_VALUES = {
     "pids": "_psxj_pids", "sessions": "_psxj_sessions", "users": "_users", "groups": "_groups", "ttys": "_psxj_ttys",
     "commands": "_psxj_commands_running", "files": "_files", "dirs": "_files -/", "hosts": "_hosts",
+    "targets": "_psxj_targets",
 }
 
 
@@ -316,13 +400,35 @@ function __fish_psxj_commands
     ps -A -o comm= 2>/dev/null | sort -u
 end
 
+function __fish_psxj_targets --description 'What psxj why takes: a path, a PID, a command name, a listening port'
+    set -l token (commandline -ct)
+    if string match -q -- '*/*' $token
+        __fish_complete_path $token
+        return
+    end
+    __fish_complete_pids
+    __fish_psxj_commands | string match -v -- '*/*'
+    # TCP in LISTEN (0A), UDP bound and unconnected (07), as psxj why counts them: :PORT and PROTO:PORT.
+    for proto in tcp udp
+        set -l state 0A
+        test $proto = udp; and set state 07
+        for file in /proc/net/$proto /proc/net/{$proto}6
+            test -r $file; or continue
+            for hex in (string match -r -g -- '^\s*\d+:\s+[0-9A-F]+:([0-9A-F]{4})\s+\S+\s+'$state'\s' <$file)
+                set -l port (math 0x$hex)
+                printf ':%s\t%s\n%s:%s\t%s\n' $port 'listening port' $proto $port 'listening port'
+            end
+        end
+    end | sort -u
+end
+
 complete -c psxj -f
 '''
 
 FISH_VALUES = {
     "pids": "__fish_complete_pids", "sessions": "__fish_psxj_sessions", "users": "__fish_complete_users",
     "groups": "__fish_complete_groups", "ttys": "__fish_psxj_ttys", "commands": "__fish_psxj_commands",
-    "hosts": "__fish_print_hostnames", "dirs": "__fish_complete_directories",
+    "hosts": "__fish_print_hostnames", "dirs": "__fish_complete_directories", "targets": "__fish_psxj_targets",
 }
 
 

@@ -51,6 +51,28 @@ function __fish_psxj_commands
     ps -A -o comm= 2>/dev/null | sort -u
 end
 
+function __fish_psxj_targets --description 'What psxj why takes: a path, a PID, a command name, a listening port'
+    set -l token (commandline -ct)
+    if string match -q -- '*/*' $token
+        __fish_complete_path $token
+        return
+    end
+    __fish_complete_pids
+    __fish_psxj_commands | string match -v -- '*/*'
+    # TCP in LISTEN (0A), UDP bound and unconnected (07), as psxj why counts them: :PORT and PROTO:PORT.
+    for proto in tcp udp
+        set -l state 0A
+        test $proto = udp; and set state 07
+        for file in /proc/net/$proto /proc/net/{$proto}6
+            test -r $file; or continue
+            for hex in (string match -r -g -- '^\s*\d+:\s+[0-9A-F]+:([0-9A-F]{4})\s+\S+\s+'$state'\s' <$file)
+                set -l port (math 0x$hex)
+                printf ':%s\t%s\n%s:%s\t%s\n' $port 'listening port' $proto $port 'listening port'
+            end
+        end
+    end | sort -u
+end
+
 complete -c psxj -f
 complete -c psxj -n __fish_psxj_first_word -a record -d 'record the table over time, into a directory'
 complete -c psxj -n __fish_psxj_first_word -a diff -d 'compare two tables: what appeared, vanished and changed'
@@ -153,6 +175,7 @@ complete -c psxj -n '__fish_psxj_using events' -l poll -d 'poll /proc instead of
 complete -c psxj -n '__fish_psxj_using why' -s h -l help -d 'show this help message and exit'
 complete -c psxj -n '__fish_psxj_using why' -l lang -x -a 'en zh' -d 'the language of messages and of the interface: en (English) or zh (简体中文); default: the locale\'s (LANGUAGE, LC_ALL, LC_MESSAGES, LANG)'
 complete -c psxj -n '__fish_psxj_using why' -l json -d 'print a JSON array, one object per process, every fact with where it came from'
+complete -c psxj -n '__fish_psxj_using why' -a '(__fish_psxj_targets)' -d 'PID, command name, :PORT, PROTO:PORT or path'
 
 # psxj demo
 complete -c psxj -n '__fish_psxj_using demo' -s h -l help -d 'show this help message and exit'
