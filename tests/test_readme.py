@@ -69,8 +69,9 @@ def test_every_console_command_runs(page, tmp_path):
     commands = console_commands(page.read_text())
     script = ["trap 'kill $(jobs -p) 2>/dev/null' EXIT"]  # a failing step must not leave `sleep 300 &` behind
     for command, expected in commands:
-        script.append(f"{command}\nstatus=$?\nif [ $status -ne {expected} ]; then printf '%s: exit %s, wanted %s: %s\\n' "
-                      f"{shlex.quote(page_id(page))} $status {expected} {shlex.quote(command)} >&2; exit 1; fi")
+        script.append(f"{command}\nstatus=$?\nif [ $status -ne {expected} ]; then "
+                      f"printf '%s: exit %s, wanted %s: %s\\n' {shlex.quote(page_id(page))} $status {expected} "
+                      f"{shlex.quote(command)} >&2; exit 1; fi")
     env = clean_env(PATH=os.path.dirname(sys.executable) + os.pathsep + os.environ["PATH"])
     try:
         result = subprocess.run(["bash", "-c", "\n".join(script)], cwd=ROOT, env=env, capture_output=True,
