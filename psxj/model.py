@@ -135,6 +135,7 @@ class Snapshot:
         self.changed: Optional[Sequence[ProcessRecord]] = None
         self.partial_of: Optional[int] = None   # a first frame's rows: of how many processes in all
         self.partial_rows: frozenset = frozenset()
+        self.widest_pid = 0   # a first frame's rows: the highest PID of all, which the table's widths allow for
 
     def __len__(self) -> int:
         return len(self.records)

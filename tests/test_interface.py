@@ -300,13 +300,16 @@ async def test_optional_columns_are_chosen_and_remembered_with_the_theme(tmp_pat
     async with app.run_test(size=(200, 30)) as pilot:
         await pilot.press("o")
         assert isinstance(app.screen, ColumnsScreen)
-        await pilot.press("space", "down", "down", "down", "space", "enter")  # KIND and START
+        listed = app.screen.query_one("#columns-list")
+        keys = [listed.get_option_at_index(i).value for i in range(listed.option_count)]
+        kind, start = keys.index("kind"), keys.index("start")
+        await pilot.press(*["down"] * kind, "space", *["down"] * (start - kind), "space", "enter")  # KIND, START
         assert app.options.columns == ("kind", "start")
         assert "KIND" in app.table.header_text() and "START" in app.table.header_text()
         app.theme = "textual-light"
         await pilot.pause()
     saved = json.loads((tmp_path / "psxj" / "config.json").read_text())
-    assert saved == {"columns": ["kind", "start"], "theme": "textual-light"}
+    assert saved == {"columns": ["kind", "start"], "without": [], "theme": "textual-light"}
     app = PsxjApp(snapshot=tutorial(), remember=True)
     async with app.run_test(size=(200, 30)):
         assert app.theme == "textual-light" and app.options.columns == ("kind", "start")

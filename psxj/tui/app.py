@@ -16,8 +16,10 @@ import threading
 import time
 from operator import itemgetter
 from typing import TYPE_CHECKING, Iterable, List, Optional
+from weakref import WeakKeyDictionary
 
-from textual import on
+from textual import events, on
+from textual._dispatch_key import dispatch_key
 from textual.app import App, SystemCommand
 from textual.binding import Binding
 from textual.screen import Screen
@@ -26,9 +28,10 @@ from textual.widgets import Static
 from psxj.escape import safe_text
 from psxj.i18n import _
 from psxj.model import Snapshot
-from psxj.render.views import PROCESS, ViewOptions, build_rows, cpu_percent
+from psxj.render.views import HOME, PROCESS, ViewOptions, build_rows, cpu_percent
 from psxj.select import Selection
 from psxj.tui.demo import Demo, DemoRuns
+from psxj.tui.dialog import TypeAhead, typed_order
 from psxj.tui.events import Events
 from psxj.tui.feature import Feature, StatusPart
 from psxj.tui.filter import Filter
@@ -85,7 +88,8 @@ class PsxjApp(App):
 
         saved = config.load_choices() if remember else {}
         selection = selection or Selection()
-        self.options = ViewOptions(selection=selection, columns=saved.get("columns", ()))
+        self.options = ViewOptions(selection=selection, columns=saved.get("columns", ()),
+                                   without=saved.get("without", ()))
         self.command_line_selection = bool(selection)   # for the exit status: nothing matched it
         self.ever_matched = False
         self.snapshot: Optional[Snapshot] = snapshot
@@ -103,6 +107,7 @@ class PsxjApp(App):
         self.demo_step_delay = demo_step_delay
         self._watchdog: Optional[threading.Thread] = None   # see leave()
         self.ui_refresh_seconds: List[float] = []  # measured by bench/bench_tui.py
+        self._key_routes: WeakKeyDictionary = WeakKeyDictionary()   # key -> (screen it went to, when typed)
         if saved.get("theme") in self.available_themes:
             self.theme = saved["theme"]
         self._theme_ready = True
@@ -194,6 +199,37 @@ class PsxjApp(App):
     def end_own_demo(self) -> None:
         self.demo_runs.end_own()
 
+    # keys: typed ahead of a screen, and those that are off -----------------------------
+    async def on_event(self, event: events.Event) -> None:
+        """A key typed while a screen on top is not ready yet is that screen's (psxj.tui.dialog); every
+        other key goes its way as usual, and the app remembers which screen it went to."""
+        if isinstance(event, events.Key) and not event.is_forwarded and self.screen_stack:
+            screen = self.screen
+            order = typed_order()
+            if isinstance(screen, TypeAhead) and not screen.ready:
+                screen.hold(event, order)
+                return
+            self._key_routes[event] = (screen, order)
+        await super().on_event(event)
+
+    async def on_key(self, event: events.Key) -> None:
+        """A key no widget took: the bindings, as Textual's App looks them up (this handler replaces its
+        own, which would look them up again), except that a key that was on its way to the screen below
+        when another opened is that other screen's, and that a key which is off says why."""
+        event.prevent_default()
+        screen, order = self._key_routes.pop(event, (None, 0))
+        if screen is not None and screen is not self.screen and isinstance(self.screen, TypeAhead):
+            self.screen.hold(event, order)
+            return
+        if await self._check_bindings(event.key):
+            return
+        if not self._say_why_off(event.key):
+            await dispatch_key(self, event)
+
+    def _say_why_off(self, key: str) -> bool:
+        """When every binding of `key` on the main screen is refused here, say why (nothing silent)."""
+        return False
+
     # which actions this table allows ------------------------------------------------
     def key_is_offered(self, action: str) -> bool:
         """Is the key bar to offer this action now? (Also: is it enabled, see check_action.)"""
@@ -251,9 +287,11 @@ class PsxjApp(App):
         if self.snapshot is None:
             return
         table = self.table
-        table.sort_key, table.descending = self.options.sort_key, self.options.descending
-        if table.optional_columns != self.options.columns:
-            table.set_columns(self.options.columns)
+        o = self.options
+        table.sort_key, table.descending = "pid" if o.sort_key == HOME else o.sort_key, o.descending
+        layout_choice = (o.columns, o.without, o.mode == "forest")
+        if (table.optional_columns, table.columns_without, table.forest) != layout_choice:
+            table.set_columns(*layout_choice)
         rows = build_rows(self.snapshot, self.options)
         if any(row.kind == PROCESS for row in rows):
             self.ever_matched = True
@@ -286,9 +324,10 @@ class PsxjApp(App):
         part = {type(feature): feature.status_parts() for feature in main.features}
         parts = [*([StatusPart(0, self.status_banner, self.status_banner)] if self.status_banner else []),
                  *part[Refresh], *part[Travel], *part[Hosts], count, *part[Views], *part[Signals]]
-        if table.hidden_columns:
-            parts.append(StatusPart(4, _("{columns} hidden (o)").format(columns=" ".join(table.hidden_columns)),
-                                    _("cols hidden")))
+        if table.layout().hidden:   # laid out now if need be: the columns that gave way for this width
+            hidden = " ".join(table.hidden_columns)
+            parts.append(StatusPart(2, _("{columns} hidden: too narrow (o chooses)").format(columns=hidden),
+                                    _("{columns} hidden").format(columns=hidden)))
         parts += [*part[Search], *part[Events], *part[Filter]]
         self.widget("#status", StatusLine).show(parts, max(main.size.width - 2, 20))
         main.update_keys()
@@ -302,8 +341,8 @@ class PsxjApp(App):
         self.rebuild()
         if message.then is not None:
             message.then()
-        if self.options.columns != was.columns:
-            self._save_choices(columns=list(self.options.columns))
+        if (self.options.columns, self.options.without) != (was.columns, was.without):
+            self._save_choices(columns=list(self.options.columns), without=list(self.options.without))
 
     @on(Feature.StatusChanged)
     def status_changed(self) -> None:

@@ -17,7 +17,6 @@ from textual import on, work
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Vertical, VerticalScroll
-from textual.screen import ModalScreen, Screen
 from textual.widgets import Static
 
 from psxj.escape import safe_text
@@ -25,6 +24,7 @@ from psxj.i18n import _
 from psxj.judge.kinds import daemon_like
 from psxj.model import ProcessRecord, Snapshot
 from psxj.render.views import GROUP_HEADER, PROCESS, SESSION_HEADER, header_members
+from psxj.tui.dialog import Dialog, FullScreen
 from psxj.tui.feature import Feature
 from psxj.tui.keys import bar_entries, key_bar
 from psxj.tui.table import ProcessTable
@@ -107,7 +107,7 @@ class Details(Feature):
         self.app.call_from_thread(self.app.push_screen, AuditScreen(reports))
 
 
-class DetailScreen(Screen):
+class DetailScreen(FullScreen):
     """Every fact about one process, with what it means; extra sections (the daemon checklist) below."""
 
     DEFAULT_CSS = """
@@ -184,7 +184,7 @@ def checklist_widget(report) -> Static:
     )
 
 
-class AuditScreen(ModalScreen):
+class AuditScreen(Dialog):
     """The audit of every daemon on screen, one line each, then each checklist."""
 
     DEFAULT_CSS = """

@@ -84,7 +84,7 @@ class Filter(Feature):
     def on_key(self, event) -> None:
         """Esc in the filter line closes it: the filter in force stays, and the line shows it again.
         (Esc goes on to the main screen's Esc as well, which says the filter stays.)"""
-        if event.key == "escape" and self.screen.focused is self.line:
+        if event.key == "escape" and self.screen.focused is self.line and self.app.screen is self.screen:
             if self.line.value.strip() != self.text:
                 self.app.notify(_("Not applied; the filter in force is still: {filter} "
                                   "(Enter in the filter line applies, Backspace on the table clears).").format(

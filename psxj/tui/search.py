@@ -29,6 +29,9 @@ class Search(Feature):
         Binding("f3", "search", "Search"),
         Binding("shift+f3", "search_next(-1)", "Previous match", show=False),
         Binding("escape", "close", "Close", show=False),
+        # Digits jump to a PID. Bindings, not a key handler: a binding runs when the key reaches the app, in
+        # the order keys were typed, so the 9 of x 9 Enter is the signal dialog's, never a jump.
+        *(Binding(digit, f"pid_digit('{digit}')", "", show=False) for digit in "0123456789"),
     ]
 
     def __init__(self) -> None:
@@ -102,12 +105,14 @@ class Search(Feature):
         self.table.refresh()
 
     def on_key(self, event) -> None:
-        """Esc in the search line closes it; digits typed on the table jump to that PID."""
-        if event.key == "escape" and self.screen.focused is self.line:
+        """Esc in the search line closes it. A key on its way here when another screen opened is that
+        screen's (psxj.tui.dialog): it goes on to the app."""
+        if event.key == "escape" and self.screen.focused is self.line and self.app.screen is self.screen:
             self._close_search()
-        elif self.screen.focused is self.table and event.character and event.character.isdigit():
-            self.jump_to_pid_digit(event.character)
-            event.stop()
+
+    def action_pid_digit(self, digit: str) -> None:
+        if self.screen.focused is self.table:
+            self.jump_to_pid_digit(digit)
 
     def jump_to_pid_digit(self, digit: str) -> None:
         """Typed digits jump to the process with that PID (or the first whose PID starts so)."""

@@ -14,13 +14,13 @@ from rich.text import Text
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Vertical
-from textual.screen import ModalScreen
 from textual.widgets import Label, OptionList
 
 from psxj.act.signals import MEANINGS, MENU, signal_number
 from psxj.i18n import N_, _
 from psxj.model import ProcessRecord
 from psxj.render.views import GROUP_HEADER, PROCESS, SESSION_HEADER, header_members
+from psxj.tui.dialog import Dialog
 from psxj.tui.feature import Feature, StatusPart
 
 
@@ -143,7 +143,7 @@ class Signals(Feature):
         self.post_message(self.RefreshNow())
 
 
-class SignalScreen(ModalScreen[Optional[Tuple[str, str]]]):
+class SignalScreen(Dialog[Optional[Tuple[str, str]]]):
     """Pick a signal, and whom it goes to; SIGTERM is preselected, so x and Enter send it.
 
     The dialog is the confirmation: it names the signal and every target before Enter. Typing a

@@ -75,6 +75,8 @@ class ProcessTable(ScrollView, can_focus=True):
         self.sort_key = "pid"
         self.descending = False
         self.optional_columns: Tuple[str, ...] = ()
+        self.columns_without: Tuple[str, ...] = ()   # default columns turned off
+        self.forest = False                           # COMMAND keeps more room for the forest's glyphs
         self.hidden_columns: Tuple[str, ...] = ()   # headers fit_columns took away on this width
         self.new_identities: Set[Tuple[int, Optional[int]]] = set()
         self.highlighted_pids: Set[int] = set()
@@ -134,8 +136,8 @@ class ProcessTable(ScrollView, can_focus=True):
         self._scroll_cursor_into_view()
         self.refresh()
 
-    def set_columns(self, optional: Tuple[str, ...]) -> None:
-        self.optional_columns = tuple(optional)
+    def set_columns(self, optional: Tuple[str, ...], without: Tuple[str, ...] = (), forest: bool = False) -> None:
+        self.optional_columns, self.columns_without, self.forest = tuple(optional), tuple(without), forest
         self._layout = None
         self._text_cache.clear()
         self.refresh()
@@ -275,7 +277,7 @@ class ProcessTable(ScrollView, can_focus=True):
         wide as the widest PID, droppable ones given up when COMMAND would have too little room."""
         if self._layout is None:
             room = self.size.width - MARK_WIDTH - self._scrollbar_width()
-            self._layout = TableLayout(self.snapshot, self.optional_columns, room)
+            self._layout = TableLayout(self.snapshot, self.optional_columns, room, self.columns_without, self.forest)
             self.hidden_columns = self._layout.hidden
         return self._layout
 
