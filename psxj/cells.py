@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import textwrap
 import unicodedata
-from typing import List
+from typing import List, Sequence
 
 
 def char_cells(ch: str) -> int:
@@ -38,6 +38,15 @@ def fit(text: str, width: int) -> str:
         kept.append(ch)
         used += size
     return "".join(kept) + " " * (width - used)
+
+
+def first_that_fits(texts: Sequence[str], width: int) -> str:
+    """The first of `texts` (longest first: a hint in several lengths) that fits in `width` cells; the
+    last one cut to fit when none does."""
+    for text in texts:
+        if cells(text) <= width:
+            return text
+    return fit(texts[-1], width).rstrip() if texts else ""
 
 
 def wrap(text: str, width: int, indent: str = "") -> List[str]:

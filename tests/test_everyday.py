@@ -38,10 +38,8 @@ def status_text(app) -> str:
 
 
 def notices(app) -> list:
-    """Every notice the interface gave, oldest first (before the notice line, Textual's toasts)."""
-    if not hasattr(app, "notices"):
-        return [n.message for n in app._notifications]
-    return [text for text, _severity in app.notices]
+    """Every notice the interface gave, oldest first."""
+    return [n.message for n in app.notices]
 
 
 async def type_ahead(app, pilot, *keys: str) -> None:
@@ -228,9 +226,10 @@ async def test_the_first_frame_has_the_interfaces_column_widths():
 @linux_only
 async def test_keys_that_are_off_in_a_browser_say_why():
     from psxj.tui.app import DEMO_ACTIONS, SIGNAL_ACTIONS
+    from psxj.tui.served import refusal_notes
 
     app = PsxjApp(reader=LiveReader(), delay=60, refused_actions=SIGNAL_ACTIONS | DEMO_ACTIONS,
-                  status_banner="serving on 127.0.0.1:8000")
+                  status_banner="serving on 127.0.0.1:8000", refusal_notes=refusal_notes())
     async with app.run_test(size=(120, 30)) as pilot:
         await pilot.pause(0.3)
         await pilot.press("x")
@@ -251,3 +250,29 @@ async def test_live_keys_on_a_loaded_table_say_why():
 
 
 __all__ = ["FIXED_TIME", "Snapshot", "shown_pids", "subprocess", "sys", "time"]
+
+
+# --- the filter line: there while it is typed in, its hint whole at every width -----------------------
+
+@pytest.mark.parametrize("language", ["en", "zh"])
+@pytest.mark.parametrize("size", SIZES)
+async def test_the_filter_line_takes_no_row_until_it_is_used_and_its_hint_fits(size, language):
+    from psxj.cells import cells
+
+    i18n.install(language)
+    try:
+        app = PsxjApp(snapshot=tutorial())
+        async with app.run_test(size=size) as pilot:
+            line = app.widget("#filter", object)
+            assert not line.display
+            rows_before = app.table.size.height
+            await pilot.press("slash")
+            assert line.display and app.focused is line
+            assert cells(line.placeholder) <= size[0] - 2, line.placeholder   # the whole hint, never cut
+            await pilot.press(*"-s 2389", "enter")
+            await pilot.pause()
+            assert not line.display and shown_pids(app) == [2389]
+            assert "-s 2389" in status_text(app)            # the filter in force: on the status line
+            assert app.table.size.height == rows_before
+    finally:
+        i18n.install("en")

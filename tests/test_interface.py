@@ -161,7 +161,7 @@ async def test_the_sessions_view_follows_the_sort_and_its_headers_answer():
         index = next(i for i, r in enumerate(app.table.rows) if r.kind == "session" and r.text.split()[1] == "0")
         app.table.move_to(index)
         await pilot.press("enter")
-        assert any("leader of session 0 is not in the table" in n.message for n in app._notifications)
+        assert any("leader of session 0 is not in the table" in n.message for n in app.notices)
 
 
 async def test_htop_keys_and_how_they_are_shown():
@@ -223,7 +223,7 @@ async def test_esc_keeps_the_filter_and_backspace_clears_it():
         await pilot.press("slash", "backspace", "backspace", "backspace", "backspace", *"2389", "escape")
         assert shown_pids(app) == [1008]  # the half-typed change was not applied, and the filter stays
         assert app.widget("#filter", Input).value == "-s 1008"
-        assert any("Not applied" in n.message for n in app._notifications)
+        assert any("Not applied" in n.message for n in app.notices)
         await pilot.press("escape")
         assert shown_pids(app) == [1008]
         await pilot.press("backspace")
@@ -380,5 +380,5 @@ async def test_a_recording_steps_back_and_forward_and_goes_to_a_time(tmp_path, s
         assert f"table {len(times)} of {len(times)}" in screen_text(app.widget("#status"))
         await pilot.press("T")
         await pilot.press(*"nonsense", "enter")
-        assert any("No such time" in (n.title or "") for n in app._notifications)
+        assert any("No such time" in (n.title or "") for n in app.notices)
         assert not any("Signal" in k for k in screen_text(app.widget("#keys")).split("  "))

@@ -14,8 +14,9 @@ from __future__ import annotations
 import os
 import threading
 import time
+from collections import deque
 from operator import itemgetter
-from typing import TYPE_CHECKING, Iterable, List, Optional
+from typing import TYPE_CHECKING, Deque, Dict, Iterable, List, Optional
 from weakref import WeakKeyDictionary
 
 from textual import events, on
@@ -38,6 +39,7 @@ from psxj.tui.filter import Filter
 from psxj.tui.hosts_screen import Hosts
 from psxj.tui.keys import help_lines, palette_entries
 from psxj.tui.main_screen import MainScreen
+from psxj.tui.notice import Notice, NoticeLine
 from psxj.tui.refresh import Refresh
 from psxj.tui.search import Search
 from psxj.tui.signals import Signals
@@ -77,10 +79,13 @@ class PsxjApp(App):
                  delay: float = 2.0, reader=None, demo_rundir: Optional[str] = None,
                  demo_step_delay: float = 2.0, keep_demo: bool = False, remember: bool = False,
                  first_snapshot: Optional[Snapshot] = None, events: bool = False,
-                 refused_actions: Iterable[str] = (), status_banner: str = "", recording=None) -> None:
+                 refused_actions: Iterable[str] = (), status_banner: str = "", recording=None,
+                 refusal_notes: Optional[Dict[str, str]] = None) -> None:
         super().__init__()
-        # psxj --host, psxj serve: actions hidden and refused whatever the table (LOCAL_ONLY...).
+        # psxj --host, psxj serve: actions hidden and refused whatever the table (LOCAL_ONLY...), and
+        # what to say when a key of theirs is pressed (action -> why it is off, and how to turn it on).
         self.refused_actions = frozenset(refused_actions)
+        self.refusal_notes = dict(refusal_notes or {})
         self.status_banner = status_banner   # said first on the status line (psxj serve: where it listens)
         self.remember = remember             # keep the theme and columns in the user's config (psxj.tui.config)
         from psxj.judge.story import EventLog
@@ -108,6 +113,7 @@ class PsxjApp(App):
         self._watchdog: Optional[threading.Thread] = None   # see leave()
         self.ui_refresh_seconds: List[float] = []  # measured by bench/bench_tui.py
         self._key_routes: WeakKeyDictionary = WeakKeyDictionary()   # key -> (screen it went to, when typed)
+        self.notices: Deque[Notice] = deque(maxlen=100)   # what psxj said, lately
         if saved.get("theme") in self.available_themes:
             self.theme = saved["theme"]
         self._theme_ready = True
@@ -131,8 +137,15 @@ class PsxjApp(App):
     def notify(self, message: str, *, title: str = "", severity="information", timeout=None,
                markup: bool = False) -> None:
         """Notifications quote process names and file names: never parse them as Rich markup
-        (a process called `[/]` would crash the interface), and escape them like COMMAND."""
-        super().notify(toast_text(safe_text(message), self.size.width), title=safe_text(title), severity=severity,
+        (a process called `[/]` would crash the interface), and escape them like COMMAND. On the table's
+        screen they go to the notice line, which covers nothing (psxj.tui.notice); elsewhere, a toast."""
+        message, title = safe_text(message), safe_text(title)
+        self.notices.append(Notice(message, severity, title))
+        notice = self.main.query(NoticeLine) if self.screen_stack and self.screen is self.main else None
+        if notice:
+            notice.first().say(message, severity, title, timeout)
+            return
+        super().notify(toast_text(message, self.size.width), title=title, severity=severity,
                        timeout=timeout, markup=markup)   # i18n: toast_text wraps Chinese by cells
 
     # settings: kept between runs ----------------------------------------------------
@@ -227,8 +240,23 @@ class PsxjApp(App):
             await dispatch_key(self, event)
 
     def _say_why_off(self, key: str) -> bool:
-        """When every binding of `key` on the main screen is refused here, say why (nothing silent)."""
-        return False
+        """When every binding of `key` on the table's screen is refused here, say why: a key that is off
+        never does nothing silently (a loaded file, other machines' tables, a browser)."""
+        if not self.screen_stack or self.screen is not self.main:
+            return False
+        bound = [binding.action.removeprefix("app.").split("(", 1)[0]
+                 for binding, _owner in self.main.key_bindings() if key in binding.key.replace(" ", "").split(",")]
+        if not bound or any(self.check_action(action, ()) is not False for action in bound):
+            return False
+        self.notify(self._why_off(bound[0]), severity="warning")
+        return True
+
+    def _why_off(self, action: str) -> str:
+        if action in self.refusal_notes:
+            return self.refusal_notes[action]
+        if self.static_source:
+            return _("Not on a loaded table: this needs live processes, and this table was loaded from a file.")
+        return _("Not on other machines' tables: psxj signals, audits and demos only this machine's processes.")
 
     # which actions this table allows ------------------------------------------------
     def key_is_offered(self, action: str) -> bool:

@@ -1,8 +1,9 @@
 """The filter line under the table: ps's selectors and words of the command (psxj.select.parse_filter).
 
-Always on screen, showing the filter in force; / moves into it, Enter applies, Esc leaves it as it
-was, Backspace on the table clears it. A filter that does not parse is reported where it was typed,
-and the last good one stays in force. A feature of the main screen (psxj.tui.feature).
+On screen while it is typed in: / opens it, showing the filter in force, Enter applies, Esc leaves it
+as it was; the status line shows the filter in force, Backspace on the table clears it. A filter that
+does not parse is reported where it was typed, and the last good one stays in force. Its hint comes
+whole in the width there is. A feature of the main screen (psxj.tui.feature).
 """
 
 from __future__ import annotations
@@ -19,9 +20,15 @@ from psxj.escape import safe_text
 from psxj.i18n import N_, _
 from psxj.select import Selection, parse_filter
 from psxj.tui.feature import Feature, StatusPart
+from psxj.tui.wrapping import hint_for
 
-FILTER_HINT = N_("Filter: -s SID -u USER -p PID -t TTY -C NAME --kind KIND, or words of the command; "
-                 "Enter applies, Esc closes")
+FILTER_HINTS = (   # longest first: the first that fits the line is shown
+    N_("Filter: -s SID -u USER -p PID -t TTY -C NAME --kind KIND, or words of the command; "
+       "Enter applies, Esc closes"),
+    N_("Filter: -s SID -u USER -p PID -t TTY -C NAME --kind KIND, or words; Enter, Esc"),
+    N_("-s SID -u USER -p PID -C NAME, or words; Enter, Esc"),
+)
+FILTER_HINT = FILTER_HINTS[0]
 
 
 class Filter(Feature):
@@ -49,11 +56,23 @@ class Filter(Feature):
 
     def on_mount(self) -> None:
         self.line.value = self.text
+        self.line.display = False
         self.error.display = False
 
     def action_filter(self) -> None:
-        # The filter line is always on screen, showing the filter in force; / moves into it.
+        """/ opens the filter line, showing the filter in force, and moves into it."""
+        hint_for(self.line, FILTER_HINTS, self.screen.size.width)
+        self.line.display = True
         self.line.focus()
+
+    def on_resize(self) -> None:
+        if self.line.display:
+            hint_for(self.line, FILTER_HINTS, self.screen.size.width)
+
+    def _close_line(self) -> None:
+        """Back to the table; the line goes, unless it says what is wrong with what was typed."""
+        self.line.display = self.error.display
+        self.table.focus()
 
     @on(Input.Submitted, "#filter")
     def apply_filter(self, event: Input.Submitted) -> None:
@@ -69,14 +88,14 @@ class Filter(Feature):
         # The new rows first; the focus moves back to the table after that paint (a focus change
         # makes Textual repaint the whole screen, which would hold the new rows back).
         self.post_message(self.ViewChanged(lambda o: o._replace(selection=selection),
-                                           then=lambda: self.call_after_refresh(self.table.focus)))
+                                           then=lambda: self.call_after_refresh(self._close_line)))
 
     def action_clear_filter(self) -> None:
         was = self.text
         self.line.value = ""
         self.error.display = False
         self.text = ""
-        self.table.focus()
+        self._close_line()
         self.post_message(self.ViewChanged(lambda o: o._replace(selection=Selection())))
         if was:
             self.app.notify(_("Filter cleared (it was: {filter}).").format(filter=was))
@@ -91,7 +110,7 @@ class Filter(Feature):
                     filter=self.text or _("none")))
             self.line.value = self.text
             self.error.display = False
-            self.table.focus()
+            self._close_line()
 
     def status_parts(self) -> List[StatusPart]:
         filtered = _("filter: {filter}").format(filter=self.text)

@@ -28,6 +28,7 @@ from psxj.tui.feature import Feature
 from psxj.tui.filter import FILTER_HINT, Filter
 from psxj.tui.hosts_screen import Hosts
 from psxj.tui.keys import bar_entries, key_bar
+from psxj.tui.notice import NoticeLine
 from psxj.tui.refresh import Refresh
 from psxj.tui.search import SEARCH_HINT, Search
 from psxj.tui.signals import Signals
@@ -71,6 +72,7 @@ class MainScreen(Screen):
                 yield Static(id="filter-error")
                 yield Input(placeholder=_(SEARCH_HINT), id="search")
                 yield Input(placeholder=_(FILTER_HINT), id="filter")
+                yield NoticeLine(id="notice")
                 # A fixed line of keys, not Textual's Footer: the Footer rebuilds all its widgets at every
                 # focus change (table <-> filter line), which costs ~150 ms with a large table on screen.
                 yield Static(id="keys")

@@ -16,8 +16,14 @@ from textual.widgets import Input
 
 from psxj.i18n import N_, _
 from psxj.tui.feature import Feature, StatusPart
+from psxj.tui.wrapping import hint_for
 
-SEARCH_HINT = N_("Search the command: typing jumps to the next match; Enter or F3 next, Shift+F3 back, Esc closes")
+SEARCH_HINTS = (   # longest first: the first that fits the line is shown
+    N_("Search the command: typing jumps to the next match; Enter or F3 next, Shift+F3 back, Esc closes"),
+    N_("Search: typing jumps to the next match; Enter or F3 next, Shift+F3 back, Esc"),
+    N_("Search: typing jumps; Enter next, Shift+F3 back, Esc"),
+)
+SEARCH_HINT = SEARCH_HINTS[0]
 PID_JUMP_SECONDS = 1.0   # digits typed within this of each other are one PID
 
 
@@ -31,7 +37,7 @@ class Search(Feature):
         Binding("escape", "close", "Close", show=False),
         # Digits jump to a PID. Bindings, not a key handler: a binding runs when the key reaches the app, in
         # the order keys were typed, so the 9 of x 9 Enter is the signal dialog's, never a jump.
-        *(Binding(digit, f"pid_digit('{digit}')", "", show=False) for digit in "0123456789"),
+        *(Binding(digit, action, show=False) for digit, action in ((d, "pid_digit(%r)" % d) for d in "0123456789")),
     ]
 
     def __init__(self) -> None:
@@ -51,6 +57,7 @@ class Search(Feature):
         if self.line.display and self.text:
             self.action_search_next(1)
             return
+        hint_for(self.line, SEARCH_HINTS, self.screen.size.width)
         self.line.display = True
         self.line.focus()
 

@@ -17,7 +17,8 @@ from rich.measure import Measurement
 from rich.style import StyleType
 from rich.text import Text
 
-from psxj.cells import cells, pieces, wrap
+from psxj.cells import cells, first_that_fits, pieces, wrap
+from psxj.i18n import _
 
 
 class CellWrapped:
@@ -77,3 +78,9 @@ def toast_text(message: str, screen_width: int) -> str:
         return message
     width = max(min(60, screen_width // 2) - 4, 10)   # a cell to spare: the rack may be a cell narrower
     return "\n".join(line for paragraph in message.split("\n") for line in wrap(paragraph, width))
+
+
+def hint_for(line, hints, width: int) -> None:
+    """An input line's placeholder: the longest of `hints` (message ids, longest first) that fits the
+    line in this language, its padding and a cell for the cursor left out."""
+    line.placeholder = first_that_fits([_(hint) for hint in hints], width - 3)
