@@ -27,7 +27,7 @@ from textual.screen import Screen
 from textual.widgets import Static
 
 from psxj.escape import safe_text
-from psxj.i18n import _
+from psxj.i18n import _, ngettext
 from psxj.model import Snapshot
 from psxj.render.views import HOME, PROCESS, ViewOptions, build_rows, cpu_percent
 from psxj.select import Selection
@@ -344,11 +344,12 @@ class PsxjApp(App):
             return
         main, table = self.main, self.table
         shown = list(map(itemgetter(0), table.rows)).count(PROCESS)  # row.kind, counted in C
-        count = StatusPart(0, _("{shown}/{total} processes").format(shown=shown, total=len(snap)),
-                           f"{shown}/{len(snap)}")
+        count = StatusPart(0, ngettext("{shown}/{total} process", "{shown}/{total} processes", len(snap)).format(
+                           shown=shown, total=len(snap)), f"{shown}/{len(snap)}")
         if self.first_snapshot is snap:
-            count = StatusPart(0, _("reading /proc: {count} processes…").format(
-                count=getattr(snap, 'partial_of', len(snap))), _("reading /proc…"))
+            total = getattr(snap, 'partial_of', len(snap))
+            count = StatusPart(0, ngettext("reading /proc: {count} process…", "reading /proc: {count} processes…",
+                                           total).format(count=total), _("reading /proc…"))
         part = {type(feature): feature.status_parts() for feature in main.features}
         parts = [*([StatusPart(0, self.status_banner, self.status_banner)] if self.status_banner else []),
                  *part[Refresh], *part[Travel], *part[Hosts], count, *part[Views], *part[Signals]]

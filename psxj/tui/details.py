@@ -20,7 +20,7 @@ from textual.containers import Vertical, VerticalScroll
 from textual.widgets import Static
 
 from psxj.escape import safe_text
-from psxj.i18n import _
+from psxj.i18n import _, ngettext
 from psxj.judge.kinds import daemon_like
 from psxj.model import ProcessRecord, Snapshot
 from psxj.render.views import GROUP_HEADER, PROCESS, SESSION_HEADER, header_members
@@ -95,7 +95,8 @@ class Details(Feature):
         if not daemons:
             self.app.notify(_("No daemon-like process on screen (D shows only those; or clear the filter)."))
             return
-        self.app.notify(_("Auditing {count} daemon-like process(es)...").format(count=len(daemons)))
+        self.app.notify(ngettext("Auditing {count} daemon-like process...", "Auditing {count} daemon-like processes...",
+                                 len(daemons)).format(count=len(daemons)))
         self._run_audit(snapshot, daemons)
 
     @work(thread=True, exclusive=True, group="audit")
@@ -200,7 +201,9 @@ class AuditScreen(Dialog):
         from psxj.judge.audit import summary_line
 
         with VerticalScroll(id="help-body"):
-            yield Static(_("[b]Audit[/b] of {count} daemon(s) on screen").format(count=len(self.reports)))
+            yield Static(ngettext("[b]Audit[/b] of {count} daemon on screen",
+                                  "[b]Audit[/b] of {count} daemons on screen", len(self.reports)).format(
+                count=len(self.reports)))
             yield Static(wrapped("\n".join(summary_line(r) for r in self.reports)), id="audit-summary")
             for report in self.reports:
                 if report.gone:

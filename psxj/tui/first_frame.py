@@ -18,7 +18,7 @@ import termios
 from typing import List, Optional, Tuple
 
 from psxj.cells import fit
-from psxj.i18n import _
+from psxj.i18n import _, ngettext
 from psxj.judge.kinds import kind_of
 from psxj.model import ProcessRecord, Snapshot
 from psxj.render.views import TableLayout
@@ -76,7 +76,8 @@ def frame_lines(snapshot: Snapshot, width: int, height: int, delay: float) -> Li
     layout = TableLayout(snapshot, (), width - TableLayout.MARK_WIDTH - 1)
     rows = [r for r in snapshot.records if r.pid in snapshot.partial_rows][:max(height - _CHROME_LINES, 0)]
     status = " psxj  " + _("live") + _(", every {delay:g}s").format(delay=delay) + "  │  " + \
-        _("reading /proc: {count} processes…").format(count=snapshot.partial_of)
+        ngettext("reading /proc: {count} process…", "reading /proc: {count} processes…",
+                 snapshot.partial_of).format(count=snapshot.partial_of)
     lines = [_REVERSE + fit(status, width) + _RESET,
              _BOLD + ("  " + layout.header_text("pid", False))[:width].ljust(width) + _RESET]
     for record in rows:
