@@ -84,7 +84,8 @@ class Details(Feature):
             stamp = time.strftime("%H:%M:%S", time.localtime(line.time)) + f".{int(line.time * 1000) % 1000:03d}" \
                 if line.time else "        "
             text.append(f"  {stamp}  {safe_text(line.display())}\n", style="dim" if line.inferred else "")
-        return Static(wrapped(text), id="birth-story")   # i18n: Chinese wraps between characters
+        # i18n: Chinese wraps between characters; a long line goes on under its text, not under its time
+        return Static(wrapped(text, hang=16), id="birth-story")
 
     def action_audit(self) -> None:
         snapshot = self.app.snapshot
