@@ -6,6 +6,7 @@ indent, a first frame that jumped, keys that were off without a word; and what h
 from __future__ import annotations
 
 import os
+import re
 import signal
 import subprocess
 import sys
@@ -199,26 +200,28 @@ def test_a_wrapped_paragraph_keeps_its_indent_on_every_line(text):
 # --- bug 10: the first frame is laid out as the interface will be -----------------------------------
 
 @linux_only
-async def test_the_first_frame_has_the_interfaces_column_widths():
+async def test_the_first_frame_has_the_interfaces_column_widths_and_rows():
+    """Painted before Textual from a few rows, it is laid out as the table of every process will be."""
     from psxj.sources.proc import read_snapshot
     from psxj.tui.first_frame import frame_lines, read_first_rows
 
-    partial, _count = read_first_rows(40)
+    partial, _count = read_first_rows(3)
     full = read_snapshot()
-    if len(str(max(r.pid for r in partial.records if r.pid in partial.partial_rows))) == \
-            len(str(full.records[-1].pid)):
+    if len(str(max(partial.partial_rows))) == len(str(full.records[-1].pid)):
         pytest.skip("every PID here has as many digits as the first ones: no jump to see")
-    frame = frame_lines(partial, 160, 48, 2.0)
+    frame = [re.sub("\x1b\\[[0-9;]*m", "", line) for line in frame_lines(partial, 160, 48, 2.0)]
     app = PsxjApp(reader=LiveReader(), delay=60, first_snapshot=partial)
     async with app.run_test(size=(160, 48)) as pilot:
         await pilot.pause()
-        first_header = app.table.render_line(0).text
         while app.first_snapshot is not None:
             await pilot.pause(0.1)
         full_header = app.table.render_line(0).text
-    header_line = next(line for line in frame if "PPID" in line)
-    painted = header_line.replace("\x1b[1m", "").replace("\x1b[0m", "").rstrip()
-    assert painted == first_header.rstrip() == full_header.rstrip()
+        full_rows = [row.record.pid for row in app.table.rows]
+    header = next(line for line in frame if "PPID" in line)
+    assert header.rstrip() == full_header.rstrip()
+    frame_pids = [int(line[2:].split()[1]) for line in frame[frame.index(header) + 1:]   # after the mark
+                  if len(line[2:].split()) > 1 and line[2:].split()[1].isdigit()][:3]
+    assert frame_pids == full_rows[:3]
 
 
 # --- bug 12: a key that is off says so -------------------------------------------------------------
@@ -276,3 +279,37 @@ async def test_the_filter_line_takes_no_row_until_it_is_used_and_its_hint_fits(s
             assert app.table.size.height == rows_before
     finally:
         i18n.install("en")
+
+
+# --- the first screen: your world first, kernel threads last and still there --------------------------
+
+@linux_only
+async def test_the_first_screen_shows_your_processes_first_and_the_kernel_threads_last(spawner):
+    from conftest import NOBODY, root_only  # noqa: F401
+
+    from psxj.sources.names import own_uid
+
+    you = own_uid()
+    mine = spawner.sleeper()
+    if os.geteuid() != 0:
+        pytest.skip("a process of another user needs root to start")
+    theirs = spawner.popen(["sleep", "120"], preexec_fn=lambda: (os.setgid(NOBODY), os.setuid(NOBODY)))
+    app = PsxjApp(reader=LiveReader(), delay=60)
+    async with app.run_test(size=(160, 48)) as pilot:
+        await select_live_row(app, pilot, theirs.pid)
+        rows = [row.record for row in app.table.rows if row.kind == "process"]
+        band = [0 if not r.kernel_thread and r.euid == you else 2 if r.kernel_thread else 1 for r in rows]
+        assert band == sorted(band)                        # yours, then the others', then kernel threads
+        assert not rows[0].kernel_thread and rows[0].euid == you
+        pids = [r.pid for r in rows]
+        assert pids.index(mine.pid) < pids.index(theirs.pid)
+        if any(r.kernel_thread for r in rows):
+            assert rows[-1].kernel_thread                   # still in the table, at the end
+            await pilot.press("end")
+            assert app.table.current.kernel_thread and app.table.render_line(app.table.size.height - 1).text[0] == "K"
+        status = status_text(app)
+        assert "yours first, kernel threads last" in status
+        await pilot.press("greater_than_sign")             # another order: plain
+        assert app.options.sort_key == "ppid" and "yours first" not in status_text(app)
+        await pilot.press("less_than_sign")
+        assert app.options.sort_key == "home"

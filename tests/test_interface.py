@@ -341,7 +341,7 @@ def test_the_first_frame_is_the_table_and_the_terminal_is_restored():
     session = PtySession(command, env=clean_env(XDG_CONFIG_HOME="/nonexistent"))
     try:
         assert session.wait_for(b"reading /proc", 20)  # the first frame's status, before the interface
-        assert session.wait_for(b"sort PID", 20)       # the interface itself
+        assert session.wait_for(b"yours first", 20)    # the interface itself
         session.type(b"q")
         assert session.wait_for(b"ECHO", 20)
         assert b"NOECHO" not in session.output

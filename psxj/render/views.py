@@ -380,9 +380,9 @@ def home_order(records: List[ProcessRecord], you: Optional[int], descending: boo
     yours: List[ProcessRecord] = []
     others: List[ProcessRecord] = []
     kernel: List[ProcessRecord] = []
-    for record in records:
-        (kernel if record.kernel_thread else yours if record.euid == you and you is not None else others
-         ).append(record)
+    for record in records:   # another machine's process (host) is never yours
+        (kernel if record.kernel_thread else yours if record.euid == you and record.host is None and
+         you is not None else others).append(record)
     if descending:
         return yours[::-1] + others[::-1] + kernel[::-1]
     return yours + others + kernel

@@ -95,6 +95,11 @@ class PsxjApp(App):
         selection = selection or Selection()
         self.options = ViewOptions(selection=selection, columns=saved.get("columns", ()),
                                    without=saved.get("without", ()))
+        if snapshot is None and recording is None:
+            # A live table opens on its user's world: theirs first, kernel threads last (render.views.HOME).
+            from psxj.sources.names import own_uid
+
+            self.options = self.options._replace(sort_key=HOME, you=own_uid())
         self.command_line_selection = bool(selection)   # for the exit status: nothing matched it
         self.ever_matched = False
         self.snapshot: Optional[Snapshot] = snapshot
