@@ -36,6 +36,7 @@ from psxj.tui.sockets_screen import Sockets
 from psxj.tui.status import StatusLine
 from psxj.tui.table import ProcessTable
 from psxj.tui.time_travel import Travel
+from psxj.tui.users import Users
 from psxj.tui.views import Views
 
 F = TypeVar("F", bound=Feature)
@@ -43,7 +44,7 @@ F = TypeVar("F", bound=Feature)
 # The order of the key bar, the help and the palette: on a narrow terminal the first keys stay. A key
 # not named here follows the one its feature binds before it (or comes last, when that is its first).
 KEY_ORDER = (
-    "help", "filter", "search", "mode('forest')", "mode('sessions')", "hosts", "signal", "details", "tag",
+    "help", "filter", "users", "search", "mode('forest')", "mode('sessions')", "hosts", "signal", "details", "tag",
     "clear_filter", "toggle_kernel", "toggle_daemons", "sort(1)", "sort(-1)", "invert_sort", "columns", "events",
     "events_scope", "audit", "demo", "demo_menu", "pause", "refresh_now", "search_next(-1)", "untag_all",
     "demo_hangup", "demo_second_instance", "demo_step(-1)", "time_step(-1)", "demo_step(1)", "time_step(1)",
@@ -64,7 +65,7 @@ class MainScreen(Screen):
 
     def compose(self) -> ComposeResult:
         # Outermost first; each feature wraps the next, and the innermost the screen's widgets.
-        with Refresh(), Views(), Filter(self.selection), Search(), Signals(), Details(), Events(), Demo(), \
+        with Refresh(), Views(), Filter(self.selection), Users(), Search(), Signals(), Details(), Events(), Demo(), \
                 Travel(), Hosts(), Sockets():
             yield StatusLine(id="status")
             yield ProcessTable(id="table")
