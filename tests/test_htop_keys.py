@@ -90,3 +90,113 @@ async def test_u_keeps_the_words_of_the_filter_and_replaces_its_selectors(spawne
     assert filter_for_owner("-s 12 python", alice) == "-u alice python"
     assert filter_for_owner("-u bob --kind daemon 'my prog'", None) == "--kind daemon 'my prog'"
     assert filter_for_owner("-ubob", None) == ""
+
+
+# --- - + *: folding the forest ----------------------------------------------------------------------
+
+FAMILY = "import subprocess\nkids = [subprocess.Popen(['sleep', '120']) for _ in range(3)]\nREADY()\ntime.sleep(120)"
+
+
+def children_of(pid: int) -> list:
+    with open(f"/proc/{pid}/task/{pid}/children") as f:
+        return [int(word) for word in f.read().split()]
+
+
+def family(spawner, argv=None):
+    """A parent with three children, every one of them killed and reaped by the spawner."""
+    parent = spawner.python(FAMILY) if argv is None else spawner.popen(argv)
+    for _ in range(100):
+        kids = children_of(parent.pid)
+        if len(kids) == 3:
+            break
+        import time
+        time.sleep(0.02)
+    for kid in kids:
+        spawner.track(kid)
+    return parent, kids
+
+
+def row_of(app, pid: int):
+    return next((row for row in app.table.rows if row.kind == "process" and row.record.pid == pid), None)
+
+
+async def refreshed(app, pilot) -> None:
+    count = app.refresh_count
+    app.action_refresh_now()
+    while app.refresh_count == count:
+        await pilot.pause(0.05)
+    await pilot.pause()
+
+
+async def test_minus_folds_the_subtree_under_the_cursor_and_plus_unfolds_it_across_refreshes(spawner):
+    parent, kids = family(spawner)
+    app = PsxjApp(reader=LiveReader(), delay=60)
+    async with app.run_test(size=(120, 40)) as pilot:
+        await pilot.press("t")
+        await select_live_row(app, pilot, parent.pid)
+        assert all(row_of(app, kid) is not None for kid in kids)
+        await pilot.press("minus")
+        await pilot.pause()
+        assert all(row_of(app, kid) is None for kid in kids)
+        line = app.table.row_text(row_of(app, parent.pid))
+        assert "[+3] " in line and line.index("[+3] ") < line.index("import subprocess")
+        assert "- Fold" in screen_text(app.widget("#keys"))
+        await refreshed(app, pilot)
+        await refreshed(app, pilot)   # folded it stays, refresh after refresh
+        assert all(row_of(app, kid) is None for kid in kids) and app.table.current.pid == parent.pid
+        await pilot.press("plus")
+        await pilot.pause()
+        assert all(row_of(app, kid) is not None for kid in kids)
+        assert "[+" not in app.table.row_text(row_of(app, parent.pid))
+
+        await pilot.press("minus", "asterisk")       # * unfolds every fold
+        await pilot.pause()
+        assert all(row_of(app, kid) is not None for kid in kids) and not app.options.folded
+
+        await pilot.press("down", "minus")           # a child without children: nothing to fold
+        await pilot.pause()
+        assert "nothing to fold" in app.notices[-1].message
+
+
+@root_only
+async def test_a_fold_is_its_process_s_and_not_that_of_a_newcomer_with_its_pid(spawner):
+    from conftest import pid_reused_by
+
+    parent, kids = family(spawner)
+    app = PsxjApp(reader=LiveReader(), delay=60)
+    async with app.run_test(size=(120, 40)) as pilot:
+        await pilot.press("t")
+        await select_live_row(app, pilot, parent.pid)
+        await pilot.press("minus")
+        await pilot.pause()
+        assert row_of(app, kids[0]) is None
+        pid = parent.pid
+        parent.kill()
+        parent.wait()
+        again = pid_reused_by(pid, ["sh", "-c", "sleep 120 & sleep 120 & sleep 120 & wait"], spawner)
+        if again is None:
+            pytest.skip("another process took the PID first")
+        for _ in range(100):
+            new_kids = children_of(pid)
+            if len(new_kids) == 3:
+                break
+            await pilot.pause(0.02)
+        for kid in new_kids:
+            spawner.track(kid)
+        await select_live_row(app, pilot, pid)
+        await refreshed(app, pilot)
+        assert all(row_of(app, kid) is not None for kid in new_kids)   # the newcomer is not folded
+        assert "[+" not in app.table.row_text(row_of(app, pid))
+
+
+async def test_plus_and_minus_outside_the_forest_say_what_they_are_for(spawner):
+    app = PsxjApp(reader=LiveReader(), delay=60)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await refreshed(app, pilot)
+        await pilot.press("minus")
+        await pilot.pause()
+        assert "forest" in app.notices[-1].message and "t (or F5)" in app.notices[-1].message
+        assert "Fold" not in screen_text(app.widget("#keys"))   # the bar offers it in the forest
+        await pilot.press("question_mark")                  # the help lists them all the same
+        await pilot.pause()
+        assert {("-", "Fold"), ("+, =", "Unfold"), ("*", "Unfold all")} <= set(app.screen.keys)

@@ -26,6 +26,7 @@ from psxj.tui.events import Events
 from psxj.tui.events_pane import EventsPane
 from psxj.tui.feature import Feature
 from psxj.tui.filter import FILTER_HINT, Filter
+from psxj.tui.fold import FOREST_ACTIONS, Fold
 from psxj.tui.hosts_screen import Hosts
 from psxj.tui.keys import bar_entries, key_bar
 from psxj.tui.notice import NoticeLine
@@ -44,7 +45,8 @@ F = TypeVar("F", bound=Feature)
 # The order of the key bar, the help and the palette: on a narrow terminal the first keys stay. A key
 # not named here follows the one its feature binds before it (or comes last, when that is its first).
 KEY_ORDER = (
-    "help", "filter", "users", "search", "mode('forest')", "mode('sessions')", "hosts", "signal", "details", "tag",
+    "help", "filter", "users", "search", "mode('forest')", "fold", "mode('sessions')", "hosts", "signal", "details",
+    "tag",
     "clear_filter", "toggle_kernel", "toggle_daemons", "sort(1)", "sort(-1)", "invert_sort", "columns", "events",
     "events_scope", "audit", "demo", "demo_menu", "pause", "refresh_now", "search_next(-1)", "untag_all",
     "demo_hangup", "demo_second_instance", "demo_step(-1)", "time_step(-1)", "demo_step(1)", "time_step(1)",
@@ -65,8 +67,8 @@ class MainScreen(Screen):
 
     def compose(self) -> ComposeResult:
         # Outermost first; each feature wraps the next, and the innermost the screen's widgets.
-        with Refresh(), Views(), Filter(self.selection), Users(), Search(), Signals(), Details(), Events(), Demo(), \
-                Travel(), Hosts(), Sockets():
+        with Refresh(), Views(), Fold(), Filter(self.selection), Users(), Search(), Signals(), Details(), Events(), \
+                Demo(), Travel(), Hosts(), Sockets():
             yield StatusLine(id="status")
             yield ProcessTable(id="table")
             with Vertical(id="bottom"):
@@ -113,7 +115,12 @@ class MainScreen(Screen):
     def update_keys(self) -> None:
         """The key bar: what can be done here, as many keys as the width holds."""
         app = self.app
-        entries = bar_entries([*self.ordered_keys(), *app.BINDINGS], allowed=app.key_is_offered)
+        forest = app.options.mode == "forest"   # the forest's keys take room on the bar only there (help has them)
+
+        def offered(action: str) -> bool:
+            return app.key_is_offered(action) and (forest or action not in FOREST_ACTIONS)
+
+        entries = bar_entries([*self.ordered_keys(), *app.BINDINGS], allowed=offered)
         bar = key_bar(entries, max(self.size.width - 1, 20))
         if bar != self._bar:   # the same keys at most refreshes: not painted again
             self._bar = bar
