@@ -200,3 +200,48 @@ async def test_plus_and_minus_outside_the_forest_say_what_they_are_for(spawner):
         await pilot.press("question_mark")                  # the help lists them all the same
         await pilot.pause()
         assert {("-", "Fold"), ("+, =", "Unfold"), ("*", "Unfold all")} <= set(app.screen.keys)
+
+
+# --- F: following one process -----------------------------------------------------------------------
+
+async def test_f_keeps_the_cursor_on_the_process_as_rows_reorder_come_and_go_and_ends_when_it_exits(spawner):
+    hostile = b"\x1b[2Jfollow\x07me"   # a name is the process's to choose: escaped wherever it shows
+    followed = spawner.sleeper(comm=hostile)
+    app = PsxjApp(reader=LiveReader(), delay=60)
+    async with app.run_test(size=(120, 30)) as pilot:
+        await select_live_row(app, pilot, followed.pid)
+        await pilot.press("F")
+        await pilot.pause()
+        status = status_text(app)
+        assert f"following PID {followed.pid} (" in status and "\x1b" not in status and "\x07" not in status
+        await pilot.press("i")                                # the order reversed
+        await pilot.pause()
+        newcomers = [spawner.sleeper() for _ in range(3)]     # rows come before it
+        await refreshed(app, pilot)
+        assert app.table.current.pid == followed.pid
+        assert {n.pid for n in newcomers} <= {r.pid for r in shown_records(app)[:app.table.cursor]}
+        newcomers[0].kill()
+        newcomers[0].wait()                                   # and go
+        await refreshed(app, pilot)
+        assert app.table.current.pid == followed.pid
+
+        app.main.query_one("Filter").post_message(type(app.main.query_one("Filter")).Use(f"-p {newcomers[1].pid}"))
+        await pilot.pause()                                   # a filter hides it: still followed
+        assert "following" in status_text(app) and app.table.current.pid != followed.pid
+        await pilot.press("backspace")                        # shown again: the cursor is back on it
+        await pilot.pause()
+        assert app.table.current.pid == followed.pid and "following" in status_text(app)
+
+        await pilot.press("down")                             # moved by hand: following ends
+        await pilot.pause()
+        assert "following" not in status_text(app) and "moved off" in app.notices[-1].message
+
+        await pilot.press("up", "F")
+        await pilot.pause()
+        assert f"following PID {followed.pid}" in status_text(app)
+        followed.kill()
+        followed.wait()
+        await refreshed(app, pilot)
+        assert "following" not in status_text(app)
+        assert f"PID {followed.pid}" in app.notices[-1].message and "exited" in app.notices[-1].message
+        assert "\x1b" not in app.notices[-1].message

@@ -27,6 +27,7 @@ from psxj.tui.events_pane import EventsPane
 from psxj.tui.feature import Feature
 from psxj.tui.filter import FILTER_HINT, Filter
 from psxj.tui.fold import FOREST_ACTIONS, Fold
+from psxj.tui.follow import Follow
 from psxj.tui.hosts_screen import Hosts
 from psxj.tui.keys import bar_entries, key_bar
 from psxj.tui.notice import NoticeLine
@@ -46,7 +47,7 @@ F = TypeVar("F", bound=Feature)
 # not named here follows the one its feature binds before it (or comes last, when that is its first).
 KEY_ORDER = (
     "help", "filter", "users", "search", "mode('forest')", "fold", "mode('sessions')", "hosts", "signal", "details",
-    "tag",
+    "tag", "follow_process",
     "clear_filter", "toggle_kernel", "toggle_daemons", "sort(1)", "sort(-1)", "invert_sort", "columns", "events",
     "events_scope", "audit", "demo", "demo_menu", "pause", "refresh_now", "search_next(-1)", "untag_all",
     "demo_hangup", "demo_second_instance", "demo_step(-1)", "time_step(-1)", "demo_step(1)", "time_step(1)",
@@ -67,8 +68,8 @@ class MainScreen(Screen):
 
     def compose(self) -> ComposeResult:
         # Outermost first; each feature wraps the next, and the innermost the screen's widgets.
-        with Refresh(), Views(), Fold(), Filter(self.selection), Users(), Search(), Signals(), Details(), Events(), \
-                Demo(), Travel(), Hosts(), Sockets():
+        with Refresh(), Views(), Fold(), Filter(self.selection), Users(), Search(), Follow(), Signals(), Details(), \
+                Events(), Demo(), Travel(), Hosts(), Sockets():
             yield StatusLine(id="status")
             yield ProcessTable(id="table")
             with Vertical(id="bottom"):
