@@ -7,13 +7,32 @@ from __future__ import annotations
 import os
 
 import pytest
-from conftest import NOBODY, LiveReader, linux_only, root_only, select_live_row
+from conftest import NOBODY, LiveReader, linux_only, root_only
 from test_tui import screen_text
 
 from psxj.tui.app import PsxjApp
 
 pytestmark = linux_only
 NAMELESS_UID = 54321   # no entry in the password database (checked by the test that uses it)
+
+
+async def refreshed(app, pilot) -> None:
+    count = app.refresh_count
+    app.action_refresh_now()
+    while app.refresh_count == count:
+        await pilot.pause(0.05)
+    await pilot.pause()
+
+
+async def select_live_row(app, pilot, pid: int) -> None:
+    """Refresh until the row of `pid` is in the table, then select it. Each refresh is waited for (on a
+    machine of 10,000 processes a read takes longer than conftest's 0.3 s between asks)."""
+    for _ in range(30):
+        await refreshed(app, pilot)
+        if app.table.select_pid(pid):
+            await pilot.pause()
+            return
+    raise AssertionError(f"PID {pid} never appeared in the interface's table")
 
 
 def status_text(app) -> str:
@@ -118,14 +137,6 @@ def family(spawner, argv=None):
 
 def row_of(app, pid: int):
     return next((row for row in app.table.rows if row.kind == "process" and row.record.pid == pid), None)
-
-
-async def refreshed(app, pilot) -> None:
-    count = app.refresh_count
-    app.action_refresh_now()
-    while app.refresh_count == count:
-        await pilot.pause(0.05)
-    await pilot.pause()
 
 
 async def test_minus_folds_the_subtree_under_the_cursor_and_plus_unfolds_it_across_refreshes(spawner):
@@ -245,3 +256,135 @@ async def test_f_keeps_the_cursor_on_the_process_as_rows_reorder_come_and_go_and
         assert "following" not in status_text(app)
         assert f"PID {followed.pid}" in app.notices[-1].message and "exited" in app.notices[-1].message
         assert "\x1b" not in app.notices[-1].message
+
+
+# --- #: the meters line -----------------------------------------------------------------------------
+
+def meters_text(app) -> str:
+    return screen_text(app.widget("#meters")).strip()
+
+
+def proc_loadavg() -> str:
+    with open("/proc/loadavg") as f:
+        one, five, fifteen = f.read().split()[:3]
+    return f"load {one} {five} {fifteen}"
+
+
+async def test_the_meters_line_counts_the_table_by_kind_and_state_and_reads_the_machine(spawner, monkeypatch):
+    import re
+    import signal
+    import time
+
+    from conftest import stat_fields, wait_for_zombie
+
+    stopped = spawner.sleeper()
+    os.kill(stopped.pid, signal.SIGSTOP)
+    while stat_fields(stopped.pid)[0] != b"T":
+        time.sleep(0.01)
+    zombie = spawner.popen(["true"])
+    wait_for_zombie(zombie.pid)
+    app = PsxjApp(reader=LiveReader(), delay=60)
+    async with app.run_test(size=(260, 30)) as pilot:
+        from psxj.sources import machine
+
+        seen = []   # /proc/loadavg as this test reads it, the moment the meters read it (a busy machine's
+        real = machine.load_average   # changes during one refresh of 50,000 processes)
+
+        def reading():
+            seen.append(proc_loadavg())
+            return real()
+
+        monkeypatch.setattr(machine, "load_average", reading)
+        await select_live_row(app, pilot, zombie.pid)
+        await refreshed(app, pilot)                     # two readings of /proc/stat: a %CPU between them
+        before = after = seen[-1]
+        text = meters_text(app)
+        assert app.widget("#meters").display and app.widget("#meters").region.y == 0   # above the table
+        assert before in text or after in text
+        assert 0 <= int(re.search(r"CPU (\d+)%", text).group(1)) <= 100
+        with open("/proc/meminfo") as f:
+            total_kib = int(next(line for line in f if line.startswith("MemTotal:")).split()[1])
+        shown_total = float(re.search(r"mem [\d.]+[MG]/([\d.]+)G", text).group(1))
+        assert abs(shown_total - total_kib / 1048576) <= 0.05
+        records = app.snapshot.records
+        states = {"stopped": sum(r.state in ("T", "t") for r in records),
+                  "zombie": sum(r.state == "Z" for r in records)}
+        assert states["stopped"] >= 1 and states["zombie"] >= 1
+        assert f"{states['stopped']} stopped" in text
+        assert re.search(rf"\b{states['zombie']} zombies?\b", text)
+        kinds = re.search(r"(\d+) daemons?, (\d+) services?, (\d+) jobs?(?:, (\d+) orphans?)?, (\d+) kernel threads?",
+                          text)
+        counted = sum(int(n) for n in kinds.groups() if n)
+        assert counted + states["zombie"] == len(records)   # every process in one kind, zombies by their state
+        kernel = sum(r.kernel_thread for r in records)
+        assert int(kinds.group(5)) == kernel
+
+
+async def test_number_sign_hides_and_shows_the_meters_and_a_loaded_table_starts_without_them():
+    from test_tui import tutorial
+
+    app = PsxjApp(reader=LiveReader(), delay=60)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await refreshed(app, pilot)
+        height = app.table.size.height
+        assert app.widget("#meters").display
+        await pilot.press("number_sign")
+        await pilot.pause()
+        assert not app.widget("#meters").display and app.table.size.height == height + 1
+        await pilot.press("number_sign")
+        await pilot.pause()
+        assert app.widget("#meters").display and "CPU" in meters_text(app) and "load" in meters_text(app)
+        await pilot.press("question_mark")
+        await pilot.pause()
+        assert ("#", "Meters") in app.screen.keys
+    loaded = PsxjApp(snapshot=tutorial())
+    async with loaded.run_test(size=(160, 48)) as pilot:
+        await pilot.pause()
+        assert not loaded.widget("#meters").display      # this machine's figures are not the file's
+        await pilot.press("number_sign")
+        await pilot.pause()
+        text = meters_text(loaded)
+        assert loaded.widget("#meters").display and "load" not in text and "mem" not in text
+        assert "kernel thread" in text and "sleeping" in text
+
+
+async def test_the_meters_line_is_not_painted_again_when_its_text_is_the_same(monkeypatch):
+    """Fixed readings of the machine stand in for a machine that did not change (its real load and
+    memory move at every refresh): the refresh that changes nothing paints nothing of the line."""
+    import time
+
+    from psxj.sources import machine
+    from psxj.sources.incremental import Changes, LiveTable
+    from psxj.sources.proc import ProcReader
+
+    records = ProcReader().read_all()
+    table_source = LiveTable()
+
+    class Unchanging:
+        first = True
+
+        def read(self):
+            changes = Changes(time.time(), 5, records if self.first else [], [], self.first)
+            self.first = False
+            return table_source.apply(changes)
+
+        def close(self):
+            pass
+
+    load = [(0.5, 0.25, 0.125)]
+    monkeypatch.setattr(machine, "load_average", lambda: load[0])
+    monkeypatch.setattr(machine, "memory", lambda: machine.Memory(8 * 1048576, 6 * 1048576))
+    monkeypatch.setattr(machine, "cpu_times", lambda: machine.CpuTimes(100, 1000))
+    app = PsxjApp(reader=Unchanging(), delay=3600, events=False)
+    async with app.run_test(size=(220, 40)) as pilot:
+        await refreshed(app, pilot)
+        await refreshed(app, pilot)
+        line = app.widget("#meters")
+        assert "load 0.50 0.25 0.12" in meters_text(app) and "mem 2.0G/8.0G" in meters_text(app)
+        await pilot.pause()
+        assert not line._repaint_required
+        await refreshed(app, pilot)
+        assert not line._repaint_required            # the same text: not painted again
+        load[0] = (1.5, 0.25, 0.125)
+        await refreshed(app, pilot)
+        assert "load 1.50" in meters_text(app)

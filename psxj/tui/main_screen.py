@@ -30,6 +30,7 @@ from psxj.tui.fold import FOREST_ACTIONS, Fold
 from psxj.tui.follow import Follow
 from psxj.tui.hosts_screen import Hosts
 from psxj.tui.keys import bar_entries, key_bar
+from psxj.tui.meters import MeterLine, Meters
 from psxj.tui.notice import NoticeLine
 from psxj.tui.refresh import Refresh
 from psxj.tui.search import SEARCH_HINT, Search
@@ -49,7 +50,7 @@ KEY_ORDER = (
     "help", "filter", "users", "search", "mode('forest')", "fold", "mode('sessions')", "hosts", "signal", "details",
     "tag", "follow_process",
     "clear_filter", "toggle_kernel", "toggle_daemons", "sort(1)", "sort(-1)", "invert_sort", "columns", "events",
-    "events_scope", "audit", "demo", "demo_menu", "pause", "refresh_now", "search_next(-1)", "untag_all",
+    "events_scope", "audit", "meters", "demo", "demo_menu", "pause", "refresh_now", "search_next(-1)", "untag_all",
     "demo_hangup", "demo_second_instance", "demo_step(-1)", "time_step(-1)", "demo_step(1)", "time_step(1)",
     "go_to_time", "close",
 )
@@ -57,7 +58,8 @@ KEY_ORDER = (
 
 class MainScreen(Screen):
     DEFAULT_CSS = """
-    MainScreen #status, MainScreen #table, MainScreen #bottom { visibility: visible; }   /* the features' are hidden */
+    /* the features' are hidden */
+    MainScreen #meters, MainScreen #status, MainScreen #table, MainScreen #bottom { visibility: visible; }
     """
     BINDINGS = [Binding("question_mark", "help", "Help")]
 
@@ -69,7 +71,8 @@ class MainScreen(Screen):
     def compose(self) -> ComposeResult:
         # Outermost first; each feature wraps the next, and the innermost the screen's widgets.
         with Refresh(), Views(), Fold(), Filter(self.selection), Users(), Search(), Follow(), Signals(), Details(), \
-                Events(), Demo(), Travel(), Hosts(), Sockets():
+                Events(), Demo(), Travel(), Hosts(), Sockets(), Meters():
+            yield MeterLine(id="meters")
             yield StatusLine(id="status")
             yield ProcessTable(id="table")
             with Vertical(id="bottom"):
