@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from typing import List, Optional
 
+from rich.cells import cell_len
 from rich.text import Text
 from textual import on
 from textual.app import ComposeResult
@@ -86,7 +87,7 @@ class UserScreen(Dialog[Optional[object]]):
         self.shown = everyone + [o for o in self.listed if needle in o.label.lower()]
         menu = self.query_one("#users-list", OptionList)
         menu.clear_options()
-        width = max((len(o.label) for o in self.listed), default=8)
+        width = max((cell_len(o.label) for o in self.listed), default=8)
         menu.add_options([Text(self._line(owner, width)) for owner in self.shown] or
                          [Text(_("no user's name holds {typed!r}").format(typed=typed))])
         menu.highlighted = 0 if self.shown else None
@@ -95,8 +96,8 @@ class UserScreen(Dialog[Optional[object]]):
         if owner is None:
             return _("all users") + "  " + ngettext("({count} process)", "({count} processes)",
                                                     self.total).format(count=self.total)
-        return f"{owner.label:<{width}}  " + ngettext("{count} process", "{count} processes",
-                                                     owner.count).format(count=owner.count)
+        count = ngettext("{count} process", "{count} processes", owner.count).format(count=owner.count)
+        return owner.label + " " * (width - cell_len(owner.label) + 2) + count   # cells: a name may be wide
 
     def action_move(self, step: int) -> None:
         menu = self.query_one("#users-list", OptionList)
