@@ -388,3 +388,18 @@ async def test_the_meters_line_is_not_painted_again_when_its_text_is_the_same(mo
         load[0] = (1.5, 0.25, 0.125)
         await refreshed(app, pilot)
         assert "load 1.50" in meters_text(app)
+
+
+async def test_u_with_a_name_and_enter_typed_at_once_reaches_the_picker_not_the_table():
+    """tmux send-keys u r o o t Enter: every key after u is the picker's, in order."""
+    from textual import events
+
+    app = PsxjApp(reader=LiveReader(), delay=60)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await refreshed(app, pilot)
+        for key in ("u", "r", "o", "o", "t", "enter"):
+            app.post_message(events.Key(key, "\r" if key == "enter" else key))
+        await pilot.pause(0.5)
+        assert "filter: -u root" in status_text(app)
+        assert {r.euid for r in shown_records(app)} == {0}
+        assert app.options.mode == "table" and app.screen is app.main   # t (tree) and o (columns) were the picker's
