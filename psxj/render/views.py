@@ -369,7 +369,6 @@ class ViewOptions(NamedTuple):
     columns: Tuple[str, ...] = ()       # optional columns chosen
     without: Tuple[str, ...] = ()       # default columns turned off
     you: Optional[int] = None           # HOME's "yours": this user's UID (a live table of this machine)
-    user: Optional[object] = None       # only this user's processes (u): a UID, or a name a file gave
     folded: frozenset = frozenset()     # the forest's folded subtrees, by identity (+ and -)
 
 
@@ -397,9 +396,6 @@ def visible_records(snapshot: Snapshot, options: ViewOptions) -> List[ProcessRec
     records: Iterable[ProcessRecord] = snapshot.records
     if not options.show_kernel_threads:
         records = [r for r in records if not r.kernel_thread]
-    if options.user is not None:
-        wanted = options.user
-        records = [r for r in records if (r.euid if r.euid is not None else r.user) == wanted]
     if options.daemons_only:
         records = [r for r in records if daemon_like(snapshot, r)]
     return options.selection.apply(list(records), snapshot)
