@@ -39,18 +39,34 @@ class Counts(NamedTuple):
     states: Counter    # "running", "sleeping", "stopped", "zombie"
 
 
+def kind_counts(snapshot: Snapshot) -> Counter:
+    """Every process of the table by kind group: the judgement of each (taken over from the table
+    before for a record that did not change, judged again for the others)."""
+    found: Counter = Counter()
+    kinds = judged.kinds_of(snapshot).of if getattr(snapshot, "parts", None) is None else \
+        (lambda record: judged.kind_of(snapshot, record))   # several machines: each against its own
+    get = KIND_GROUPS.get
+    for record in snapshot.records:
+        group = get(kinds(record).name)
+        if group is not None:
+            found[group] += 1
+    return found
+
+
+def state_counts(snapshot: Snapshot) -> Counter:
+    """Every process of the table by state (STAT's first letter), in one pass."""
+    letters = Counter(record.state[:1] for record in snapshot.records)
+    found: Counter = Counter()
+    for letter, count in letters.items():
+        state = STATE_GROUPS.get(letter)
+        if state is not None:
+            found[state] += count
+    return found
+
+
 def counts(snapshot: Snapshot) -> Counts:
     """Every process of the table, by kind group and by state."""
-    kinds: Counter = Counter()
-    states: Counter = Counter()
-    for record in snapshot.records:
-        group = KIND_GROUPS.get(judged.kind_of(snapshot, record).name)
-        if group is not None:
-            kinds[group] += 1
-        state = STATE_GROUPS.get(record.state[:1])
-        if state is not None:
-            states[state] += 1
-    return Counts(kinds, states)
+    return Counts(kind_counts(snapshot), state_counts(snapshot))
 
 
 def joined(parts: List[MeterPart], width: int) -> str:
