@@ -138,6 +138,7 @@ class Snapshot:
         # What reading it skipped or assumed, a line each, for the command line to say on stderr
         # (a quoted ps table's `...` lines: psxj.sources.pstext).
         self.notes: Tuple[str, ...] = ()
+        self.widest_pid = 0   # a first frame's rows: the highest PID of all, which the table's widths allow for
 
     def __len__(self) -> int:
         return len(self.records)
