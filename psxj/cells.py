@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import textwrap
 import unicodedata
-from typing import List
+from typing import List, Optional, Sequence
 
 
 def char_cells(ch: str) -> int:
@@ -40,34 +40,50 @@ def fit(text: str, width: int) -> str:
     return "".join(kept) + " " * (width - used)
 
 
-def wrap(text: str, width: int, indent: str = "") -> List[str]:
+def first_that_fits(texts: Sequence[str], width: int) -> str:
+    """The first of `texts` (longest first: a hint in several lengths) that fits in `width` cells; the
+    last one cut to fit when none does."""
+    for text in texts:
+        if cells(text) <= width:
+            return text
+    return fit(texts[-1], width).rstrip() if texts else ""
+
+
+def wrap(text: str, width: int, indent: str = "", subsequent: Optional[str] = None) -> List[str]:
     """Lines of at most `width` cells: at spaces in English, and also between any two wide characters
     in Chinese (which has no spaces to break at), never before a closing mark nor after an opening
-    one (pieces()); a word wider than a line is cut. Each line starts with `indent`. ASCII text is
-    wrapped exactly as textwrap wraps it."""
+    one (pieces()); a word wider than a line is cut. The first line starts with `indent`, the others
+    with `subsequent` (the same indent when None). ASCII text is wrapped exactly as textwrap wraps it."""
+    later = indent if subsequent is None else subsequent
     if text.isascii():
-        return textwrap.wrap(text, width, initial_indent=indent, subsequent_indent=indent) or [indent.rstrip()]
-    room = max(width - cells(indent), 2)
+        return textwrap.wrap(text, width, initial_indent=indent, subsequent_indent=later) or [indent.rstrip()]
     lines: List[str] = []
     line, used = "", 0
+
+    def room() -> int:
+        return max(width - cells(later if lines else indent), 2)
+
+    def start() -> str:
+        return later if lines else indent
+
     for word in pieces(text):
         size = cells(word)
-        if used + size > room and line.strip():
-            lines.append(indent + line.rstrip())
+        if used + size > room() and line.strip():
+            lines.append(start() + line.rstrip())
             line, used = "", 0
             word = word.lstrip()
             size = cells(word)
-        while size > room:  # longer than a whole line: cut it, a closing mark kept with what it closes
-            head = fit(word, room).rstrip() or word[:1]
+        while size > room():  # longer than a whole line: cut it, a closing mark kept with what it closes
+            head = fit(word, room()).rstrip() or word[:1]
             while len(head) > 1 and word[len(head):len(head) + 1] in _NO_LINE_START:
                 head = head[:-1]
-            lines.append(indent + head)
+            lines.append(start() + head)
             word = word[len(head):]
             size = cells(word)
         line += word
         used += size
     if line.strip() or not lines:
-        lines.append(indent + line.rstrip())
+        lines.append(start() + line.rstrip())
     return lines
 
 

@@ -79,7 +79,7 @@ async def test_an_adoption_seen_by_events_makes_the_subreapers_child_a_daemon(sp
         # The detail view tells its birth story from the events: who forked it, and the adoption.
         await pilot.press("enter")
         await pilot.pause(0.5)
-        story = str(app.screen.query_one("#birth-story").render())
+        story = screen_text(app.screen.query_one("#birth-story"))
         assert "from live events" in story and "forked by" in story and f"adopted by PID {reaper.pid}" in story, story
 
 
@@ -110,7 +110,7 @@ async def test_without_events_the_story_says_it_is_inferred(spawner):
         await select_live_row(app, pilot, proc.pid)
         await pilot.press("enter")
         await pilot.pause(0.5)
-        story = str(app.screen.query_one("#birth-story").render())
+        story = screen_text(app.screen.query_one("#birth-story"))
         assert "inferred from what /proc shows now" in story and "inferred:" in story
         assert sys.executable or story
 

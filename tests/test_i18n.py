@@ -78,7 +78,7 @@ def env_without_locale(**extra: str) -> Dict[str, str]:
 
 def test_every_message_has_a_chinese_translation():
     po = _po()
-    missing = [m.id for m in _template() if m.id and not (po.get(m.id) and po.get(m.id).string)]
+    missing = [m.id for m in _template() if m.id and not (po.get(m.id) and catalogues.translated(po.get(m.id)))]
     fuzzy = [m.id for m in po if m.id and m.fuzzy]
     assert not missing, f"{len(missing)} messages without a translation, e.g. {missing[:5]}"
     assert not fuzzy, f"{len(fuzzy)} translations marked fuzzy (to be checked), e.g. {fuzzy[:5]}"
@@ -527,11 +527,12 @@ async def test_the_status_line_the_keys_and_notifications_fit_in_chinese(chinese
                          "([ and ] step).").format(delay=2)
         app.notify(message)
         await pilot.pause(0.3)
-        [toast] = app.screen.query(Toast)
-        lines = [line[1:].strip() for line in painted(toast)]   # less its border
+        assert not app.screen.query(Toast)   # on the table's screen, the notice line says it
+        notice = app.screen.query_one("#notice")
+        lines = [line.strip() for line in painted(notice)]
         assert CJK.search(message) and squeezed(lines) == squeezed([message])
-        assert_within(toast)
-        assert_broken_only_where_needed([line for line in lines if line], toast.content_region.width)
+        assert_within(notice)
+        assert_broken_only_where_needed([line for line in lines if line], notice.content_region.width)
         for keys in ((), ("g",), ("t",), ("k", "D"), ("space", "space")):
             await pilot.press(*keys)
             await pilot.pause(0.1)
@@ -547,7 +548,7 @@ async def test_the_columns_dialog_shows_the_highlighted_columns_meaning_whole(ch
     from test_tui import tutorial
 
     from psxj.render.details import COLUMN_MEANINGS
-    from psxj.render.views import COLUMN_BY_KEY, OPTIONAL_KEYS
+    from psxj.render.views import CHOOSABLE_KEYS, COLUMN_BY_KEY
     from psxj.tui.app import PsxjApp
     from psxj.tui.views import ColumnsScreen
 
@@ -556,7 +557,7 @@ async def test_the_columns_dialog_shows_the_highlighted_columns_meaning_whole(ch
         await pilot.press("o")
         await pilot.pause(0.2)
         assert isinstance(app.screen, ColumnsScreen)
-        for number, key in enumerate(OPTIONAL_KEYS):
+        for number, key in enumerate(CHOOSABLE_KEYS):
             if number:
                 await pilot.press("down")
                 await pilot.pause(0.05)
@@ -566,8 +567,7 @@ async def test_the_columns_dialog_shows_the_highlighted_columns_meaning_whole(ch
             assert squeezed(painted(meaning)) == squeezed([f"{header}: {i18n._(COLUMN_MEANINGS[header])}"])
         title = app.screen.query_one("#columns-title")
         assert_within(title)
-        assert squeezed(painted(title)) == squeezed([i18n._("Optional columns (Space toggles, Enter applies, "
-                                                            "Esc cancels)")])
+        assert squeezed(painted(title)) == squeezed([i18n._("Columns (Space toggles, Enter applies, Esc cancels)")])
         await pilot.press("escape")
 
 
@@ -591,7 +591,7 @@ async def test_a_recording_steps_in_chinese_and_its_status_line_fits(chinese, tm
             assert re.search(number.replace(r"\{number\}", "2").replace(r"\{count\}", "3"), status), status
             assert cells(status) <= size[0] and "…" not in status
             await pilot.press("left_square_bracket", "left_square_bracket")
-            assert any(n.message == i18n._("That is the recording's first table.") for n in app._notifications)
+            assert any(n.message == i18n._("That is the recording's first table.") for n in app.notices)
             await pilot.press("T")
             await pilot.pause(0.1)
             assert isinstance(app.screen, GoToTimeScreen)
@@ -599,7 +599,7 @@ async def test_a_recording_steps_in_chinese_and_its_status_line_fits(chinese, tm
                 assert cells("".join(painted(widget)[:1])) <= size[0]
             await pilot.press(*"nonsense", "enter")
             await pilot.pause(0.1)
-            assert any(n.title == i18n._("No such time") for n in app._notifications)
+            assert any(n.title == i18n._("No such time") for n in app.notices)
 
 
 @linux_only
@@ -751,6 +751,7 @@ def test_the_wheel_ships_the_compiled_catalogue_and_needs_no_babel(tmp_path):
 
     source = tmp_path / "source"
     shutil.copytree(ROOT / "psxj", source / "psxj", ignore=shutil.ignore_patterns("__pycache__"))
+    shutil.copytree(ROOT / "share", source / "share")   # the man pages and completions (data files)
     for name in ("pyproject.toml", "README.md"):
         shutil.copy(ROOT / name, source / name)
     built = subprocess.run([sys.executable, "-m", "pip", "wheel", "--no-deps", "-q",

@@ -161,7 +161,7 @@ async def test_the_sessions_view_follows_the_sort_and_its_headers_answer():
         index = next(i for i, r in enumerate(app.table.rows) if r.kind == "session" and r.text.split()[1] == "0")
         app.table.move_to(index)
         await pilot.press("enter")
-        assert any("leader of session 0 is not in the table" in n.message for n in app._notifications)
+        assert any("leader of session 0 is not in the table" in n.message for n in app.notices)
 
 
 async def test_htop_keys_and_how_they_are_shown():
@@ -223,7 +223,7 @@ async def test_esc_keeps_the_filter_and_backspace_clears_it():
         await pilot.press("slash", "backspace", "backspace", "backspace", "backspace", *"2389", "escape")
         assert shown_pids(app) == [1008]  # the half-typed change was not applied, and the filter stays
         assert app.widget("#filter", Input).value == "-s 1008"
-        assert any("Not applied" in n.message for n in app._notifications)
+        assert any("Not applied" in n.message for n in app.notices)
         await pilot.press("escape")
         assert shown_pids(app) == [1008]
         await pilot.press("backspace")
@@ -300,13 +300,16 @@ async def test_optional_columns_are_chosen_and_remembered_with_the_theme(tmp_pat
     async with app.run_test(size=(200, 30)) as pilot:
         await pilot.press("o")
         assert isinstance(app.screen, ColumnsScreen)
-        await pilot.press("space", "down", "down", "down", "space", "enter")  # KIND and START
+        listed = app.screen.query_one("#columns-list")
+        keys = [listed.get_option_at_index(i).value for i in range(listed.option_count)]
+        kind, start = keys.index("kind"), keys.index("start")
+        await pilot.press(*["down"] * kind, "space", *["down"] * (start - kind), "space", "enter")  # KIND, START
         assert app.options.columns == ("kind", "start")
         assert "KIND" in app.table.header_text() and "START" in app.table.header_text()
         app.theme = "textual-light"
         await pilot.pause()
     saved = json.loads((tmp_path / "psxj" / "config.json").read_text())
-    assert saved == {"columns": ["kind", "start"], "theme": "textual-light"}
+    assert saved == {"columns": ["kind", "start"], "without": [], "theme": "textual-light"}
     app = PsxjApp(snapshot=tutorial(), remember=True)
     async with app.run_test(size=(200, 30)):
         assert app.theme == "textual-light" and app.options.columns == ("kind", "start")
@@ -338,7 +341,7 @@ def test_the_first_frame_is_the_table_and_the_terminal_is_restored():
     session = PtySession(command, env=clean_env(XDG_CONFIG_HOME="/nonexistent"))
     try:
         assert session.wait_for(b"reading /proc", 20)  # the first frame's status, before the interface
-        assert session.wait_for(b"sort PID", 20)       # the interface itself
+        assert session.wait_for(b"yours first", 20)    # the interface itself
         session.type(b"q")
         assert session.wait_for(b"ECHO", 20)
         assert b"NOECHO" not in session.output
@@ -377,5 +380,5 @@ async def test_a_recording_steps_back_and_forward_and_goes_to_a_time(tmp_path, s
         assert f"table {len(times)} of {len(times)}" in screen_text(app.widget("#status"))
         await pilot.press("T")
         await pilot.press(*"nonsense", "enter")
-        assert any("No such time" in (n.title or "") for n in app._notifications)
+        assert any("No such time" in (n.title or "") for n in app.notices)
         assert not any("Signal" in k for k in screen_text(app.widget("#keys")).split("  "))

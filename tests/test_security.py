@@ -395,7 +395,7 @@ async def test_the_interface_hup_and_stop_keys_refuse_an_unproven_lock_holder(tm
         await pilot.press("H")
         await pilot.press("d")
         await pilot.pause(0.3)
-        messages = [n.message for n in app._notifications]
+        messages = [n.message for n in app.notices]
         assert any("never recorded itself" in m for m in messages), messages
         assert app.demo_run is None  # no demo started against a lock it could not prove
     assert impostor.poll() is None and _signals_received(log) == []
@@ -493,7 +493,7 @@ async def test_a_process_named_like_markup_or_escapes_can_be_signalled(spawner):
             await pilot.press("x", "enter")  # SIGTERM is preselected
             await pilot.pause(0.3)
             assert app.is_running
-            messages = [n.message for n in app._notifications]
+            messages = [n.message for n in app.notices]
             assert any(f"PID {proc.pid}" in m for m in messages)
             for message in messages:
                 assert_no_control_bytes(message.encode(), "notification")
@@ -527,7 +527,7 @@ async def test_the_selection_never_follows_a_reused_pid(spawner):
         await pilot.press("x")
         await pilot.pause(0.2)
         assert not isinstance(app.screen, SignalScreen)
-        assert any("has exited" in n.message for n in app._notifications)
+        assert any("has exited" in n.message for n in app.notices)
     assert newcomer.poll() is None
 
 

@@ -78,7 +78,7 @@ async def test_filter_with_selectors_text_and_errors():
         await pilot.press("backspace")
         await pilot.pause()
         assert len(shown_pids(app)) == 16
-        assert any("Filter cleared (it was: kworker)" in n.message for n in app._notifications)
+        assert any("Filter cleared (it was: kworker)" in n.message for n in app.notices)
 
 
 async def test_toggles_kernel_threads_daemons_forest_sessions():

@@ -20,7 +20,7 @@ import stat
 import time
 from typing import Callable, Dict, NamedTuple, Optional, Set, Tuple
 
-from psxj.i18n import N_, _
+from psxj.i18n import N_, _, ngettext
 from psxj.judge.facts import ProcFacts, SystemFacts, Unreadable, same_open_file, signal_bit
 from psxj.judge.kinds import Kind, program_names, session_detached
 from psxj.judge.locks import proc_locks
@@ -564,8 +564,9 @@ def readiness(c: Context) -> Judgement:
                         notify_socket=env['NOTIFY_SOCKET']))
     activated = _socket_activation(c)
     if activated:
-        said.append(_("socket activation: {count} listening socket(s) passed (LISTEN_FDS, LISTEN_PID)").format(
-                        count=len(activated)))
+        said.append(ngettext("socket activation: {count} listening socket passed (LISTEN_FDS, LISTEN_PID)",
+                             "socket activation: {count} listening sockets passed (LISTEN_FDS, LISTEN_PID)",
+                             len(activated)).format(count=len(activated)))
     if said:
         return PASS, "; ".join(said)
     return NOT_NEEDED, _("no readiness protocol or socket activation in use: fine for a service of Type=simple "
@@ -629,11 +630,15 @@ def reaps_children(c: Context) -> Judgement:
             if now is not None and now.state == "Z" and now.start_ticks == start:
                 still.append(pid)
         if still:
-            return FAIL, (_("{count} zombie child(ren) not reaped: {pids}; as PID 1 it inherits every orphan and "
-                            "must wait() for them").format(
+            return FAIL, (ngettext("{count} zombie child not reaped: {pids}; as PID 1 it inherits every orphan "
+                                   "and must wait() for them",
+                                   "{count} zombie children not reaped: {pids}; as PID 1 it inherits every orphan "
+                                   "and must wait() for them", len(still)).format(
                               count=len(still),
                               pids=', '.join(map(str, sorted(still)[:10]))))
-    return PASS, _("no zombie children ({count} child(ren)): it reaps what it inherits").format(count=len(children))
+    return PASS, ngettext("no zombie children ({count} child): it reaps what it inherits",
+                          "no zombie children ({count} children): it reaps what it inherits",
+                          len(children)).format(count=len(children))
 
 
 def pid1_signals(c: Context) -> Judgement:

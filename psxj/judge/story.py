@@ -372,12 +372,14 @@ class EventLog:
                             old_parent=_name(adoption.old_parent, None)))
             lines.append(StoryLine(adoption.time, text, False, adoption.proof))
         for gap in gaps:
-            lost = _("events were lost") if gap.lost is None else _("{lost} events were lost").format(lost=gap.lost)
+            lost = _("events were lost") if gap.lost is None else \
+                ngettext("{lost} event was lost", "{lost} events were lost", gap.lost).format(lost=gap.lost)
             lines.append(StoryLine(gap.time, _("{lost} here (psxj's receive buffer overflowed): steps of this "
                                                "story may be missing").format(lost=lost), False, gap))
         if skipped:
-            lines.append(StoryLine(None, _("{skipped} events in the middle are not kept").format(skipped=skipped),
-                                   False))
+            lines.append(StoryLine(None, ngettext("{skipped} event in the middle is not kept",
+                                                  "{skipped} events in the middle are not kept",
+                                                  skipped).format(skipped=skipped), False))
         lines.sort(key=lambda line: float("inf") if line.time is None else line.time)
         if self.polled and any(line.event is not None and line.event.polled for line in lines):
             lines.append(StoryLine(None, _("some steps were seen by polling: a step shorter than a poll may be "

@@ -29,6 +29,7 @@ COLUMN_MEANINGS = {
     "TPGID": N_("foreground process group of that terminal; -1 without a terminal"),
     "STAT": N_("state letter, then flags (see below)"),
     "UID": N_("effective user ID: whose permissions it runs with"),
+    "USER": N_("the effective user by name (this machine's names; a number where it has none)"),
     "TIME": N_("CPU time used, minutes:seconds (user + system)"),
     "COMMAND": N_("arguments, or [name] in brackets when there are none (kernel threads)"),
     "KIND": N_("psxj's judgement: daemon, service, orphan, job... (the first column's mark says the same)"),

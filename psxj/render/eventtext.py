@@ -13,7 +13,7 @@ import time
 from typing import Any, Dict, Optional
 
 from psxj.escape import Escaper, safe_text
-from psxj.i18n import _, untranslated
+from psxj.i18n import _, ngettext, untranslated
 from psxj.sources.cn_proc import wait_status_text
 from psxj.sources.events import (
     COMM,
@@ -69,7 +69,8 @@ def describe(event: ProcessEvent) -> str:
     """What happened, in one sentence."""
     kind = event.kind
     if kind == GAP:
-        lost = _("events lost") if event.lost is None else _("{lost} events lost").format(lost=event.lost)
+        lost = _("events lost") if event.lost is None else \
+            ngettext("{lost} event lost", "{lost} events lost", event.lost).format(lost=event.lost)
         since = _(" after {clock}").format(clock=clock(event.since)) if event.since else ""
         return (_("{lost}{since} (the receive buffer overflowed): rescanned /proc; until here, stories of "
                   "processes alive then may miss steps").format(lost=lost, since=since))

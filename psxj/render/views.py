@@ -14,11 +14,13 @@ from functools import partial
 from operator import attrgetter
 from typing import Callable, Dict, Iterable, List, NamedTuple, Optional, Tuple
 
+from psxj.escape import safe_text
 from psxj.i18n import _, ngettext
 from psxj.judge.kinds import daemon_like, kind_of
 from psxj.model import ProcessRecord, Snapshot
 from psxj.render.psformat import format_time, session_text
 from psxj.select import Selection
+from psxj.sources.names import user_name
 
 # Row kinds: what a line of the table is.
 PROCESS, SESSION_HEADER, GROUP_HEADER = "process", "session", "group"
@@ -102,7 +104,8 @@ class Column(NamedTuple):
     sort_key: Callable[[ProcessRecord, Snapshot], object]
     pid_like: bool = False   # as wide as the widest PID shown
     optional: bool = False   # off until chosen (o in the interface)
-    drop_order: int = 0      # on a narrow terminal, hidden first when higher (0: never hidden)
+    # On a narrow terminal a default column gives way, highest first (0: never); a chosen one never does.
+    drop_order: int = 0
     # The same order from the record alone, where the snapshot plays no part: one call per record
     # (an attrgetter: none in Python) sorts 50,000 rows in ~15 ms instead of ~40.
     record_key: Optional[Callable[[ProcessRecord], object]] = None
@@ -173,6 +176,27 @@ def _kind_name(record: ProcessRecord, snapshot: Snapshot) -> str:
     return kind_of(snapshot, record).name
 
 
+USER_WIDTH = 8
+
+
+def user_of(record: ProcessRecord, snapshot: Optional[Snapshot]) -> str:
+    """USER: the name the source gave, else this machine's name for the UID (only for this machine's
+    live rows: another machine's, or a file's, UIDs are not this machine's users), else the number."""
+    if record.user:
+        return record.user
+    if record.euid is None:
+        return "-"
+    live = snapshot is not None and snapshot.live and record.host is None
+    name = user_name(record.euid) if live else None
+    return safe_text(name) if name else str(record.euid)
+
+
+def _user_cell(record: ProcessRecord, snapshot: Snapshot) -> str:
+    """As ps cuts a long name: the first seven characters and a +."""
+    name = user_of(record, snapshot)
+    return name if len(name) <= USER_WIDTH else name[:USER_WIDTH - 1] + "+"
+
+
 COLUMNS: Tuple[Column, ...] = (
     Column("ppid", "PPID", 5, True, lambda r, s: str(r.ppid), _field("ppid"), pid_like=True),
     Column("pid", "PID", 5, True, lambda r, s: str(r.pid), _field("pid"), pid_like=True),
@@ -184,22 +208,23 @@ COLUMNS: Tuple[Column, ...] = (
     Column("stat", "STAT", 5, False, lambda r, s: r.stat, _field("stat")),
     Column("uid", "UID", 5, True, lambda r, s: _opt(r.euid), lambda r, s: -1 if r.euid is None else r.euid,
            drop_order=2),
+    Column("user", "USER", USER_WIDTH, False, _user_cell, user_of, optional=True),
     Column("time", "TIME", 6, True, lambda r, s: format_time(r.cpu_seconds).strip(),
            lambda r, s: -1 if r.cpu_seconds is None else r.cpu_seconds, drop_order=3),
-    Column("kind", "KIND", 14, False, _kind_name, _kind_name, optional=True, drop_order=4),
-    Column("cpu", "%CPU", 5, True, _cpu_text, lambda r, s: s.cpu_percent.get(r.identity, -1.0), optional=True,
-           drop_order=5),
-    Column("rss", "RSS", 6, True, lambda r, s: _kib(r.rss_kb), lambda r, s: r.rss_kb or 0, optional=True,
-           drop_order=6),
+    Column("kind", "KIND", 14, False, _kind_name, _kind_name, optional=True),
+    Column("cpu", "%CPU", 5, True, _cpu_text, lambda r, s: s.cpu_percent.get(r.identity, -1.0), optional=True),
+    Column("rss", "RSS", 6, True, lambda r, s: _kib(r.rss_kb), lambda r, s: r.rss_kb or 0, optional=True),
     Column("start", "START", 5, True, lambda r, s: _clock(r.start_time, s.taken_at),
-           lambda r, s: r.start_time or 0.0, optional=True, drop_order=7),
+           lambda r, s: r.start_time or 0.0, optional=True),
     Column("elapsed", "ELAPSED", 11, True, lambda r, s: _elapsed(r.start_time, s.taken_at),
-           lambda r, s: -(r.start_time or 0.0), optional=True, drop_order=8),
+           lambda r, s: -(r.start_time or 0.0), optional=True),
     Column("command", "COMMAND", 0, False, lambda r, s: r.command, lambda r, s: r.command.lower()),
 )
 COLUMNS = tuple(c._replace(record_key=_RECORD_KEYS.get(c.key)) for c in COLUMNS)
 COLUMN_KEYS = tuple(c.key for c in COLUMNS)
 OPTIONAL_KEYS = tuple(c.key for c in COLUMNS if c.optional)
+# What the columns dialog (o) offers: every column but PID, by which a row is known, and COMMAND.
+CHOOSABLE_KEYS = tuple(key for key in COLUMN_KEYS if key not in ("pid", "command"))
 # Not one of COLUMNS: shown first, by itself, whenever the table holds more than one machine (--host).
 HOST_COLUMN = Column("host", "HOST", 4, False, lambda r, s: r.host or "-", lambda r, s: r.host or "")
 HOST_WIDTH_MAX = 24
@@ -210,20 +235,31 @@ def several_hosts(snapshot: Optional[Snapshot]) -> bool:
     return snapshot is not None and len(getattr(snapshot, "hosts", ())) > 1
 
 
-def shown_columns(optional: Iterable[str] = ()) -> Tuple[Column, ...]:
-    """The always-on columns and the chosen optional ones, in table order, COMMAND last."""
-    chosen = set(optional)
-    return tuple(c for c in COLUMNS if not c.optional or c.key in chosen)
+def shown_columns(optional: Iterable[str] = (), without: Iterable[str] = ()) -> Tuple[Column, ...]:
+    """The default columns not turned off and the chosen optional ones, in table order, COMMAND last."""
+    chosen, off = set(optional), set(without) - {"pid", "command"}
+    return tuple(c for c in COLUMNS if (c.key in chosen if c.optional else c.key not in off))
 
 
-def fit_columns(columns: Tuple[Column, ...], widths: List[int], room: int, least_command: int = 16
+def least_command(room: int, forest: bool = False) -> int:
+    """The cells COMMAND keeps before default columns give way: a third of the room (25 at 80 columns,
+    where the ps columns used to leave it 19), half in the forest, whose glyphs take 4 cells a level
+    out of it (at 80 columns it had about 6 left); never less than 16."""
+    return max(16, room // 3 + (room // 6 if forest else 0))
+
+
+def fit_columns(columns: Tuple[Column, ...], widths: List[int], room: int, least: int = 16
                 ) -> Tuple[Tuple[Column, ...], List[int], Tuple[str, ...]]:
-    """Hide the droppable columns (highest drop_order first) until COMMAND has `least_command`
-    cells of `room`; returns the columns kept, their widths, and the headers of those hidden."""
+    """Hide the default columns that may give way (highest drop_order first; UID before all when USER
+    says the same in names) until COMMAND has `least` cells of `room`; the optional columns the
+    user chose never give way: past the screen's edge, → reaches them. Returns the columns kept, their
+    widths, and the headers of those hidden."""
     kept = list(zip(columns[:-1], widths))
     hidden: List[str] = []
-    droppable = sorted((c for c, _ in kept if c.drop_order), key=lambda c: -c.drop_order)
-    while sum(w + 1 for _, w in kept) + least_command > room and droppable:
+    with_user = any(c.key == "user" for c, _ in kept)
+    droppable = sorted((c for c, _ in kept if c.drop_order and not c.optional),
+                       key=lambda c: (not (with_user and c.key == "uid"), -c.drop_order))
+    while sum(w + 1 for _, w in kept) + least > room and droppable:
         victim = droppable.pop(0)
         kept = [(c, w) for c, w in kept if c is not victim]
         hidden.append(victim.header)
@@ -236,17 +272,20 @@ class TableLayout:
 
     MARK_WIDTH = 2
 
-    def __init__(self, snapshot: Optional[Snapshot], optional: Iterable[str], room: int) -> None:
-        columns = shown_columns(optional)
-        # Records are in PID order: the last has the widest PID.
+    def __init__(self, snapshot: Optional[Snapshot], optional: Iterable[str], room: int,
+                 without: Iterable[str] = (), forest: bool = False) -> None:
+        columns = shown_columns(optional, without)
+        # Records are in PID order: the last has the widest PID. The first frame's few rows say how
+        # wide the widest PID of all is (widest_pid), so that the table does not jump when all are read.
         widest_pid = snapshot.records[-1].pid if snapshot is not None and snapshot.records else 0
+        widest_pid = max(widest_pid, getattr(snapshot, "widest_pid", 0) or 0)
         pid_width = max(len(str(widest_pid)), 1)
         widths = [max(len(c.header), pid_width) if c.pid_like else c.width for c in columns[:-1]]
         if several_hosts(snapshot):
             columns = (HOST_COLUMN,) + columns
             widths = [min(max([4] + [len(h) for h in snapshot.hosts]), HOST_WIDTH_MAX)] + widths
         self.snapshot = snapshot
-        self.columns, self.widths, self.hidden = fit_columns(columns, widths, room)
+        self.columns, self.widths, self.hidden = fit_columns(columns, widths, room, least_command(room, forest))
         self.spans: List[Tuple[int, int, str]] = []   # header cells: (start, end, column key)
 
     @property
@@ -317,14 +356,35 @@ class _IdleUnlessMeasured(dict):
         return 0.0
 
 
+HOME = "home"   # the first screen's order: yours, then the rest, kernel threads last; PID order within
+
+
 class ViewOptions(NamedTuple):
     selection: Selection = Selection()
     show_kernel_threads: bool = True
     daemons_only: bool = False
     mode: str = "table"
-    sort_key: str = "pid"
+    sort_key: str = "pid"               # a column's key, or HOME
     descending: bool = False
     columns: Tuple[str, ...] = ()       # optional columns chosen
+    without: Tuple[str, ...] = ()       # default columns turned off
+    you: Optional[int] = None           # HOME's "yours": this user's UID (a live table of this machine)
+    folded: frozenset = frozenset()     # the forest's folded subtrees, by identity (+ and -)
+
+
+def home_order(records: List[ProcessRecord], you: Optional[int], descending: bool = False) -> List[ProcessRecord]:
+    """The first screen's order: your processes, then everyone else's, then the kernel threads, each in
+    PID order (the records' own). A new user sees their own world first; the kernel threads, part of what
+    psxj teaches, stay in the table, marked K and dimmed, a End away. One pass, no sort."""
+    yours: List[ProcessRecord] = []
+    others: List[ProcessRecord] = []
+    kernel: List[ProcessRecord] = []
+    for record in records:   # another machine's process (host) is never yours
+        (kernel if record.kernel_thread else yours if record.euid == you and record.host is None and
+         you is not None else others).append(record)
+    if descending:
+        return yours[::-1] + others[::-1] + kernel[::-1]
+    return yours + others + kernel
 
 
 def flags(snapshot: Snapshot, record: ProcessRecord) -> str:
@@ -342,6 +402,8 @@ def visible_records(snapshot: Snapshot, options: ViewOptions) -> List[ProcessRec
 
 
 def _sorted(records: List[ProcessRecord], options: ViewOptions, snapshot: Snapshot) -> List[ProcessRecord]:
+    if options.sort_key == HOME:
+        return home_order(records, options.you, options.descending)
     column = COLUMN_BY_KEY[options.sort_key]
     # Records arrive in PID order and the sort is stable (also reversed): ties stay in PID
     # order both ways, so equal rows never swap places between refreshes.
@@ -366,6 +428,20 @@ def build_rows(snapshot: Snapshot, options: ViewOptions) -> List[Row]:
         _ROWS.done()
 
 
+FOLDED_MARK = "[+{count}] "   # before a folded process's COMMAND in the forest: how many it hides
+
+
+def _descendants(kids: List[ProcessRecord], children_of: Callable, several: bool) -> int:
+    """How many processes are below these children and the children themselves (a folded subtree)."""
+    count, stack = 0, list(kids)
+    while stack:
+        record = stack.pop()
+        count += 1
+        stack.extend(children_of((record.host, record.pid) if several else record.pid) or ())
+    return count
+
+
+
 def forest_rows(records: List[ProcessRecord], options: ViewOptions, snapshot: Snapshot) -> List[Row]:
     """Children under their parents with ps -axjf's glyphs (` \\_ `, ` |  `); siblings in sort order."""
     # On a table of several machines a parent is on its child's machine: keyed by (host, PID) there,
@@ -383,6 +459,7 @@ def forest_rows(records: List[ProcessRecord], options: ViewOptions, snapshot: Sn
     rows: List[Row] = []
     append, children_of = rows.append, children.get
     cached, kept = _ROWS.last.get, _ROWS.kept
+    folded = options.folded
     # Iterative depth-first walk (deep process chains must not hit Python's recursion limit): a
     # frame per level holds the siblings, the next one to show, their indent and depth. A run of
     # childless siblings (50,000 under one build server) is shown by the inner loop alone.
@@ -396,12 +473,17 @@ def forest_rows(records: List[ProcessRecord], options: ViewOptions, snapshot: Sn
             record = siblings[index]
             index += 1
             key = id(record)
+            kids = children_of((record.host, record.pid) if several else record.pid)
+            shown_prefix = prefix
+            if kids and folded and record.identity in folded:
+                # Folded (-): its descendants stay out, and its row says how many they are.
+                shown_prefix = prefix + FOLDED_MARK.format(count=_descendants(kids, children_of, several))
+                kids = None
             row = cached(key)
-            if row is None or row[1] is not record or row[2] != prefix or row[4] != depth:
-                row = _new_row((PROCESS, record, prefix, "", depth))
+            if row is None or row[1] is not record or row[2] != shown_prefix or row[4] != depth:
+                row = _new_row((PROCESS, record, shown_prefix, "", depth))
             kept[key] = row
             append(row)
-            kids = children_of((record.host, record.pid) if several else record.pid)
             if kids:
                 frame[1] = index
                 stack.append([kids, 0, indent + ("    " if index == last else " |  ") if depth else "", depth + 1])

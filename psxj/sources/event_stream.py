@@ -13,7 +13,7 @@ import time
 from typing import Callable, Deque, Dict, Iterable, List, Optional, Tuple
 
 from psxj.escape import Escaper, safe_text
-from psxj.i18n import _
+from psxj.i18n import _, ngettext
 from psxj.model import ProcessRecord
 from psxj.sources.event_tracker import EventTracker, parent_now
 from psxj.sources.events import EXEC, EXIT, FORK, GAP, EventStats, ProcessEvent, RecordFilter, event_bytes
@@ -116,8 +116,10 @@ class EventStream:
         text += _(", filtered by type)") if self.listener.filtered else ")"
         stats = self.stats
         if stats.gaps:
-            lost = _("an unknown number") if stats.lost is None else str(stats.lost)
-            text += _("; {gaps} losses, {lost} events lost").format(gaps=stats.gaps, lost=lost)
+            losses = ngettext("{gaps} loss", "{gaps} losses", stats.gaps).format(gaps=stats.gaps)
+            lost = _("an unknown number of events lost") if stats.lost is None else \
+                ngettext("{lost} event lost", "{lost} events lost", stats.lost).format(lost=stats.lost)
+            text += _("; {losses}, {lost}").format(losses=losses, lost=lost)
         return text
 
     def fileno(self) -> int:
@@ -217,7 +219,8 @@ class EventFeed:
     def status_line(self) -> str:
         text = self.stream.status_line()
         if self.dropped:
-            text += _("; {dropped} events not drained in time").format(dropped=self.dropped)
+            text += ngettext("; {dropped} event not drained in time", "; {dropped} events not drained in time",
+                             self.dropped).format(dropped=self.dropped)
         return _("{text}; stopped: {error}").format(text=text, error=self.error) if self.error else text
 
     def _run(self) -> None:

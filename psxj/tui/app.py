@@ -14,27 +14,33 @@ from __future__ import annotations
 import os
 import threading
 import time
+from collections import deque
 from operator import itemgetter
-from typing import TYPE_CHECKING, Iterable, List, Optional
+from typing import TYPE_CHECKING, Deque, Dict, Iterable, List, Optional
+from weakref import WeakKeyDictionary
 
-from textual import on
+from textual import events, on
+from textual._dispatch_key import dispatch_key
 from textual.app import App, SystemCommand
 from textual.binding import Binding
 from textual.screen import Screen
 from textual.widgets import Static
 
 from psxj.escape import safe_text
-from psxj.i18n import _
+from psxj.i18n import _, ngettext
 from psxj.model import Snapshot
-from psxj.render.views import PROCESS, ViewOptions, build_rows, cpu_percent
+from psxj.render.views import HOME, PROCESS, ViewOptions, build_rows, cpu_percent
 from psxj.select import Selection
 from psxj.tui.demo import Demo, DemoRuns
+from psxj.tui.dialog import TypeAhead, typed_order
 from psxj.tui.events import Events
 from psxj.tui.feature import Feature, StatusPart
 from psxj.tui.filter import Filter
+from psxj.tui.follow import Follow
 from psxj.tui.hosts_screen import Hosts
 from psxj.tui.keys import help_lines, palette_entries
 from psxj.tui.main_screen import MainScreen
+from psxj.tui.notice import Notice, NoticeLine
 from psxj.tui.refresh import Refresh
 from psxj.tui.search import Search
 from psxj.tui.signals import Signals
@@ -74,10 +80,13 @@ class PsxjApp(App):
                  delay: float = 2.0, reader=None, demo_rundir: Optional[str] = None,
                  demo_step_delay: float = 2.0, keep_demo: bool = False, remember: bool = False,
                  first_snapshot: Optional[Snapshot] = None, events: bool = False,
-                 refused_actions: Iterable[str] = (), status_banner: str = "", recording=None) -> None:
+                 refused_actions: Iterable[str] = (), status_banner: str = "", recording=None,
+                 refusal_notes: Optional[Dict[str, str]] = None) -> None:
         super().__init__()
-        # psxj --host, psxj serve: actions hidden and refused whatever the table (LOCAL_ONLY...).
+        # psxj --host, psxj serve: actions hidden and refused whatever the table (LOCAL_ONLY...), and
+        # what to say when a key of theirs is pressed (action -> why it is off, and how to turn it on).
         self.refused_actions = frozenset(refused_actions)
+        self.refusal_notes = dict(refusal_notes or {})
         self.status_banner = status_banner   # said first on the status line (psxj serve: where it listens)
         self.remember = remember             # keep the theme and columns in the user's config (psxj.tui.config)
         from psxj.judge.story import EventLog
@@ -85,7 +94,13 @@ class PsxjApp(App):
 
         saved = config.load_choices() if remember else {}
         selection = selection or Selection()
-        self.options = ViewOptions(selection=selection, columns=saved.get("columns", ()))
+        self.options = ViewOptions(selection=selection, columns=saved.get("columns", ()),
+                                   without=saved.get("without", ()))
+        if snapshot is None and recording is None:
+            # A live table opens on its user's world: theirs first, kernel threads last (render.views.HOME).
+            from psxj.sources.names import own_uid
+
+            self.options = self.options._replace(sort_key=HOME, you=own_uid())
         self.command_line_selection = bool(selection)   # for the exit status: nothing matched it
         self.ever_matched = False
         self.snapshot: Optional[Snapshot] = snapshot
@@ -103,6 +118,8 @@ class PsxjApp(App):
         self.demo_step_delay = demo_step_delay
         self._watchdog: Optional[threading.Thread] = None   # see leave()
         self.ui_refresh_seconds: List[float] = []  # measured by bench/bench_tui.py
+        self._key_routes: WeakKeyDictionary = WeakKeyDictionary()   # key -> (screen it went to, when typed)
+        self.notices: Deque[Notice] = deque(maxlen=100)   # what psxj said, lately
         if saved.get("theme") in self.available_themes:
             self.theme = saved["theme"]
         self._theme_ready = True
@@ -138,8 +155,15 @@ class PsxjApp(App):
     def notify(self, message: str, *, title: str = "", severity="information", timeout=None,
                markup: bool = False) -> None:
         """Notifications quote process names and file names: never parse them as Rich markup
-        (a process called `[/]` would crash the interface), and escape them like COMMAND."""
-        super().notify(toast_text(safe_text(message), self.size.width), title=safe_text(title), severity=severity,
+        (a process called `[/]` would crash the interface), and escape them like COMMAND. On the table's
+        screen they go to the notice line, which covers nothing (psxj.tui.notice); elsewhere, a toast."""
+        message, title = safe_text(message), safe_text(title)
+        self.notices.append(Notice(message, severity, title))
+        notice = self.main.query(NoticeLine) if self.screen_stack and self.screen is self.main else None
+        if notice:
+            notice.first().say(message, severity, title, timeout)
+            return
+        super().notify(toast_text(message, self.size.width), title=title, severity=severity,
                        timeout=timeout, markup=markup)   # i18n: toast_text wraps Chinese by cells
 
     # settings: kept between runs ----------------------------------------------------
@@ -206,6 +230,52 @@ class PsxjApp(App):
     def end_own_demo(self) -> None:
         self.demo_runs.end_own()
 
+    # keys: typed ahead of a screen, and those that are off -----------------------------
+    async def on_event(self, event: events.Event) -> None:
+        """A key typed while a screen on top is not ready yet is that screen's (psxj.tui.dialog); every
+        other key goes its way as usual, and the app remembers which screen it went to."""
+        if isinstance(event, events.Key) and not event.is_forwarded and self.screen_stack:
+            screen = self.screen
+            order = typed_order()
+            if isinstance(screen, TypeAhead) and not screen.ready:
+                screen.hold(event, order)
+                return
+            self._key_routes[event] = (screen, order)
+        await super().on_event(event)
+
+    async def on_key(self, event: events.Key) -> None:
+        """A key no widget took: the bindings, as Textual's App looks them up (this handler replaces its
+        own, which would look them up again), except that a key that was on its way to the screen below
+        when another opened is that other screen's, and that a key which is off says why."""
+        event.prevent_default()
+        screen, order = self._key_routes.pop(event, (None, 0))
+        if screen is not None and screen is not self.screen and isinstance(self.screen, TypeAhead):
+            self.screen.hold(event, order)
+            return
+        if await self._check_bindings(event.key):
+            return
+        if not self._say_why_off(event.key):
+            await dispatch_key(self, event)
+
+    def _say_why_off(self, key: str) -> bool:
+        """When every binding of `key` on the table's screen is refused here, say why: a key that is off
+        never does nothing silently (a loaded file, other machines' tables, a browser)."""
+        if not self.screen_stack or self.screen is not self.main:
+            return False
+        bound = [binding.action.removeprefix("app.").split("(", 1)[0]
+                 for binding, _owner in self.main.key_bindings() if key in binding.key.replace(" ", "").split(",")]
+        if not bound or any(self.check_action(action, ()) is not False for action in bound):
+            return False
+        self.notify(self._why_off(bound[0]), severity="warning")
+        return True
+
+    def _why_off(self, action: str) -> str:
+        if action in self.refusal_notes:
+            return self.refusal_notes[action]
+        if self.static_source:
+            return _("Not on a loaded table: this needs live processes, and this table was loaded from a file.")
+        return _("Not on other machines' tables: psxj signals, audits and demos only this machine's processes.")
+
     # which actions this table allows ------------------------------------------------
     def key_is_offered(self, action: str) -> bool:
         """Is the key bar to offer this action now? (Also: is it enabled, see check_action.)"""
@@ -263,14 +333,18 @@ class PsxjApp(App):
         if self.snapshot is None:
             return
         table = self.table
-        table.sort_key, table.descending = self.options.sort_key, self.options.descending
-        if table.optional_columns != self.options.columns:
-            table.set_columns(self.options.columns)
+        o = self.options
+        table.sort_key, table.descending = "pid" if o.sort_key == HOME else o.sort_key, o.descending
+        layout_choice = (o.columns, o.without, o.mode == "forest")
+        if (table.optional_columns, table.columns_without, table.forest) != layout_choice:
+            table.set_columns(*layout_choice)
         rows = build_rows(self.snapshot, self.options)
         if any(row.kind == PROCESS for row in rows):
             self.ever_matched = True
         table.empty_message = self._empty_message()
         table.set_rows(self.snapshot, rows, new_identities)
+        for feature in self.main.features:
+            feature.after_rebuild(self.snapshot)   # following a process puts the cursor back on it
         self.update_status()
 
     def _empty_message(self) -> str:
@@ -290,18 +364,20 @@ class PsxjApp(App):
             return
         main, table = self.main, self.table
         shown = list(map(itemgetter(0), table.rows)).count(PROCESS)  # row.kind, counted in C
-        count = StatusPart(0, _("{shown}/{total} processes").format(shown=shown, total=len(snap)),
-                           f"{shown}/{len(snap)}")
+        count = StatusPart(0, ngettext("{shown}/{total} process", "{shown}/{total} processes", len(snap)).format(
+                           shown=shown, total=len(snap)), f"{shown}/{len(snap)}")
         if self.first_snapshot is snap:
-            count = StatusPart(0, _("reading /proc: {count} processes…").format(
-                count=getattr(snap, 'partial_of', len(snap))), _("reading /proc…"))
+            total = getattr(snap, 'partial_of', len(snap))
+            count = StatusPart(0, ngettext("reading /proc: {count} process…", "reading /proc: {count} processes…",
+                                           total).format(count=total), _("reading /proc…"))
         part = {type(feature): feature.status_parts() for feature in main.features}
         parts = [*([StatusPart(0, self.status_banner, self.status_banner)] if self.status_banner else []),
                  *part[Refresh], *part[Travel], *part[Hosts], count, *part[Views], *part[Signals]]
-        if table.hidden_columns:
-            parts.append(StatusPart(4, _("{columns} hidden (o)").format(columns=" ".join(table.hidden_columns)),
-                                    _("cols hidden")))
-        parts += [*part[Search], *part[Events], *part[Filter]]
+        if table.layout().hidden:   # laid out now if need be: the columns that gave way for this width
+            hidden = " ".join(table.hidden_columns)
+            parts.append(StatusPart(2, _("{columns} hidden: too narrow (o chooses)").format(columns=hidden),
+                                    _("{columns} hidden").format(columns=hidden)))
+        parts += [*part[Follow], *part[Search], *part[Events], *part[Filter]]
         self.widget("#status", StatusLine).show(parts, max(main.size.width - 2, 20))
         main.update_keys()
 
@@ -314,8 +390,8 @@ class PsxjApp(App):
         self.rebuild()
         if message.then is not None:
             message.then()
-        if self.options.columns != was.columns:
-            self._save_choices(columns=list(self.options.columns))
+        if (self.options.columns, self.options.without) != (was.columns, was.without):
+            self._save_choices(columns=list(self.options.columns), without=list(self.options.without))
 
     @on(Feature.StatusChanged)
     def status_changed(self) -> None:

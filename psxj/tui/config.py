@@ -1,4 +1,4 @@
-"""The interface's remembered choices (theme, optional columns), in the user's config directory.
+"""The interface's remembered choices (theme, columns, meters), in the user's config directory.
 
 $XDG_CONFIG_HOME/psxj/config.json, else ~/.config/psxj/config.json. psxj often runs as root
 with another user's HOME (sudo -E): the directory must pass psxj.safefs's checks (root's or the
@@ -63,13 +63,18 @@ def save(choices: Dict[str, Any], env=os.environ) -> Optional[str]:
 
 
 def load_choices(env=os.environ) -> Dict[str, Any]:
-    """The saved choices the interface can use: a theme, and optional columns it knows."""
-    from psxj.render.views import COLUMN_BY_KEY
+    """The saved choices the interface can use: a theme, optional columns it knows ("columns"), default
+    columns turned off ("without"), and whether the meters are shown ("meters")."""
+    from psxj.render.views import CHOOSABLE_KEYS, COLUMN_BY_KEY
 
     saved = load(env)
-    columns = saved.get("columns")
-    if not (isinstance(columns, list) and all(c in COLUMN_BY_KEY and COLUMN_BY_KEY[c].optional for c in columns)):
-        saved.pop("columns", None)
-    else:
-        saved["columns"] = tuple(columns)
+    for name, fits in (("columns", lambda c: c in COLUMN_BY_KEY and COLUMN_BY_KEY[c].optional),
+                       ("without", lambda c: c in CHOOSABLE_KEYS and not COLUMN_BY_KEY[c].optional)):
+        listed = saved.get(name)
+        if not (isinstance(listed, list) and all(isinstance(c, str) and fits(c) for c in listed)):
+            saved.pop(name, None)
+        else:
+            saved[name] = tuple(listed)
+    if not isinstance(saved.get("meters"), bool):
+        saved.pop("meters", None)
     return saved

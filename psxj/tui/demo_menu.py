@@ -8,10 +8,10 @@ from rich.text import Text
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Vertical
-from textual.screen import ModalScreen
 from textual.widgets import Label, OptionList
 
 from psxj.i18n import N_, _
+from psxj.tui.dialog import Dialog
 from psxj.tui.wrapping import wrapped
 
 _TEXT = {
@@ -45,7 +45,7 @@ def _prompt(line: str):
     return Text(line, no_wrap=True, overflow="ellipsis") if line.isascii() else wrapped(line)
 
 
-class DemoMenuScreen(ModalScreen[Optional[str]]):
+class DemoMenuScreen(Dialog[Optional[str]]):
     """Dismissed with the chosen id (see choices()), or None."""
 
     CSS_PATH = "lab.tcss"

@@ -18,14 +18,14 @@ from textual import on, work
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Vertical, VerticalScroll
-from textual.screen import ModalScreen, Screen
 from textual.widgets import Static
 
 from psxj.escape import safe_text
-from psxj.i18n import _
+from psxj.i18n import _, ngettext
 from psxj.judge.kinds import daemon_like
 from psxj.model import ProcessRecord, Snapshot
 from psxj.render.views import GROUP_HEADER, PROCESS, SESSION_HEADER, header_members
+from psxj.tui.dialog import Dialog, FullScreen
 from psxj.tui.feature import Feature
 from psxj.tui.keys import bar_entries, key_bar
 from psxj.tui.table import ProcessTable
@@ -88,7 +88,8 @@ class Details(Feature):
             stamp = time.strftime("%H:%M:%S", time.localtime(line.time)) + f".{int(line.time * 1000) % 1000:03d}" \
                 if line.time else "        "
             text.append(f"  {stamp}  {safe_text(line.display())}\n", style="dim" if line.inferred else "")
-        return Static(wrapped(text), id="birth-story")   # i18n: Chinese wraps between characters
+        # i18n: Chinese wraps between characters; a long line goes on under its text, not under its time
+        return Static(wrapped(text, hang=16), id="birth-story")
 
     def action_audit(self) -> None:
         snapshot = self.app.snapshot
@@ -99,7 +100,8 @@ class Details(Feature):
         if not daemons:
             self.app.notify(_("No daemon-like process on screen (D shows only those; or clear the filter)."))
             return
-        self.app.notify(_("Auditing {count} daemon-like process(es)...").format(count=len(daemons)))
+        self.app.notify(ngettext("Auditing {count} daemon-like process...", "Auditing {count} daemon-like processes...",
+                                 len(daemons)).format(count=len(daemons)))
         self._run_audit(snapshot, daemons)
 
     @work(thread=True, exclusive=True, group="audit")
@@ -111,7 +113,7 @@ class Details(Feature):
         self.app.call_from_thread(self.app.push_screen, AuditScreen(reports))
 
 
-class DetailScreen(Screen):
+class DetailScreen(FullScreen):
     """Every fact about one process, with what it means; extra sections (the daemon checklist) below."""
 
     DEFAULT_CSS = """
@@ -193,7 +195,7 @@ def checklist_widget(report) -> Static:
     )
 
 
-class AuditScreen(ModalScreen):
+class AuditScreen(Dialog):
     """The audit of every daemon on screen, one line each, then each checklist."""
 
     DEFAULT_CSS = """
@@ -209,7 +211,9 @@ class AuditScreen(ModalScreen):
         from psxj.judge.audit import summary_line
 
         with VerticalScroll(id="help-body"):
-            yield Static(_("[b]Audit[/b] of {count} daemon(s) on screen").format(count=len(self.reports)))
+            yield Static(ngettext("[b]Audit[/b] of {count} daemon on screen",
+                                  "[b]Audit[/b] of {count} daemons on screen", len(self.reports)).format(
+                count=len(self.reports)))
             yield Static(wrapped("\n".join(summary_line(r) for r in self.reports)), id="audit-summary")
             for report in self.reports:
                 if report.gone:

@@ -1,8 +1,9 @@
 """The filter line under the table: ps's selectors and words of the command (psxj.select.parse_filter).
 
-Always on screen, showing the filter in force; / moves into it, Enter applies, Esc leaves it as it
-was, Backspace on the table clears it. A filter that does not parse is reported where it was typed,
-and the last good one stays in force. A feature of the main screen (psxj.tui.feature).
+On screen while it is typed in: / opens it, showing the filter in force, Enter applies, Esc leaves it
+as it was; the status line shows the filter in force, Backspace on the table clears it. A filter that
+does not parse is reported where it was typed, and the last good one stays in force. Its hint comes
+whole in the width there is. A feature of the main screen (psxj.tui.feature).
 """
 
 from __future__ import annotations
@@ -12,6 +13,7 @@ from typing import List
 from rich.text import Text
 from textual import on
 from textual.binding import Binding
+from textual.message import Message
 from textual.widgets import Input, Static
 
 from psxj.errors import PsxjError
@@ -19,9 +21,15 @@ from psxj.escape import safe_text
 from psxj.i18n import N_, _
 from psxj.select import Selection, parse_filter
 from psxj.tui.feature import Feature, StatusPart
+from psxj.tui.wrapping import hint_for
 
-FILTER_HINT = N_("Filter: -s SID -u USER -p PID -t TTY -C NAME --kind KIND, or words of the command; "
-                 "Enter applies, Esc closes")
+FILTER_HINTS = (   # longest first: the first that fits the line is shown
+    N_("Filter: -s SID -u USER -p PID -t TTY -C NAME --kind KIND, or words of the command; "
+       "Enter applies, Esc closes"),
+    N_("Filter: -s SID -u USER -p PID -t TTY -C NAME --kind KIND, or words; Enter, Esc"),
+    N_("-s SID -u USER -p PID -C NAME, or words; Enter, Esc"),
+)
+FILTER_HINT = FILTER_HINTS[0]
 
 
 class Filter(Feature):
@@ -34,6 +42,13 @@ class Filter(Feature):
         Binding("slash,backslash,f4", "filter", "Filter"),
         Binding("backspace", "clear_filter", "Clear filter"),
     ]
+
+    class Use(Message):
+        """Put this filter in force, as if typed in the filter line (the user picker, u, sends it up)."""
+
+        def __init__(self, text: str) -> None:
+            super().__init__()
+            self.text = text
 
     def __init__(self, selection: Selection) -> None:
         super().__init__()
@@ -49,11 +64,32 @@ class Filter(Feature):
 
     def on_mount(self) -> None:
         self.line.value = self.text
+        self.line.display = False
         self.error.display = False
 
     def action_filter(self) -> None:
-        # The filter line is always on screen, showing the filter in force; / moves into it.
+        """/ opens the filter line, showing the filter in force, and moves into it."""
+        hint_for(self.line, FILTER_HINTS, self.screen.size.width)
+        self.line.display = True
         self.line.focus()
+
+    def on_resize(self) -> None:
+        if self.line.display:
+            hint_for(self.line, FILTER_HINTS, self.screen.size.width)
+
+    def _close_line(self) -> None:
+        """Back to the table; the line goes, unless it says what is wrong with what was typed."""
+        self.line.display = self.error.display
+        self.table.focus()
+
+    @on(Use)
+    def use(self, message: Use) -> None:
+        message.stop()
+        if not message.text:
+            self.action_clear_filter()
+            return
+        self.line.value = message.text
+        self.apply_filter(Input.Submitted(self.line, message.text))
 
     @on(Input.Submitted, "#filter")
     def apply_filter(self, event: Input.Submitted) -> None:
@@ -69,14 +105,14 @@ class Filter(Feature):
         # The new rows first; the focus moves back to the table after that paint (a focus change
         # makes Textual repaint the whole screen, which would hold the new rows back).
         self.post_message(self.ViewChanged(lambda o: o._replace(selection=selection),
-                                           then=lambda: self.call_after_refresh(self.table.focus)))
+                                           then=lambda: self.call_after_refresh(self._close_line)))
 
     def action_clear_filter(self) -> None:
         was = self.text
         self.line.value = ""
         self.error.display = False
         self.text = ""
-        self.table.focus()
+        self._close_line()
         self.post_message(self.ViewChanged(lambda o: o._replace(selection=Selection())))
         if was:
             self.app.notify(_("Filter cleared (it was: {filter}).").format(filter=was))
@@ -84,14 +120,14 @@ class Filter(Feature):
     def on_key(self, event) -> None:
         """Esc in the filter line closes it: the filter in force stays, and the line shows it again.
         (Esc goes on to the main screen's Esc as well, which says the filter stays.)"""
-        if event.key == "escape" and self.screen.focused is self.line:
+        if event.key == "escape" and self.screen.focused is self.line and self.app.screen is self.screen:
             if self.line.value.strip() != self.text:
                 self.app.notify(_("Not applied; the filter in force is still: {filter} "
                                   "(Enter in the filter line applies, Backspace on the table clears).").format(
                     filter=self.text or _("none")))
             self.line.value = self.text
             self.error.display = False
-            self.table.focus()
+            self._close_line()
 
     def status_parts(self) -> List[StatusPart]:
         filtered = _("filter: {filter}").format(filter=self.text)

@@ -15,11 +15,11 @@ from rich.text import Text
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import VerticalScroll
-from textual.screen import ModalScreen
 from textual.widgets import Static
 
 from psxj.escape import safe_text
 from psxj.i18n import N_, _, ngettext
+from psxj.tui.dialog import Dialog
 from psxj.tui.feature import Feature, StatusPart
 
 _STYLES = {"ok": "bold green", "ps": "bold yellow", "slow": "bold yellow", "waiting": "yellow", "failing": "bold red"}
@@ -63,7 +63,7 @@ def hosts_table(snapshot) -> Table:
     return table
 
 
-class HostsScreen(ModalScreen):
+class HostsScreen(Dialog):
     """Every host asked, its state and why."""
 
     DEFAULT_CSS = """

@@ -18,12 +18,12 @@ from textual import work
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Horizontal, VerticalScroll
-from textual.screen import Screen
 from textual.widgets import Static
 
 from psxj.errors import PsxjError
 from psxj.i18n import N_, _
 from psxj.lab.base import Beat, Lab, message
+from psxj.tui.dialog import FullScreen
 from psxj.tui.keys import bar_entries, key_bar
 from psxj.tui.table import ProcessTable
 from psxj.tui.wrapping import wrapped_group
@@ -69,7 +69,7 @@ def beat_text(number: int, beat: Beat, with_audit: bool) -> Group:
     return wrapped_group(parts)
 
 
-class LabScreen(Screen):
+class LabScreen(FullScreen):
     CSS_PATH = "lab.tcss"
     BINDINGS = [
         Binding("n,space", "next", "Next step"),

@@ -11,13 +11,13 @@ from rich.text import Text
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Horizontal, Vertical, VerticalScroll
-from textual.screen import ModalScreen
 from textual.widgets import Button, Label, Static
 
 from psxj.i18n import _
 from psxj.model import ProcessRecord, Snapshot
 from psxj.render.details import COLUMN_MEANINGS, FLAG_MEANINGS, STATE_MEANINGS
 from psxj.render.views import COLUMNS
+from psxj.tui.dialog import Dialog
 from psxj.tui.wrapping import wrapped
 
 
@@ -44,7 +44,7 @@ def legend_rows() -> List[tuple]:
     return [(MARKS[kind] or _("(blank)"), kind, _(MEANINGS[kind])) for kind in KINDS]
 
 
-class HelpScreen(ModalScreen):
+class HelpScreen(Dialog):
     """Columns and STAT letters in plain words, with the selected process's own values."""
 
     DEFAULT_CSS = """
@@ -81,7 +81,7 @@ class HelpScreen(ModalScreen):
             yield Static(facts_table(self.keys, (_("key"), _("action"))))
 
 
-class ConfirmScreen(ModalScreen[bool]):
+class ConfirmScreen(Dialog[bool]):
     """A yes/no question; nothing happens unless the answer is yes."""
 
     DEFAULT_CSS = """

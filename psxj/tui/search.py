@@ -16,8 +16,14 @@ from textual.widgets import Input
 
 from psxj.i18n import N_, _
 from psxj.tui.feature import Feature, StatusPart
+from psxj.tui.wrapping import hint_for
 
-SEARCH_HINT = N_("Search the command: typing jumps to the next match; Enter or F3 next, Shift+F3 back, Esc closes")
+SEARCH_HINTS = (   # longest first: the first that fits the line is shown
+    N_("Search the command: typing jumps to the next match; Enter or F3 next, Shift+F3 back, Esc closes"),
+    N_("Search: typing jumps to the next match; Enter or F3 next, Shift+F3 back, Esc"),
+    N_("Search: typing jumps; Enter next, Shift+F3 back, Esc"),
+)
+SEARCH_HINT = SEARCH_HINTS[0]
 PID_JUMP_SECONDS = 1.0   # digits typed within this of each other are one PID
 
 
@@ -29,6 +35,9 @@ class Search(Feature):
         Binding("f3", "search", "Search"),
         Binding("shift+f3", "search_next(-1)", "Previous match", show=False),
         Binding("escape", "close", "Close", show=False),
+        # Digits jump to a PID. Bindings, not a key handler: a binding runs when the key reaches the app, in
+        # the order keys were typed, so the 9 of x 9 Enter is the signal dialog's, never a jump.
+        *(Binding(digit, action, show=False) for digit, action in ((d, "pid_digit(%r)" % d) for d in "0123456789")),
     ]
 
     def __init__(self) -> None:
@@ -48,6 +57,7 @@ class Search(Feature):
         if self.line.display and self.text:
             self.action_search_next(1)
             return
+        hint_for(self.line, SEARCH_HINTS, self.screen.size.width)
         self.line.display = True
         self.line.focus()
 
@@ -102,12 +112,14 @@ class Search(Feature):
         self.table.refresh()
 
     def on_key(self, event) -> None:
-        """Esc in the search line closes it; digits typed on the table jump to that PID."""
-        if event.key == "escape" and self.screen.focused is self.line:
+        """Esc in the search line closes it. A key on its way here when another screen opened is that
+        screen's (psxj.tui.dialog): it goes on to the app."""
+        if event.key == "escape" and self.screen.focused is self.line and self.app.screen is self.screen:
             self._close_search()
-        elif self.screen.focused is self.table and event.character and event.character.isdigit():
-            self.jump_to_pid_digit(event.character)
-            event.stop()
+
+    def action_pid_digit(self, digit: str) -> None:
+        if self.screen.focused is self.table:
+            self.jump_to_pid_digit(digit)
 
     def jump_to_pid_digit(self, digit: str) -> None:
         """Typed digits jump to the process with that PID (or the first whose PID starts so)."""

@@ -14,7 +14,7 @@ from __future__ import annotations
 import argparse
 from typing import List, Optional
 
-from psxj.i18n import add_language_argument, install
+from psxj.i18n import _, add_language_argument, install
 from psxj.tui.app import DEMO_ACTIONS, SIGNAL_ACTIONS, PsxjApp
 from psxj.tui.run import run_app
 
@@ -31,6 +31,13 @@ def refused(allow_signals: bool, allow_demo: bool) -> frozenset:
     return (frozenset() if allow_signals else SIGNAL_ACTIONS) | (frozenset() if allow_demo else DEMO_ACTIONS)
 
 
+def refusal_notes() -> dict:
+    """What a key that is off in the browser says, and how to turn it on."""
+    signals = _("Signals are off in this browser view: psxj serve --allow-signals turns them on.")
+    demo = _("The demo is off in this browser view: psxj serve --allow-demo turns it on.")
+    return {**{action: signals for action in SIGNAL_ACTIONS}, **{action: demo for action in DEMO_ACTIONS}}
+
+
 def main(argv: Optional[List[str]] = None) -> int:
     parser = argparse.ArgumentParser(prog="psxj serve (child)")
     parser.add_argument("--delay", type=float, default=2.0)
@@ -41,7 +48,7 @@ def main(argv: Optional[List[str]] = None) -> int:
     args = parser.parse_args(argv)
     install(args.lang)
     return run_app(delay=args.delay, remember=False, app_class=ServedApp, status_banner=args.banner,
-                   refused_actions=refused(args.allow_signals, args.allow_demo))
+                   refused_actions=refused(args.allow_signals, args.allow_demo), refusal_notes=refusal_notes())
 
 
 if __name__ == "__main__":

@@ -14,13 +14,13 @@ from rich.text import Text
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Vertical
-from textual.screen import ModalScreen
 from textual.widgets import Label, OptionList
 
 from psxj.act.signals import MEANINGS, MENU, signal_number
-from psxj.i18n import N_, _
+from psxj.i18n import N_, _, ngettext
 from psxj.model import ProcessRecord
 from psxj.render.views import GROUP_HEADER, PROCESS, SESSION_HEADER, header_members
+from psxj.tui.dialog import Dialog
 from psxj.tui.feature import Feature, StatusPart
 
 
@@ -79,17 +79,21 @@ class Signals(Feature):
         if pgid is not None:
             group = tuple(r for r in live if r.pgid == pgid)
             if group:
-                targets["group"] = SignalTarget(_("process group {pgid} ({count} processes: {pids})").format(
+                targets["group"] = SignalTarget(ngettext("process group {pgid} ({count} process: {pids})",
+                                                         "process group {pgid} ({count} processes: {pids})",
+                                                         len(group)).format(
                     pgid=pgid, count=len(group), pids=", ".join(str(r.pid) for r in group[:8])
                     + ("…" if len(group) > 8 else "")), group, f"kill -SIG -- -{pgid}")
         if sid is not None and sid != 0:
             session = tuple(r for r in live if r.sid == sid)
             if session:
-                targets["session"] = SignalTarget(_("session {sid} ({count} processes)").format(
+                targets["session"] = SignalTarget(ngettext("session {sid} ({count} process)",
+                                                           "session {sid} ({count} processes)", len(session)).format(
                     sid=sid, count=len(session)), session, f"pkill -SIG -s {sid}")
         tagged = tuple(r for r in snapshot.records if r.identity in table.tagged)
         if tagged:
-            targets["tagged"] = SignalTarget(_("the {count} tagged processes ({pids})").format(
+            targets["tagged"] = SignalTarget(ngettext("the {count} tagged process ({pids})",
+                                                      "the {count} tagged processes ({pids})", len(tagged)).format(
                 count=len(tagged), pids=", ".join(str(r.pid) for r in tagged[:8]) + ("…" if len(tagged) > 8 else "")),
                 tagged, "kill -SIG " + " ".join(str(r.pid) for r in tagged[:8]))
         return targets
@@ -132,7 +136,8 @@ class Signals(Feature):
                 sent.append(record.pid)
         if sent and not refused:
             what = f"PID {sent[0]} ({target.records[0].comm})" if len(target.records) == 1 else \
-                _("{count} processes of {target}").format(count=len(sent), target=target.title.split(' (')[0])
+                ngettext("{count} process of {target}", "{count} processes of {target}", len(sent)).format(
+                    count=len(sent), target=target.title.split(' (')[0])
             self.app.notify(_("SIG{name} sent to {what}.").format(name=name, what=what))
         elif sent:
             self.app.notify(_("SIG{name} sent to {sent} of {count}; not to the rest: ").format(
@@ -143,7 +148,7 @@ class Signals(Feature):
         self.post_message(self.RefreshNow())
 
 
-class SignalScreen(ModalScreen[Optional[Tuple[str, str]]]):
+class SignalScreen(Dialog[Optional[Tuple[str, str]]]):
     """Pick a signal, and whom it goes to; SIGTERM is preselected, so x and Enter send it.
 
     The dialog is the confirmation: it names the signal and every target before Enter. Typing a

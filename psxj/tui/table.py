@@ -96,6 +96,8 @@ class ProcessTable(ScrollView, can_focus=True):
         self.sort_key = "pid"
         self.descending = False
         self.optional_columns: Tuple[str, ...] = ()
+        self.columns_without: Tuple[str, ...] = ()   # default columns turned off
+        self.forest = False                           # COMMAND keeps more room for the forest's glyphs
         self.hidden_columns: Tuple[str, ...] = ()   # headers fit_columns took away on this width
         self.new_identities: Set[Tuple[int, Optional[int]]] = set()
         self.highlighted_pids: Set[int] = set()
@@ -158,8 +160,8 @@ class ProcessTable(ScrollView, can_focus=True):
         self._scroll_cursor_into_view()
         self.repaint_changed()
 
-    def set_columns(self, optional: Tuple[str, ...]) -> None:
-        self.optional_columns = tuple(optional)
+    def set_columns(self, optional: Tuple[str, ...], without: Tuple[str, ...] = (), forest: bool = False) -> None:
+        self.optional_columns, self.columns_without, self.forest = tuple(optional), tuple(without), forest
         self._layout = None
         self._text_cache.clear()
         self.refresh()
@@ -315,7 +317,8 @@ class ProcessTable(ScrollView, can_focus=True):
         wide as the widest PID, droppable ones given up when COMMAND would have too little room."""
         if self._layout is None:
             room = self.size.width - MARK_WIDTH - self._scrollbar_width()
-            layout = self._layout = TableLayout(self.snapshot, self.optional_columns, room)
+            layout = self._layout = TableLayout(self.snapshot, self.optional_columns, room,
+                                                self.columns_without, self.forest)
             self.hidden_columns = layout.hidden
             # A row's text stays right from one snapshot to the next (rows are immutable) if the columns
             # and their widths are the same and each column's text is its record's alone.

@@ -16,11 +16,11 @@ from rich.text import Text
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Vertical
-from textual.screen import ModalScreen
 from textual.widgets import Input, Label
 
 from psxj.errors import PsxjError
 from psxj.i18n import _
+from psxj.tui.dialog import Dialog
 from psxj.tui.feature import Feature, StatusPart
 
 
@@ -106,7 +106,7 @@ class Travel(Feature):
                            travel.short())]
 
 
-class GoToTimeScreen(ModalScreen[Optional[str]]):
+class GoToTimeScreen(Dialog[Optional[str]]):
     """Ask for a moment, in --at's words."""
 
     DEFAULT_CSS = """

@@ -26,7 +26,7 @@ import sys
 from aiohttp import web
 from textual_serve.server import Server
 
-from psxj.i18n import _, current
+from psxj.i18n import _, current, ngettext
 from psxj.web.guard import Guard
 
 # The files of textual-serve's static folder the page uses: no other path is served.
@@ -156,8 +156,11 @@ class GuardedServer(Server):
                   count=self.sessions), file=sys.stderr)
         websocket = web.WebSocketResponse()
         await websocket.prepare(request)
-        text = _("psxj serve: {count} sessions are open already, the most this server allows "
-                 "(--max-sessions {count}). Close one and reload this page.").format(count=self.max_sessions)
+        text = ngettext("psxj serve: {count} session is open already, the most this server allows "
+                        "(--max-sessions {count}). Close it and reload this page.",
+                        "psxj serve: {count} sessions are open already, the most this server allows "
+                        "(--max-sessions {count}). Close one and reload this page.",
+                        self.max_sessions).format(count=self.max_sessions)
         await websocket.send_bytes(("\r\n  " + text + "\r\n").encode("utf-8"))
         await websocket.close(code=1013, message=b"too many sessions")
         return websocket

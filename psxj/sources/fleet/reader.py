@@ -23,7 +23,7 @@ from concurrent.futures import ThreadPoolExecutor
 from typing import Dict, List, NamedTuple, Optional
 
 from psxj.escape import Escaper, safe_text
-from psxj.i18n import _
+from psxj.i18n import _, ngettext
 from psxj.model import FleetSnapshot, Snapshot
 from psxj.sources.fleet.budget import FleetMemory, table_cost
 from psxj.sources.fleet.decode import BadAnswer, ps_snapshot, table_snapshot
@@ -240,13 +240,17 @@ class FleetReader:
             return HostState(name, FAILING, safe_text(str(error)), problem=error.problem)
         count = len(host.snapshot)
         if host.method == "ps -axj":
-            return HostState(name, PS, _("ps -axj ({why}): {count} processes in {took:.2f} s; no flags, start "
-                                         "times or cgroups, kinds inferred from the rows").format(
+            return HostState(name, PS, ngettext("ps -axj ({why}): {count} process in {took:.2f} s; no flags, start "
+                                                "times or cgroups, kinds inferred from the rows",
+                                                "ps -axj ({why}): {count} processes in {took:.2f} s; no flags, start "
+                                                "times or cgroups, kinds inferred from the rows", count).format(
                                            why=host.why_ps,
                                            count=count,
                                            took=host.took), host.method, count, host.took,
                              age=age)
-        return HostState(name, OK, _("python3: {count} processes in {took:.2f} s").format(count=count, took=host.took),
+        return HostState(name, OK, ngettext("python3: {count} process in {took:.2f} s",
+                                            "python3: {count} processes in {took:.2f} s", count).format(
+                             count=count, took=host.took),
                          host.method, count,
                          host.took, age=age)
 

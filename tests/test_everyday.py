@@ -1,0 +1,315 @@
+"""Everyday use of the interface (issue 24), each problem a new user tripped on driven with Pilot at the
+sizes people use (160x48, 80x24, 60x20): chosen columns that never appeared at 80 columns, keys typed
+ahead of a dialog, notices that covered what they commented on, plurals, wrapped lines that lost their
+indent, a first frame that jumped, keys that were off without a word; and what htop users reach for."""
+
+from __future__ import annotations
+
+import os
+import re
+import signal
+import subprocess
+import sys
+import time
+
+import pytest
+from conftest import LiveReader, linux_only, select_live_row
+from test_tui import FIXED_TIME, screen_text, shown_pids, tutorial
+from textual import events
+
+from psxj import i18n
+from psxj.model import Snapshot
+from psxj.tui.app import PsxjApp
+
+SIZES = [(160, 48), (80, 24), (60, 20)]
+
+
+@pytest.fixture
+def chinese():
+    """The interface in Chinese, in this process; English again afterwards."""
+    i18n.install("zh")
+    try:
+        yield
+    finally:
+        i18n.install("en")
+
+
+def status_text(app) -> str:
+    return screen_text(app.widget("#status")).rstrip("\n")
+
+
+def notices(app) -> list:
+    """Every notice the interface gave, oldest first."""
+    return [n.message for n in app.notices]
+
+
+async def type_ahead(app, pilot, *keys: str) -> None:
+    """Keys sent at once, as a terminal delivers a burst (tmux send-keys o Space Enter): each reaches
+    the app before the one before it has been handled."""
+    for key in keys:
+        character = {"space": " ", "enter": "\r"}.get(key, key if len(key) == 1 else None)
+        app.post_message(events.Key(key, character))
+    await pilot.pause(0.3)
+
+
+async def choose_columns(app, pilot, *keys: str) -> None:
+    """o, then Space on each of `keys` (column keys, whatever their place in the list), then Enter."""
+    from textual.widgets import SelectionList
+
+    from psxj.tui.views import ColumnsScreen
+
+    await pilot.press("o")
+    assert isinstance(app.screen, ColumnsScreen)
+    listed = app.screen.query_one(SelectionList)
+    values = [listed.get_option_at_index(i).value for i in range(listed.option_count)]
+    at = 0
+    for key in keys:
+        index = values.index(key)
+        await pilot.press(*(["down"] * (index - at) if index >= at else ["up"] * (at - index)), "space")
+        at = index
+    await pilot.press("enter")
+
+
+def chosen_columns(app) -> set:
+    """The columns the options ask for (the defaults not turned off, and the optional ones chosen)."""
+    from psxj.render.views import COLUMNS
+
+    without = set(getattr(app.options, "without", ()))
+    return {c.key for c in COLUMNS if (c.key in app.options.columns if c.optional else c.key not in without)}
+
+
+# --- bug 1: at 80 columns, the columns chosen with o appear, and the status says what gave way --------
+
+@pytest.mark.parametrize("size", [(80, 24), (60, 20)])
+async def test_chosen_columns_appear_on_a_narrow_terminal_and_the_status_names_what_gave_way(size):
+    app = PsxjApp(snapshot=tutorial())
+    async with app.run_test(size=size) as pilot:
+        await choose_columns(app, pilot, "kind", "cpu")
+        header = app.table.header_text()
+        assert "KIND" in header and "%CPU" in header   # chosen: never the ones to give way
+        status = status_text(app)
+        assert "cols hidden" not in status
+        hidden = app.table.hidden_columns
+        assert hidden
+        if size[0] >= 80:   # at 60, with a file's name to show, there is no room to say which
+            assert all(column in status for column in hidden), status
+        # Sideways, the view reaches the end of COMMAND, the mark column staying put.
+        for _ in range(60):
+            await pilot.press("right")
+        assert "[kthreadd]" in app.table.render_line(2).text or app.table.h_offset == app.table.max_h_offset()
+
+
+# --- bug 3: keys typed right after o or x reach the dialog, never the table behind it ------------------
+
+async def test_keys_typed_ahead_of_the_columns_dialog_reach_it():
+    from textual.widgets import SelectionList
+
+    app = PsxjApp(snapshot=tutorial())
+    async with app.run_test(size=(80, 24)) as pilot:
+        first = None
+        await pilot.press("o")
+        listed = app.screen.query_one(SelectionList)
+        first = listed.get_option_at_index(0).value
+        was_on = first in listed.selected
+        await pilot.press("escape")
+        await type_ahead(app, pilot, "o", "space", "enter")
+        assert not app.table.tagged
+        assert type(app.screen).__name__ == "MainScreen"        # Enter applied, the dialog is gone
+        assert (first in chosen_columns(app)) != was_on          # Space toggled the first column
+
+
+@linux_only
+async def test_x_9_enter_typed_at_once_kills_the_selected_process(spawner):
+    proc = spawner.sleeper()
+    app = PsxjApp(reader=LiveReader(), delay=60)
+    async with app.run_test(size=(120, 30)) as pilot:
+        await select_live_row(app, pilot, proc.pid)
+        await type_ahead(app, pilot, "x", "9", "enter")
+        assert proc.wait(timeout=10) == -signal.SIGKILL
+        assert app.table.current is not None
+
+
+# --- bug 6: notices never cover what they comment on ----------------------------------------------
+
+def covered(app, *selectors: str) -> list:
+    """Toasts over the given widgets of the main screen."""
+    from textual.widgets._toast import Toast
+
+    regions = [app.widget(s, object).region for s in selectors if app.widget(s, object).display]
+    return [toast for toast in app.screen.query(Toast) if any(toast.region.overlaps(r) for r in regions)]
+
+
+@pytest.mark.parametrize("size", SIZES)
+async def test_notices_leave_the_table_uncovered(size):
+    app = PsxjApp(snapshot=tutorial())
+    async with app.run_test(size=size, notifications=True) as pilot:
+        await pilot.press("slash", *"kworker", "enter")
+        await pilot.press("escape")                 # "Esc closes what is open; the filter stays…"
+        await pilot.pause()
+        assert not covered(app, "#table")
+        assert "Esc closes what is open; the filter stays. Backspace clears it." in notices(app)
+        await pilot.press("backspace")              # "Filter cleared (it was: kworker)."
+        await pilot.pause()
+        assert not covered(app, "#table")
+        notice = app.widget("#notice")
+        assert notice.display and "Filter cleared (it was: kworker)" in screen_text(notice)
+        assert not notice.region.overlaps(app.table.region)
+        assert app.table.region.height >= size[1] // 2
+
+
+# --- bug 7: plurals, in both languages ------------------------------------------------------------
+
+@linux_only
+@pytest.mark.parametrize("language", ["en", "zh"])
+async def test_one_process_is_one_process_in_the_signal_dialog(spawner, language):
+    proc = spawner.sleeper(start_new_session=True)   # a group of its own: one process
+    i18n.install(language)
+    try:
+        app = PsxjApp(reader=LiveReader(), delay=60)
+        async with app.run_test(size=(160, 40)) as pilot:
+            await select_live_row(app, pilot, proc.pid)
+            await pilot.press("x", "g")
+            title = app.screen.targets["group"].title
+            await pilot.press("escape")
+    finally:
+        i18n.install("en")
+    if language == "en":
+        assert f"process group {proc.pid} (1 process: {proc.pid})" in title
+    else:   # Chinese has one form; the catalogue has it as the plural's
+        assert f"进程组 {proc.pid} (1 个进程：{proc.pid})" in title, title
+
+
+# --- bug 9: wrapped lines keep their indent -------------------------------------------------------
+
+@pytest.mark.parametrize("text", [
+    "  A new session and process group, led by this process: SID and PGID become its PID, TTY becomes ?",
+    "  一个新的会话和进程组，由这个进程领导：SID 和 PGID 变成它的 PID，TTY 变成 ?，TPGID 变成 -1，STAT 得到 s",
+])
+def test_a_wrapped_paragraph_keeps_its_indent_on_every_line(text):
+    from rich.console import Console
+
+    from psxj.tui.wrapping import wrapped
+
+    console = Console(width=36, record=True, file=open(os.devnull, "w"))
+    console.print(wrapped(text))
+    lines = [line for line in console.export_text().splitlines() if line.strip()]
+    assert len(lines) > 2
+    assert all(line.startswith("  ") and not line.startswith("   ") for line in lines), lines
+
+
+# --- bug 10: the first frame is laid out as the interface will be -----------------------------------
+
+@linux_only
+async def test_the_first_frame_has_the_interfaces_column_widths_and_rows():
+    """Painted before Textual from a few rows, it is laid out as the table of every process will be."""
+    from psxj.sources.proc import read_snapshot
+    from psxj.tui.first_frame import frame_lines, read_first_rows
+
+    partial, _count = read_first_rows(3)
+    full = read_snapshot()
+    if len(str(max(partial.partial_rows))) == len(str(full.records[-1].pid)):
+        pytest.skip("every PID here has as many digits as the first ones: no jump to see")
+    frame = [re.sub("\x1b\\[[0-9;]*m", "", line) for line in frame_lines(partial, 160, 48, 2.0)]
+    app = PsxjApp(reader=LiveReader(), delay=60, first_snapshot=partial)
+    async with app.run_test(size=(160, 48)) as pilot:
+        await pilot.pause()
+        while app.first_snapshot is not None:
+            await pilot.pause(0.1)
+        full_header = app.table.render_line(0).text
+        full_rows = [row.record.pid for row in app.table.rows]
+    header = next(line for line in frame if "PPID" in line)
+    assert header.rstrip() == full_header.rstrip()
+    frame_pids = [int(line[2:].split()[1]) for line in frame[frame.index(header) + 1:]   # after the mark
+                  if len(line[2:].split()) > 1 and line[2:].split()[1].isdigit()][:3]
+    assert frame_pids == full_rows[:3]
+
+
+# --- bug 12: a key that is off says so -------------------------------------------------------------
+
+@linux_only
+async def test_keys_that_are_off_in_a_browser_say_why():
+    from psxj.tui.app import DEMO_ACTIONS, SIGNAL_ACTIONS
+    from psxj.tui.served import refusal_notes
+
+    app = PsxjApp(reader=LiveReader(), delay=60, refused_actions=SIGNAL_ACTIONS | DEMO_ACTIONS,
+                  status_banner="serving on 127.0.0.1:8000", refusal_notes=refusal_notes())
+    async with app.run_test(size=(120, 30)) as pilot:
+        await pilot.pause(0.3)
+        await pilot.press("x")
+        await pilot.pause()
+        assert any("--allow-signals" in text for text in notices(app)), notices(app)
+        await pilot.press("d")
+        await pilot.pause()
+        assert any("--allow-demo" in text for text in notices(app)), notices(app)
+        assert app.demo is None
+
+
+async def test_live_keys_on_a_loaded_table_say_why():
+    app = PsxjApp(snapshot=tutorial())
+    async with app.run_test(size=(120, 30)) as pilot:
+        await pilot.press("x")
+        await pilot.pause()
+        assert any("loaded from a file" in text for text in notices(app)), notices(app)
+
+
+__all__ = ["FIXED_TIME", "Snapshot", "shown_pids", "subprocess", "sys", "time"]
+
+
+# --- the filter line: there while it is typed in, its hint whole at every width -----------------------
+
+@pytest.mark.parametrize("language", ["en", "zh"])
+@pytest.mark.parametrize("size", SIZES)
+async def test_the_filter_line_takes_no_row_until_it_is_used_and_its_hint_fits(size, language):
+    from psxj.cells import cells
+
+    i18n.install(language)
+    try:
+        app = PsxjApp(snapshot=tutorial())
+        async with app.run_test(size=size) as pilot:
+            line = app.widget("#filter", object)
+            assert not line.display
+            rows_before = app.table.size.height
+            await pilot.press("slash")
+            assert line.display and app.focused is line
+            assert cells(line.placeholder) <= size[0] - 2, line.placeholder   # the whole hint, never cut
+            await pilot.press(*"-s 2389", "enter")
+            await pilot.pause()
+            assert not line.display and shown_pids(app) == [2389]
+            assert "-s 2389" in status_text(app)            # the filter in force: on the status line
+            assert app.table.size.height == rows_before
+    finally:
+        i18n.install("en")
+
+
+# --- the first screen: your world first, kernel threads last and still there --------------------------
+
+@linux_only
+async def test_the_first_screen_shows_your_processes_first_and_the_kernel_threads_last(spawner):
+    from conftest import NOBODY, root_only  # noqa: F401
+
+    from psxj.sources.names import own_uid
+
+    you = own_uid()
+    mine = spawner.sleeper()
+    if os.geteuid() != 0:
+        pytest.skip("a process of another user needs root to start")
+    theirs = spawner.popen(["sleep", "120"], preexec_fn=lambda: (os.setgid(NOBODY), os.setuid(NOBODY)))
+    app = PsxjApp(reader=LiveReader(), delay=60)
+    async with app.run_test(size=(160, 48)) as pilot:
+        await select_live_row(app, pilot, theirs.pid)
+        rows = [row.record for row in app.table.rows if row.kind == "process"]
+        band = [0 if not r.kernel_thread and r.euid == you else 2 if r.kernel_thread else 1 for r in rows]
+        assert band == sorted(band)                        # yours, then the others', then kernel threads
+        assert not rows[0].kernel_thread and rows[0].euid == you
+        pids = [r.pid for r in rows]
+        assert pids.index(mine.pid) < pids.index(theirs.pid)
+        if any(r.kernel_thread for r in rows):
+            assert rows[-1].kernel_thread                   # still in the table, at the end
+            await pilot.press("end")
+            assert app.table.current.kernel_thread and app.table.render_line(app.table.size.height - 1).text[0] == "K"
+        status = status_text(app)
+        assert "yours first, kernel threads last" in status
+        await pilot.press("greater_than_sign")             # another order: plain
+        assert app.options.sort_key == "ppid" and "yours first" not in status_text(app)
+        await pilot.press("less_than_sign")
+        assert app.options.sort_key == "home"
