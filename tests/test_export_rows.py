@@ -122,30 +122,3 @@ def test_psxj_json_and_csv_of_sleeping_processes_match_a_fresh_read(zoo):
     with untranslated():
         assert json.loads(printed_json) == json.loads("[\n" + json_rows(snapshot, records) + "\n]\n")
         assert printed_csv.decode("utf-8", "surrogateescape") == CSV_HEADER + csv_rows(snapshot, records)
-
-
-@pytest.mark.parametrize("as_json", [True, False])
-def test_rows_read_and_judged_by_several_workers_are_the_rows_of_one_snapshot(zoo, monkeypatch, as_json):
-    """live_output.exported forks twice: workers read shares of the PIDs and write the heads, then,
-    once the table is whole, workers judge blocks of the rows. Forced to three workers on a fixed set
-    of sleeping processes (the zoo but this process, PID 1 and kthreadd), the document is the one
-    the snapshot writer makes from a single read of the same PIDs, byte for byte."""
-    from psxj.commands import live_output
-    from psxj.escape import Escaper
-    from psxj.model import Snapshot
-    from psxj.render.export import to_csv, to_json
-    from psxj.select import Selection
-    from psxj.sources.proc import ProcReader, pid_digits, with_cgroups
-
-    pids = sorted(pid for pid in zoo if pid != os.getpid())
-    forked = []
-    monkeypatch.setattr(live_output, "list_pids", lambda: list(pids))
-    monkeypatch.setattr(live_output, "worker_count", lambda items, least: forked.append(min(3, items)) or forked[-1])
-    escaper = Escaper.for_environment()
-    with untranslated():
-        text, count = live_output.exported(Selection(), escaper, as_json=as_json)
-        snapshot = Snapshot(with_cgroups(ProcReader(escaper).read_pids(pids)), source="live", pid_width=pid_digits())
-        expected = to_json(snapshot, snapshot.records) if as_json else to_csv(snapshot, snapshot.records)
-    assert forked == [3, 3]   # the reading and the judging were both shared
-    assert count == len(snapshot.records) >= 8
-    assert text == expected

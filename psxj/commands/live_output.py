@@ -9,9 +9,8 @@ most of the work, and what follows is per row too, so both are shared among fork
   --kind does: then the table is read first).
 - JSON and CSV: a row's kind looks at its parent and its session leader, and so needs the whole
   table; its other 27 fields do not. Each worker writes those fields of its rows as it reads
-  them, and sends them back with the records; this process makes the snapshot, and the
-  kinds are judged by every core again (forked once the table is whole, each judging a block of
-  rows against all of it) and added to the rows.
+  them, and sends them back with the records; this process makes the snapshot, judges the
+  kinds and adds them to the rows.
 """
 
 from __future__ import annotations
@@ -25,7 +24,6 @@ from psxj.sources.parallel import map_shares, worker_count
 from psxj.sources.proc import ProcReader, list_pids, pid_digits, read_records, with_cgroups
 
 _READ_PER_WORKER = 600    # PIDs: below this many per core, forking costs more than it saves
-_JUDGE_PER_WORKER = 600   # rows whose kinds are judged: ~10 us each, a fork and its pipe ~2 ms
 
 Lines = List[Tuple[int, bytes]]  # (pid, the row's text): sorted, the rows in PID order
 
@@ -78,9 +76,8 @@ def read_snapshot(selection: Selection, escaper: Escaper) -> Snapshot:
 def exported(selection: Selection, escaper: Escaper, as_json: bool) -> Tuple[str, int]:
     """The selected processes as JSON or CSV (psxj.render.export), and how many, in one pass: each
     worker reads its share of the PIDs and writes the head of each selected row (every field its own
-    record decides); this process makes the snapshot; the kinds, which need the whole table, are
-    judged by every core again, each a block of the selected rows, and added as each row's tail
-    (SplicedRows)."""
+    record decides); this process makes the snapshot, judges the kinds, which need the whole table,
+    and adds each row's tail (SplicedRows)."""
     from psxj.errors import PsxjError
     from psxj.i18n import _
     from psxj.judge.kinds import kind_of
@@ -103,14 +100,8 @@ def exported(selection: Selection, escaper: Escaper, as_json: bool) -> Tuple[str
         heads = {r.pid: head for r, head in pairs}
         snapshot = Snapshot([r for r, _ in pairs], source="live", pid_width=pid_digits())
         records = selection.apply(snapshot.records, snapshot)
-
-        def tails_of(share: Sequence[ProcessRecord]) -> List[str]:
-            tail = writer.tail   # most rows share a tail: marshal sends each repeated one once
-            return [tail(kind_of(snapshot, r), r.cgroup) for r in share]
-
-        # Judging is per row once the table is whole: shared too, each worker a block of rows in order.
-        tails = map_shares(tails_of, records, worker_count(len(records), _JUDGE_PER_WORKER), interleave=False)
-        rows = [heads[r.pid] + tail for r, tail in zip(records, tails)]
+        tail = writer.tail
+        rows = [heads[r.pid] + tail(kind_of(snapshot, r), r.cgroup) for r in records]
     except ValueError:  # the live reader checks every number; this is the last guard, never a traceback
         raise PsxjError(_("cannot write JSON: a number is not finite")) from None
     return writer.document(rows), len(records)
