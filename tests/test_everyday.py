@@ -19,6 +19,7 @@ from textual import events
 
 from psxj import i18n
 from psxj.model import Snapshot
+from psxj.render.eventtext import EventLines
 from psxj.tui.app import PsxjApp
 
 SIZES = [(160, 48), (80, 24), (60, 20)]
@@ -313,3 +314,74 @@ async def test_the_first_screen_shows_your_processes_first_and_the_kernel_thread
         assert app.options.sort_key == "ppid" and "yours first" not in status_text(app)
         await pilot.press("less_than_sign")
         assert app.options.sort_key == "home"
+
+
+# --- bug 2: the events pane pauses, scrolls back, and reads whole ----------------------------------
+
+async def _events_open(app, pilot) -> None:
+    deadline = time.monotonic() + 10
+    while app.event_feed is None and time.monotonic() < deadline:
+        await pilot.pause(0.1)
+    if app.event_feed is None or app.event_feed.mode != "events":
+        pytest.skip("the kernel's proc connector is not available here (events are polled)")
+
+
+def _storm(count: int = 100) -> int:
+    """A shell that runs /bin/true `count` times; its PID, once it has ended."""
+    shell = subprocess.Popen(["sh", "-c", f"for i in $(seq {count}); do /bin/true; done"])
+    assert shell.wait(timeout=60) == 0
+    return shell.pid
+
+
+def _execs_of(pane, parent: int) -> list:
+    """The pane's EXEC entries of the children of `parent` (its PPID column)."""
+    start = len(EventLines().header()) - len("WHAT")   # where WHAT begins on a line
+    return [(line[:start].rstrip(), line[start:].strip()) for line in pane.lines
+            if line.split()[1:3] == ["EXEC", str(parent)]]
+
+
+async def _until(pilot, condition, timeout: float = 15.0) -> None:
+    deadline = time.monotonic() + timeout
+    while not condition():
+        assert time.monotonic() < deadline, "never happened"
+        await pilot.pause(0.1)
+
+
+@linux_only
+async def test_the_events_pane_pauses_scrolls_back_and_reads_an_exec_storm_whole():
+    from psxj.tui.events_pane import EventsPane
+
+    app = PsxjApp(reader=LiveReader(), delay=60, events=True)
+    async with app.run_test(size=(160, 48)) as pilot:
+        await _events_open(app, pilot)
+        await pilot.press("e")
+        pane = app.widget("#events", EventsPane)
+        shell = _storm()
+        trues = lambda: [(c, w) for c, w in _execs_of(pane, shell) if c.split()[8] != "seq"]  # noqa: E731
+        await _until(pilot, lambda: len(trues()) >= 100)
+        await pilot.pause(0.6)
+        execs = trues()
+        for columns, what in execs:   # its exec, never its end, and never a kernel thread's [name]
+            assert "<defunct>" not in columns and " Z " not in columns and "[true]" not in columns, columns
+            assert "true" in columns or "true" in what or "it exited before its new command" in what, what
+        # Each sentence whole on screen, however long: it wraps under its row, never cut.
+        shown = " ".join(" ".join(line.split()) for line in pane.display_lines())
+        assert all(" ".join(what.split()) in shown for _columns, what in execs)
+        assert pane.visible_rows() >= 16                  # about 11 before, at 160x48
+        # Scroll back: Tab moves into the pane, PgUp goes back, End follows again.
+        await pilot.press("tab")
+        assert app.focused is pane
+        bottom = pane.first_shown()
+        await pilot.press("pageup", "pageup")
+        assert pane.first_shown() < bottom and not pane.following
+        await pilot.press("end")
+        assert pane.following
+        # p pauses the pane too: what it shows stays, and it says so; p again and it moves on.
+        await pilot.press("p")
+        await pilot.pause(0.6)
+        frozen = pane.visible_text()
+        _storm(30)
+        await pilot.pause(1.5)
+        assert pane.visible_text()[2:] == frozen[2:] and "paused" in pane.visible_text()[0]
+        await pilot.press("p")
+        await _until(pilot, lambda: pane.visible_text()[2:] != frozen[2:])

@@ -222,9 +222,18 @@ class EventTracker:
         basis = ROW_DERIVED
         if what == PROC_EVENT_EXEC:
             previous = row.command if row is not None else None
+            name = None
             if self.may_want(pid):
                 fresh = self._read(pid)
-                if fresh is not None:
+                exiting = fresh is not None and (fresh.state == "Z" or not fresh.argv and not fresh.kernel_thread)
+                if exiting and row is not None:
+                    # It ran and exited before its arguments could be read (a /bin/true in a loop: a zombie,
+                    # or exiting with its memory, and so its arguments, gone): the kernel's name of the new
+                    # program is all there is, on the row it had ("Z", "[true] <defunct>" are its end, not
+                    # its exec). ROW_LAST: the row as it last was, renamed.
+                    name = fresh.comm
+                    row, basis = row._replace(comm=name, command=name), ROW_LAST
+                elif fresh is not None:
                     row, basis = fresh, ROW_READ
                 elif row is not None:
                     basis = ROW_LAST  # gone before its new command could be read
@@ -233,7 +242,7 @@ class EventTracker:
                 return None
             if not self.wanted(pid, row):
                 return None
-            return self._event(when, EXEC, pid, row, basis, ev, previous=previous)
+            return self._event(when, EXEC, pid, row, basis, ev, previous=previous, comm=name)
         if row is None and self.may_want(pid):
             row = self._read(pid)
             basis = ROW_READ

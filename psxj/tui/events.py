@@ -95,6 +95,7 @@ class Events(Feature):
             return
         events = feed.drain()
         pane = self.pane
+        pane.pause(self.app.paused)   # p pauses the pane too: it stands still, what comes is held
         if pane.display and events:
             pane.add(events, self._in_scope(pane.scope))
         dropped = self.app.event_log.dropped_note()   # the history is bounded in bytes: say when it dropped some
@@ -104,7 +105,7 @@ class Events(Feature):
                             severity="warning")
         if pane.display:
             pane.status = safe_text("; ".join(filter(None, (dropped, feed.status_line()))))
-            pane.show(max(pane.size.height, 8))
+            pane.show()
 
     def _in_scope(self, scope: str):
         snapshot = self.app.snapshot
@@ -160,14 +161,16 @@ class Events(Feature):
         if pane.display:
             feed = self.app.event_feed
             pane.status = safe_text(feed.status_line()) if feed else _("events: opening…")
-            pane.show(12)
+            pane.pause(self.app.paused)
+            pane.show()
+        elif self.screen.focused is pane:
+            self.table.focus()
 
     def action_events_scope(self) -> None:
         pane = self.pane
         pane.scope = SCOPES[(SCOPES.index(pane.scope) + 1) % len(SCOPES)]
-        pane.lines.clear()
         pane.display = True
-        pane.show(12)
+        pane.clear()
         self.app.notify(_("Events of {scope} from now on.").format(scope=_(SCOPE_WORDS[pane.scope])))
 
     def status_parts(self) -> List[StatusPart]:
@@ -175,4 +178,6 @@ class Events(Feature):
         if feed is None:
             return []
         live = feed.mode == "events"
-        return [StatusPart(3, _("events on") if live else _("events polled"), _("ev") if live else _("ev~"))]
+        if live:
+            return [StatusPart(3, _("live events on (e shows them)"), _("events on"))]
+        return [StatusPart(3, _("events polled, no kernel events here (e shows them)"), _("events polled"))]
