@@ -25,7 +25,7 @@ from __future__ import annotations
 import errno
 import os
 import stat
-from typing import List, Optional
+from typing import List, Optional, Tuple
 
 from psxj.errors import PsxjError
 from psxj.i18n import _
@@ -373,3 +373,50 @@ def socket_beneath(root: str, relative: str) -> int:
         os.close(socket_fd)
         raise OSError(errno.ENOTSOCK, "not a socket (a symbolic link or another file)")
     return socket_fd
+
+
+def directory_beneath(root: str, relative: str) -> int:
+    """An O_RDONLY descriptor of the directory `relative` below `root` (a /proc/PID/root, or /),
+    reached one component at a time without following any symlink (ELOOP or ENOTDIR for one).
+    `relative` "" is `root` itself."""
+    fd = os.open(root, os.O_RDONLY | os.O_DIRECTORY | _CLOEXEC)   # the start: the kernel's own link, or /
+    try:
+        for part in [part for part in relative.split("/") if part]:
+            if part in (".", ".."):
+                raise OSError(errno.EINVAL, "not a plain relative path")
+            next_fd = os.open(part, os.O_RDONLY | os.O_DIRECTORY | os.O_NOFOLLOW | _NONBLOCK | _CLOEXEC, dir_fd=fd)
+            os.close(fd)
+            fd = next_fd
+    except BaseException:
+        os.close(fd)
+        raise
+    return fd
+
+
+def read_beneath(root: str, relative: str, limit: int = 1 << 20) -> Tuple[bytes, os.stat_result]:
+    """The first `limit` bytes of the regular file `relative` below `root`, and its stat, reached
+    without following any symlink and opened as open_to_read opens a file another user may have
+    planted (type checked first, non-blocking: never a FIFO or a device). For files of other users
+    and of containers: crontabs, a runtime's state. Raises UnsafePath or OSError."""
+    parent, _slash, name = relative.rstrip("/").rpartition("/")
+    directory = directory_beneath(root, parent)
+    try:
+        fd = open_to_read(name, dir_fd=directory, follow=False)
+    finally:
+        os.close(directory)
+    return read_descriptor(fd, limit)
+
+
+def read_descriptor(fd: int, limit: int) -> Tuple[bytes, os.stat_result]:
+    """Read at most `limit` bytes of an open file, and close it."""
+    try:
+        chunks, size = [], 0
+        while size < limit:
+            chunk = os.read(fd, min(65536, limit - size))
+            if not chunk:
+                break
+            chunks.append(chunk)
+            size += len(chunk)
+        return b"".join(chunks), os.fstat(fd)
+    finally:
+        os.close(fd)

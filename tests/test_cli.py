@@ -93,8 +93,8 @@ def test_one_argparse_tree_holds_every_subcommand_with_the_parser_it_runs_with()
 
     tree = commands.build_parser()
     [branch] = [action for action in tree._actions if isinstance(action, argparse._SubParsersAction)]
-    assert list(branch.choices) == list(commands.SUBCOMMANDS) == ["record", "diff", "audit", "events", "demo",
-                                                                  "serve"]
+    assert list(branch.choices) == list(commands.SUBCOMMANDS) == ["record", "diff", "audit", "events", "why",
+                                                                  "demo", "serve"]
     assert [choice.help for choice in branch._choices_actions] == \
         [commands.subcommand(name).SUMMARY for name in commands.SUBCOMMANDS]
     for name, parser in branch.choices.items():

@@ -547,3 +547,75 @@ def test_a_read_that_waits_for_ever_ends_when_woken(spawner, poll):
         assert stream.read() == []
     finally:
         stream.close()
+
+
+@linux_only
+def test_a_quiet_feed_gives_its_events_to_the_log_only_and_in_batches(monkeypatch):
+    """With the events pane closed the interface's feed is quiet: events gather before they are read
+    (one wake-up for several), go to the event log as before, and are not kept for a pane nobody shows.
+    Spoken again, it keeps them for drain() from then on."""
+    from psxj.judge.story import EventLog
+    from psxj.sources import connector, event_stream
+    from psxj.sources.event_stream import EventFeed
+
+    reads = []   # each read of the kernel's events: the pids of its processes' events
+    original = connector.ConnectorListener.read
+
+    def counted(self, *args, **kwargs):
+        items = original(self, *args, **kwargs)
+        reads.append([getattr(item, "tgid", None) for item in items])
+        return items
+
+    monkeypatch.setattr(connector.ConnectorListener, "read", counted)
+    monkeypatch.setattr(event_stream, "QUIET_LINGER", 1.0)
+    log = EventLog()
+    feed = EventFeed(follow=os.getpid(), on_events=log.add_many, quiet=True)
+    try:
+        if feed.mode != "events":
+            pytest.skip(f"the kernel gives no process events here: {feed.stream.reason}")
+        pid = os.fork()
+        if pid == 0:
+            time.sleep(0.2)   # its fork and its exit are two events, apart: one read takes both
+            os._exit(3)
+        os.waitpid(pid, 0)
+        deadline = time.monotonic() + 10
+        while time.monotonic() < deadline and not [line for line in log.story((pid, None)) if "exited" in line.text]:
+            time.sleep(0.05)
+        story = [line.text for line in log.story((pid, None))]
+        assert story[0].startswith(f"forked by PID {os.getpid()} ") and story[-1].startswith("exited at ")
+        assert feed.drain() == []
+        assert [batch.count(pid) for batch in reads if pid in batch] == [2]   # the fork and the exit, one read
+        feed.quiet = False
+        second = os.fork()
+        if second == 0:
+            os._exit(4)
+        os.waitpid(second, 0)
+        drained = []
+        deadline = time.monotonic() + 10
+        while time.monotonic() < deadline and not any(e.kind == EXIT and e.pid == second for e in drained):
+            drained.extend(feed.drain())
+            time.sleep(0.05)
+        assert [e.kind for e in drained if e.pid == second] == [FORK, EXIT]
+    finally:
+        feed.close()
+    assert feed.error is None and not feed._thread.is_alive()
+
+
+@linux_only
+def test_closing_a_quiet_feed_ends_the_wait_for_more_events_at_once(monkeypatch):
+    """A quiet feed lets events gather after the first; close() must not wait for that to end."""
+    from psxj.sources import event_stream
+    from psxj.sources.event_stream import EventFeed
+
+    monkeypatch.setattr(event_stream, "QUIET_LINGER", 3600.0)
+    feed = EventFeed(follow=os.getpid(), quiet=True)
+    if feed.mode != "events":
+        feed.close()
+        pytest.skip(f"the kernel gives no process events here: {feed.stream.reason}")
+    pid = os.fork()   # an event: the feed wakes, then lingers for an hour
+    if pid == 0:
+        os._exit(0)
+    os.waitpid(pid, 0)
+    time.sleep(0.3)
+    feed.close(timeout=10)
+    assert not feed._thread.is_alive()

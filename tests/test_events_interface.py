@@ -42,9 +42,18 @@ def _start_under_subreaper(spawner):
     return reaper
 
 
-async def test_an_adoption_seen_by_events_makes_the_subreapers_child_a_daemon(spawner):
+def _incremental_reader():
+    from psxj.sources.incremental import IncrementalReader
+
+    return IncrementalReader()
+
+
+@pytest.mark.parametrize("reader", [LiveReader, _incremental_reader], ids=["whole tables", "as the helper reads"])
+async def test_an_adoption_seen_by_events_makes_the_subreapers_child_a_daemon(spawner, reader):
+    """As the helper reads, each table follows the one before and its kinds are made then, before the
+    interface adds what the events proved: the adoption must count all the same, at every refresh."""
     reaper = _start_under_subreaper(spawner)
-    app = PsxjApp(reader=LiveReader(), delay=60, events=True)
+    app = PsxjApp(reader=reader(), delay=60, events=True)
     async with app.run_test(size=(160, 48)) as pilot:
         await _events_ready(app, pilot)
         reaper.stdin.write(b"go\n")
@@ -63,6 +72,10 @@ async def test_an_adoption_seen_by_events_makes_the_subreapers_child_a_daemon(sp
             pytest.skip("events were lost on this loaded machine (a GAP): the adoption could not be seen")
         assert kind.name == "daemon", kind
         assert any("seen being adopted by" in reason for reason in kind.reasons)
+        for _ in range(2):   # and at the refreshes after, where nothing of it changed
+            app.action_refresh_now()
+            await pilot.pause(0.5)
+            assert kind_of(app.snapshot, app.snapshot.get(daemon)).name == "daemon"
         # The detail view tells its birth story from the events: who forked it, and the adoption.
         await pilot.press("enter")
         await pilot.pause(0.5)

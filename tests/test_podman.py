@@ -154,3 +154,20 @@ def test_children_a_shell_init_started_are_its_own(pods):
         row = _row(pods, _by_argv(text))
         assert row["ppid"] == shell and row["sid"] == shell
         assert row["kind"] == "service" and row["supervisor"] == f"container init (pid {shell})", row
+
+
+def test_why_a_container_s_process_names_its_runtime_name_id_and_image(pods):
+    info = pods.info["psxj-init"]
+    child = _by_argv("sleep 2000")
+    done = run_psxj("why", "--json", str(child))
+    assert done.returncode == 0, done
+    [found] = json.loads(done.stdout)
+    source = found["source"]
+    assert (source["kind"], source["runtime"]["value"], source["container_name"]["value"], source["id"]["value"]) == \
+        ("container", "podman", "psxj-init", info["Id"]), source
+    # The image, from podman's own storage (containers.json, found from conmon's bundle), as podman says it.
+    assert source["image"]["value"] == info["ImageName"] == podmanlab.IMAGE
+    assert source["image"]["from"].endswith("/overlay-containers/containers.json")
+    assert (source["monitor"]["value"], source["init"]["value"]) == (info["State"]["ConmonPid"], info["State"]["Pid"])
+    text = run_psxj("why", str(child)).stdout.decode()
+    assert f"podman container psxj-init ({info['Id'][:12]}), image {podmanlab.IMAGE}" in text

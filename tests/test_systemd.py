@@ -106,14 +106,27 @@ UNITS = {
     # libslack daemon stays in the foreground when its parent is PID 1: Type=simple.
     "lab-libslack.service": _service("/usr/bin/daemon --name=lab --pidfiles=/run -- /bin/sleep 100005"),
     "lab-supervisord.service": _service(f"/usr/bin/supervisord -n -c {LAB}/supervisord.conf"),
+    # psxj why: a TCP socket systemd holds until the first connection starts its service, and a service
+    # that failed and was restarted 7 times before it stayed up.
+    "lab-port.socket": "[Socket]\nListenStream=127.0.0.1:7782\n",
+    "lab-port.service": _service(f"/usr/bin/python3 {LAB}/activated.py"),
+    "lab-restarts.service": "[Unit]\nDescription=psxj lab: restarted until it stays\nStartLimitIntervalSec=0\n"
+                            + _service(f"/bin/sh {LAB}/restarts.sh", Restart="on-failure", RestartSec="50ms"),
 }
+RESTARTS = """n=$(cat /run/lab-restarts 2>/dev/null || echo 0)
+echo $((n + 1)) > /run/lab-restarts
+[ "$n" -ge 7 ] && exec sleep 100013
+exit 1
+"""
 FILES = {
     f"{LAB}/worker.py": (WORKER, 0o644), f"{LAB}/forking.py": (FORKING, 0o644), f"{LAB}/notify.py": (NOTIFY, 0o644),
     f"{LAB}/busname.py": (BUSNAME, 0o644), f"{LAB}/activated.py": (ACTIVATED, 0o644),
     f"{LAB}/supervisord.conf": (SUPERVISORD, 0o644), "/etc/dbus-1/system.d/org.psxj.Lab.conf": (BUS_POLICY, 0o644),
+    f"{LAB}/restarts.sh": (RESTARTS, 0o644),
 }
 WANTED = ["lab-simple.service", "lab-forking.service", "lab-notify.service", "lab-dbus.service", "lab-activated.socket",
-          "lab-timer.timer", "lab-leftover.service", "lab-job.service", "user@0.service"]
+          "lab-timer.timer", "lab-leftover.service", "lab-job.service", "user@0.service", "lab-port.socket",
+          "lab-restarts.service"]
 if shutil.which("daemon"):
     WANTED.append("lab-libslack.service")
 if shutil.which("supervisord"):
@@ -233,7 +246,7 @@ def seen(tmp_path_factory):
             _wait_active(lab, unit)
         # Until every process the units start is there (a loaded machine is slow): the leftovers (their
         # unit gone, or their shell), the supervised programs, the scope's and the nsenter'd commands.
-        expected = [b"sleep 100002", b"sleep 100003", b"sleep 100008", b"sleep 100009"]
+        expected = [b"sleep 100002", b"sleep 100003", b"sleep 100008", b"sleep 100009", b"sleep 100013"]
         expected += [b"sleep 100010", b"sleep 100011", b"sleep 100012"] if SSH else []
         expected += [b"sleep 100005"] if "lab-libslack.service" in WANTED else []
         expected += [b"sleep 100006"] if "lab-supervisord.service" in WANTED else []
@@ -456,3 +469,78 @@ def test_an_audit_of_several_pids_names_the_one_that_exited(seen):
     assert done.returncode == 1
     reports = {r["pid"]: r for r in json.loads(done.stdout)}
     assert reports[999999]["gone"] is True and reports[main]["kind"] == "service"
+
+
+# --- psxj why, inside the container and from the host ------------------------------------------
+
+def _why_inside(seen, *target: str) -> List[dict]:
+    done = seen.lab.psxj("why", "--json", *target)
+    assert done.returncode == 0 and b"Traceback" not in done.stderr, done
+    return json.loads(done.stdout)
+
+
+def test_why_a_timer_started_unit(seen):
+    main = seen.main("lab-timed.service")
+    [found] = _why_inside(seen, str(main))
+    source = found["source"]
+    assert (source["kind"], source["name"], source["role"]["value"]) == ("systemd-unit", "lab-timed.service", "main")
+    assert source["trigger"]["value"] == seen.show["lab-timed.service"]["TriggeredBy"].split() == ["lab-timer.timer"]
+    assert "timer lab-timer.timer (OnActiveSec=1s" in source["summary"], source
+    assert found["context"]["unit_file"]["value"] == "/etc/systemd/system/lab-timed.service"
+    assert found["chain"][0]["pid"] == 1 and found["chain"][-1]["how"] == "started"
+
+
+def test_why_socket_activated_units(seen):
+    main = seen.main("lab-activated.service")
+    [found] = _why_inside(seen, str(main))
+    assert found["source"]["trigger"]["value"] == ["lab-activated.socket"]
+    assert "socket lab-activated.socket (Stream /run/psxj-lab.sock)" in found["source"]["summary"]
+    # A TCP port systemd holds for its socket unit, before and after the first connection starts the service.
+    [before] = _why_inside(seen, ":7782")
+    assert before["pid"] == 1 and "for lab-port.socket, which starts lab-port.service" in \
+        before["context"]["holds"]["value"][0], before["context"]["holds"]
+    seen.lab.run([sys.executable, "-c", "import socket; socket.create_connection(('127.0.0.1', 7782)).close()"])
+    _wait_active(seen.lab, "lab-port.service")
+    service = int(seen.lab.show("lab-port.service", "MainPID")["MainPID"])
+    after = {found["pid"]: found for found in _why_inside(seen, ":7782")}
+    assert set(after) == {1, service}
+    assert (after[service]["source"]["name"], after[service]["source"]["trigger"]["value"]) == \
+        ("lab-port.service", ["lab-port.socket"])
+    assert after[service]["context"]["holds"]["value"] == ["fd 3: tcp 127.0.0.1:7782 LISTEN"]
+
+
+def test_why_a_transient_unit_and_restarts(seen):
+    [found] = _why_inside(seen, str(seen.main("lab-transient.service")))
+    assert found["source"]["trigger"]["value"] == "systemd-run" and "systemd-run" in found["source"]["summary"]
+    assert found["context"]["unit_description"]["value"] == "psxj lab transient"
+    [restarted] = _why_inside(seen, str(seen.main("lab-restarts.service")))
+    count = int(seen.show["lab-restarts.service"]["NRestarts"])
+    assert count == 7 and restarted["context"]["restarts"]["value"] == count
+    assert "restarts" in {w["id"] for w in restarted["warnings"]}
+    assert restarted["source"]["summary"].startswith('systemd unit lab-restarts.service ("psxj lab: restarted')
+
+
+def test_why_a_leftover_and_an_ssh_login_s_jobs(seen):
+    left = seen.by_argv("sleep 100002")
+    [found] = _why_inside(seen, str(left["pid"]))
+    assert (found["source"]["kind"], found["source"]["role"]["value"]) == ("systemd-unit", "leftover")
+    assert "leftover" in {w["id"] for w in found["warnings"]}
+    if not SSH:
+        return
+    nohup = seen.by_argv("sleep 100010")
+    [found] = _why_inside(seen, str(nohup["pid"]))
+    source = found["source"]
+    assert (source["kind"], source["user"]["value"], source["service"]["value"]) == ("login", "root", "sshd"), source
+    assert source["remote"]["value"] == "127.0.0.1" and "logind" in source["remote"]["from"], source
+    assert source["session"]["value"] == seen.unit_of(nohup["pid"])[len("session-"):-len(".scope")]
+
+
+def test_why_from_the_host_is_the_container(seen):
+    inner = seen.main("lab-timed.service")
+    outer = seen.host(inner)
+    done = run_psxj("why", "--json", str(outer))
+    [found] = json.loads(done.stdout)
+    source = found["source"]
+    assert (source["kind"], source["runtime"]["value"], source["name"]) == \
+        ("container", "systemd-nspawn", seen.lab.name), source
+    assert found["context"]["unit"]["value"] == "lab-timed.service"

@@ -4,7 +4,7 @@ Top of the pipeline, with psxj.tui and psxj.web: every other part of psxj is bel
 this package. One module per subcommand, each with its parser (build_parser) and its work (main):
 
     psxj [SELECTORS] [--print | --json | --csv | --load FILE | --host HOST ...]   psxj.commands.table
-    psxj record | diff | audit | events | demo | serve ...                        psxj.commands.<name>
+    psxj record | diff | audit | events | why | demo | serve ...                  psxj.commands.<name>
 
 build_parser() returns the whole tree, every subcommand's parser a branch of the table's, help texts
 included: what a man page and the shell completions are made from. To run a command, main() reads the
@@ -26,7 +26,7 @@ from psxj.errors import PsxjError, UsageError
 from psxj.i18n import _, install, language_from_argv
 
 # The subcommands, each a module of psxj.commands (its SUMMARY is its line in the tree's list).
-SUBCOMMANDS = ("record", "diff", "audit", "events", "demo", "serve")
+SUBCOMMANDS = ("record", "diff", "audit", "events", "why", "demo", "serve")
 
 
 def build_parser() -> argparse.ArgumentParser:

@@ -40,7 +40,8 @@ def build_parser() -> argparse.ArgumentParser:
                       "session, controlling terminal, foreground group, state."),
         epilog=_("Subcommands: `psxj record DIR` records the table over time; `psxj diff A B` compares "
                  "two tables; `psxj audit PID...` checks processes against the daemon rules; `psxj events` logs "
-                 "fork, exec, setsid and exit as they happen; `psxj demo start|stop|...|jobs|quiz` runs the "
+                 "fork, exec, setsid and exit as they happen; `psxj why TARGET` tells why a process, a port's "
+                 "listener or a file's holder runs; `psxj demo start|stop|...|jobs|quiz` runs the "
                  "teaching daemon and its lab; `psxj serve` runs the interface in a web browser. "
                  "Exit status: 0 ok, 1 nothing matched or bad data, 2 usage error."),
     )

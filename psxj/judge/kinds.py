@@ -508,7 +508,8 @@ class SnapshotKinds:
     kinds of the snapshot before are offered (carry_from): a record's kind is taken over when the
     record, its parent's and its session leader's are the very same objects as then (the reader
     keeps an unchanged row's object) and PID 1 is still what it was. Nothing else goes into a kind
-    (observed adoptions do: with observations nothing is taken over)."""
+    but observed adoptions: kinds are taken over only when both snapshots were offered the very same
+    Observations object (or none), which the interface keeps while no adoption is added."""
 
     def __init__(self, snapshot: Snapshot, observations: Optional[Observations] = None) -> None:
         # The snapshot holds this object: a weak reference back, so that no cycle keeps a table
@@ -517,7 +518,7 @@ class SnapshotKinds:
         self.judge = _Judge(weakref.proxy(snapshot), observations)
         self.judged: Dict[int, _Judged] = {}
         self._before: Dict[int, _Judged] = {}
-        self._observed = observations is not None
+        self._observations = observations
 
     def followed_by(self, snapshot: Snapshot) -> "SnapshotKinds":
         """The kinds of `snapshot`, a live refresh of this one (Snapshot.follows), offered these."""
@@ -528,7 +529,7 @@ class SnapshotKinds:
     def carry_from(self, before: "SnapshotKinds") -> None:
         """Offer `before`'s kinds (only its own: the chain of snapshots is not kept alive)."""
         same_init = before.judge.systemd_is_init(None) == self.judge.systemd_is_init(None)
-        if not self._observed and not before._observed and same_init:
+        if self._observations is before._observations and same_init:
             self._before = before.judged
 
     def of(self, record: ProcessRecord) -> Kind:
@@ -544,6 +545,17 @@ class SnapshotKinds:
             kind = self.judge.classify(record)
         self.judged[record.pid] = (kind, record, parent, leader)
         return kind
+
+
+def offer_observations(snapshot: Snapshot, observations: Optional[Observations]) -> None:
+    """What live events proved, for this snapshot's kinds. A live refresh made its kinds already (when it
+    followed the table before, in the reader: Snapshot.follows) without them: made again with them,
+    before any is asked for, still taking over what the snapshot before judged when it can."""
+    snapshot.observations = observations
+    kinds = snapshot.judgement
+    if kinds is not None and kinds._observations is not observations:
+        before = snapshot.before.judgement if snapshot.before is not None else None
+        snapshot.judgement = before.followed_by(snapshot) if before is not None else None
 
 
 def kinds_of(snapshot: Snapshot) -> SnapshotKinds:

@@ -186,6 +186,7 @@ class EventLog:
         self._ended: Deque[Life] = collections.deque()   # oldest first, for forgetting
         self._ended_by_pid: Dict[int, List[Life]] = {}   # for finding
         self._adoptions: Deque[Tuple[Adoption, int]] = collections.deque()   # with what each is counted as
+        self.adoptions_seen = 0   # adoptions ever remembered: the list is the same while this is
         self._gaps: Deque[ProcessEvent] = collections.deque(maxlen=1000)
         self.polled = False  # some events came from polling: stories may miss short steps
 
@@ -290,6 +291,7 @@ class EventLog:
             self.bytes -= self._note_dropped(biggest.cost, len(biggest.events))
 
     def _remember(self, adoption: Adoption) -> None:
+        self.adoptions_seen += 1
         cost = EVENT_OVERHEAD + ROW_OVERHEAD + sum(text_bytes(t) for t in (
             adoption.child_command, adoption.old_parent_command, adoption.new_parent_command))
         self._adoptions.append((adoption, cost))

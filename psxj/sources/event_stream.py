@@ -20,6 +20,7 @@ from psxj.sources.events import EXEC, EXIT, FORK, GAP, EventStats, ProcessEvent,
 from psxj.sources.proc import ProcReader
 
 LINGER = 0.02        # in a storm, seconds to let events gather after the first: 50 wake-ups a second
+QUIET_LINGER = 0.5   # a feed nobody watches (EventFeed.quiet): at most two wake-ups a second, whatever the rate
 STORM_RATE = 200     # kernel events a second from which psxj lingers; below it each is handled at once
 _POLLED_WAIT = 0.2   # polling, a read waiting for ever looks at wake() this often (it wakes to poll anyway)
 
@@ -124,13 +125,15 @@ class EventStream:
     def fileno(self) -> int:
         return self.listener.fileno() if self.listener is not None else -1
 
-    def read(self, timeout: Optional[float] = None) -> List[ProcessEvent]:
-        """The next events, waiting up to `timeout` seconds (None: until there are some, or wake())."""
+    def read(self, timeout: Optional[float] = None, linger: float = 0.0) -> List[ProcessEvent]:
+        """The next events, waiting up to `timeout` seconds (None: until there are some, or wake()).
+        `linger`: once the first event is there, let more gather this long before reading them (as in a
+        storm, whatever the rate): fewer wake-ups, but a process's exec is read from /proc that much later."""
         deadline = None if timeout is None else time.monotonic() + timeout
         while True:
             left = None if deadline is None else max(deadline - time.monotonic(), 0.0)
             if self.listener is not None:
-                items = self.listener.read(left, linger=LINGER if self._storm else 0.0)
+                items = self.listener.read(left, linger=max(linger, LINGER if self._storm else 0.0))
                 self._measure_rate(len(items))
                 events = self.tracker.handle(items)
             else:
@@ -168,12 +171,17 @@ class EventFeed:
 
     `on_events`, if given, is called from the thread with each batch (an EventLog's add_many).
     Opening blocks as EventStream's does (up to a second): start it from a worker.
+
+    `quiet`: nobody shows the events as they come (the interface's events pane is closed): they are
+    read in batches, at most two wake-ups a second (QUIET_LINGER), and only given to `on_events`, not
+    kept for drain(). A process's exec is then read from /proc up to half a second late: one that has
+    exited by then keeps the command it had before (its event says its row is the last one read).
     """
 
     def __init__(self, follow: Optional[int] = None, selection: Optional[RecordFilter] = None, capacity: int = 10000,
                  on_events: Optional[Callable[[List[ProcessEvent]], None]] = None, poll: bool = False,
                  initial_rows: Optional[Callable[[], List[ProcessRecord]]] = None,
-                 max_bytes: int = 16 * 1024 * 1024) -> None:
+                 max_bytes: int = 16 * 1024 * 1024, quiet: bool = False) -> None:
         self._events: Deque[Tuple[ProcessEvent, int]] = collections.deque()   # each with its event_bytes
         self.capacity = capacity
         self.max_bytes = max_bytes
@@ -182,12 +190,23 @@ class EventFeed:
         self._stop = threading.Event()
         self._on_events = on_events
         self.dropped = 0  # events pushed out of the deque before anyone drained them
+        self._quiet = quiet
         self.error: Optional[str] = None
         # initial_rows: the interface already has a table (read by its helper process); seeding from it
         # spares its own interpreter a second read of all of /proc.
         self.stream = EventStream(follow=follow, selection=selection, poll=poll, initial_rows=initial_rows)
         self._thread = threading.Thread(target=self._run, name="psxj-events", daemon=True)
         self._thread.start()
+
+    @property
+    def quiet(self) -> bool:
+        return self._quiet
+
+    @quiet.setter
+    def quiet(self, quiet: bool) -> None:
+        was, self._quiet = self._quiet, quiet
+        if was and not quiet:
+            self.stream.wake()   # events gathering for a quiet read: read them now, at once from then on
 
     @property
     def notice(self) -> Optional[str]:
@@ -207,23 +226,29 @@ class EventFeed:
     def _run(self) -> None:
         try:
             while not self._stop.is_set():
-                events = self.stream.read()  # until there are some: an idle machine never wakes this thread
+                # Until there are some: an idle machine never wakes this thread.
+                events = self.stream.read(linger=QUIET_LINGER if self._quiet else 0.0)
                 if not events:
                     continue
-                with self._lock:
-                    for event in events:
-                        cost = event_bytes(event)
-                        self._events.append((event, cost))
-                        self._bytes += cost
-                    while self._events and (len(self._events) > self.capacity or self._bytes > self.max_bytes):
-                        self._bytes -= self._events.popleft()[1]
-                        self.dropped += 1
+                if not self._quiet:   # as it is now: a pane opened while they gathered shows them
+                    self._keep(events)
                 if self._on_events is not None:
                     self._on_events(events)
         except Exception as exc:  # the interface shows it; the thread must not die silently
             self.error = safe_text(f"{type(exc).__name__}: {exc}")
         finally:
             self.stream.close()
+
+    def _keep(self, events: List[ProcessEvent]) -> None:
+        """For drain(), within the bounds."""
+        with self._lock:
+            for event in events:
+                cost = event_bytes(event)
+                self._events.append((event, cost))
+                self._bytes += cost
+            while self._events and (len(self._events) > self.capacity or self._bytes > self.max_bytes):
+                self._bytes -= self._events.popleft()[1]
+                self.dropped += 1
 
     def drain(self) -> List[ProcessEvent]:
         with self._lock:

@@ -29,10 +29,11 @@ from psxj.i18n import N_
 
 _CALL_TIMEOUT = 2.0
 _MAX_REPLY = 1 << 20        # bytes of one reply: a service's GetAll is ~20 KiB
+_MAX_SOCKET_UNITS = 500
 _SYSTEMD = "org.freedesktop.systemd1"
 _LOGIND = "org.freedesktop.login1"
 UNIT_PROPERTIES = ("Id", "LoadState", "ActiveState", "SubState", "Description", "FragmentPath", "TriggeredBy",
-                   "Transient")
+                   "Transient", "WantedBy", "RequiredBy")
 SERVICE_PROPERTIES = ("Type", "MainPID", "ControlPID", "NRestarts", "StandardInput", "StandardOutput",
                       "StandardError", "TTYPath", "FileDescriptorStoreMax", "NFileDescriptorStore", "KillMode",
                       "RemainAfterExit", "ExecStop")
@@ -63,6 +64,8 @@ class UnitFacts(NamedTuple):
     kill_mode: str = ""
     remain_after_exit: bool = False
     exec_stop: bool = False              # it has ExecStop= commands: systemd runs them before any SIGTERM
+    wanted_by: Tuple[str, ...] = ()      # the units that want it (WantedBy=, .wants/ links): a dependency
+    required_by: Tuple[str, ...] = ()
 
     @property
     def running(self) -> bool:
@@ -204,7 +207,6 @@ class SystemdSource:
         self._buses: Dict[Tuple[int, Optional[int]], Optional[_Bus]] = {}
         self._why: Dict[Tuple[int, Optional[int]], Tuple[str, str]] = {}
         self._facts: Dict[Tuple[int, Optional[int], str], object] = {}   # UnitFacts, or Unavailable
-        self._leaders: Dict[Tuple[int, Optional[int], str], Optional[int]] = {}
         self._systemctl_failed = False
 
     # --- the public questions -------------------------------------------------------------
@@ -227,19 +229,74 @@ class SystemdSource:
     def session_leader(self, manager: ManagerRef, session: str) -> Optional[int]:
         """logind's Leader of login session `session` (the process that made it: sshd's session
         process, login), in the manager's PID namespace; None when logind cannot be asked."""
-        key = (manager.pid, manager.start_ticks, session)
-        if key not in self._leaders:
-            leader = None
+        props = self.login_session(manager, session)
+        try:
+            return int(props.get("Leader", 0)) or None if props else None
+        except (TypeError, ValueError):
+            return None
+
+    def trigger(self, manager: ManagerRef, name: str) -> Dict[str, object]:
+        """What a timer, socket or path unit is set to, in systemd's own property names: a timer's
+        TimersCalendar, TimersMonotonic, LastTriggerUSec, NextElapseUSecRealtime; a socket's Listen and
+        Accept; a path's Paths. Empty when it cannot be asked (only D-Bus answers this)."""
+        interface = {".timer": "Timer", ".socket": "Socket", ".path": "Path"}.get(name[name.rfind("."):])
+        key = (manager.pid, manager.start_ticks, "trigger:" + name)
+        if interface is None:
+            return {}
+        if key not in self._facts:
+            found: Dict[str, object] = {}
+            try:
+                bus, _peer = self._bus(manager)
+                from jeepney import DBusAddress, new_method_call
+
+                address = DBusAddress("/org/freedesktop/systemd1", bus_name=_SYSTEMD,
+                                      interface="org.freedesktop.systemd1.Manager")
+                path = bus.call(new_method_call(address, "GetUnit", "s", (name,)))[0]
+                found = bus.properties(_SYSTEMD, path, "org.freedesktop.systemd1." + interface)
+            except (Unavailable, OSError, LookupError, ValueError, TypeError, ImportError):
+                found = {}
+            self._facts[key] = found
+        return self._facts[key]  # type: ignore[return-value]
+
+    def socket_units(self, manager: ManagerRef) -> Dict[str, Tuple[str, Tuple[str, ...]]]:
+        """What the manager's socket units listen on: address ("127.0.0.1:7782", "[::]:22", a path) ->
+        (the socket unit, the units it triggers). Empty when it cannot be asked (D-Bus only)."""
+        key = (manager.pid, manager.start_ticks, "sockets")
+        if key not in self._facts:
+            found: Dict[str, Tuple[str, Tuple[str, ...]]] = {}
+            try:
+                bus, _peer = self._bus(manager)
+                from jeepney import DBusAddress, new_method_call
+
+                address = DBusAddress("/org/freedesktop/systemd1", bus_name=_SYSTEMD,
+                                      interface="org.freedesktop.systemd1.Manager")
+                units = bus.call(new_method_call(address, "ListUnitsByPatterns", "asas", ([], ["*.socket"])))[0]
+                for unit in units[:_MAX_SOCKET_UNITS]:
+                    name, path = unit[0], unit[6]
+                    listen = bus.properties(_SYSTEMD, path, "org.freedesktop.systemd1.Socket").get("Listen") or ()
+                    triggers = bus.properties(_SYSTEMD, path, "org.freedesktop.systemd1.Unit").get("Triggers") or ()
+                    for _kind, where in listen:
+                        found[str(where)] = (str(name), tuple(str(t) for t in triggers))
+            except (Unavailable, OSError, LookupError, ValueError, TypeError, ImportError, IndexError):
+                pass
+            self._facts[key] = found
+        return self._facts[key]  # type: ignore[return-value]
+
+    def login_session(self, manager: ManagerRef, session: str) -> Optional[Dict[str, object]]:
+        """logind's record of login session `session`: Name (the user), TTY, RemoteHost, RemoteUser,
+        Service (sshd, login), Leader, Remote, Type; None when logind cannot be asked."""
+        key = (manager.pid, manager.start_ticks, "session:" + session)
+        if key not in self._facts:
+            found: Optional[Dict[str, object]] = None
             try:
                 bus = self._bus(manager)
-                if bus is not None and bus[1] is False:
-                    props = bus[0].properties(_LOGIND, "/org/freedesktop/login1/session/" + _object_label(session),
+                if bus is not None and bus[1] is False:   # logind is on the bus, not systemd's private socket
+                    found = bus[0].properties(_LOGIND, "/org/freedesktop/login1/session/" + _object_label(session),
                                               "org.freedesktop.login1.Session")
-                    leader = int(props.get("Leader", 0)) or None
             except (Unavailable, OSError, LookupError, ValueError, TypeError, ImportError):
-                leader = None
-            self._leaders[key] = leader
-        return self._leaders[key]
+                found = None
+            self._facts[key] = found
+        return self._facts[key]  # type: ignore[return-value]
 
     def close(self) -> None:
         for bus in self._buses.values():
@@ -344,7 +401,6 @@ class SystemdSource:
                 values[key] = value
         if values.get("LoadState") in (None, "not-found"):
             return None
-        values["TriggeredBy"] = tuple(str(values.get("TriggeredBy", "")).split())
         return facts_from(name, SYSTEMCTL, values)
 
 
@@ -366,11 +422,10 @@ def facts_from(name: str, source: str, values: Dict[str, object]) -> UnitFacts:
         return value if isinstance(value, str) else str(value)
 
     restarts = values.get("NRestarts")
-    triggered = values.get("TriggeredBy") or ()
     return UnitFacts(
         name=name, source=source, load_state=text("LoadState"), active_state=text("ActiveState"),
         sub_state=text("SubState"), description=text("Description"), fragment_path=text("FragmentPath"),
-        triggered_by=tuple(str(t) for t in triggered)[:64], transient=_truth(values.get("Transient")),
+        triggered_by=_names(values.get("TriggeredBy")), transient=_truth(values.get("Transient")),
         type=text("Type"), main_pid=_integer(values.get("MainPID")), control_pid=_integer(values.get("ControlPID")),
         n_restarts=None if restarts in (None, "", "[not set]") else _integer(restarts),
         standard_input=text("StandardInput"), standard_output=text("StandardOutput"),
@@ -379,4 +434,12 @@ def facts_from(name: str, source: str, values: Dict[str, object]) -> UnitFacts:
         fd_store_count=_integer(values.get("NFileDescriptorStore")), kill_mode=text("KillMode"),
         remain_after_exit=_truth(values.get("RemainAfterExit")),
         exec_stop=bool(values.get("ExecStop")) and values.get("ExecStop") not in ("", "[]"),
+        wanted_by=_names(values.get("WantedBy")), required_by=_names(values.get("RequiredBy")),
     )
+
+
+def _names(value: object) -> Tuple[str, ...]:
+    """A list of unit names, from D-Bus (a list) or `systemctl show` (space-separated text)."""
+    if isinstance(value, str):
+        return tuple(value.split())[:64]
+    return tuple(str(v) for v in (value or ()))[:64]

@@ -54,11 +54,11 @@ if TYPE_CHECKING:
 
 # Actions that only make sense on live processes: hidden, and refused, on a loaded table.
 LIVE_ONLY = frozenset({"signal", "demo", "pause", "refresh_now", "demo_hangup", "demo_second_instance", "audit",
-                       "events", "events_scope", "demo_step", "demo_menu"})
+                       "events", "events_scope", "demo_step", "demo_menu", "sockets"})
 # Actions on this machine's processes: refused on other machines' tables (--host), and in a browser
 # unless allowed (psxj serve): see refused_actions.
 LOCAL_ONLY = frozenset({"signal", "demo", "demo_hangup", "demo_second_instance", "demo_step", "demo_menu", "audit",
-                        "events", "events_scope"})
+                        "events", "events_scope", "sockets"})
 SIGNAL_ACTIONS = frozenset({"signal"})
 DEMO_ACTIONS = frozenset({"demo", "demo_hangup", "demo_second_instance", "demo_step", "demo_menu"})
 RECORDING_ONLY = frozenset({"time_step", "go_to_time"})   # a recording's keys (psxj.tui.time_travel)
@@ -122,6 +122,18 @@ class PsxjApp(App):
         if saved.get("theme") in self.available_themes:
             self.theme = saved["theme"]
         self._theme_ready = True
+
+    def get_driver_class(self):
+        """Textual's driver for this terminal; on Linux and macOS one whose input thread sleeps until there
+        is input (psxj.tui.driver). A driver named by TEXTUAL_DRIVER (psxj serve's) is left as it is."""
+        from textual.drivers.linux_driver import LinuxDriver
+
+        driver_class = super().get_driver_class()
+        if driver_class is LinuxDriver:
+            from psxj.tui.driver import QuietLinuxDriver
+
+            return QuietLinuxDriver
+        return driver_class
 
     def get_default_screen(self) -> Screen:
         return MainScreen(self.options.selection, id="main")

@@ -181,7 +181,7 @@ class Demo(Feature):
         else:
             panel.show(entries, log_tail, second=second, ended=ended)
         self.table.highlighted_pids = set() if ended else pids
-        self.table.refresh()
+        self.table.repaint_changed()   # at each refresh: only the rows whose highlight changed
         if ended and time.monotonic() - self._ended_at > _ENDED_SHOWN_SECONDS:
             self._hide_panel()
             return

@@ -1,5 +1,6 @@
-"""A process's details (Enter, or a click on its row): every fact with what it means, its birth story
-from the live events, and its daemon checklist; and the audit of every daemon on screen (a).
+"""A process's details (Enter, or a click on its row): why it runs (psxj.tui.why_story, the story
+`psxj why` tells), every fact with what it means, its birth story from the live events, and its daemon
+checklist; and the audit of every daemon on screen (a).
 
 A feature of the main screen (psxj.tui.feature). The facts are psxj.render.details', the verdicts
 psxj.judge.audit's (both imported when first asked for: the interface starts without them); on a
@@ -42,8 +43,11 @@ class Details(Feature):
         if row is None or self.app.snapshot is None:
             return
         record = self._header_leader() if row.kind in (SESSION_HEADER, GROUP_HEADER) else self.table.current
-        if record is None:
-            return
+        if record is not None:
+            self.show(record)
+
+    def show(self, record: ProcessRecord) -> None:
+        """The detail view of `record` (a row's, or one the sockets view chose)."""
         self.app.push_screen(DetailScreen(self.app.snapshot, record, self.sections(record)))
 
     @on(ProcessTable.RowActivated)
@@ -114,6 +118,7 @@ class DetailScreen(FullScreen):
 
     DEFAULT_CSS = """
     #detail-title { height: 1; background: $panel; text-style: bold; padding: 0 1; }
+    #why-story { height: auto; }
     #detail-body { padding: 0 1; }
     #detail-keys { dock: bottom; height: 1; background: $panel; }
     #checklist-section { height: auto; }   /* a Vertical is 1fr: in the scrolling body that hid the checklist */
@@ -134,6 +139,10 @@ class DetailScreen(FullScreen):
         title = Text(f"PID {r.pid}  {r.command}", no_wrap=True, overflow="ellipsis")
         yield Static(title, id="detail-title")
         with VerticalScroll(id="detail-body"):
+            if self.snapshot.live and getattr(self.snapshot, "parts", None) is None and r.host is None:
+                from psxj.tui.why_story import WhyStory
+
+                yield WhyStory(self.snapshot, r)   # first: why it runs, as psxj why tells it
             facts = process_facts(self.snapshot, r)
             yield Static(facts_table([(f.label, f.value, f.meaning) for f in facts],
                                      (_("field"), _("value"), _("meaning"))),

@@ -32,6 +32,7 @@ from psxj.tui.notice import NoticeLine
 from psxj.tui.refresh import Refresh
 from psxj.tui.search import SEARCH_HINT, Search
 from psxj.tui.signals import Signals
+from psxj.tui.sockets_screen import Sockets
 from psxj.tui.status import StatusLine
 from psxj.tui.table import ProcessTable
 from psxj.tui.time_travel import Travel
@@ -59,11 +60,12 @@ class MainScreen(Screen):
     def __init__(self, selection: Selection, **kwargs) -> None:
         super().__init__(**kwargs)
         self.selection = selection   # the command line's, which the filter line starts with
+        self._bar = None             # the key bar on screen
 
     def compose(self) -> ComposeResult:
         # Outermost first; each feature wraps the next, and the innermost the screen's widgets.
         with Refresh(), Views(), Filter(self.selection), Search(), Signals(), Details(), Events(), Demo(), \
-                Travel(), Hosts():
+                Travel(), Hosts(), Sockets():
             yield StatusLine(id="status")
             yield ProcessTable(id="table")
             with Vertical(id="bottom"):
@@ -111,5 +113,7 @@ class MainScreen(Screen):
         """The key bar: what can be done here, as many keys as the width holds."""
         app = self.app
         entries = bar_entries([*self.ordered_keys(), *app.BINDINGS], allowed=app.key_is_offered)
-        bar = self.query_one("#keys", Static)
-        bar.update(key_bar(entries, max(self.size.width - 1, 20)), layout=False)
+        bar = key_bar(entries, max(self.size.width - 1, 20))
+        if bar != self._bar:   # the same keys at most refreshes: not painted again
+            self._bar = bar
+            self.query_one("#keys", Static).update(bar, layout=False)

@@ -43,6 +43,12 @@ class StatusLine(Static):
     StatusLine { height: 1; background: $panel; color: $text; padding: 0 1; }
     """
 
+    shown = None   # the text on screen
+
     def show(self, parts: List[StatusPart], width: int) -> None:
+        text = safe_text(fitted(parts, width))
+        if text == self.shown:
+            return   # most refreshes: the same line, not painted again
+        self.shown = text
         # Repainted without asking the whole screen for a new layout.
-        self.update(Text(safe_text(fitted(parts, width)), no_wrap=True, overflow="ellipsis"), layout=False)
+        self.update(Text(text, no_wrap=True, overflow="ellipsis"), layout=False)

@@ -2,7 +2,9 @@
 
 Textual's DataTable keeps a widget-side copy of every cell and takes ~0.7 s to reload
 5,000 rows; this table holds a list of view rows and turns one into a line of text
-only when that line is on screen. Line 0 is the header and never scrolls down.
+only when that line is on screen. Line 0 is the header and never scrolls down. At a
+refresh only the screen lines whose text or style changed are repainted (repaint_changed):
+an idle machine's refresh writes a line or two to the terminal, not the whole screen.
 
 Horizontal scrolling is the table's own (no scrollbar to hide the last row): the mark
 column stays put, everything after it shifts, as far as the end of the longest COMMAND.
@@ -12,17 +14,20 @@ room; `o` chooses the optional ones.
 
 from __future__ import annotations
 
+from contextlib import contextmanager
+from math import ceil
 from operator import itemgetter
-from typing import Callable, List, Optional, Set, Tuple
+from typing import Callable, Dict, List, Optional, Set, Tuple
 
 from rich.cells import cell_len, set_cell_size
 from rich.segment import Segment
 from rich.style import Style
 from textual import events
 from textual.binding import Binding
-from textual.geometry import Size
+from textual.geometry import Region, Size
 from textual.message import Message
 from textual.scroll_view import ScrollView
+from textual.scrollbar import ScrollBar
 from textual.strip import Strip
 
 from psxj.i18n import _
@@ -33,7 +38,23 @@ from psxj.render.views import GROUP_HEADER, PROCESS, SESSION_HEADER, Row, TableL
 MARK_WIDTH = 2
 GONE = "gone"  # kind of the row that stands where the selected process was when it exited
 H_STEP = 8     # columns per Left/Right press
+# Columns whose text is their record's alone (%CPU, KIND, START and ELAPSED read the snapshot too): with
+# only these shown, a row's text is kept from one refresh to the next. A column not named here is not.
+RECORD_ONLY_TEXT = frozenset({"host", "ppid", "pid", "pgid", "sid", "tty", "tpgid", "stat", "uid", "time", "rss",
+                              "command"})
 ANY_HOST = object()  # _index_of: a PID on whichever machine (a table of several, psxj --host)
+
+
+def _thumb(bar: ScrollBar, virtual_height: int) -> Optional[Tuple[int, int]]:
+    """Where a vertical scrollbar draws its thumb for a content this high, in eighths of a cell, as
+    Textual's ScrollBarRender.render_bar works it out (the thumb's ends are drawn to an eighth)."""
+    size, window, position = bar.size.height, bar.window_size, bar.position
+    window = window if window < virtual_height else 0
+    if not (window and size and virtual_height and size != virtual_height):
+        return None
+    thumb = max(1, window / (virtual_height / size))
+    start = int((size - thumb) * (position / (virtual_height - window)) * 8)
+    return start, start + ceil(thumb * 8)
 
 
 class ProcessTable(ScrollView, can_focus=True):
@@ -86,9 +107,13 @@ class ProcessTable(ScrollView, can_focus=True):
         self._layout: Optional[TableLayout] = None
         self._spans: List[Tuple[int, int, str]] = []
         self._text_cache: dict = {}    # row -> its text; rows are immutable
+        self._texts_for: tuple = ()    # the columns and widths of those texts
         self._styles: dict = {}        # component class -> rich style, for one paint
         self._base: Optional[Style] = None   # the table's own style, for one paint
+        self._width: Optional[int] = None    # the width of its lines, for one paint
         self._widest: Optional[int] = None
+        self._painted: Dict[int, tuple] = {}   # screen line -> what render_line drew there last (_line)
+        self._painted_scroll = 0                # the scroll offset it was drawn at
 
     # data -----------------------------------------------------------------
     @property
@@ -112,8 +137,7 @@ class ProcessTable(ScrollView, can_focus=True):
         selected = self.current
         was_gone = self.current_is_gone
         if snapshot is not self.snapshot:
-            self._text_cache.clear()  # widths and %CPU change with a new snapshot
-            self._layout = None
+            self._layout = None   # widths, and the texts that depend on the snapshot: see layout()
         self.snapshot, self.rows, self.new_identities = snapshot, list(rows), set(new_identities)
         self._widest = None
         if selected is not None:
@@ -134,7 +158,7 @@ class ProcessTable(ScrollView, can_focus=True):
                            and snapshot.by_pid[identity[0]].start_ticks == identity[1]}
         self._update_virtual_size()
         self._scroll_cursor_into_view()
-        self.refresh()
+        self.repaint_changed()
 
     def set_columns(self, optional: Tuple[str, ...], without: Tuple[str, ...] = (), forest: bool = False) -> None:
         self.optional_columns, self.columns_without, self.forest = tuple(optional), tuple(without), forest
@@ -155,8 +179,15 @@ class ProcessTable(ScrollView, can_focus=True):
         height = self.size.height
         if (size.height > height) != (self.virtual_size.height > height) or not self.is_mounted:
             self.virtual_size = size
+            return
+        self.set_reactive(ProcessTable.virtual_size, size)
+        bar = self.vertical_scrollbar if self.show_vertical_scrollbar else None
+        if bar is not None and bar.window_size and _thumb(bar, size.height) == _thumb(bar, bar.window_virtual_size):
+            # A row more or less that moves the thumb by less than an eighth of a cell: nothing of the
+            # scrollbar to repaint (Textual repaints its whole height whenever it is told a new size).
+            bar.set_reactive(ScrollBar.window_virtual_size, size.height)
+            self.scroll_y = self.validate_scroll_y(self.scroll_y)
         else:
-            self.set_reactive(ProcessTable.virtual_size, size)
             self._scroll_update(size)
 
     def select_pid(self, pid: int) -> bool:
@@ -277,8 +308,16 @@ class ProcessTable(ScrollView, can_focus=True):
         wide as the widest PID, droppable ones given up when COMMAND would have too little room."""
         if self._layout is None:
             room = self.size.width - MARK_WIDTH - self._scrollbar_width()
-            self._layout = TableLayout(self.snapshot, self.optional_columns, room, self.columns_without, self.forest)
-            self.hidden_columns = self._layout.hidden
+            layout = self._layout = TableLayout(self.snapshot, self.optional_columns, room,
+                                                self.columns_without, self.forest)
+            self.hidden_columns = layout.hidden
+            # A row's text stays right from one snapshot to the next (rows are immutable) if the columns
+            # and their widths are the same and each column's text is its record's alone.
+            texts_for = (tuple(column.key for column in layout.columns), tuple(layout.widths))
+            if texts_for != self._texts_for or not RECORD_ONLY_TEXT.issuperset(texts_for[0]) \
+                    or len(self._text_cache) > 4096:
+                self._text_cache.clear()
+            self._texts_for = texts_for
         return self._layout
 
     def _widths(self) -> List[int]:
@@ -291,9 +330,10 @@ class ProcessTable(ScrollView, can_focus=True):
         return text
 
     def row_text(self, row: Row) -> str:
+        layout = self.layout()   # first: a new layout may clear the texts
         text = self._text_cache.get(row)
         if text is None:
-            text = self._text_cache[row] = self.layout().row_text(row.record, row.prefix, row.kind == GONE)
+            text = self._text_cache[row] = layout.row_text(row.record, row.prefix, row.kind == GONE)
         return text
 
     # painting ---------------------------------------------------------------
@@ -334,17 +374,45 @@ class ProcessTable(ScrollView, can_focus=True):
         return style
 
     def render_lines(self, crop):
+        with self._painting():
+            return super().render_lines(crop)
+
+    @contextmanager
+    def _painting(self):
         # Look the styles up once per paint, not once per line: the table's own style is its ancestors'
         # too (Textual walks every one, and the main screen's features are its ancestors).
+        # The width too: Textual works out a widget's size from its region at each look.
         self._styles = {}
         self._base = self.rich_style
+        self._width = self.size.width - self._scrollbar_width()
         try:
-            return super().render_lines(crop)
+            yield
         finally:
-            self._base = None
+            self._base = self._width = None
 
-    def render_line(self, y: int) -> Strip:
-        width = self.size.width - self._scrollbar_width()
+    def repaint_changed(self) -> None:
+        """Repaint the lines on screen whose text or style is no longer what was painted there, and no
+        other: at a refresh most rows are the same, and a line repainted is a line written to the
+        terminal. Lines scrolled to later are painted then, from the rows as they are."""
+        if not self.is_mounted or not self._painted:
+            self.refresh()   # nothing painted yet, or all of it is to be painted anyway
+            return
+        if self._scroll_cursor_pending():
+            return   # Textual repaints all of it for the scroll
+        width, painted = self.size.width, self._painted
+        with self._painting():
+            changed = [y for y in range(self.size.height) if self._line(y) != painted.get(y)]
+        for y in changed:
+            self.refresh(Region(0, y, width, 1))
+
+    def _scroll_cursor_pending(self) -> bool:
+        """A scroll asked for and not painted yet: Textual will repaint every line."""
+        return self.scroll_offset.y != self._painted_scroll
+
+    def _line(self, y: int) -> tuple:
+        """What screen line y shows, as a value: (mark, text, style) and where the view is. Two equal
+        values paint the same cells; render_line draws from it and remembers it (repaint_changed)."""
+        width = self._width if self._width is not None else self.size.width - self._scrollbar_width()
         avail = max(width - MARK_WIDTH, 0)
         base = self._base if self._base is not None else self.rich_style
         offset = self.h_offset
@@ -355,13 +423,12 @@ class ProcessTable(ScrollView, can_focus=True):
                 # Scrolled into COMMAND, past its header: say where the view is.
                 header = " " * offset + _("COMMAND, from its column {column} on (← goes back)").format(
                     column=offset - self._spans[-1][0] + 1)
-            body = Strip([Segment(header, style)]).crop_extend(offset, offset + avail, style)
-            return Strip.join([Strip([Segment(" " * MARK_WIDTH, style)]), body])
+            return ("", header, style, offset, avail, width)
         index = int(self.scroll_y) + y - 1
         if not self.rows:
-            return self._empty_line(y, width, base)
+            return ("empty", y, base, width, self.empty_message)
         if index >= len(self.rows):
-            return Strip.blank(width, base)
+            return ("blank", width, base)
         row = self.rows[index]
         if row.kind in (SESSION_HEADER, GROUP_HEADER):
             style = base + self._style("ptable--session" if row.kind == SESSION_HEADER else "ptable--group")
@@ -372,6 +439,17 @@ class ProcessTable(ScrollView, can_focus=True):
             body_text = self.row_text(row)
         if index == self.cursor:
             style = style + self._style("ptable--cursor")
+        return (mark, body_text, style, offset, avail, width)
+
+    def render_line(self, y: int) -> Strip:
+        line = self._line(y)
+        self._painted[y] = line
+        self._painted_scroll = self.scroll_offset.y
+        if line[0] == "empty":
+            return self._empty_line(y, line[3], line[2])
+        if line[0] == "blank":
+            return Strip.blank(line[1], line[2])
+        mark, body_text, style, offset, avail, _width = line
         # One segment each: renderers of exported screens drop spaces that begin a span.
         body = Strip([Segment(body_text, style)]).crop_extend(offset, offset + avail, style)
         return Strip.join([Strip([Segment(mark.ljust(MARK_WIDTH), style)]), body])
