@@ -385,3 +385,65 @@ async def test_the_events_pane_pauses_scrolls_back_and_reads_an_exec_storm_whole
         assert pane.visible_text()[2:] == frozen[2:] and "paused" in pane.visible_text()[0]
         await pilot.press("p")
         await _until(pilot, lambda: pane.visible_text()[2:] != frozen[2:])
+
+
+# --- bug 4: the demo tells each event under its own step, and its log up to that step ----------------
+
+def _told_events(text: str) -> list:
+    return [line.split("event: ", 1)[1] for line in text.splitlines() if "event: " in line]
+
+
+def _told_log(text: str) -> list:
+    lines = text.splitlines()
+    start = next((i for i, line in enumerate(lines) if "This run's log" in line), len(lines))
+    return [line.strip() for line in lines[start + 1:]]
+
+
+@linux_only
+async def test_the_demo_tells_each_event_and_log_line_under_its_own_step_and_h_shows_the_reload(tmp_path):
+    from psxj.demo.control import DemoControl
+    from psxj.demo.steps import RUN_ORDER
+
+    rundir = tmp_path / "run"
+    control = DemoControl(str(rundir))
+    app = PsxjApp(reader=LiveReader(), delay=60, events=True, demo_rundir=str(rundir), demo_step_delay=30)
+    try:
+        async with app.run_test(size=(160, 48)) as pilot:
+            await _events_open(app, pilot)
+            await pilot.press("d")
+            await _until(pilot, lambda: app.demo_run is not None
+                         and [e["step"] for e in control.steps(app.demo_run.run_id)][-1:] == ["signals"])
+            await pilot.pause(1.0)   # the kernel's events of the run reach the event log
+            entries = control.steps(app.demo_run.run_id)
+            pid_of = {e["step"]: e["pid"] for e in entries}
+            await pilot.press(*["left_square_bracket"] * 3)
+            told = {}
+            for number in range(1, len(RUN_ORDER) + 1):
+                app.follow_demo()
+                text = screen_text(app.widget("#demo"))
+                assert f"Step {number} of 11" in text, text
+                told[number] = text
+                await pilot.press("right_square_bracket")
+            # setsid() (step 3) and the second fork's FORK and EXIT (step 4), each under its own step alone.
+            setsid_under = [n for n, text in told.items() if any(" SID " in e for e in _told_events(text))]
+            assert setsid_under == [3], {n: _told_events(t) for n, t in told.items()}
+            second_fork = f"forked by {pid_of['setsid']} "
+            fork_under = [n for n, text in told.items() if any(second_fork in e for e in _told_events(text))]
+            exit_under = [n for n, text in told.items()
+                          if any(e.split()[1:2] == ["EXIT"] for e in _told_events(text))
+                          and n in (3, 4, 5)]
+            assert fork_under == [4] and exit_under == [4], {n: _told_events(t) for n, t in told.items()}
+            # The run's log at step N: no line of a later step.
+            for number, text in told.items():
+                later = [f"step {step}:" for step in RUN_ORDER[number:]]
+                log = _told_log(text)
+                assert not [line for line in log if any(word in line for word in later)], (number, log)
+                assert any(f"step {RUN_ORDER[number - 1]}:" in line for line in log), (number, log)
+            # H: the notice says the log shows the reload, and the log shown does.
+            await pilot.press("H")
+            await _until(pilot, lambda: any("reload" in n for n in notices(app)), timeout=10)
+            await pilot.pause(0.6)
+            assert any("SIGHUP: reloading" in line for line in _told_log(screen_text(app.widget("#demo"))))
+    finally:
+        if control.running_pid() is not None:
+            control.stop(timeout=5)
