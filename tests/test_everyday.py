@@ -447,3 +447,50 @@ async def test_the_demo_tells_each_event_and_log_line_under_its_own_step_and_h_s
     finally:
         if control.running_pid() is not None:
             control.stop(timeout=5)
+
+
+# --- bug 5: the audit of every daemon on screen reads one line a daemon, and PID 1's report once --------
+
+def _rendered(widget) -> list:
+    """A Static's lines as the screen shows them, at its width."""
+    from rich.console import Console
+
+    console = Console(width=widget.content_region.width, record=True, file=open(os.devnull, "w"))
+    console.print(widget.content)
+    return console.export_text().rstrip("\n").split("\n")
+
+
+@linux_only
+@pytest.mark.skipif(os.geteuid() != 0, reason="a PID namespace of its own (unshare --pid) needs root")
+@pytest.mark.parametrize("size", [(80, 24), (160, 48)])
+async def test_the_audit_of_all_reads_one_line_a_daemon_and_pid_1_once(spawner, size):
+    from psxj.select import parse_filter
+    from psxj.tui.details import AuditScreen
+
+    # A container's init: PID 1 of its own PID namespace, with a long command and no TERM handler.
+    unshare = spawner.popen(["unshare", "--pid", "--fork", "--kill-child", "--mount-proc", "sleep", "600",
+                             *["0"] * 90])
+    deadline = time.monotonic() + 10
+    children = []
+    while not children and time.monotonic() < deadline:
+        children = [int(p) for p in open(f"/proc/{unshare.pid}/task/{unshare.pid}/children").read().split()]
+        time.sleep(0.05)
+    [init] = children
+    spawner.extra_pids.append(init)
+    app = PsxjApp(reader=LiveReader(), selection=parse_filter(f"-p {init},1"), delay=60)
+    async with app.run_test(size=size) as pilot:
+        await pilot.pause(0.5)
+        await pilot.press("D", "a")
+        await _until(pilot, lambda: isinstance(app.screen, AuditScreen), timeout=20)
+        await pilot.pause(0.3)
+        reports = app.screen.reports
+        summary = _rendered(app.screen.query_one("#audit-summary"))
+        assert len(summary) == len(reports) >= 2, summary           # one line a daemon, never wrapped
+        assert summary[[r.pid for r in reports].index(init)].rstrip().endswith("…"), summary
+        shown = "\n".join(line for widget in app.screen.query("Static") for line in _rendered(widget))
+        said_once = "PID 1 runs in the foreground"   # once in each container init's report
+        assert shown.count(said_once) == sum(r.profile == "container" for r in reports) == 2, shown
+        for rule in ("orphaned", "own-session", "pidfile-lock", "syslog"):   # the rules it covers, named
+            assert rule in shown.split(said_once, 1)[1][:600] or rule in shown.split(said_once, 1)[0][-600:]
+        pid1 = " ".join(re.split(r"pid1-signals +FAIL", shown, maxsplit=1)[1].split("\n")[0:3])
+        assert "ignores SIGTERM" not in pid1 and "TERM does nothing" in pid1, pid1
