@@ -494,3 +494,35 @@ async def test_the_audit_of_all_reads_one_line_a_daemon_and_pid_1_once(spawner, 
             assert rule in shown.split(said_once, 1)[1][:600] or rule in shown.split(said_once, 1)[0][-600:]
         pid1 = " ".join(re.split(r"pid1-signals +FAIL", shown, maxsplit=1)[1].split("\n")[0:3])
         assert "ignores SIGTERM" not in pid1 and "TERM does nothing" in pid1, pid1
+
+
+# --- help: the keys first, in a first column as wide as the widest key ----------------------------------
+
+@pytest.mark.parametrize("language", ["en", "zh"])
+@pytest.mark.parametrize("size", [(160, 48), (80, 24)])
+async def test_help_opens_on_the_keys_in_a_narrow_first_column(size, language):
+    from rich.cells import cell_len
+    from textual.widgets import Static
+
+    from psxj.tui.screens import HelpScreen
+
+    i18n.install(language)
+    try:
+        app = PsxjApp(snapshot=tutorial())
+        async with app.run_test(size=size) as pilot:
+            await pilot.press("question_mark")
+            await pilot.pause(0.2)
+            screen = app.screen
+            assert isinstance(screen, HelpScreen)
+            texts = ["\n".join(_rendered(widget)) for widget in screen.query(Static)]
+            keys_at = next(i for i, text in enumerate(texts) if "Ctrl+C" in text)
+            columns_at = next(i for i, text in enumerate(texts) if i18n._("value here") in text)
+            assert keys_at < columns_at                       # the keys first, the columns' meanings after
+            widest = max(cell_len(key) for key, _action in screen.keys)
+            lines = texts[keys_at].split("\n")
+            assert all(any(line.startswith(key + " ") for line in lines) for key, _action in screen.keys)
+            # The action column starts right after the widest key (and its gap).
+            first = lines[0]
+            assert cell_len(first[:first.index(i18n._("action"))]) <= max(widest, cell_len(i18n._("key"))) + 2
+    finally:
+        i18n.install("en")
