@@ -526,3 +526,35 @@ async def test_help_opens_on_the_keys_in_a_narrow_first_column(size, language):
             assert cell_len(first[:first.index(i18n._("action"))]) <= max(widest, cell_len(i18n._("key"))) + 2
     finally:
         i18n.install("en")
+
+
+# --- the status line says what it means: no `ev`, no bare `cols hidden` ---------------------------------
+
+@pytest.mark.parametrize("chosen", [(), ("kind", "cpu")])
+async def test_the_status_line_names_the_hidden_columns(chosen):
+    app = PsxjApp(snapshot=tutorial())
+    async with app.run_test(size=(80, 24)) as pilot:
+        await pilot.pause(0.2)
+        if chosen:
+            await choose_columns(app, pilot, *chosen)
+        hidden = app.table.hidden_columns
+        assert hidden, "the tutorial's table is wider than this terminal"
+        status = status_text(app)
+        assert ("hidden: " + ", ".join(hidden)) in status, status
+
+
+@linux_only
+@pytest.mark.parametrize("events_on", [True, False])
+async def test_the_status_line_says_events_on_or_off_in_words(events_on):
+    app = PsxjApp(reader=LiveReader(), delay=60, events=events_on)
+    async with app.run_test(size=(160, 48)) as pilot:
+        if events_on:
+            await _events_open(app, pilot)
+            await _until(pilot, lambda: "events" in status_text(app))
+        await pilot.pause(0.3)
+        words = status_text(app).replace("│", " ").split()
+        assert "ev" not in words and "ev~" not in words
+        if events_on:
+            assert "live events on" in status_text(app)
+        else:
+            assert "live events off" in status_text(app)

@@ -40,6 +40,7 @@ class Events(Feature):
 
     def __init__(self) -> None:
         super().__init__()
+        self._unavailable_because = ""   # why the kernel's events could not be opened, once tried
         self._sessions_before: dict = {}   # identity -> SID at the last refresh, to tell session changes
         self._told_dropped = False
         self._observed = (0, None)         # (the log's adoptions_seen, the Observations made of them)
@@ -104,6 +105,8 @@ class Events(Feature):
             self.app.notify(feed.notice, title=_("Live events"), severity="warning")
 
     def _unavailable(self, why: str) -> None:
+        self._unavailable_because = why
+        self.post_message(self.StatusChanged())
         self.app.notify(_("No live events: {why}").format(why=why), title=_("Live events"), severity="warning")
 
     def take_events(self) -> None:
@@ -218,7 +221,13 @@ class Events(Feature):
     def status_parts(self) -> List[StatusPart]:
         feed = self.app.event_feed
         if feed is None:
-            return []
+            # A live table without them says so (psxj --no-events, or the kernel's connector refused);
+            # a loaded file has no events to speak of.
+            if self.app.static_source or self.app.use_events and not self._unavailable_because:
+                return []
+            return [StatusPart(3, _("live events off (psxj --no-events)") if not self.app.use_events
+                               else _("live events off: {why}").format(why=self._unavailable_because),
+                               _("events off"))]
         live = feed.mode == "events"
         if live:
             return [StatusPart(3, _("live events on (e shows them)"), _("events on"))]
