@@ -558,3 +558,25 @@ async def test_the_status_line_says_events_on_or_off_in_words(events_on):
             assert "live events on" in status_text(app)
         else:
             assert "live events off" in status_text(app)
+
+
+# --- a recording's keys are in the key bar, not only in the status line ---------------------------------
+
+@linux_only
+@pytest.mark.parametrize("size", [(160, 48), (80, 24), (60, 20)])
+async def test_a_recordings_keys_are_in_the_key_bar(tmp_path, size):
+    from conftest import ROOT, clean_env
+
+    from psxj.sources.recording import open_recording
+
+    recording = tmp_path / "rec"
+    subprocess.run([sys.executable, "-m", "psxj", "record", str(recording), "--interval", "0.2", "--count", "2"],
+                   cwd=ROOT, env=clean_env(), check=True, timeout=60, capture_output=True)
+    opened = open_recording(str(recording))
+    app = PsxjApp(snapshot=opened.latest(), recording=opened)
+    async with app.run_test(size=size) as pilot:
+        await pilot.pause(0.2)
+        bar = screen_text(app.widget("#keys"))
+        assert "[ ]" in bar and " T " in f" {bar}", bar
+        await pilot.press("left_square_bracket")
+        assert "table 1 of 2" in status_text(app)

@@ -113,6 +113,9 @@ class MainScreen(Screen):
         """The key bar: what can be done here, as many keys as the width holds."""
         app = self.app
         entries = bar_entries([*self.ordered_keys(), *app.BINDINGS], allowed=app.key_is_offered)
+        first = self.feature(Travel).bar_entries()   # a recording's [ ] and T, right after Help
+        if first:
+            entries = [*entries[:1], *first, *(entry for entry in entries[1:] if entry.keys != "T")]
         bar = key_bar(entries, max(self.size.width - 1, 20))
         if bar != self._bar:   # the same keys at most refreshes: not painted again
             self._bar = bar
