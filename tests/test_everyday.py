@@ -433,6 +433,8 @@ async def test_the_demo_tells_each_event_and_log_line_under_its_own_step_and_h_s
                           if any(e.split()[1:2] == ["EXIT"] for e in _told_events(text))
                           and n in (3, 4, 5)]
             assert fork_under == [4] and exit_under == [4], {n: _told_events(t) for n, t in told.items()}
+            # A fork is told with its parent as it was, not as the zombie it became a moment later.
+            assert not [e for t in told.values() for e in _told_events(t) if "<defunct>" in e], told
             # The run's log at step N: no line of a later step.
             for number, text in told.items():
                 later = [f"step {step}:" for step in RUN_ORDER[number:]]

@@ -183,6 +183,11 @@ class EventTracker:
         known = self.rows.get(pid)
         if known is not None and not same_process(known, row):
             return None
+        if row.state == "Z" and known is not None:
+            # Read after it exited (a daemon's parent exits at once, and events come in batches): a zombie
+            # has lost its arguments, and "[python3] <defunct>" is its end, not what it was. Its ids, state
+            # and name (comm: the program it ran last) are as read; its command is the one last seen.
+            row = row._replace(command=known.command, argv=known.argv)
         self._set_row(pid, row, time.time())
         return row
 
@@ -309,7 +314,10 @@ class EventTracker:
         parent_row = self.rows.get(parent)
         if self.may_want(child) and (parent_row is None or
                                      when - self.row_time.get(parent, 0.0) > REREAD_PARENT_AFTER):
-            parent_row = self._read(parent) or parent_row  # catch what no event reports (setpgid)
+            fresh = self._read(parent)   # catch what no event reports (setpgid)
+            if fresh is not None and fresh.state == "Z" and parent_row is None:
+                fresh = None   # never seen alive: its "[python3] <defunct>" says nothing of the child; read it
+            parent_row = fresh or parent_row
         if parent_row is None or parent_row.kernel_thread:
             # A kernel thread is named by its creator just after the fork: its copy of kthreadd's
             # row would say nothing, so it is read (kernel threads are born rarely).
