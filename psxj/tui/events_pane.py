@@ -173,7 +173,7 @@ class EventsPane(ScrollView, can_focus=True):
                 else _(" · paused (p goes on)")
         elif not self.following:
             state = _(" · scrolled back (End follows)")
-        title = _("Events of {scope} (e closes, E changes whose, Tab scrolls){state} · {status}").format(
+        title = _("Events of {scope}{state} (e closes, E changes whose, Tab scrolls) · {status}").format(
             scope=_(SCOPE_WORDS[self.scope]), state=state, status=self.status)
         return title if cell_len(title) <= self._width else fit(title, max(self._width - 1, 1)).rstrip() + "…"
 
