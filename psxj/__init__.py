@@ -1,7 +1,7 @@
 """psxj: explore Unix processes the way `ps -axj` shows them.
 
 One data flow, source -> snapshot -> judgement -> selection -> view, one folder or module for each box
-(the README's "How the code is laid out" draws it; tests/test_architecture.py keeps it so):
+(docs/architecture.md, "The code, box by box", draws it; tests/test_architecture.py keeps it so):
   escape.py cells.py i18n.py errors.py safefs.py spawn.py   the foundation, which every layer may use
   model.py      the record and the snapshot
   sources/      live /proc, psutil elsewhere, files and recordings, other machines, kernel events

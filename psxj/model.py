@@ -135,6 +135,9 @@ class Snapshot:
         self.changed: Optional[Sequence[ProcessRecord]] = None
         self.partial_of: Optional[int] = None   # a first frame's rows: of how many processes in all
         self.partial_rows: frozenset = frozenset()
+        # What reading it skipped or assumed, a line each, for the command line to say on stderr
+        # (a quoted ps table's `...` lines: psxj.sources.pstext).
+        self.notes: Tuple[str, ...] = ()
         self.widest_pid = 0   # a first frame's rows: the highest PID of all, which the table's widths allow for
 
     def __len__(self) -> int:

@@ -333,3 +333,21 @@ def parse_filter(line: str) -> Selection:
         if values:
             selectors.append(Selector(flag, frozenset(values)))
     return Selection(tuple(selectors), " ".join(text))
+
+
+def strip_selectors(line: str, flags: Optional[set]) -> str:
+    """The filter line without the selectors of `flags` (None: every selector), their values with them;
+    the other words as they were written. A line that does not split is given back as it is."""
+    try:
+        words = shlex.split(line)
+    except ValueError:
+        return line
+    kept: List[str] = []
+    index = 0
+    while index < len(words):
+        flag, value = _selector_word(words[index])
+        step = 1 if flag is None or value is not None else 2
+        if flag is None or flags is not None and flag not in flags:
+            kept.extend(words[index:index + step])
+        index += step
+    return " ".join(shlex.quote(word) for word in kept)

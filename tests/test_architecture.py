@@ -1,4 +1,4 @@
-"""The imports run down the pipeline, as the README's "How the code is laid out" draws it.
+"""The imports run down the pipeline, as docs/architecture.md ("The code, box by box") draws it.
 
 Read from the source (every import, also those inside functions and under `if TYPE_CHECKING`):
 the command line, the interface and the browser view on top; the teaching lab and demo, the views,
@@ -48,7 +48,7 @@ def layer_of(module: str) -> int:
     for rank, (_name, prefixes) in enumerate(LAYERS):
         if any(_in(module, prefix) for prefix in prefixes):
             return rank
-    raise KeyError(f"{module} has no layer: give it one in LAYERS and the README")
+    raise KeyError(f"{module} has no layer: give it one in LAYERS and in docs/architecture.md")
 
 
 def modules_of(root: Path, package: str = "psxj") -> Dict[str, Path]:

@@ -244,3 +244,27 @@ async def test_step_mode_in_the_interface_narrates_the_real_values(rundir):
     for entries in control.all_runs().values():
         for entry in entries:
             assert gone_or_zombie(entry["pid"])
+
+
+@pytest.mark.parametrize("language", ["en", "zh"])
+def test_start_on_a_terminal_says_what_the_pid_is_and_what_next(rundir, language):
+    """Issue 24: a bare PID told a person nothing. On a terminal, a sentence with the PID and the next
+    commands; into a pipe the PID alone, as the tests above and scripts read it."""
+    import sys
+
+    from conftest import PtySession, clean_env
+
+    session = PtySession([sys.executable, "-m", "psxj", "--lang", language, "demo", "start", "--rundir",
+                          str(rundir)], env=clean_env())
+    try:
+        assert session.proc.wait(timeout=30) == 0
+        pid = int((rundir / "psxj-demo.pid").read_text())
+        said = f"psxj -p {pid}" if language == "en" else f"psxj audit {pid}"
+        assert session.wait_for(said.encode()), bytes(session.output)
+    finally:
+        session.close()
+    text = bytes(session.output).decode()
+    assert text.count("\n") == 1 and f"psxj demo stop --rundir {rundir}" in text, text
+    if language == "en":
+        assert text.startswith(f"psxj-demo started: the daemon is PID {pid}. See its row with `psxj -p {pid}`, "
+                               f"audit it with `psxj audit {pid}`"), text

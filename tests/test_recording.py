@@ -364,3 +364,47 @@ def test_the_recorders_reader_sees_what_the_proc_reader_sees(spawner, keep_open)
         assert table.get(doomed.pid) is None
     finally:
         reader.close()
+
+
+@linux_only
+@pytest.mark.parametrize("language", ["en", "zh"])
+def test_on_a_terminal_the_recorder_says_where_how_often_and_at_the_end_how_many(tmp_path, language):
+    """Issue 24: `psxj record` printed nothing. On a terminal it says what it does and, at Ctrl-C, how
+    many tables it wrote; into a pipe it stays quiet (the SIGTERM test above)."""
+    from conftest import PtySession
+
+    path = tmp_path / "rec"
+    session = PtySession([sys.executable, "-m", "psxj", "--lang", language, "record", str(path), "--interval",
+                          "0.2", "--max-size", "300M", "-p", "1"], env=clean_env())
+    try:
+        started = "psxj: recording the table every 0.2 s into" if language == "en" else "每 0.2 秒"
+        assert session.wait_for(started.encode()), bytes(session.output)
+        deadline = time.monotonic() + 30
+        while time.monotonic() < deadline and (not path.is_dir() or len(Recording(str(path)).times()) < 3):
+            time.sleep(0.1)
+        session.proc.send_signal(signal.SIGINT)   # what Ctrl-C on its terminal sends
+        assert session.proc.wait(timeout=20) == 0
+        written = len(Recording(str(path)).times())
+        ending = (f"psxj: {written} tables written to {path}" if language == "en" else f"{written} 个表")
+        assert session.wait_for(ending.encode()), bytes(session.output)
+    finally:
+        session.close()
+    text = bytes(session.output).decode()
+    if language == "en":
+        assert f"into {path} (only what -p 1 selects; at most 300M, the oldest deleted first; until Ctrl-C)" in text
+    assert text.count("\n") == 2 and "Traceback" not in text, text
+
+
+@linux_only
+def test_a_counted_recording_says_its_count_on_a_terminal(tmp_path):
+    from conftest import PtySession
+
+    path = tmp_path / "rec"
+    session = PtySession([sys.executable, "-m", "psxj", "record", str(path), "--interval", "0.1", "--count", "1"],
+                         env=clean_env())
+    try:
+        assert session.proc.wait(timeout=30) == 0
+        assert session.wait_for(f"psxj: 1 table written to {path}".encode()), bytes(session.output)
+    finally:
+        session.close()
+    assert f"every 0.1 s into {path} (1 table)" in bytes(session.output).decode()

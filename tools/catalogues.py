@@ -42,19 +42,22 @@ def mo_path(locale: str) -> str:
     return os.path.join(LOCALE_DIR, locale, "LC_MESSAGES", "psxj.mo")
 
 
+# Outside psxj/, what is translated too: the man page's own sections (its options come from psxj's parsers).
+ALSO_EXTRACTED = (os.path.join(ROOT, "tools", "manpage.py"),)
+
+
 def extract() -> Catalog:
-    """Every marked message in psxj/, with the files it is in."""
+    """Every marked message in psxj/ (and ALSO_EXTRACTED), with the files it is in."""
     catalog = Catalog(project="psxj", charset="utf-8", fuzzy=False)
+    paths = []
     for folder, dirs, files in os.walk(PACKAGE):
         dirs[:] = sorted(d for d in dirs if not d.startswith((".", "__")))
-        for name in sorted(files):
-            if not name.endswith(".py"):
-                continue
-            path = os.path.join(folder, name)
-            where = os.path.relpath(path, ROOT)
-            for lineno, message, comments, context in extract_from_file(
-                    "python", path, keywords=KEYWORDS, comment_tags=COMMENT_TAGS, strip_comment_tags=True):
-                catalog.add(message, None, [(where, lineno)], auto_comments=comments, context=context)
+        paths += [os.path.join(folder, name) for name in sorted(files) if name.endswith(".py")]
+    for path in paths + list(ALSO_EXTRACTED):
+        where = os.path.relpath(path, ROOT)
+        for lineno, message, comments, context in extract_from_file(
+                "python", path, keywords=KEYWORDS, comment_tags=COMMENT_TAGS, strip_comment_tags=True):
+            catalog.add(message, None, [(where, lineno)], auto_comments=comments, context=context)
     return catalog
 
 
@@ -142,6 +145,12 @@ def _write(path: str, data: bytes, check: bool, stale: list, content=po_content)
     print(f"wrote {os.path.relpath(path, ROOT)}")
 
 
+def translated(message) -> bool:
+    """A message has its translation: a plural one (ngettext) in every form, not just one that exists."""
+    strings = message.string if isinstance(message.string, tuple) else (message.string,)
+    return all(strings)
+
+
 def main(argv=None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--check", action="store_true", help="change nothing; exit 1 when something is stale")
@@ -155,7 +164,7 @@ def main(argv=None) -> int:
         # The .mo is compiled from the .po as it is on disk: what the test compiles too.
         mo = compiled(po_path(locale)) if os.path.exists(po_path(locale)) else b""
         _write(mo_path(locale), mo, args.check, stale, content=mo_content)
-        untranslated = [m.id for m in catalog if m.id and (not m.string or m.fuzzy)]
+        untranslated = [m.id for m in catalog if m.id and (not translated(m) or m.fuzzy)]
         print(f"{locale}: {len(template)} messages, {len(untranslated)} untranslated or fuzzy")
     if stale:
         print("stale: " + ", ".join(os.path.relpath(p, ROOT) for p in stale), file=sys.stderr)

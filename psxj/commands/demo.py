@@ -43,7 +43,10 @@ def build_parser(commands: Optional[argparse._SubParsersAction] = None) -> argpa
                                      "job control live in a terminal psxj owns; quiz asks what each step will "
                                      "change."))
     parser.add_argument("command", choices=["start", "stop", "restart", "status", "log", "init-script", "unit",
-                                            "jobs", "quiz"])
+                                            "jobs", "quiz"],
+                        help=_("start, stop, restart, status, log: the daemon, as an init script drives one; "
+                               "init-script, unit: print its LSB init script or its systemd unit; jobs, quiz: "
+                               "the lab"))
     parser.add_argument("--rundir", help=_("run directory (default {rundir})").format(
                                              rundir=default_rundir()))
     # The teaching lab (psxj.lab): counterexamples, job control and the quiz.
@@ -59,6 +62,22 @@ def build_parser(commands: Optional[argparse._SubParsersAction] = None) -> argpa
     return parser
 
 
+def say_started(pid: int, rundir: Optional[str], lifetime: float) -> None:
+    """To a person, a sentence with the PID and what to do next; to a script (`pid=$(psxj demo start)`),
+    the PID alone, as always."""
+    if not sys.stdout.isatty():
+        print(pid)
+        return
+    import shlex
+
+    from psxj.escape import safe_text
+
+    stop = "psxj demo stop" + (f" --rundir {shlex.quote(rundir)}" if rundir else "")
+    print(_("psxj-demo started: the daemon is PID {pid}. See its row with `psxj -p {pid}`, audit it with `psxj "
+            "audit {pid}`, stop it with `{stop}` (it exits by itself after {lifetime:g} s).").format(
+                pid=pid, stop=safe_text(stop), lifetime=lifetime))
+
+
 def main(argv: List[str]) -> int:
     args = build_parser().parse_args(argv)
     if args.command in ("jobs", "quiz") or args.skip or args.answers:
@@ -71,7 +90,7 @@ def main(argv: List[str]) -> int:
         if holder is not None:  # the init-script answer, word for word; nothing is touched
             print(_("psxj-demo already running (pid {holder})").format(holder=holder), file=sys.stderr)
             return 1
-        print(control.start(args.step_delay, args.lifetime))
+        say_started(control.start(args.step_delay, args.lifetime), args.rundir, args.lifetime)
         return 0
     if args.command == "stop":
         pid = control.stop()
@@ -79,7 +98,7 @@ def main(argv: List[str]) -> int:
         return 0
     if args.command == "restart":
         control.stop()
-        print(control.start(args.step_delay, args.lifetime))
+        say_started(control.start(args.step_delay, args.lifetime), args.rundir, args.lifetime)
         return 0
     if args.command == "status":
         try:

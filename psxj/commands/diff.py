@@ -32,8 +32,8 @@ def build_parser(commands: Optional[argparse._SubParsersAction] = None) -> argpa
                                                                         "--load reads, or a recording at a time: "
                                                                         "DIR@03:00, DIR@2024-05-01T03:00Z, DIR@-10m "
                                                                         "(before its last table)."))
-    parser.add_argument("before", metavar="A")
-    parser.add_argument("after", metavar="B")
+    parser.add_argument("before", metavar="A", help=_("the table before: a file, or a recording at a time"))
+    parser.add_argument("after", metavar="B", help=_("the table after, the same way"))
     parser.add_argument("--json", action="store_true", help=_("print the differences as JSON"))
     parser.add_argument("--time", action="store_true", help=_("also compare TIME (CPU time)"))
     add_selector_arguments(parser)
@@ -60,6 +60,10 @@ def main(argv: List[str]) -> int:
     escaper = Escaper.for_environment()
     before, before_name = table(args.before, escaper)
     after, after_name = table(args.after, escaper)
+    from psxj.commands.table import say_notes
+
+    say_notes(before)
+    say_notes(after)
     from psxj.render.diff import COMPARED, diff_tables, render_json, render_text
 
     columns = COMPARED + (("TIME",) if args.time else ())

@@ -11,12 +11,14 @@ from __future__ import annotations
 
 import argparse
 import signal
+import sys
 import time
 from typing import Callable, List, Optional
 
 from psxj.commands.parsing import command_parser
 from psxj.errors import PsxjError, finite_seconds
-from psxj.i18n import N_, _
+from psxj.escape import safe_text
+from psxj.i18n import N_, _, ngettext
 from psxj.select import Selection, add_selector_arguments, selection_from_arguments
 from psxj.sources.recording import RecordWriter, parse_size
 
@@ -55,10 +57,11 @@ def _count(text: str) -> int:
 
 def record(writer: RecordWriter, read: Callable, selection: Selection, interval: float,
            count: Optional[int] = None, clock: Callable[[], float] = time.monotonic,
-           sleep: Callable[[float], None] = time.sleep, stopped: Callable[[], bool] = lambda: False) -> int:
+           sleep: Callable[[float], None] = time.sleep, stopped: Callable[[], bool] = lambda: False,
+           tally: Optional[List[int]] = None) -> int:
     """The loop: read, select, write, wait for the next tick. Ticks are kept on a fixed
     grid, so a slow table delays the next one without drifting the rest. Returns the
-    number of tables written."""
+    number of tables written; `tally`, a one-item list, holds it as it grows (a signal may end the loop)."""
     written = 0
     next_tick = clock()
     while not stopped() and (count is None or written < count):
@@ -70,6 +73,8 @@ def record(writer: RecordWriter, read: Callable, selection: Selection, interval:
                                 taken_at=snapshot.taken_at, pid_width=snapshot.pid_width, system=snapshot.system)
         writer.write(snapshot)
         written += 1
+        if tally is not None:
+            tally[0] = written
         next_tick += interval
         now = clock()
         if next_tick < now:  # we fell behind (a suspended machine): start the grid again
@@ -90,6 +95,11 @@ def main(argv: List[str]) -> int:
                           info={"interval": args.interval, "selection": selection.describe()})
     reader = IncrementalReader()
     stop = {"now": False}
+    tally = [0]
+    # Said to a person watching (stderr a terminal); a recorder in a pipe, under cron or systemd stays quiet.
+    chatty = sys.stderr.isatty()
+    if chatty:
+        print(starting(args, selection), file=sys.stderr)
 
     def request_stop(signum, frame):
         stop["now"] = True
@@ -98,7 +108,7 @@ def main(argv: List[str]) -> int:
     previous = {sig: signal.signal(sig, request_stop) for sig in (signal.SIGTERM, signal.SIGHUP, signal.SIGINT)}
     try:
         record(writer, reader.read, selection, args.interval, args.count,
-               sleep=_interruptible_sleep, stopped=lambda: stop["now"])
+               sleep=_interruptible_sleep, stopped=lambda: stop["now"], tally=tally)
     except _Interrupted:
         pass  # the entry being written when the signal came is complete or torn: both read back
     finally:
@@ -106,7 +116,30 @@ def main(argv: List[str]) -> int:
             signal.signal(sig, handler)
         writer.close()
         reader.close()
+    if chatty:
+        print(ngettext("psxj: {count} table written to {path}", "psxj: {count} tables written to {path}",
+                       tally[0]).format(count=tally[0], path=safe_text(args.path)), file=sys.stderr)
     return 0
+
+
+def starting(args: argparse.Namespace, selection: Selection) -> str:
+    """What the recorder is about to do, in a line: where, how often, what, until when."""
+    details = []
+    if selection:
+        details.append(_("only what {selection} selects").format(selection=safe_text(selection.describe())))
+    if args.max_size is not None:
+        details.append(_("at most {size}, the oldest deleted first").format(size=_size_text(args.max_size)))
+    details.append(ngettext("{count} table", "{count} tables", args.count).format(count=args.count)
+                   if args.count is not None else _("until Ctrl-C"))
+    return _("psxj: recording the table every {interval:g} s into {path} ({details})").format(
+        interval=args.interval, path=safe_text(args.path), details="; ".join(details))
+
+
+def _size_text(size: int) -> str:
+    for unit, factor in (("G", 1024 ** 3), ("M", 1024 ** 2), ("K", 1024)):
+        if size >= factor and size % factor == 0:
+            return f"{size // factor}{unit}"
+    return _("{count} bytes").format(count=size)
 
 
 class _Interrupted(Exception):

@@ -118,6 +118,23 @@ def own_names(host: str) -> List[str]:
     return names + ([host] if not loopback_only(host) else [])
 
 
+def missing_extra() -> str:
+    """Why serve cannot run, and the command that adds the extra to this psxj from where it came
+    (`pip install 'psxj[serve]'` would ask the index, whatever this psxj was installed from)."""
+    from psxj.commands.installed import extra_command, in_pipx, running_origin
+
+    origin = running_origin()
+    where = {
+        "index": _("a package index"),
+        "directory": _("the checkout {path} (editable)") if origin.editable else _("the checkout {path}"),
+        "source": _("the source tree {path}, not installed"),
+        "archive": _("the file {path}"),
+    }.get(origin.kind, "{path}").format(path=origin.location)   # vcs: its URL says it
+    return _("serve needs textual-serve (psxj's serve extra). This psxj came from {where}; add the extra "
+             "with: {command}").format(where=where, command=extra_command("serve", origin, sys.executable,
+                                                                           pipx=in_pipx()))
+
+
 def main(argv: List[str]) -> int:
     args = build_parser().parse_args(argv)
     try:
@@ -132,7 +149,7 @@ def main(argv: List[str]) -> int:
     try:
         from psxj.web.server import GuardedServer
     except ImportError:
-        raise PsxjError(_("serve needs textual-serve: pip install 'psxj[serve]'")) from None
+        raise PsxjError(missing_extra()) from None
     from psxj.web.guard import Guard, new_secret
 
     secret = None if args.no_secret else new_secret()

@@ -73,6 +73,14 @@ def _write(text: Union[str, bytes]) -> None:
     sys.stdout.buffer.flush()
 
 
+def say_notes(snapshot) -> None:
+    """What reading a file skipped (a quoted table's `...` lines), a line each on stderr."""
+    from psxj.escape import safe_text
+
+    for note in snapshot.notes:
+        print(_("psxj: note: {note}").format(note=safe_text(note)), file=sys.stderr)
+
+
 def run_table(argv: List[str]) -> int:
     args = build_parser().parse_args(argv)
     if args.load == "":
@@ -127,6 +135,7 @@ def run_table(argv: List[str]) -> int:
         from psxj.sources.loaded import load_snapshot
 
         snapshot = load_snapshot(args.load, escaper, at=args.at)
+        say_notes(snapshot)
     else:
         from psxj.sources import live_snapshot
 

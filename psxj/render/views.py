@@ -369,7 +369,6 @@ class ViewOptions(NamedTuple):
     columns: Tuple[str, ...] = ()       # optional columns chosen
     without: Tuple[str, ...] = ()       # default columns turned off
     you: Optional[int] = None           # HOME's "yours": this user's UID (a live table of this machine)
-    user: Optional[object] = None       # only this user's processes (u): a UID, or a name a file gave
     folded: frozenset = frozenset()     # the forest's folded subtrees, by identity (+ and -)
 
 
@@ -397,9 +396,6 @@ def visible_records(snapshot: Snapshot, options: ViewOptions) -> List[ProcessRec
     records: Iterable[ProcessRecord] = snapshot.records
     if not options.show_kernel_threads:
         records = [r for r in records if not r.kernel_thread]
-    if options.user is not None:
-        wanted = options.user
-        records = [r for r in records if (r.euid if r.euid is not None else r.user) == wanted]
     if options.daemons_only:
         records = [r for r in records if daemon_like(snapshot, r)]
     return options.selection.apply(list(records), snapshot)
@@ -432,7 +428,18 @@ def build_rows(snapshot: Snapshot, options: ViewOptions) -> List[Row]:
         _ROWS.done()
 
 
-FOLDED_MARK = "+ "   # before a folded process's COMMAND in the forest, as htop marks one
+FOLDED_MARK = "[+{count}] "   # before a folded process's COMMAND in the forest: how many it hides
+
+
+def _descendants(kids: List[ProcessRecord], children_of: Callable, several: bool) -> int:
+    """How many processes are below these children and the children themselves (a folded subtree)."""
+    count, stack = 0, list(kids)
+    while stack:
+        record = stack.pop()
+        count += 1
+        stack.extend(children_of((record.host, record.pid) if several else record.pid) or ())
+    return count
+
 
 
 def forest_rows(records: List[ProcessRecord], options: ViewOptions, snapshot: Snapshot) -> List[Row]:
@@ -469,8 +476,9 @@ def forest_rows(records: List[ProcessRecord], options: ViewOptions, snapshot: Sn
             kids = children_of((record.host, record.pid) if several else record.pid)
             shown_prefix = prefix
             if kids and folded and record.identity in folded:
-                kids = None   # folded (-): its descendants stay out, a + says they are there
-                shown_prefix = prefix[:-1] + FOLDED_MARK if prefix else FOLDED_MARK
+                # Folded (-): its descendants stay out, and its row says how many they are.
+                shown_prefix = prefix + FOLDED_MARK.format(count=_descendants(kids, children_of, several))
+                kids = None
             row = cached(key)
             if row is None or row[1] is not record or row[2] != shown_prefix or row[4] != depth:
                 row = _new_row((PROCESS, record, shown_prefix, "", depth))

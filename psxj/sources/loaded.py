@@ -23,7 +23,7 @@ from psxj.i18n import _
 from psxj.model import ProcessRecord, Snapshot
 from psxj.sources.checks import epoch_seconds, file_time_source, lines_of, number, shown
 from psxj.sources.fields import json_optional_text, record_from_fields
-from psxj.sources.pstext import parse_ps_text
+from psxj.sources.pstext import is_elision, parse_ps_text
 
 MAX_INPUT = 64 * 1024 * 1024  # bytes: a table of 100,000 processes with long arguments fits
 _CHUNK = 1024 * 1024
@@ -89,7 +89,7 @@ def parse_text(text: str, name: str, taken: Optional[float], escaper: Escaper) -
     start = _LEADING_SPACE.match(text).end()
     if start == len(text):
         raise PsxjError(_("{name}: empty file").format(name=name))
-    if text[start] in "[{":
+    if text[start] in "[{" and not _starts_with_elision(text, start):
         return parse_json(text, name, taken, escaper)
     if text.startswith(CSV_HEADER, start):
         return parse_csv(text, name, taken, escaper)
@@ -97,6 +97,13 @@ def parse_text(text: str, name: str, taken: Optional[float], escaper: Escaper) -
 
 
 _LEADING_SPACE = re.compile(r"\s*")
+
+
+def _starts_with_elision(text: str, start: int) -> bool:
+    """A quoted ps table may start with `[...]`: not JSON. (An elision line is short: a long first
+    line, a JSON file on one line, is not copied to find out.)"""
+    end = text.find("\n", start, start + 256)
+    return is_elision(text[start:end if end >= 0 else start + 256]) and (end >= 0 or len(text) <= start + 256)
 
 def _refuse_constant(name: str) -> Any:
     raise ValueError(_("{name} is not a number JSON allows").format(name=name))

@@ -2,7 +2,10 @@
 
 Part of the loaded source. procps `ps -axj`, `-axjf` and `-efj`, BSD and macOS
 `ps -axj`, and any `ps -o` list that has the columns the -axj table is made of (busybox's
-too) are read by their header words; the last column is the command. A table without
+too) are read by their header words; the last column is the command. A table quoted in a manual, a
+note or a forum post often has rows left out, with a line of `...` (`…`, `[...]`, `<snip>`) in their
+place: such a line is skipped and the snapshot's notes say which; anything else that is not a row is
+still an error. A table without
 PID, PPID, PGID, SID and TTY (`ps -ef`, `ps aux`, busybox's default) is refused with an
 error naming the format. Values are read as the source system meant them and stored as
 procps would print them (psxj.sources.systems); what a table does not say stays unknown.
@@ -15,7 +18,7 @@ from typing import Callable, Dict, List, NamedTuple, Optional, Tuple
 
 from psxj.errors import PsxjError
 from psxj.escape import Escaper
-from psxj.i18n import N_, _
+from psxj.i18n import N_, _, ngettext
 from psxj.model import ProcessRecord, Snapshot
 from psxj.sources.checks import file_time_source, lines_of, number, parse_time, shown
 from psxj.sources.systems import FREEBSD, LINUX, MACOS, bsd_tty, comm_from_command, device_tty, infer_sessions
@@ -53,6 +56,12 @@ WHAT_PSXJ_READS = (N_("psxj reads procps ps -axj, -axjf and -efj, BSD and macOS 
 # What procps' forest_helper() puts before COMMAND in `ps -axjf`, four characters a level.
 _FOREST_CHUNKS = ("    ", " |  ", " \\_ ")
 _SESSION_ADDRESS = re.compile(r"\A[0-9a-fA-F]{1,16}\Z")
+# A line that stands for rows left out, alone on its line: two or more dots (spaced or not), Unicode
+# ellipses (… ⋯ ⋮), or "snip", bare or in brackets, with dashes or scissors around it.
+_ELIDED = r"(?:\.\s*){2,}|[…⋯⋮](?:\s*[…⋯⋮.])*|(?:[-–—✂=]+\s*)?snip(?:ped)?(?:\s*[-–—✂=]+)?"
+_ELISION = re.compile(r"\A\s*(?:\[\s*(?:%s)\s*\]|\(\s*(?:%s)\s*\)|<\s*(?:%s)\s*>|(?:%s))\s*\Z"
+                      % ((_ELIDED,) * 4), re.IGNORECASE)
+_ELISIONS_NAMED = 10  # line numbers named in the note; the rest are counted
 
 
 class TableFormat(NamedTuple):
@@ -131,11 +140,46 @@ def infer_pid_width(header: str, rows: List[str]) -> int:
     return min(max(best, 5), 10)  # pid_max has at most 10 digits (2^31 - 1)
 
 
+def is_elision(line: str) -> bool:
+    """A line that only says rows were left out here: `...`, `…`, `[...]`, `(…)`, `. . .`, `<snip>`."""
+    return _ELISION.match(line) is not None
+
+
+class Elisions:
+    """The lines skipped as rows left out: how many, and the first few by number (a file may hold
+    millions of them: it costs a count, not a list)."""
+
+    def __init__(self) -> None:
+        self.count = 0
+        self.first: List[int] = []
+
+    def add(self, line_number: int) -> None:
+        self.count += 1
+        if len(self.first) < _ELISIONS_NAMED:
+            self.first.append(line_number)
+
+    def note(self, name: str) -> str:
+        """One line saying which lines were skipped."""
+        lines = ", ".join(map(str, self.first)) + (", ..." if self.count > len(self.first) else "")
+        return ngettext("{name}: skipped line {lines}, which stands for rows left out (`...` and the like)",
+                        "{name}: skipped {count} lines that stand for rows left out (`...` and the like): "
+                        "lines {lines}",
+                        self.count).format(name=name, count=self.count, lines=lines)
+
+
 def parse_ps_text(text: str, name: str, taken: Optional[float], escaper: Escaper,
                   tick: Optional[Callable[[], None]] = None) -> Snapshot:
     """`tick`, when given, is called every 1024 lines: it raises to stop (a host's time is up)."""
     lines = lines_of(text)
-    header_number, header_line = next(((n, line) for n, line in lines if line.strip()), (1, ""))
+    elided = Elisions()
+    header_number, header_line = 1, ""
+    for header_number, header_line in lines:
+        if is_elision(header_line):   # a quote may start with one, before its header
+            elided.add(header_number)
+        elif header_line.strip():
+            break
+    else:
+        header_line = ""
     form = table_format(header_line.split(), name, header_number)
     reader = _RowReader(form, escaper, forest=form.procps_axj and " \\_ " in text)
     records: List[ProcessRecord] = []
@@ -146,22 +190,28 @@ def parse_ps_text(text: str, name: str, taken: Optional[float], escaper: Escaper
             tick()
         if not line.strip():
             continue
-        if len(sample) < _WIDTH_SAMPLE:
-            sample.append(line)
         try:
             record, key = reader.row(line)
         except ValueError as exc:
+            if is_elision(line):   # asked only of a line that is not a row: a row costs nothing more
+                elided.add(line_number)
+                continue
             raise PsxjError(_("{name}: line {line}: {error}").format(name=name, line=line_number, error=exc)) from None
         records.append(record)
         keys.append(key)
+        if len(sample) < _WIDTH_SAMPLE:
+            sample.append(line)
     if form.session_addresses:
         records = _with_inferred_sessions(records, keys)
     if form.procps_axj:
         pid_width = infer_pid_width(header_line, sample)
     else:
         pid_width = min(max([5] + [len(str(r.pid)) for r in records]), 10)
-    return Snapshot(records, source=name, taken_at=taken, pid_width=pid_width, system=form.system,
-                    time_source=file_time_source(taken))
+    snapshot = Snapshot(records, source=name, taken_at=taken, pid_width=pid_width, system=form.system,
+                        time_source=file_time_source(taken))
+    if elided.count:
+        snapshot.notes = (elided.note(name),)
+    return snapshot
 
 
 def _with_inferred_sessions(records: List[ProcessRecord], keys: List[str]) -> List[ProcessRecord]:

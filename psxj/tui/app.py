@@ -36,6 +36,7 @@ from psxj.tui.dialog import TypeAhead, typed_order
 from psxj.tui.events import Events
 from psxj.tui.feature import Feature, StatusPart
 from psxj.tui.filter import Filter
+from psxj.tui.follow import Follow
 from psxj.tui.hosts_screen import Hosts
 from psxj.tui.keys import help_lines, palette_entries
 from psxj.tui.main_screen import MainScreen
@@ -342,6 +343,8 @@ class PsxjApp(App):
             self.ever_matched = True
         table.empty_message = self._empty_message()
         table.set_rows(self.snapshot, rows, new_identities)
+        for feature in self.main.features:
+            feature.after_rebuild(self.snapshot)   # following a process puts the cursor back on it
         self.update_status()
 
     def _empty_message(self) -> str:
@@ -374,7 +377,7 @@ class PsxjApp(App):
             hidden = ", ".join(table.hidden_columns)   # named, each one: "cols hidden" said not which
             parts.append(StatusPart(2, _("hidden: {columns} (too narrow; o chooses)").format(columns=hidden),
                                     _("hidden: {columns}").format(columns=hidden)))
-        parts += [*part[Search], *part[Events], *part[Filter]]
+        parts += [*part[Follow], *part[Search], *part[Events], *part[Filter]]
         self.widget("#status", StatusLine).show(parts, max(main.size.width - 2, 20))
         main.update_keys()
 

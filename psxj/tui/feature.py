@@ -9,9 +9,9 @@ feature lays nothing out: it fills the one around it, and the table, the lines a
 Attributes down, messages up, as Textual has it. A feature sets the attributes of the table below it and
 calls its methods, and hears what the table says (ProcessTable's messages bubble up through it); it tells
 the app above with the messages defined here. The app calls down into every feature around each table it
-shows (before_showing, after_showing) and asks each for its part of the status line (status_parts). What
-outlives the screen (the reader, the event feed and log, the demo's processes) and the settings are the
-app's (psxj.tui.app): a feature reads them there.
+shows (before_showing, after_showing; after_rebuild whenever its rows are built again) and asks each
+for its part of the status line (status_parts). What outlives the screen (the reader, the event feed
+and log, the demo's processes) and the settings are the app's (psxj.tui.app): a feature reads them there.
 """
 
 from __future__ import annotations
@@ -82,3 +82,6 @@ class Feature(Container, can_focus=False):
 
     def after_showing(self, snapshot: Snapshot, partial: bool) -> None:
         """A table is shown: its rows are on the table."""
+
+    def after_rebuild(self, snapshot: Snapshot) -> None:
+        """The table's rows were built again (a table shown, or the view changed), the status line not yet."""

@@ -13,6 +13,7 @@ from typing import List
 from rich.text import Text
 from textual import on
 from textual.binding import Binding
+from textual.message import Message
 from textual.widgets import Input, Static
 
 from psxj.errors import PsxjError
@@ -41,6 +42,13 @@ class Filter(Feature):
         Binding("slash,backslash,f4", "filter", "Filter"),
         Binding("backspace", "clear_filter", "Clear filter"),
     ]
+
+    class Use(Message):
+        """Put this filter in force, as if typed in the filter line (the user picker, u, sends it up)."""
+
+        def __init__(self, text: str) -> None:
+            super().__init__()
+            self.text = text
 
     def __init__(self, selection: Selection) -> None:
         super().__init__()
@@ -73,6 +81,15 @@ class Filter(Feature):
         """Back to the table; the line goes, unless it says what is wrong with what was typed."""
         self.line.display = self.error.display
         self.table.focus()
+
+    @on(Use)
+    def use(self, message: Use) -> None:
+        message.stop()
+        if not message.text:
+            self.action_clear_filter()
+            return
+        self.line.value = message.text
+        self.apply_filter(Input.Submitted(self.line, message.text))
 
     @on(Input.Submitted, "#filter")
     def apply_filter(self, event: Input.Submitted) -> None:

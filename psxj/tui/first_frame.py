@@ -22,11 +22,13 @@ from psxj.cells import fit
 from psxj.i18n import _, ngettext
 from psxj.judge.kinds import kind_of
 from psxj.model import ProcessRecord, Snapshot
+from psxj.render.meters import joined, meter_parts
 from psxj.render.views import TableLayout, home_order
+from psxj.sources import machine
 from psxj.sources.names import own_uid
 
 _RESET, _BOLD, _DIM, _REVERSE, _GREEN, _ITALIC = "\x1b[0m", "\x1b[1m", "\x1b[2m", "\x1b[7m", "\x1b[32m", "\x1b[3m"
-_CHROME_LINES = 4   # status line, header, filter line, key bar
+_CHROME_LINES = 5   # meters, status line, header, filter line, key bar
 
 
 def terminal_fd() -> Optional[int]:
@@ -122,7 +124,9 @@ def frame_lines(snapshot: Snapshot, width: int, height: int, delay: float) -> Li
     status = " psxj  " + _("live") + _(", every {delay:g}s").format(delay=delay) + "  │  " + \
         ngettext("reading /proc: {count} process…", "reading /proc: {count} processes…",
                  snapshot.partial_of).format(count=snapshot.partial_of)
-    lines = [_REVERSE + fit(status, width) + _RESET,
+    # The meters line (psxj.tui.meters): the machine's figures now, the counts once every process is read.
+    meters = " " + joined(meter_parts(None, machine.load_average(), None, machine.memory()), width - 2)
+    lines = [_DIM + fit(meters, width) + _RESET, _REVERSE + fit(status, width) + _RESET,
              _BOLD + ("  " + layout.header_text("pid", False))[:width].ljust(width) + _RESET]
     for record in rows:
         kind = kind_of(snapshot, record)

@@ -19,7 +19,8 @@ _NAMES = {
     "enter": "Enter", "escape": "Esc", "space": "Space", "backspace": "Backspace", "tab": "Tab",
     "home": "Home", "end": "End", "pageup": "PgUp", "pagedown": "PgDn", "left": "←", "right": "→",
     "up": "↑", "down": "↓", "delete": "Del", "minus": "-", "plus": "+", "exclamation_mark": "!",
-    "left_square_bracket": "[", "right_square_bracket": "]",
+    "left_square_bracket": "[", "right_square_bracket": "]", "equals_sign": "=", "asterisk": "*",
+    "number_sign": "#",
 }
 
 

@@ -26,8 +26,11 @@ from psxj.tui.events import Events
 from psxj.tui.events_pane import EventsPane
 from psxj.tui.feature import Feature
 from psxj.tui.filter import FILTER_HINT, Filter
+from psxj.tui.fold import FOREST_ACTIONS, Fold
+from psxj.tui.follow import Follow
 from psxj.tui.hosts_screen import Hosts
 from psxj.tui.keys import bar_entries, key_bar
+from psxj.tui.meters import MeterLine, Meters
 from psxj.tui.notice import NoticeLine
 from psxj.tui.refresh import Refresh
 from psxj.tui.search import SEARCH_HINT, Search
@@ -36,6 +39,7 @@ from psxj.tui.sockets_screen import Sockets
 from psxj.tui.status import StatusLine
 from psxj.tui.table import ProcessTable
 from psxj.tui.time_travel import Travel
+from psxj.tui.users import Users
 from psxj.tui.views import Views
 
 F = TypeVar("F", bound=Feature)
@@ -43,9 +47,10 @@ F = TypeVar("F", bound=Feature)
 # The order of the key bar, the help and the palette: on a narrow terminal the first keys stay. A key
 # not named here follows the one its feature binds before it (or comes last, when that is its first).
 KEY_ORDER = (
-    "help", "filter", "search", "mode('forest')", "mode('sessions')", "hosts", "signal", "details", "tag",
+    "help", "filter", "users", "search", "mode('forest')", "fold", "mode('sessions')", "hosts", "signal", "details",
+    "tag", "follow_process",
     "clear_filter", "toggle_kernel", "toggle_daemons", "sort(1)", "sort(-1)", "invert_sort", "columns", "events",
-    "events_scope", "audit", "demo", "demo_menu", "pause", "refresh_now", "search_next(-1)", "untag_all",
+    "events_scope", "audit", "meters", "demo", "demo_menu", "pause", "refresh_now", "search_next(-1)", "untag_all",
     "demo_hangup", "demo_second_instance", "demo_step(-1)", "time_step(-1)", "demo_step(1)", "time_step(1)",
     "go_to_time", "close",
 )
@@ -53,7 +58,8 @@ KEY_ORDER = (
 
 class MainScreen(Screen):
     DEFAULT_CSS = """
-    MainScreen #status, MainScreen #table, MainScreen #bottom { visibility: visible; }   /* the features' are hidden */
+    /* the features' are hidden */
+    MainScreen #meters, MainScreen #status, MainScreen #table, MainScreen #bottom { visibility: visible; }
     """
     BINDINGS = [Binding("question_mark", "help", "Help")]
 
@@ -64,8 +70,9 @@ class MainScreen(Screen):
 
     def compose(self) -> ComposeResult:
         # Outermost first; each feature wraps the next, and the innermost the screen's widgets.
-        with Refresh(), Views(), Filter(self.selection), Search(), Signals(), Details(), Events(), Demo(), \
-                Travel(), Hosts(), Sockets():
+        with Refresh(), Views(), Fold(), Filter(self.selection), Users(), Search(), Follow(), Signals(), Details(), \
+                Events(), Demo(), Travel(), Hosts(), Sockets(), Meters():
+            yield MeterLine(id="meters")
             yield StatusLine(id="status")
             yield ProcessTable(id="table")
             with Vertical(id="bottom"):
@@ -112,7 +119,12 @@ class MainScreen(Screen):
     def update_keys(self) -> None:
         """The key bar: what can be done here, as many keys as the width holds."""
         app = self.app
-        entries = bar_entries([*self.ordered_keys(), *app.BINDINGS], allowed=app.key_is_offered)
+        forest = app.options.mode == "forest"   # the forest's keys take room on the bar only there (help has them)
+
+        def offered(action: str) -> bool:
+            return app.key_is_offered(action) and (forest or action not in FOREST_ACTIONS)
+
+        entries = bar_entries([*self.ordered_keys(), *app.BINDINGS], allowed=offered)
         first = self.feature(Travel).bar_entries()   # a recording's [ ] and T, right after Help
         if first:
             entries = [*entries[:1], *first, *(entry for entry in entries[1:] if entry.keys != "T")]

@@ -79,5 +79,11 @@ def run_app(selection: Optional[Selection] = None, load: Optional[str] = None, d
     else:
         # As with --print: a selection from the command line that never matched anything exits 1.
         status = 1 if app.command_line_selection and not app.ever_matched else 0
+    if snapshot is not None and snapshot.notes:   # what --load skipped: said once the terminal is back
+        from psxj.escape import safe_text
+        from psxj.i18n import _
+
+        for note in snapshot.notes:
+            print(_("psxj: note: {note}").format(note=safe_text(note)), file=sys.stderr)
     _no_thread_left_behind(status)
     return status
