@@ -193,6 +193,7 @@ def live(cast: dict, rundir: str, **options) -> PsxjApp:
     interesting = f"-s {cast['shell']} -p 1,{cast['daemon']},{cast['orphan']},{cast['zombie']}"
     options.setdefault("selection", parse_filter(interesting))
     options.setdefault("demo_step_delay", 2.5)
+    options.setdefault("events", True)   # as psxj runs by default (the demo's picture: --no-events, a step at a time)
     return PsxjApp(reader=LiveReader(), delay=3600, demo_rundir=rundir, **options)
 
 
