@@ -552,8 +552,7 @@ async def test_the_status_line_says_events_on_or_off_in_words(events_on):
     async with app.run_test(size=(160, 48)) as pilot:
         if events_on:
             await _events_open(app, pilot)
-            await _until(pilot, lambda: "events" in status_text(app))
-        await pilot.pause(0.3)
+        await _until(pilot, lambda: "events" in status_text(app))   # once the first table is shown
         words = status_text(app).replace("│", " ").split()
         assert "ev" not in words and "ev~" not in words
         if events_on:
