@@ -75,6 +75,12 @@ class Cast:
             os.write(master, line)
             time.sleep(0.4)
         cast["shell"] = shell
+        # A second terminal, idle at its prompt: the events picture watches what is typed into it.
+        idle, self.idle_master = pty.fork()
+        if idle == 0:
+            os.execvp("bash", ["bash", "--norc", "--noprofile", "-i"])
+        self.children.append(idle)
+        cast["idle_shell"] = idle
         # An orphaned nohup job: the shell that started it has exited.
         out = subprocess.run(["setsid", "bash", "-c", "set -m; nohup sleep 1004 >/dev/null 2>&1 & echo $!"],
                              capture_output=True, text=True).stdout
@@ -96,10 +102,10 @@ class Cast:
             os.killpg(os.getpgid(self.children[0]), signal.SIGKILL)  # the pty's jobs: each its group
         except (ProcessLookupError, IndexError):
             pass
-        for name in os.listdir("/proc"):  # the shell's jobs, by their session
+        for name in os.listdir("/proc"):  # the shells' jobs, by their sessions
             if name.isdigit():
                 try:
-                    if os.getsid(int(name)) == self.children[0]:
+                    if os.getsid(int(name)) in self.children:
                         os.kill(int(name), signal.SIGKILL)
                 except (ProcessLookupError, PermissionError):
                     continue
@@ -111,6 +117,7 @@ class Cast:
                 pass
         self.zombie.wait()
         os.close(self.master)
+        os.close(self.idle_master)
 
 
 async def shoot(name: str, app: PsxjApp, steps, size=SIZE) -> Path:
@@ -186,6 +193,7 @@ def live(cast: dict, rundir: str, **options) -> PsxjApp:
     interesting = f"-s {cast['shell']} -p 1,{cast['daemon']},{cast['orphan']},{cast['zombie']}"
     options.setdefault("selection", parse_filter(interesting))
     options.setdefault("demo_step_delay", 2.5)
+    options.setdefault("events", True)   # as psxj runs by default (the demo's picture: --no-events, a step at a time)
     return PsxjApp(reader=LiveReader(), delay=3600, demo_rundir=rundir, **options)
 
 
@@ -204,11 +212,15 @@ async def main() -> None:
             ("detail-checklist", live(cast, rundir),
              [select(cast["daemon"]), "enter", lambda app: asyncio.sleep(0.5),  # the checklist is audited
               lambda app: app.screen.query_one("#checklist-section").scroll_visible(top=True, animate=False)]),
-            ("demo", live(cast, rundir, selection=None, events=False),
-             ["k", "d", wait_for_demo_step("setsid")]),
-            ("events", live(cast, rundir, selection=None, events=True),
-             ["k", "e", lambda app: subprocess.run(["sh", "-c", "sleep 0.1 & setsid sleep 0.2 & wait"]),
-              lambda app: asyncio.sleep(1.2)]),
+            # The demo's processes alone (/ psxj.demo, then d), and the events of one terminal's shell and
+            # what is typed into it (its session's filter, e, then E for the selected shell's subtree): what
+            # a user types, and on a busy machine not a screenful of everyone else's processes.
+            ("demo", live(cast, rundir, selection=parse_filter("psxj.demo"), events=False),
+             ["d", wait_for_demo_step("setsid")]),
+            ("events", live(cast, rundir, selection=parse_filter(f"-s {cast['idle_shell']}"), events=True),
+             [select(cast["idle_shell"]), "e", "E", lambda app: asyncio.sleep(1.0),
+              lambda app: os.write(cast_processes.idle_master, b"set +m; sleep 0.1 & setsid sleep 0.2 & wait\n"),
+              lambda app: asyncio.sleep(2.0)]),
             ("help", live(cast, rundir), [select(cast["daemon"]), "question_mark"]),
         ]
         for name, app, steps in shots:

@@ -34,8 +34,9 @@ ROW = ProcessRecord(18155, 18154, 18154, 18154, "?", -1, "R", 0, 0, "python3 d.p
      "forked by 18154 (python3 d.py)"),
     (ProcessEvent(T, SID, 18154, ROW._replace(pid=18154, sid=18154)), "setsid(): new session 18154, no terminal"),
     (ProcessEvent(T, EXEC, 18155, ROW, previous="bash -c x"), "exec (was: bash -c x)"),
-    (ProcessEvent(T, EXEC, 18155, ROW, ROW_LAST), "exec: the new command could not be read, the process was "
-                                                  "already gone"),
+    (ProcessEvent(T, EXEC, 18155, ROW, ROW_LAST), "exec; it exited before its new command could be read"),
+    (ProcessEvent(T, EXEC, 18155, ROW, ROW_LAST, comm="true"), "exec of true; it exited before its arguments "
+                                                               "could be read"),
     (ProcessEvent(T, UID, 18155, ROW, ids=(1000, 0)), "uid: real 1000, effective 0"),
     (ProcessEvent(T, GID, 18155, ROW, ids=(50, 50)), "gid: real 50, effective 50"),
     (ProcessEvent(T, COMM, 18155, ROW, comm="worker", previous="python3"), "name now 'worker' (was 'python3')"),

@@ -19,6 +19,7 @@ from textual import events
 
 from psxj import i18n
 from psxj.model import Snapshot
+from psxj.render.eventtext import EventLines
 from psxj.tui.app import PsxjApp
 
 SIZES = [(160, 48), (80, 24), (60, 20)]
@@ -125,7 +126,11 @@ async def test_x_9_enter_typed_at_once_kills_the_selected_process(spawner):
     async with app.run_test(size=(120, 30)) as pilot:
         await select_live_row(app, pilot, proc.pid)
         await type_ahead(app, pilot, "x", "9", "enter")
-        assert proc.wait(timeout=10) == -signal.SIGKILL
+        try:
+            assert proc.wait(timeout=10) == -signal.SIGKILL
+        except subprocess.TimeoutExpired:   # seen twice in a long run, never alone: say where the keys went
+            pytest.fail(f"not killed; screen {app.screen!r}, selected {app.table.current and app.table.current.pid} "
+                        f"(wanted {proc.pid}), notices {notices(app)[-3:]}")
         assert app.table.current is not None
 
 
@@ -313,3 +318,270 @@ async def test_the_first_screen_shows_your_processes_first_and_the_kernel_thread
         assert app.options.sort_key == "ppid" and "yours first" not in status_text(app)
         await pilot.press("less_than_sign")
         assert app.options.sort_key == "home"
+
+
+# --- bug 2: the events pane pauses, scrolls back, and reads whole ----------------------------------
+
+async def _events_open(app, pilot) -> None:
+    deadline = time.monotonic() + 10
+    while app.event_feed is None and time.monotonic() < deadline:
+        await pilot.pause(0.1)
+    if app.event_feed is None or app.event_feed.mode != "events":
+        pytest.skip("the kernel's proc connector is not available here (events are polled)")
+
+
+def _storm(count: int = 100) -> int:
+    """A shell that runs /bin/true `count` times; its PID, once it has ended."""
+    shell = subprocess.Popen(["sh", "-c", f"for i in $(seq {count}); do /bin/true; done"])
+    assert shell.wait(timeout=60) == 0
+    return shell.pid
+
+
+def _execs_of(pane, parent: int) -> list:
+    """The pane's EXEC entries of the children of `parent` (its PPID column)."""
+    start = len(EventLines().header()) - len("WHAT")   # where WHAT begins on a line
+    return [(line[:start].rstrip(), line[start:].strip()) for line in pane.lines
+            if line.split()[1:3] == ["EXEC", str(parent)]]
+
+
+async def _until(pilot, condition, timeout: float = 15.0) -> None:
+    deadline = time.monotonic() + timeout
+    while not condition():
+        assert time.monotonic() < deadline, "never happened"
+        await pilot.pause(0.1)
+
+
+@linux_only
+async def test_the_events_pane_pauses_scrolls_back_and_reads_an_exec_storm_whole():
+    from psxj.tui.events_pane import EventsPane
+
+    app = PsxjApp(reader=LiveReader(), delay=60, events=True)
+    async with app.run_test(size=(160, 48)) as pilot:
+        await _events_open(app, pilot)
+        await pilot.press("e")
+        pane = app.widget("#events", EventsPane)
+        shell = _storm()
+        trues = lambda: [(c, w) for c, w in _execs_of(pane, shell) if c.split()[8] != "seq"]  # noqa: E731
+        await _until(pilot, lambda: len(trues()) >= 100)
+        await pilot.pause(0.6)
+        execs = trues()
+        for columns, what in execs:   # its exec, never its end, and never a kernel thread's [name]
+            assert "<defunct>" not in columns and " Z " not in columns and "[true]" not in columns, columns
+            assert "true" in columns or "true" in what or "it exited before its new command" in what, what
+        # Each sentence whole on screen, however long: it wraps under its row, never cut.
+        shown = " ".join(" ".join(line.split()) for line in pane.display_lines())
+        assert all(" ".join(what.split()) in shown for _columns, what in execs)
+        assert pane.visible_rows() >= 16                  # about 11 before, at 160x48
+        # Scroll back: Tab moves into the pane, PgUp goes back, End follows again.
+        await pilot.press("tab")
+        assert app.focused is pane
+        bottom = pane.first_shown()
+        await pilot.press("pageup", "pageup")
+        assert pane.first_shown() < bottom and not pane.following
+        await pilot.press("end")
+        assert pane.following
+        # p pauses the pane too: what it shows stays, and it says so; p again and it moves on.
+        await pilot.press("p")
+        await pilot.pause(0.6)
+        frozen = pane.visible_text()
+        _storm(30)
+        await pilot.pause(1.5)
+        assert pane.visible_text()[2:] == frozen[2:] and "paused" in pane.visible_text()[0]
+        await pilot.press("p")
+        await _until(pilot, lambda: pane.visible_text()[2:] != frozen[2:])
+
+
+# --- bug 4: the demo tells each event under its own step, and its log up to that step ----------------
+
+def _told_events(text: str) -> list:
+    return [line.split("event: ", 1)[1] for line in text.splitlines() if "event: " in line]
+
+
+def _told_log(text: str) -> list:
+    lines = text.splitlines()
+    start = next((i for i, line in enumerate(lines) if "This run's log" in line), len(lines))
+    return [line.strip() for line in lines[start + 1:]]
+
+
+@linux_only
+async def test_the_demo_tells_each_event_and_log_line_under_its_own_step_and_h_shows_the_reload(tmp_path):
+    from psxj.demo.control import DemoControl
+    from psxj.demo.steps import RUN_ORDER
+
+    rundir = tmp_path / "run"
+    control = DemoControl(str(rundir))
+    app = PsxjApp(reader=LiveReader(), delay=60, events=True, demo_rundir=str(rundir), demo_step_delay=30)
+    try:
+        async with app.run_test(size=(160, 48)) as pilot:
+            await _events_open(app, pilot)
+            await pilot.press("d")
+            await _until(pilot, lambda: app.demo_run is not None
+                         and [e["step"] for e in control.steps(app.demo_run.run_id)][-1:] == ["signals"])
+            await pilot.pause(1.0)   # the kernel's events of the run reach the event log
+            entries = control.steps(app.demo_run.run_id)
+            pid_of = {e["step"]: e["pid"] for e in entries}
+            await pilot.press(*["left_square_bracket"] * 3)
+            told = {}
+            for number in range(1, len(RUN_ORDER) + 1):
+                app.follow_demo()
+                text = screen_text(app.widget("#demo"))
+                assert f"Step {number} of 11" in text, text
+                told[number] = text
+                await pilot.press("right_square_bracket")
+            # setsid() (step 3) and the second fork's FORK and EXIT (step 4), each under its own step alone.
+            setsid_under = [n for n, text in told.items() if any(" SID " in e for e in _told_events(text))]
+            assert setsid_under == [3], {n: _told_events(t) for n, t in told.items()}
+            second_fork = f"forked by {pid_of['setsid']} "
+            fork_under = [n for n, text in told.items() if any(second_fork in e for e in _told_events(text))]
+            exit_under = [n for n, text in told.items()
+                          if any(e.split()[1:2] == ["EXIT"] for e in _told_events(text))
+                          and n in (3, 4, 5)]
+            assert fork_under == [4] and exit_under == [4], {n: _told_events(t) for n, t in told.items()}
+            # A fork is told with its parent as it was, not as the zombie it became a moment later.
+            assert not [e for t in told.values() for e in _told_events(t) if "<defunct>" in e], told
+            # The run's log at step N: no line of a later step.
+            for number, text in told.items():
+                later = [f"step {step}:" for step in RUN_ORDER[number:]]
+                log = _told_log(text)
+                assert not [line for line in log if any(word in line for word in later)], (number, log)
+                assert any(f"step {RUN_ORDER[number - 1]}:" in line for line in log), (number, log)
+            # H: the notice says the log shows the reload, and the log shown does.
+            await pilot.press("H")
+            await _until(pilot, lambda: any("reload" in n for n in notices(app)), timeout=10)
+            await pilot.pause(0.6)
+            assert any("SIGHUP: reloading" in line for line in _told_log(screen_text(app.widget("#demo"))))
+    finally:
+        if control.running_pid() is not None:
+            control.stop(timeout=5)
+
+
+# --- bug 5: the audit of every daemon on screen reads one line a daemon, and PID 1's report once --------
+
+def _rendered(widget) -> list:
+    """A Static's lines as the screen shows them, at its width."""
+    from rich.console import Console
+
+    console = Console(width=widget.content_region.width, record=True, file=open(os.devnull, "w"))
+    console.print(widget.content)
+    return console.export_text().rstrip("\n").split("\n")
+
+
+@linux_only
+@pytest.mark.skipif(os.geteuid() != 0, reason="a PID namespace of its own (unshare --pid) needs root")
+@pytest.mark.parametrize("size", [(80, 24), (160, 48)])
+async def test_the_audit_of_all_reads_one_line_a_daemon_and_pid_1_once(spawner, size):
+    from psxj.select import parse_filter
+    from psxj.tui.details import AuditScreen
+
+    # A container's init: PID 1 of its own PID namespace, with a long command and no TERM handler.
+    unshare = spawner.popen(["unshare", "--pid", "--fork", "--kill-child", "--mount-proc", "sleep", "600",
+                             *["0"] * 90])
+    deadline = time.monotonic() + 10
+    children = []
+    while not children and time.monotonic() < deadline:
+        children = [int(p) for p in open(f"/proc/{unshare.pid}/task/{unshare.pid}/children").read().split()]
+        time.sleep(0.05)
+    [init] = children
+    spawner.extra_pids.append(init)
+    app = PsxjApp(reader=LiveReader(), selection=parse_filter(f"-p {init},1"), delay=60)
+    async with app.run_test(size=size) as pilot:
+        await pilot.pause(0.5)
+        await pilot.press("D", "a")
+        await _until(pilot, lambda: isinstance(app.screen, AuditScreen), timeout=20)
+        await pilot.pause(0.3)
+        reports = app.screen.reports
+        summary = _rendered(app.screen.query_one("#audit-summary"))
+        assert len(summary) == len(reports) >= 2, summary           # one line a daemon, never wrapped
+        assert summary[[r.pid for r in reports].index(init)].rstrip().endswith("…"), summary
+        shown = "\n".join(line for widget in app.screen.query("Static") for line in _rendered(widget))
+        said_once = "PID 1 runs in the foreground"   # once in each container init's report
+        assert shown.count(said_once) == sum(r.profile == "container" for r in reports) == 2, shown
+        for rule in ("orphaned", "own-session", "pidfile-lock", "syslog"):   # the rules it covers, named
+            assert rule in shown.split(said_once, 1)[1][:600] or rule in shown.split(said_once, 1)[0][-600:]
+        pid1 = " ".join(re.split(r"pid1-signals +FAIL", shown, maxsplit=1)[1].split("\n")[0:3])
+        assert "ignores SIGTERM" not in pid1 and "TERM does nothing" in pid1, pid1
+
+
+# --- help: the keys first, in a first column as wide as the widest key ----------------------------------
+
+@pytest.mark.parametrize("language", ["en", "zh"])
+@pytest.mark.parametrize("size", [(160, 48), (80, 24)])
+async def test_help_opens_on_the_keys_in_a_narrow_first_column(size, language):
+    from rich.cells import cell_len
+    from textual.widgets import Static
+
+    from psxj.tui.screens import HelpScreen
+
+    i18n.install(language)
+    try:
+        app = PsxjApp(snapshot=tutorial())
+        async with app.run_test(size=size) as pilot:
+            await pilot.press("question_mark")
+            await pilot.pause(0.2)
+            screen = app.screen
+            assert isinstance(screen, HelpScreen)
+            texts = ["\n".join(_rendered(widget)) for widget in screen.query(Static)]
+            keys_at = next(i for i, text in enumerate(texts) if "Ctrl+C" in text)
+            columns_at = next(i for i, text in enumerate(texts) if i18n._("value here") in text)
+            assert keys_at < columns_at                       # the keys first, the columns' meanings after
+            widest = max(cell_len(key) for key, _action in screen.keys)
+            lines = texts[keys_at].split("\n")
+            assert all(any(line.startswith(key + " ") for line in lines) for key, _action in screen.keys)
+            # The action column starts right after the widest key (and its gap).
+            first = lines[0]
+            assert cell_len(first[:first.index(i18n._("action"))]) <= max(widest, cell_len(i18n._("key"))) + 2
+    finally:
+        i18n.install("en")
+
+
+# --- the status line says what it means: no `ev`, no bare `cols hidden` ---------------------------------
+
+@pytest.mark.parametrize("chosen", [(), ("kind", "cpu")])
+async def test_the_status_line_names_the_hidden_columns(chosen):
+    app = PsxjApp(snapshot=tutorial())
+    async with app.run_test(size=(80, 24)) as pilot:
+        await pilot.pause(0.2)
+        if chosen:
+            await choose_columns(app, pilot, *chosen)
+        hidden = app.table.hidden_columns
+        assert hidden, "the tutorial's table is wider than this terminal"
+        status = status_text(app)
+        assert ("hidden: " + ", ".join(hidden)) in status, status
+
+
+@linux_only
+@pytest.mark.parametrize("events_on", [True, False])
+async def test_the_status_line_says_events_on_or_off_in_words(events_on):
+    app = PsxjApp(reader=LiveReader(), delay=60, events=events_on)
+    async with app.run_test(size=(160, 48)) as pilot:
+        if events_on:
+            await _events_open(app, pilot)
+        await _until(pilot, lambda: "events" in status_text(app))   # once the first table is shown
+        words = status_text(app).replace("│", " ").split()
+        assert "ev" not in words and "ev~" not in words
+        if events_on:
+            assert "live events on" in status_text(app)
+        else:
+            assert "live events off" in status_text(app)
+
+
+# --- a recording's keys are in the key bar, not only in the status line ---------------------------------
+
+@linux_only
+@pytest.mark.parametrize("size", [(160, 48), (80, 24), (60, 20)])
+async def test_a_recordings_keys_are_in_the_key_bar(tmp_path, size):
+    from conftest import ROOT, clean_env
+
+    from psxj.sources.recording import open_recording
+
+    recording = tmp_path / "rec"
+    subprocess.run([sys.executable, "-m", "psxj", "record", str(recording), "--interval", "0.2", "--count", "2"],
+                   cwd=ROOT, env=clean_env(), check=True, timeout=60, capture_output=True)
+    opened = open_recording(str(recording))
+    app = PsxjApp(snapshot=opened.latest(), recording=opened)
+    async with app.run_test(size=size) as pilot:
+        await pilot.pause(0.2)
+        bar = screen_text(app.widget("#keys"))
+        assert "[ ]" in bar and " T " in f" {bar}", bar
+        await pilot.press("left_square_bracket")
+        assert "table 1 of 2" in status_text(app)

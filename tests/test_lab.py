@@ -533,6 +533,33 @@ async def test_the_interface_quiz_keeps_the_score(lab_dir):
     all_gone(lab)
 
 
+async def test_a_rejected_quiz_answer_is_replaced_by_the_next_one_typed(lab_dir):
+    """Issue 24, bug 8: after `foo bar` is refused, typing `STAT=S` gave `foo barSTAT=S`."""
+    from conftest import LiveReader
+    from textual.widgets import Input
+
+    from psxj.tui.app import PsxjApp
+    from psxj.tui.quiz_screen import QuizScreen
+
+    app = PsxjApp(reader=LiveReader(), delay=60, demo_rundir=str(lab_dir))
+    async with app.run_test(size=(80, 24)) as pilot:
+        await pilot.pause(0.3)
+        await _choose(app, pilot, "quiz")
+        await _wait(pilot, lambda: isinstance(app.screen, QuizScreen) and app.screen.question is not None)
+        screen = app.screen
+        answer = screen.query_one("#quiz-answer", Input)
+        await pilot.press(*"foo bar", "enter")
+        await _wait(pilot, lambda: screen.query_one("#quiz-error").display and not screen.busy)
+        assert screen.lab.asked == 0 and app.focused is answer
+        await pilot.press(*"PPID")
+        assert answer.value == "PPID"
+        await pilot.press("enter")
+        await _wait(pilot, lambda: screen.lab.asked == 1 and not screen.busy)
+        assert "> PPID" in _text(screen.query_one("#lab-story-text"))
+        lab = screen.lab
+    all_gone(lab)
+
+
 async def test_a_loaded_table_offers_no_lab(tmp_path):
     from test_tui import tutorial
 

@@ -93,6 +93,34 @@ def run_length(entries: List[dict]) -> int:
     return len(RUN_ORDER)
 
 
+def step_window(entries: List[dict], index: int) -> Tuple[float, float]:
+    """(after, until]: when step `index` did what it tells. Each step acts, then reports (the report's
+    time is after its action), so its kernel events fall after the report of the step before and up to
+    its own; the windows do not overlap, and each event is told under one step. The first step's
+    window takes in the second before it: the launch."""
+    until = entries[index]["time"]
+    return (entries[index - 1]["time"] if index > 0 else until - 1.0), until
+
+
+def log_pid(line: str) -> Optional[int]:
+    """The PID in a demo log line: `... psxj-demo[1234]: ...`."""
+    start = line.find("psxj-demo[")
+    end = line.find("]", start)
+    digits = line[start + 10:end] if start >= 0 and end > start else ""
+    return int(digits) if digits.isascii() and digits.isdigit() and len(digits) < 12 else None
+
+
+def log_until(lines: List[str], entries: List[dict], upto: int) -> List[str]:
+    """The run's log lines as they stood when step `upto` was reported: cut before the first line of a
+    later step (a played-back run is long over; its log already has every step)."""
+    later = {(entry.get("pid"), f"step {entry.get('step')}:") for entry in entries[upto + 1:]}
+    for index, line in enumerate(lines):
+        message = line.split("]: ", 1)[1] if "]: " in line else ""
+        if any(pid == log_pid(line) and message.startswith(word) for pid, word in later):
+            return lines[:index]
+    return lines
+
+
 def narrate(entries: List[dict]) -> List[Tuple[str, Step, List[str]]]:
     """(step id, step, column changes) for each recorded step, each compared with the step before."""
     told = []

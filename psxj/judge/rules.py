@@ -645,11 +645,14 @@ def pid1_signals(c: Context) -> Judgement:
     ok, term = _handled(c, "TERM")
     if ok:
         return PASS, term
+    # The kernel delivers to a PID 1 only the signals it has a handler for (pid_namespaces(7)): without
+    # one, TERM's default action (terminate) never happens. Said plainly, not as "default: terminate".
+    why = _("no handler for TERM") if ok is None else term
     if c.record.namespace_init:
-        return FAIL, (_("{term}: a PID 1 without a handler ignores SIGTERM, so `docker stop` waits its timeout "
-                        "and then kills it").format(term=term))
-    return FAIL, _("{term}: a PID 1 without a handler ignores SIGTERM, so nothing can stop it that way").format(
-                     term=term)
+        return FAIL, _("{why}: the kernel does not deliver TERM to a PID 1 without a handler, so TERM does "
+                       "nothing; `docker stop` waits its timeout, then kills it").format(why=why)
+    return FAIL, _("{why}: the kernel does not deliver TERM to a PID 1 without a handler, so TERM does nothing "
+                   "and cannot stop it").format(why=why)
 
 
 _FORWARDERS = frozenset({"tini", "docker-init", "dumb-init", "catatonit", "podman-init", "s6-svscan", "runit",
@@ -715,8 +718,9 @@ RULES: Dict[str, Rule] = {rule.id: rule for rule in (
                               "it, ends it (handled, or its default action)."), worker_signals),
     Rule("reaps-children", N_("container: as PID 1 it inherits every orphan of its namespace and must wait() for "
                               "them. Fail: zombie children that stay."), reaps_children),
-    Rule("pid1-signals", N_("container: SIGTERM handled; a PID 1 without a handler ignores it, so `docker stop` "
-                            "waits and kills."), pid1_signals),
+    Rule("pid1-signals", N_("container: SIGTERM handled. The kernel delivers to a PID 1 only the signals it "
+                            "handles: without a handler TERM does nothing, and `docker stop` waits, then kills."),
+         pid1_signals),
     Rule("forwards-signals", N_("container: signals passed on to its children (tini, dumb-init and the like do; "
                                 "a shell does not)."), forwards_signals),
 )}

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import json
 import time
-from typing import Any, Dict, Optional
+from typing import Any, Dict, Optional, Tuple
 
 from psxj.escape import Escaper, safe_text
 from psxj.i18n import _, ngettext, untranslated
@@ -86,8 +86,10 @@ def describe(event: ProcessEvent) -> str:
         if polled:
             return _("command changed within {ms} (polled: exec, or rewritten arguments)").format(
                        ms=_ms(event.window))
+        if event.row_basis == ROW_LAST and event.comm:
+            return _("exec of {name}; it exited before its arguments could be read").format(name=_cut(event.comm))
         if event.row_basis == ROW_LAST:
-            return _("exec: the new command could not be read, the process was already gone")
+            return _("exec; it exited before its new command could be read")
         return _("exec (was: {previous})").format(previous=_cut(event.previous)) if event.previous else "exec"
     if kind == SID:
         sid = row.sid if row is not None else event.pid
@@ -147,6 +149,11 @@ class EventLines:
             f"{'COMMAND':<{COMMAND_CELLS}}  WHAT"
 
     def line(self, event: ProcessEvent) -> str:
+        columns, what = self.parts(event)
+        return f"{columns}  {what}"
+
+    def parts(self, event: ProcessEvent) -> Tuple[str, str]:
+        """(the line's columns, COMMAND included; what happened): the events pane wraps the second."""
         row = event.row
         name = event.kind + ("~" if event.polled else "")
         if row is None:
@@ -159,7 +166,7 @@ class EventLines:
             command = row.command
         if len(command) > COMMAND_CELLS or not command.isascii():
             command = Escaper(True).fit(command, COMMAND_CELLS)
-        return f"{cells}{command:<{COMMAND_CELLS}}  {describe(event)}"
+        return f"{cells}{command:<{COMMAND_CELLS}}", describe(event)
 
 
 def as_json(event: ProcessEvent) -> Dict[str, Any]:

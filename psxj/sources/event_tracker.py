@@ -183,6 +183,11 @@ class EventTracker:
         known = self.rows.get(pid)
         if known is not None and not same_process(known, row):
             return None
+        if row.state == "Z" and known is not None:
+            # Read after it exited (a daemon's parent exits at once, and events come in batches): a zombie
+            # has lost its arguments, and "[python3] <defunct>" is its end, not what it was. Its ids, state
+            # and name (comm: the program it ran last) are as read; its command is the one last seen.
+            row = row._replace(command=known.command, argv=known.argv)
         self._set_row(pid, row, time.time())
         return row
 
@@ -222,9 +227,18 @@ class EventTracker:
         basis = ROW_DERIVED
         if what == PROC_EVENT_EXEC:
             previous = row.command if row is not None else None
+            name = None
             if self.may_want(pid):
                 fresh = self._read(pid)
-                if fresh is not None:
+                exiting = fresh is not None and (fresh.state == "Z" or not fresh.argv and not fresh.kernel_thread)
+                if exiting and row is not None:
+                    # It ran and exited before its arguments could be read (a /bin/true in a loop: a zombie,
+                    # or exiting with its memory, and so its arguments, gone): the kernel's name of the new
+                    # program is all there is, on the row it had ("Z", "[true] <defunct>" are its end, not
+                    # its exec). ROW_LAST: the row as it last was, renamed.
+                    name = fresh.comm
+                    row, basis = row._replace(comm=name, command=name), ROW_LAST
+                elif fresh is not None:
                     row, basis = fresh, ROW_READ
                 elif row is not None:
                     basis = ROW_LAST  # gone before its new command could be read
@@ -233,7 +247,7 @@ class EventTracker:
                 return None
             if not self.wanted(pid, row):
                 return None
-            return self._event(when, EXEC, pid, row, basis, ev, previous=previous)
+            return self._event(when, EXEC, pid, row, basis, ev, previous=previous, comm=name)
         if row is None and self.may_want(pid):
             row = self._read(pid)
             basis = ROW_READ
@@ -300,7 +314,10 @@ class EventTracker:
         parent_row = self.rows.get(parent)
         if self.may_want(child) and (parent_row is None or
                                      when - self.row_time.get(parent, 0.0) > REREAD_PARENT_AFTER):
-            parent_row = self._read(parent) or parent_row  # catch what no event reports (setpgid)
+            fresh = self._read(parent)   # catch what no event reports (setpgid)
+            if fresh is not None and fresh.state == "Z" and parent_row is None:
+                fresh = None   # never seen alive: its "[python3] <defunct>" says nothing of the child; read it
+            parent_row = fresh or parent_row
         if parent_row is None or parent_row.kernel_thread:
             # A kernel thread is named by its creator just after the fork: its copy of kthreadd's
             # row would say nothing, so it is read (kernel threads are born rarely).

@@ -374,9 +374,9 @@ class PsxjApp(App):
         parts = [*([StatusPart(0, self.status_banner, self.status_banner)] if self.status_banner else []),
                  *part[Refresh], *part[Travel], *part[Hosts], count, *part[Views], *part[Signals]]
         if table.layout().hidden:   # laid out now if need be: the columns that gave way for this width
-            hidden = " ".join(table.hidden_columns)
-            parts.append(StatusPart(2, _("{columns} hidden: too narrow (o chooses)").format(columns=hidden),
-                                    _("{columns} hidden").format(columns=hidden)))
+            hidden = ", ".join(table.hidden_columns)   # named, each one: "cols hidden" said not which
+            parts.append(StatusPart(2, _("hidden: {columns} (too narrow; o chooses)").format(columns=hidden),
+                                    _("hidden: {columns}").format(columns=hidden)))
         parts += [*part[Follow], *part[Search], *part[Events], *part[Filter]]
         self.widget("#status", StatusLine).show(parts, max(main.size.width - 2, 20))
         main.update_keys()

@@ -15,6 +15,7 @@ from typing import TYPE_CHECKING, List, Optional
 
 from textual.binding import Binding
 
+from psxj.demo.steps import log_pid, log_until, step_window
 from psxj.errors import PsxjError
 from psxj.i18n import _
 from psxj.model import Snapshot
@@ -88,6 +89,7 @@ class Demo(Feature):
         self._timer = None
         self._seen_steps = 0
         self._follow_pid: Optional[int] = None
+        self._hangup: Optional[tuple] = None   # (pid, its reload lines before H, until when to wait for one)
 
     @property
     def runs(self) -> DemoRuns:
@@ -165,7 +167,8 @@ class Demo(Feature):
         entries = control.steps(run.run_id)
         second = control.steps(runs.second_run.run_id) if runs.second_run else []
         pids = {e["pid"] for e in entries + second}
-        log_tail = [line for line in control.log().splitlines() if _log_pid(line) in pids][-3:]
+        run_log = [line for line in control.log().splitlines() if log_pid(line) in pids]
+        self._tell_hangup(run_log)
         running = control.running_pid() is not None
         ended = bool(entries) and not running and entries[-1]["step"] in ("signals", "refused") \
             or self._ended_at is not None
@@ -176,10 +179,11 @@ class Demo(Feature):
         if upto is not None:
             ended = False  # still being told, even if the run itself is long done
             self._ended_at = None
-            panel.show(entries, log_tail, second=second, upto=upto, events=self._step_events(entries, upto))
+            panel.show(entries, log_until(run_log, entries, upto)[-3:], second=second, upto=upto,
+                       events=self._step_events(entries, upto))
             pids = {e["pid"] for e in entries[:upto + 1]}
         else:
-            panel.show(entries, log_tail, second=second, ended=ended)
+            panel.show(entries, run_log[-3:], second=second, ended=ended)
         self.table.highlighted_pids = set() if ended else pids
         self.table.repaint_changed()   # at each refresh: only the rows whose highlight changed
         if ended and time.monotonic() - self._ended_at > _ENDED_SHOWN_SECONDS:
@@ -216,13 +220,12 @@ class Demo(Feature):
         """The kernel's events of the demo's processes between the step before and this one."""
         from psxj.render.eventtext import describe
 
-        begin = entries[upto - 1]["time"] if upto > 0 else entries[0]["time"] - 1.0
-        end = entries[upto]["time"]
+        after, until = step_window(entries, upto)
         found = []
         for entry in entries:
             life = self.app.event_log.life((entry["pid"], entry.get("start_ticks")))
             for event in life.events if life is not None else ():
-                if begin < event.time <= end + 0.001:
+                if after < event.time <= until:
                     found.append((event.time, f"{_clock_ms(event.time)} {event.kind} {describe(event)}"))
         return [text for _, text in sorted(set(found))]
 
@@ -249,6 +252,7 @@ class Demo(Feature):
 
     def action_demo_hangup(self) -> None:
         control = self.runs.control_for()
+        log_before = control.log().splitlines()   # read before: the reload may be logged at once
         try:
             pid = control.hangup()  # only to the proven demo, through its pidfd
         except PsxjError as exc:
@@ -257,8 +261,31 @@ class Demo(Feature):
         if pid is None:
             self.app.notify(_("psxj-demo is not running (press d to start it)."), severity="warning")
             return
-        self.app.notify(_("SIGHUP sent to psxj-demo (pid {pid}): the log shows the reload.").format(pid=pid))
+        if self.runs.run is None:   # a demo started elsewhere: this panel does not tell its log
+            self.app.notify(_("SIGHUP sent to psxj-demo (pid {pid}); psxj demo log shows what it did.").format(
+                pid=pid))
+            return
+        # The notice waits for the daemon's own line: it says what the log shown says, not what we expect.
+        self._hangup = (pid, self._reloads(pid, log_before), time.monotonic() + 3)
+        self._playback = None   # the panel tells the run as it is now, and its log's newest lines
         self._show_panel()
+
+    @staticmethod
+    def _reloads(pid: int, lines: List[str]) -> int:
+        return sum(1 for line in lines if log_pid(line) == pid and "]: SIGHUP" in line)
+
+    def _tell_hangup(self, run_log: List[str]) -> None:
+        """After H: once the daemon has logged its reload, say so; if it has not within 3 s, say that."""
+        if self._hangup is None:
+            return
+        pid, before, deadline = self._hangup
+        if self._reloads(pid, run_log) > before:
+            self._hangup = None
+            self.app.notify(_("SIGHUP sent to psxj-demo (pid {pid}): it logged the reload (below).").format(pid=pid))
+        elif time.monotonic() > deadline:
+            self._hangup = None
+            self.app.notify(_("SIGHUP sent to psxj-demo (pid {pid}), but its log shows no reload.").format(pid=pid),
+                            severity="warning")
 
     def action_demo_second_instance(self) -> None:
         runs = self.runs
@@ -313,10 +340,3 @@ def open_lab(app, choice: str, rundir: Optional[str]) -> None:
 def _clock_ms(seconds: float) -> str:
     return time.strftime("%H:%M:%S", time.localtime(seconds)) + f".{int(seconds * 1000) % 1000:03d}"
 
-
-def _log_pid(line: str) -> Optional[int]:
-    """The PID in a demo log line: `... psxj-demo[1234]: ...`."""
-    start = line.find("psxj-demo[")
-    end = line.find("]", start)
-    digits = line[start + 10:end] if start >= 0 and end > start else ""
-    return int(digits) if digits.isascii() and digits.isdigit() and len(digits) < 12 else None

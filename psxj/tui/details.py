@@ -10,8 +10,9 @@ session or group header, Enter shows the leader's details.
 from __future__ import annotations
 
 import time
-from typing import Callable, List, Optional
+from typing import Callable, Dict, List, Optional
 
+from rich.console import Group
 from rich.table import Table
 from rich.text import Text
 from textual import on, work
@@ -159,9 +160,20 @@ def checklist_table(report) -> Table:
 
     table = Table(_("rule"), _("verdict"), _("evidence"), box=None, expand=True, pad_edge=False)
     styles = {"pass": "bold green", "fail": "bold red", "unknown": "bold yellow", "n/a": "dim"}
+    not_needed: Dict[str, List[str]] = {}
     for rule in report.rules:
+        if rule.verdict == "n/a":
+            not_needed.setdefault(rule.evidence, []).append(rule.id)
+            continue
         table.add_row(Text(rule.id), Text(verdict_word(rule.verdict), style=styles[rule.verdict]),
                       wrapped(rule.evidence))
+    for evidence, ids in not_needed.items():   # one reason for many rules (PID 1's): said once, naming them
+        if len(ids) == 1:
+            table.add_row(Text(ids[0]), Text(verdict_word("n/a"), style="dim"), wrapped(evidence))
+            continue
+        table.add_row(Text(ngettext("{count} rule", "{count} rules", len(ids)).format(count=len(ids))),
+                      Text(verdict_word("n/a"), style="dim"),
+                      wrapped(_("{reason}. Not needed: {rules}").format(reason=evidence, rules=", ".join(ids))))
     return table
 
 
@@ -214,10 +226,12 @@ class AuditScreen(Dialog):
             yield Static(ngettext("[b]Audit[/b] of {count} daemon on screen",
                                   "[b]Audit[/b] of {count} daemons on screen", len(self.reports)).format(
                 count=len(self.reports)))
-            yield Static(wrapped("\n".join(summary_line(r) for r in self.reports)), id="audit-summary")
+            # One line a daemon, whatever its command's length: cut, never wrapped under the columns.
+            yield Static(Group(*(Text(summary_line(r), no_wrap=True, overflow="ellipsis") for r in self.reports)),
+                         id="audit-summary")
             for report in self.reports:
                 if report.gone:
                     continue
-                yield Static(Text(f"\nPID {report.pid}  {report.command}", style="bold", no_wrap=True,
-                                  overflow="ellipsis"))
+                yield Static(Group(Text(""), Text(f"PID {report.pid}  {report.command}", style="bold", no_wrap=True,
+                                                  overflow="ellipsis")))
                 yield Static(checklist_table(report))

@@ -40,6 +40,7 @@ class Events(Feature):
 
     def __init__(self) -> None:
         super().__init__()
+        self._unavailable_because = ""   # why the kernel's events could not be opened, once tried
         self._sessions_before: dict = {}   # identity -> SID at the last refresh, to tell session changes
         self._told_dropped = False
         self._observed = (0, None)         # (the log's adoptions_seen, the Observations made of them)
@@ -104,6 +105,8 @@ class Events(Feature):
             self.app.notify(feed.notice, title=_("Live events"), severity="warning")
 
     def _unavailable(self, why: str) -> None:
+        self._unavailable_because = why
+        self.post_message(self.StatusChanged())
         self.app.notify(_("No live events: {why}").format(why=why), title=_("Live events"), severity="warning")
 
     def take_events(self) -> None:
@@ -113,12 +116,13 @@ class Events(Feature):
             return
         events = feed.drain()
         pane = self.pane
+        pane.pause(self.app.paused)   # p pauses the pane too: it stands still, what comes is held
         if pane.display and events:
             pane.add(events, self._in_scope(pane.scope))
         dropped = self._tell_dropped()
         if pane.display:
             pane.status = safe_text("; ".join(filter(None, (dropped, feed.status_line()))))
-            pane.show(max(pane.size.height, 8))
+            pane.show()
 
     def _tell_dropped(self) -> str:
         """The history is bounded in bytes: say (once) when it dropped some."""
@@ -201,20 +205,30 @@ class Events(Feature):
         if pane.display:
             feed = self.app.event_feed
             pane.status = safe_text(feed.status_line()) if feed else _("events: opening…")
-            pane.show(12)
+            pane.pause(self.app.paused)
+            pane.show()
+        elif self.screen.focused is pane:
+            self.table.focus()
 
     def action_events_scope(self) -> None:
         pane = self.pane
         pane.scope = SCOPES[(SCOPES.index(pane.scope) + 1) % len(SCOPES)]
-        pane.lines.clear()
         pane.display = True
         self._watch_pane()
-        pane.show(12)
+        pane.clear()
         self.app.notify(_("Events of {scope} from now on.").format(scope=_(SCOPE_WORDS[pane.scope])))
 
     def status_parts(self) -> List[StatusPart]:
         feed = self.app.event_feed
         if feed is None:
-            return []
+            # A live table without them says so (psxj --no-events, or the kernel's connector refused);
+            # a loaded file has no events to speak of.
+            if self.app.static_source or self.app.use_events and not self._unavailable_because:
+                return []
+            return [StatusPart(3, _("live events off (psxj --no-events)") if not self.app.use_events
+                               else _("live events off: {why}").format(why=self._unavailable_because),
+                               _("events off"))]
         live = feed.mode == "events"
-        return [StatusPart(3, _("events on") if live else _("events polled"), _("ev") if live else _("ev~"))]
+        if live:
+            return [StatusPart(3, _("live events on (e shows them)"), _("events on"))]
+        return [StatusPart(3, _("events polled, no kernel events here (e shows them)"), _("events polled"))]

@@ -125,6 +125,9 @@ class MainScreen(Screen):
             return app.key_is_offered(action) and (forest or action not in FOREST_ACTIONS)
 
         entries = bar_entries([*self.ordered_keys(), *app.BINDINGS], allowed=offered)
+        first = self.feature(Travel).bar_entries()   # a recording's [ ] and T, right after Help
+        if first:
+            entries = [*entries[:1], *first, *(entry for entry in entries[1:] if entry.keys != "T")]
         bar = key_bar(entries, max(self.size.width - 1, 20))
         if bar != self._bar:   # the same keys at most refreshes: not painted again
             self._bar = bar

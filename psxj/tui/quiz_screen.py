@@ -133,6 +133,8 @@ class QuizScreen(LabScreen):
             self.busy = False
             error.update(wrapped(problem))
             error.display = True
+            answer.focus()
+            answer.select_all()   # refused: what is typed next replaces it (it was appended: `foo barSTAT=S`)
             return
         error.display = False
         answer.value = ""

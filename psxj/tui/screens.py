@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from typing import List, Optional
 
+from rich.cells import cell_len
 from rich.markup import escape as escape_markup
 from rich.table import Table
 from rich.text import Text
@@ -37,6 +38,17 @@ def help_text(selected: Optional[ProcessRecord], snapshot: Optional[Snapshot]) -
     return table
 
 
+def keys_table(keys: List[tuple]) -> Table:
+    """(key, action) rows; the keys' column as wide as the widest key, never wider: the actions get the rest."""
+    widest = max([cell_len(_("key")), *(cell_len(key) for key, _action in keys)])
+    table = Table(box=None, expand=True, show_edge=False, pad_edge=False)
+    table.add_column(_("key"), width=widest, no_wrap=True)
+    table.add_column(_("action"), ratio=1)
+    for key, action in keys:
+        table.add_row(Text(key), wrapped(action))
+    return table
+
+
 def legend_rows() -> List[tuple]:
     """(mark, kind, meaning) for every kind, from psxj.judge.kinds: the table's first column."""
     from psxj.judge.kinds import KINDS, MARKS, MEANINGS
@@ -61,7 +73,10 @@ class HelpScreen(Dialog):
 
     def compose(self) -> ComposeResult:
         with VerticalScroll(id="help-body"):
-            yield Static(_("[b]psxj[/b]: the columns of ps -axj"), id="help-title")
+            # What a newcomer opens help for comes first: the keys, then what the columns mean.
+            yield Static(_("[b]psxj[/b]: keys"), id="help-title")
+            yield Static(keys_table(self.keys), id="help-keys")
+            yield Static("\n" + _("[b]The columns of ps -axj[/b]"))
             yield Static(help_text(self.selected, self.snapshot))
             stat = self.selected.stat if self.selected else ""
             yield Static("\n" + _("[b]STAT[/b]: a state letter, then flags") +
@@ -77,8 +92,6 @@ class HelpScreen(Dialog):
             yield Static(wrapped(_("  Colours: daemon-like kinds green, orphans in the accent colour, kernel threads "
                                    "dim, zombies red, stopped jobs yellow; underlined rows appeared at the last "
                                    "refresh; - marks a process that has exited.")))
-            yield Static("\n" + _("[b]Keys[/b]"))
-            yield Static(facts_table(self.keys, (_("key"), _("action"))))
 
 
 class ConfirmScreen(Dialog[bool]):

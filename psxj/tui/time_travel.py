@@ -22,6 +22,7 @@ from psxj.errors import PsxjError
 from psxj.i18n import _
 from psxj.tui.dialog import Dialog
 from psxj.tui.feature import Feature, StatusPart
+from psxj.tui.keys import BarEntry
 
 
 class TimeTravel:
@@ -66,6 +67,12 @@ class Travel(Feature):
         Binding("right_square_bracket", "time_step(1)", "Step on", show=False),
         Binding("T", "go_to_time", "Go to a time"),
     ]
+
+    def bar_entries(self) -> List[BarEntry]:
+        """On a recording, stepping through it is the point: its keys go first in the key bar."""
+        if self.app.time_travel is None:
+            return []
+        return [BarEntry("[ ]", _("Earlier, later")), BarEntry("T", _("Go to a time"))]
 
     def action_time_step(self, step: int) -> None:
         travel = self.app.time_travel
