@@ -7,6 +7,7 @@ Part of the interface (psxj.tui): the main screen's key bar, the help's and the 
 
 from __future__ import annotations
 
+from functools import lru_cache
 from typing import Callable, Iterable, List, NamedTuple, Sequence, Tuple
 
 from rich.cells import cell_len
@@ -38,9 +39,10 @@ def key_name(key: str) -> str:
     return "+".join(modifiers + [shown])
 
 
-def keys_of(binding_key: str) -> List[str]:
-    """A binding's keys, as typed: `q,f10` -> [`q`, `F10`]."""
-    return [key_name(k.strip()) for k in binding_key.split(",") if k.strip()]
+@lru_cache(maxsize=512)   # bindings' keys are the program's, a few hundred; the key bar asks at every refresh
+def keys_of(binding_key: str) -> Tuple[str, ...]:
+    """A binding's keys, as typed: `q,f10` -> (`q`, `F10`)."""
+    return tuple(key_name(k.strip()) for k in binding_key.split(",") if k.strip())
 
 
 class BarEntry(NamedTuple):

@@ -67,6 +67,7 @@ class MainScreen(Screen):
         super().__init__(**kwargs)
         self.selection = selection   # the command line's, which the filter line starts with
         self._bar = None             # the key bar on screen
+        self._bar_for = None         # the entries and width it was laid out for
 
     def compose(self) -> ComposeResult:
         # Outermost first; each feature wraps the next, and the innermost the screen's widgets.
@@ -128,7 +129,11 @@ class MainScreen(Screen):
         first = self.feature(Travel).bar_entries()   # a recording's [ ] and T, right after Help
         if first:
             entries = [*entries[:1], *first, *(entry for entry in entries[1:] if entry.keys != "T")]
-        bar = key_bar(entries, max(self.size.width - 1, 20))
-        if bar != self._bar:   # the same keys at most refreshes: not painted again
+        width = max(self.size.width - 1, 20)
+        if (entries, width) == self._bar_for:
+            return   # the same keys at most refreshes: neither laid out nor painted again
+        self._bar_for = (entries, width)
+        bar = key_bar(entries, width)
+        if bar != self._bar:
             self._bar = bar
             self.query_one("#keys", Static).update(bar, layout=False)

@@ -44,11 +44,16 @@ class StatusLine(Static):
     """
 
     shown = None   # the text on screen
+    _fitted = None  # the line it was made from, before escaping
 
     def show(self, parts: List[StatusPart], width: int) -> None:
-        text = safe_text(fitted(parts, width))
+        line = fitted(parts, width)
+        if line == self._fitted:
+            return   # most refreshes: the same line, neither escaped nor painted again
+        self._fitted = line
+        text = safe_text(line)
         if text == self.shown:
-            return   # most refreshes: the same line, not painted again
+            return
         self.shown = text
         # Repainted without asking the whole screen for a new layout.
         self.update(Text(text, no_wrap=True, overflow="ellipsis"), layout=False)
