@@ -52,11 +52,13 @@ def first_that_fits(texts: Sequence[str], width: int) -> str:
 def wrap(text: str, width: int, indent: str = "", subsequent: Optional[str] = None) -> List[str]:
     """Lines of at most `width` cells: at spaces in English, and also between any two wide characters
     in Chinese (which has no spaces to break at), never before a closing mark nor after an opening
-    one (pieces()); a word wider than a line is cut. The first line starts with `indent`, the others
-    with `subsequent` (the same indent when None). ASCII text is wrapped exactly as textwrap wraps it."""
+    one (pieces()); never inside a word at its hyphen (cap-timer.timer, --no-events, systemd-nspawn are
+    names); a word wider than a line is cut. The first line starts with `indent`, the others
+    with `subsequent` (the same indent when None). ASCII text is wrapped as textwrap wraps it."""
     later = indent if subsequent is None else subsequent
     if text.isascii():
-        return textwrap.wrap(text, width, initial_indent=indent, subsequent_indent=later) or [indent.rstrip()]
+        return textwrap.wrap(text, width, initial_indent=indent, subsequent_indent=later,
+                             break_on_hyphens=False) or [indent.rstrip()]
     lines: List[str] = []
     line, used = "", 0
 

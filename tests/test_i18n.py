@@ -776,3 +776,15 @@ def test_the_wheel_ships_the_compiled_catalogue_and_needs_no_babel(tmp_path):
                           cwd=tmp_path, timeout=60)
     assert said.returncode == 2 and said.stderr.decode() == \
         "psxj: " + chinese_of("audit: name at least one PID, or --all") + "\n"
+
+
+@pytest.mark.parametrize("width", range(34, 80, 5))   # each name fits on a line after the indent
+def test_a_name_with_hyphens_is_never_broken_at_them(width):
+    """Unit names, options and programs are names: `cap-\\ntimer.timer` reads as two (psxj why's story
+    broke one that way at 80 columns)."""
+    from psxj.cells import wrap
+
+    names = ["cap-timer.timer", "--no-events", "systemd-nspawn", "user-runtime-dir@0.service"]
+    text = "why: started by timer " + " then ".join(names) + " as the unit file says"
+    words = {word for line in wrap(text, width, "  ", "       ") for word in line.split()}
+    assert set(names) <= words
