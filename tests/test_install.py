@@ -29,22 +29,22 @@ NOT_COPIED = (".venv", ".git", "build", "*.egg-info", "__pycache__", ".pytest_ca
 # --- the command, from what pip recorded (PEP 610): pure -------------------------------------------
 
 @pytest.mark.parametrize("record, installer, expected", [
-    (None, "pip", "/v/bin/python -m pip install 'psxj[serve]'"),
+    (None, "pip", "/v/bin/python -I -m pip install 'psxj[serve]'"),
     ({"url": "file:///home/ann/psxj", "dir_info": {}}, "pip",
-     "/v/bin/python -m pip install '/home/ann/psxj[serve]'"),
+     "/v/bin/python -I -m pip install '/home/ann/psxj[serve]'"),
     ({"url": "file:///home/ann/psxj", "dir_info": {"editable": True}}, "pip",
-     "/v/bin/python -m pip install -e '/home/ann/psxj[serve]'"),
+     "/v/bin/python -I -m pip install -e '/home/ann/psxj[serve]'"),
     ({"url": "file:///home/ann/my%20psxj", "dir_info": {}}, "pip",
-     "/v/bin/python -m pip install '/home/ann/my psxj[serve]'"),
+     "/v/bin/python -I -m pip install '/home/ann/my psxj[serve]'"),
     ({"url": "https://github.com/ann/psxj.git", "vcs_info": {"vcs": "git", "commit_id": "0123abc"}}, "pip",
-     "/v/bin/python -m pip install 'psxj[serve] @ git+https://github.com/ann/psxj.git@0123abc'"),
+     "/v/bin/python -I -m pip install 'psxj[serve] @ git+https://github.com/ann/psxj.git@0123abc'"),
     ({"url": "https://example.org/psxj-0.1.0-py3-none-any.whl", "archive_info": {}}, "pip",
-     "/v/bin/python -m pip install 'psxj[serve] @ https://example.org/psxj-0.1.0-py3-none-any.whl'"),
+     "/v/bin/python -I -m pip install 'psxj[serve] @ https://example.org/psxj-0.1.0-py3-none-any.whl'"),
     ({"url": "file:///nonexistent/psxj-0.1.0-py3-none-any.whl", "archive_info": {}}, "pip",
-     "/v/bin/python -m pip install 'textual-serve>=1.1,<2'"),   # the wheel is gone: the extra's requirement
+     "/v/bin/python -I -m pip install 'textual-serve>=1.1,<2'"),   # the wheel is gone: the extra's requirement
     ({"url": "file:///home/ann/psxj", "dir_info": {}}, "uv",
      "uv pip install --python /v/bin/python '/home/ann/psxj[serve]'"),
-    ("not a record", "pip", "/v/bin/python -m pip install 'psxj[serve]'"),
+    ("not a record", "pip", "/v/bin/python -I -m pip install 'psxj[serve]'"),
 ])
 def test_the_command_follows_the_install_record(record, installer, expected):
     assert extra_command("serve", origin_from_direct_url(record, installer), "/v/bin/python") == expected
@@ -114,13 +114,13 @@ def test_serve_from_a_checkout_names_that_checkout_and_the_command_works(source,
     # Run from the checkout itself too: its psxj.egg-info (a build's leftover) is no install record.
     for cwd in ("/", source):
         err = serve(python, cwd)
-        command = f"{python} -m pip install '{source}[serve]'"
+        command = f"{python} -I -m pip install '{source}[serve]'"
         assert err == (f"psxj: serve needs textual-serve (psxj's serve extra). This psxj came from the checkout "
                        f"{source}; add the extra with: {command}\n")
     # The command, run as printed (offline: without the extra's own packages), installs this checkout.
     words = shlex.split(command)
-    assert words[:4] == [str(python), "-m", "pip", "install"]
-    pip(python, *words[4:])
+    assert words[:5] == [str(python), "-I", "-m", "pip", "install"]
+    pip(python, *words[5:])
     assert direct_url(python)["url"] == source.as_uri()
 
 
@@ -129,7 +129,7 @@ def test_serve_from_an_editable_checkout_keeps_it_editable(source, tmp_path):
     python = new_venv(tmp_path / "venv")
     pip(python, "-e", str(source))
     err = serve(python, "/")
-    command = f"{python} -m pip install -e '{source}[serve]'"
+    command = f"{python} -I -m pip install -e '{source}[serve]'"
     assert err.endswith(f"came from the checkout {source} (editable); add the extra with: {command}\n"), err
     pip(python, *shlex.split(command)[4:])
     assert direct_url(python) == {"url": source.as_uri(), "dir_info": {"editable": True}}
@@ -144,11 +144,11 @@ def test_serve_from_an_index_asks_the_index_and_from_a_wheel_that_wheel(source, 
     python = new_venv(tmp_path / "by-name")
     pip(python, "--no-index", "--find-links", str(wheels), "psxj")
     assert serve(python, "/") == (f"psxj: serve needs textual-serve (psxj's serve extra). This psxj came from a "
-                                  f"package index; add the extra with: {python} -m pip install 'psxj[serve]'\n")
+                                  f"package index; add the extra with: {python} -I -m pip install 'psxj[serve]'\n")
     # The wheel file itself.
     python = new_venv(tmp_path / "by-file")
     pip(python, "--no-index", str(wheel))
-    assert serve(python, "/").endswith(f"came from the file {wheel}; add the extra with: {python} -m pip install "
+    assert serve(python, "/").endswith(f"came from the file {wheel}; add the extra with: {python} -I -m pip install "
                                        f"'psxj[serve] @ {wheel.as_uri()}'\n")
 
 

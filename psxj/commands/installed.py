@@ -74,7 +74,9 @@ def extra_command(extra: str, origin: Origin, python: str, pipx: bool = False) -
         spec = [quote(f"psxj[{extra}]")]
     if origin.installer == "uv":   # a uv environment has no pip of its own
         return " ".join(["uv", "pip", "install", "--python", quote(python), *spec])
-    return " ".join([quote(python), "-m", "pip", "install", *spec])
+    # -I: the user may run it as root in a directory another user controls, where -m alone would
+    # import a planted pip.py from the current directory.
+    return " ".join([quote(python), "-I", "-m", "pip", "install", *spec])
 
 
 def _as_url(location: str) -> str:
