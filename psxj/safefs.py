@@ -217,17 +217,7 @@ class RunDir:
             fd = self.open_file(name, os.O_RDONLY)
         except FileNotFoundError:
             return None
-        try:
-            chunks, size = [], 0
-            while size < limit:
-                chunk = os.read(fd, min(65536, limit - size))
-                if not chunk:
-                    break
-                chunks.append(chunk)
-                size += len(chunk)
-            return b"".join(chunks)
-        finally:
-            os.close(fd)
+        return read_descriptor(fd, limit)[0]
 
     def append(self, name: str, data: bytes, mode: int = 0o644) -> None:
         fd = self.open_file(name, os.O_WRONLY | os.O_CREAT | os.O_APPEND, mode)
