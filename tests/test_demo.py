@@ -198,7 +198,9 @@ async def test_step_mode_in_the_interface_narrates_the_real_values(rundir):
             app.follow_demo()
             entries = control.steps(app.demo_run.run_id)
             if entries:
-                seen.setdefault(entries[-1]["step"], _panel_text(app))
+                # The panel as it last stood while this step was the newest: the step's line reaches the
+                # file before the panel has told it, so its first look may still show the step before.
+                seen[entries[-1]["step"]] = _panel_text(app)
             if entries and entries[-1]["step"] == "signals":
                 break
         entries = control.steps(app.demo_run.run_id)
