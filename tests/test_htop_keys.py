@@ -8,31 +8,13 @@ import os
 
 import pytest
 from conftest import NOBODY, LiveReader, linux_only, root_only
+from test_live_repaint import refreshed, select_row
 from test_tui import screen_text
 
 from psxj.tui.app import PsxjApp
 
 pytestmark = linux_only
 NAMELESS_UID = 54321   # no entry in the password database (checked by the test that uses it)
-
-
-async def refreshed(app, pilot) -> None:
-    count = app.refresh_count
-    app.action_refresh_now()
-    while app.refresh_count == count:
-        await pilot.pause(0.05)
-    await pilot.pause()
-
-
-async def select_live_row(app, pilot, pid: int) -> None:
-    """Refresh until the row of `pid` is in the table, then select it. Each refresh is waited for (on a
-    machine of 10,000 processes a read takes longer than conftest's 0.3 s between asks)."""
-    for _ in range(30):
-        await refreshed(app, pilot)
-        if app.table.select_pid(pid):
-            await pilot.pause()
-            return
-    raise AssertionError(f"PID {pid} never appeared in the interface's table")
 
 
 def status_text(app) -> str:
@@ -64,7 +46,7 @@ async def test_u_lists_the_users_with_counts_and_enter_shows_only_that_users_pro
     mine = spawner.sleeper()
     app = PsxjApp(reader=LiveReader(), delay=60)
     async with app.run_test(size=(100, 30)) as pilot:
-        await select_live_row(app, pilot, nameless.pid)
+        await select_row(app, pilot, nameless.pid)
         from textual.widgets import OptionList
 
         from psxj.tui.users import UserScreen
@@ -144,7 +126,7 @@ async def test_minus_folds_the_subtree_under_the_cursor_and_plus_unfolds_it_acro
     app = PsxjApp(reader=LiveReader(), delay=60)
     async with app.run_test(size=(120, 40)) as pilot:
         await pilot.press("t")
-        await select_live_row(app, pilot, parent.pid)
+        await select_row(app, pilot, parent.pid)
         assert all(row_of(app, kid) is not None for kid in kids)
         await pilot.press("minus")
         await pilot.pause()
@@ -177,7 +159,7 @@ async def test_a_fold_is_its_process_s_and_not_that_of_a_newcomer_with_its_pid(s
     app = PsxjApp(reader=LiveReader(), delay=60)
     async with app.run_test(size=(120, 40)) as pilot:
         await pilot.press("t")
-        await select_live_row(app, pilot, parent.pid)
+        await select_row(app, pilot, parent.pid)
         await pilot.press("minus")
         await pilot.pause()
         assert row_of(app, kids[0]) is None
@@ -194,7 +176,7 @@ async def test_a_fold_is_its_process_s_and_not_that_of_a_newcomer_with_its_pid(s
             await pilot.pause(0.02)
         for kid in new_kids:
             spawner.track(kid)
-        await select_live_row(app, pilot, pid)
+        await select_row(app, pilot, pid)
         await refreshed(app, pilot)
         assert all(row_of(app, kid) is not None for kid in new_kids)   # the newcomer is not folded
         assert "[+" not in app.table.row_text(row_of(app, pid))
@@ -220,7 +202,7 @@ async def test_f_keeps_the_cursor_on_the_process_as_rows_reorder_come_and_go_and
     followed = spawner.sleeper(comm=hostile)
     app = PsxjApp(reader=LiveReader(), delay=60)
     async with app.run_test(size=(120, 30)) as pilot:
-        await select_live_row(app, pilot, followed.pid)
+        await select_row(app, pilot, followed.pid)
         await pilot.press("F")
         await pilot.pause()
         status = status_text(app)
@@ -298,7 +280,7 @@ async def test_the_meters_line_counts_the_table_by_kind_and_state_and_reads_the_
         from psxj.tui.meters import Meters
 
         monkeypatch.setattr(Meters, "KIND_SHARE", 1.0)   # kinds counted at every refresh (a big machine's lag)
-        await select_live_row(app, pilot, zombie.pid)
+        await select_row(app, pilot, zombie.pid)
         await refreshed(app, pilot)                     # two readings of /proc/stat: a %CPU between them
         before = after = seen[-1]
         text = meters_text(app)
