@@ -32,7 +32,7 @@ from typing import Dict
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 
-from bench_live_cpu import InTmux  # noqa: E402
+from bench_live_cpu import InTmux, forks  # noqa: E402
 from sleepers import Sleepers, machine, process_count  # noqa: E402
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
@@ -152,14 +152,6 @@ def process_cpu(pid: int) -> float:
     with open(f"/proc/{pid}/stat", "rb") as f:
         fields = f.read().rsplit(b")", 1)[1].split()
     return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
-
-
-def forks() -> int:
-    with open("/proc/stat") as f:
-        for line in f:
-            if line.startswith("processes "):
-                return int(line.split()[1])
-    return 0
 
 
 def snapshot_probes(program: InTmux, path: str) -> dict:
