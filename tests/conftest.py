@@ -313,3 +313,15 @@ async def select_live_row(app, pilot, pid: int, timeout: float = 15.0) -> None:
         app.action_refresh_now()
         await pilot.pause(0.3)
     raise AssertionError(f"PID {pid} never appeared in the interface's table")
+
+
+@pytest.fixture
+def chinese():
+    """The interface in Chinese, in this process; English again afterwards, for the other tests."""
+    from psxj import i18n
+
+    i18n.install("zh")
+    try:
+        yield
+    finally:
+        i18n.install("en")

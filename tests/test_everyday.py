@@ -25,16 +25,6 @@ from psxj.tui.app import PsxjApp
 SIZES = [(160, 48), (80, 24), (60, 20)]
 
 
-@pytest.fixture
-def chinese():
-    """The interface in Chinese, in this process; English again afterwards."""
-    i18n.install("zh")
-    try:
-        yield
-    finally:
-        i18n.install("en")
-
-
 def status_text(app) -> str:
     return screen_text(app.widget("#status")).rstrip("\n")
 

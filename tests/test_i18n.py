@@ -397,16 +397,6 @@ def test_events_json_names_signals_in_english_in_both_languages(spawner):
 
 # --- the interface: layouts with double-width characters -------------------------------------------
 
-@pytest.fixture
-def chinese():
-    """The interface in Chinese, in this process; English again afterwards, for the other tests."""
-    i18n.install("zh")
-    try:
-        yield
-    finally:
-        i18n.install("en")
-
-
 def painted(widget) -> List[str]:
     """Every line the widget paints, border included (Textual's own rendering), scrolled into view or not."""
     outer = widget.outer_size
