@@ -87,6 +87,20 @@ def _leaving_the_terminal(then=None):
 SUITE_HAS_TERMINAL = _has_controlling_terminal()
 
 
+def _default_interrupt_and_quit() -> None:
+    """A shell without job control starts a background command (`pytest &`, `(… &)`) with SIGINT
+    and SIGQUIT ignored, and an ignored signal stays ignored across fork and exec: every process the
+    suite starts would then shrug off the Ctrl-C a test sends it (psxj events' exit 130) and show
+    both in SigIgn to the audit. The suite puts back what a terminal gives, once, for all it starts."""
+    if signal.getsignal(signal.SIGINT) == signal.SIG_IGN:
+        signal.signal(signal.SIGINT, signal.default_int_handler)
+    if signal.getsignal(signal.SIGQUIT) == signal.SIG_IGN:
+        signal.signal(signal.SIGQUIT, signal.SIG_DFL)
+
+
+_default_interrupt_and_quit()
+
+
 class Spawner:
     """Starts processes for a test and kills and reaps every one of them afterwards.
 
@@ -313,6 +327,16 @@ async def select_live_row(app, pilot, pid: int, timeout: float = 15.0) -> None:
         app.action_refresh_now()
         await pilot.pause(0.3)
     raise AssertionError(f"PID {pid} never appeared in the interface's table")
+
+
+async def exit_status(pilot, proc: subprocess.Popen, timeout: float = 30.0) -> Optional[int]:
+    """The exit status of a process the interface was told to signal, waiting without blocking the
+    interface: a plain proc.wait() in the test would hold the very event loop that still has to
+    handle the keys typed ahead and send the signal. None if it has not exited in `timeout`."""
+    deadline = time.monotonic() + timeout
+    while proc.poll() is None and time.monotonic() < deadline:
+        await pilot.pause(0.05)
+    return proc.returncode
 
 
 @pytest.fixture

@@ -106,7 +106,7 @@ class EventsRun:
 
     def stop(self, sig: int = signal.SIGINT) -> int:
         self.proc.send_signal(sig)
-        status = self.proc.wait(timeout=10)
+        status = self.proc.wait(timeout=30)   # a hang guard: a loaded machine may take seconds
         time.sleep(0.1)  # let the pump threads take the last lines
         self._drain()
         return status

@@ -12,7 +12,7 @@ import sys
 import time
 
 import pytest
-from conftest import ROOT, LiveReader, PtySession, clean_env, linux_only, select_live_row
+from conftest import ROOT, LiveReader, PtySession, clean_env, exit_status, linux_only, select_live_row
 from test_tui import FIXED_TIME, screen_text, shown_pids, tutorial
 from textual.widgets import Input
 
@@ -263,7 +263,8 @@ async def test_tag_several_and_signal_them_together_and_a_whole_group(spawner):
         await pilot.press("x")
         assert isinstance(app.screen, SignalScreen) and app.screen.scope == "tagged"
         await pilot.press("enter")
-        assert first.wait(timeout=10) == -signal.SIGTERM and second.wait(timeout=10) == -signal.SIGTERM
+        assert await exit_status(pilot, first) == -signal.SIGTERM
+        assert await exit_status(pilot, second) == -signal.SIGTERM
         # A whole process group, kill -- -PGID style: each member proven and signalled.
         await select_live_row(app, pilot, kids[0])
         await pilot.press("x", "g")
@@ -277,8 +278,8 @@ async def test_tag_several_and_signal_them_together_and_a_whole_group(spawner):
                             break
                 except OSError:
                     break
-                time.sleep(0.05)
-        assert group.wait(timeout=10) == -signal.SIGKILL
+                await pilot.pause(0.05)
+        assert await exit_status(pilot, group) == -signal.SIGKILL
 
 
 async def test_small_terminals_keep_the_key_bar_on_one_line_and_the_status_usable():

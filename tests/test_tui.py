@@ -6,7 +6,7 @@ import os
 import signal
 
 import pytest
-from conftest import FIXTURES, LiveReader, linux_only, select_live_row
+from conftest import FIXTURES, LiveReader, exit_status, linux_only, select_live_row
 
 from psxj.model import Snapshot
 from psxj.sources.loaded import load_snapshot
@@ -182,7 +182,7 @@ async def test_signal_needs_confirmation_and_reaches_the_process(spawner):
         assert proc.poll() is None
         # Two keys after choosing the process: x, Enter. The process gets SIGTERM.
         await pilot.press("x", "enter")
-        assert proc.wait(timeout=10) == -signal.SIGTERM
+        assert await exit_status(pilot, proc) == -signal.SIGTERM
 
 
 @linux_only
