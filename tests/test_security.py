@@ -604,6 +604,30 @@ def test_a_crash_in_the_interface_never_exits_zero(tmp_path):
         session.close()
 
 
+def test_a_failing_read_of_the_table_ends_the_interface_with_an_error(tmp_path):
+    """The table is read on a thread of its own: a bug there must end psxj non-zero, as one on the
+    interface's thread does, not leave a table that silently never changes again."""
+    code = (f"import sys; sys.path.insert(0, {str(ROOT)!r})\n"
+            "import psxj.sources.reader as reader\n"
+            "from psxj.tui.run import run_app\n"
+            "real, calls = reader.SnapshotReader.read, []\n"
+            "def read(self):\n"
+            "    calls.append(1)\n"
+            "    if len(calls) > 1: raise RuntimeError('the reader broke')\n"
+            "    return real(self)\n"
+            "reader.SnapshotReader.read = read\n"
+            "sys.exit(run_app())")
+    session = PtySession([sys.executable, "-c", code])
+    try:
+        assert session.wait_for(b"PPID", 20)
+        session.type(b"r")          # the second read
+        session.proc.wait(timeout=20)
+        assert session.proc.returncode not in (0, None)
+        assert session.wait_for(b"the reader broke", 5)
+    finally:
+        session.close()
+
+
 def _wait_for_demo(control, timeout=20.0):
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:

@@ -9,15 +9,71 @@ helper process for this machine's /proc (psxj.sources.reader), or other machines
 from __future__ import annotations
 
 import os
+import threading
 import time
-from typing import List
+from typing import Callable, List, Optional
 
-from textual import work
 from textual.binding import Binding
+from textual.message import Message
 
 from psxj.i18n import _
 from psxj.model import Snapshot
 from psxj.tui.feature import Feature, StatusPart
+
+
+class Collector:
+    """One thread for the whole life of the interface that reads the table when it is due and hands it over.
+
+    A Textual thread worker per refresh cost the idle interface more than the refresh itself: a worker
+    object, an executor thread's wake-up and three state-change messages through the app, every 2 s.
+    This thread sleeps on an Event until a read is due (`due(delay)`), reads (the reader waits on its
+    helper's pipe, without the GIL), and posts the snapshot (post_message is safe from any thread).
+    A read asked for while one runs is done right after it: `r` never gets an old table."""
+
+    def __init__(self, read: Callable[[], Snapshot], deliver: Callable[[Snapshot], None],
+                 fail: Callable[[BaseException], None]) -> None:
+        self._read, self._deliver, self._fail = read, deliver, fail
+        self._lock = threading.Lock()
+        self._wake = threading.Event()
+        self._due: Optional[float] = None   # monotonic time of the next read; None: none asked for
+        self._stopped = False
+        self._thread = threading.Thread(target=self._run, name="psxj-collect", daemon=True)
+        self._thread.start()
+
+    def due(self, delay: float = 0.0) -> None:
+        """Read in `delay` seconds (replacing any read asked for before that has not begun)."""
+        with self._lock:
+            self._due = time.monotonic() + delay
+        self._wake.set()
+
+    def cancel(self) -> None:
+        with self._lock:
+            self._due = None
+        self._wake.set()
+
+    def stop(self) -> None:
+        self._stopped = True
+        self.cancel()
+
+    def _run(self) -> None:
+        while not self._stopped:
+            with self._lock:
+                due = self._due
+                left = None if due is None else due - time.monotonic()
+                if left is not None and left <= 0:
+                    self._due = None
+            if left is None or left > 0:
+                self._wake.wait(left)
+                self._wake.clear()
+                continue
+            try:
+                snapshot = self._read()
+            except BaseException as exc:   # a bug, not a missing /proc (the readers handle that): the app fails
+                if not self._stopped:
+                    self._fail(exc)
+                return
+            if not self._stopped:
+                self._deliver(snapshot)
 
 
 class Refresh(Feature):
@@ -29,7 +85,7 @@ class Refresh(Feature):
     def __init__(self) -> None:
         super().__init__()
         self.paused = False
-        self._timer = None
+        self._collector: Optional[Collector] = None
 
     def start(self) -> None:
         """The first table: the first frame's rows while the rest are read, then every row."""
@@ -42,20 +98,41 @@ class Refresh(Feature):
             self.post_message(self.ShowSnapshot(app.first_snapshot, partial=True))
         self.collect()
 
-    @work(thread=True, exclusive=True, group="collect")
-    def collect(self) -> None:
-        snapshot = self.app.reader.read()
+    def collect(self, delay: float = 0.0) -> None:
+        """Read the table in `delay` seconds, off the interface's thread."""
+        if self._collector is None:
+            self._collector = Collector(self.app.reader.read, self._deliver, self._fail)
+        self._collector.due(delay)
+
+    def _deliver(self, snapshot: Snapshot) -> None:   # on the collector's thread
         if self.app.is_running:
-            self.app.call_from_thread(self.post_message, self.ShowSnapshot(snapshot))
+            self.post_message(self.ShowSnapshot(snapshot))
+
+    class ReadFailed(Message):
+        def __init__(self, error: BaseException) -> None:
+            super().__init__()
+            self.error = error
+
+    def _fail(self, error: BaseException) -> None:   # on the collector's thread
+        self.post_message(self.ReadFailed(error))
+
+    def on_refresh_read_failed(self, message: ReadFailed) -> None:
+        """Raised again on the interface's thread, as a failed worker's error is: psxj ends with the
+        traceback and a non-zero exit."""
+        raise message.error
+
+    def on_unmount(self) -> None:
+        if self._collector is not None:
+            self._collector.stop()
 
     def after_showing(self, snapshot: Snapshot, partial: bool) -> None:
         if not self.app.static_source and not self.paused and not partial:
-            self._timer = self.set_timer(self.app.delay, self.collect)
+            self.collect(self.app.delay)
 
     def action_pause(self) -> None:
         self.paused = not self.paused
-        if self.paused and self._timer is not None:
-            self._timer.stop()
+        if self.paused and self._collector is not None:
+            self._collector.cancel()
         elif not self.paused:
             self.collect()
         self.post_message(self.StatusChanged())
@@ -63,8 +140,6 @@ class Refresh(Feature):
     def action_refresh_now(self) -> None:
         if self.app.static_source:
             return
-        if self._timer is not None:
-            self._timer.stop()
         self.collect()
 
     def status_parts(self) -> List[StatusPart]:
