@@ -108,7 +108,7 @@ class ProcessTable(ScrollView, can_focus=True):
         self._spans: List[Tuple[int, int, str]] = []
         self._text_cache: dict = {}    # row -> its text; rows are immutable
         self._texts_for: tuple = ()    # the columns and widths of those texts
-        self._styles: dict = {}        # component class -> rich style, for one paint
+        self._styles: dict = {}        # component class, or a row's tuple of them -> rich style, for one paint
         self._base: Optional[Style] = None   # the table's own style, for one paint
         self._width: Optional[int] = None    # the width of its lines, for one paint
         self._widest: Optional[int] = None
@@ -371,9 +371,13 @@ class ProcessTable(ScrollView, can_focus=True):
             names.append("ptable--tagged")
         if self.match is not None and row.kind == PROCESS and self.match(record):
             names.append("ptable--match")
-        style = Style()
-        for name in names:
-            style += self._style(name)
+        key = tuple(names)   # a screenful of rows shares a handful of these: each added up once a paint
+        style = self._styles.get(key)
+        if style is None:
+            style = Style()
+            for name in names:
+                style += self._style(name)
+            self._styles[key] = style
         return style
 
     def _style(self, name: str) -> Style:
