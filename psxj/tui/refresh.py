@@ -74,6 +74,7 @@ class Collector:
                 return
             if not self._stopped:
                 self._deliver(snapshot)
+            del snapshot   # not kept while waiting: a table of 50,000 is tens of MiB, and the app has it
 
 
 class Refresh(Feature):
