@@ -113,6 +113,7 @@ class ProcessTable(ScrollView, can_focus=True):
         self._width: Optional[int] = None    # the width of its lines, for one paint
         self._widest: Optional[int] = None
         self._painted: Dict[int, tuple] = {}   # screen line -> what render_line drew there last (_line)
+        self._painted_from: Dict[int, tuple] = {}   # screen line -> what that was made from (_inputs)
         self._painted_scroll = 0                # the scroll offset it was drawn at
 
     # data -----------------------------------------------------------------
@@ -412,11 +413,40 @@ class ProcessTable(ScrollView, can_focus=True):
             return
         if self._scroll_cursor_pending():
             return   # Textual repaints all of it for the scroll
-        width, painted = self.size.width, self._painted
+        width, painted, made_from = self.size.width, self._painted, self._painted_from
+        changed = []
         with self._painting():
-            changed = [y for y in range(self.size.height) if self._line(y) != painted.get(y)]
+            self.layout()   # first: a new layout clears the row texts that _inputs looks at
+            for y in range(self.size.height):
+                inputs = self._inputs(y)
+                if inputs is not None and inputs == made_from.get(y):
+                    continue   # the same row object, text, kind and marks as painted: the same line
+                if self._line(y) != painted.get(y):
+                    changed.append(y)
+                elif inputs is not None:
+                    made_from[y] = inputs
         for y in changed:
             self.refresh(Region(0, y, width, 1))
+
+    def _inputs(self, y: int) -> Optional[tuple]:
+        """What a process row's screen line y is made from, cheaply, without laying it out: its Row
+        (immutable; an unchanged process keeps its object across refreshes), the text kept for it,
+        its kind (a kind judged again is a new object), whether it is the cursor's, new, tagged or
+        highlighted, and the table's own style, width, horizontal scroll and search. Equal inputs make
+        an equal _line(y). None for anything else (the header, session and group lines, gone rows,
+        a row whose text is not made yet): those are always laid out to compare."""
+        index = int(self.scroll_y) + y - 1
+        if y == 0 or index >= len(self.rows) or self.snapshot is None:
+            return None
+        row = self.rows[index]
+        record = row.record
+        text = self._text_cache.get(row)
+        if row.kind != PROCESS or text is None or self.snapshot.by_pid.get(record.pid) is not record:
+            return None
+        identity = record.identity
+        return (row, text, kind_of(self.snapshot, record), index == self.cursor, identity in self.new_identities,
+                identity in self.tagged, record.pid in self.highlighted_pids, self.match, self._base, self._width,
+                self.h_offset)
 
     def _scroll_cursor_pending(self) -> bool:
         """A scroll asked for and not painted yet: Textual will repaint every line."""
@@ -457,6 +487,7 @@ class ProcessTable(ScrollView, can_focus=True):
     def render_line(self, y: int) -> Strip:
         line = self._line(y)
         self._painted[y] = line
+        self._painted_from[y] = self._inputs(y)
         self._painted_scroll = self.scroll_offset.y
         if line[0] == "empty":
             return self._empty_line(y, line[3], line[2])
