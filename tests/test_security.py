@@ -587,45 +587,38 @@ def _interface_command(rundir, step_delay=0.05):
     return [sys.executable, "-c", code]
 
 
-@pytest.mark.slow
-def test_a_crash_in_the_interface_never_exits_zero(tmp_path):
-    code = (f"import sys; sys.path.insert(0, {str(ROOT)!r})\n"
-            "import psxj.tui.app as app\n"
-            "from psxj.tui.run import run_app\n"
-            "app.PsxjApp.action_help = lambda self: 1 / 0\n"
-            "sys.exit(run_app())")
+def _broken_interface(patch: str, key: bytes) -> bytes:
+    """psxj's interface in a real pty, broken by `patch` (Python run before it starts), and `key` typed
+    once the table shows. It must end by itself, non-zero. What the terminal got, for the message."""
+    code = (f"import sys; sys.path.insert(0, {str(ROOT)!r})\n" + patch +
+            "from psxj.tui.run import run_app\nsys.exit(run_app())")
     session = PtySession([sys.executable, "-c", code])
     try:
         assert session.wait_for(b"PPID", 20)
-        session.type(b"?")
+        session.type(key)
         session.proc.wait(timeout=20)
         assert session.proc.returncode not in (0, None)
     finally:
         session.close()
+    return bytes(session.output)
+
+
+@pytest.mark.slow
+def test_a_crash_in_the_interface_never_exits_zero(tmp_path):
+    _broken_interface("import psxj.tui.app as app\napp.PsxjApp.action_help = lambda self: 1 / 0\n", b"?")
 
 
 def test_a_failing_read_of_the_table_ends_the_interface_with_an_error(tmp_path):
     """The table is read on a thread of its own: a bug there must end psxj non-zero, as one on the
     interface's thread does, not leave a table that silently never changes again."""
-    code = (f"import sys; sys.path.insert(0, {str(ROOT)!r})\n"
-            "import psxj.sources.reader as reader\n"
-            "from psxj.tui.run import run_app\n"
-            "real, calls = reader.SnapshotReader.read, []\n"
-            "def read(self):\n"
-            "    calls.append(1)\n"
-            "    if len(calls) > 1: raise RuntimeError('the reader broke')\n"
-            "    return real(self)\n"
-            "reader.SnapshotReader.read = read\n"
-            "sys.exit(run_app())")
-    session = PtySession([sys.executable, "-c", code])
-    try:
-        assert session.wait_for(b"PPID", 20)
-        session.type(b"r")          # the second read
-        session.proc.wait(timeout=20)
-        assert session.proc.returncode not in (0, None)
-        assert session.wait_for(b"the reader broke", 5)
-    finally:
-        session.close()
+    patch = ("import psxj.sources.reader as reader\n"
+             "real, calls = reader.SnapshotReader.read, []\n"
+             "def read(self):\n"
+             "    calls.append(1)\n"
+             "    if len(calls) > 1: raise RuntimeError('the reader broke')\n"
+             "    return real(self)\n"
+             "reader.SnapshotReader.read = read\n")
+    assert b"the reader broke" in _broken_interface(patch, b"r")   # r: the second read
 
 
 def _wait_for_demo(control, timeout=20.0):
