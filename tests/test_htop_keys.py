@@ -8,7 +8,7 @@ import os
 
 import pytest
 from conftest import NOBODY, LiveReader, linux_only, root_only
-from test_live_repaint import refreshed, select_row
+from test_live_repaint import Unchanging, refreshed, select_row
 from test_tui import screen_text
 
 from psxj.tui.app import PsxjApp
@@ -336,25 +336,7 @@ async def test_number_sign_hides_and_shows_the_meters_and_a_loaded_table_starts_
 async def test_the_meters_line_is_not_painted_again_when_its_text_is_the_same(monkeypatch):
     """Fixed readings of the machine stand in for a machine that did not change (its real load and
     memory move at every refresh): the refresh that changes nothing paints nothing of the line."""
-    import time
-
     from psxj.sources import machine
-    from psxj.sources.incremental import Changes, LiveTable
-    from psxj.sources.proc import ProcReader
-
-    records = ProcReader().read_all()
-    table_source = LiveTable()
-
-    class Unchanging:
-        first = True
-
-        def read(self):
-            changes = Changes(time.time(), 5, records if self.first else [], [], self.first)
-            self.first = False
-            return table_source.apply(changes)
-
-        def close(self):
-            pass
 
     load = [(0.5, 0.25, 0.125)]
     monkeypatch.setattr(machine, "load_average", lambda: load[0])

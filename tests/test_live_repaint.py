@@ -204,27 +204,32 @@ async def test_a_row_changed_off_screen_is_right_when_scrolled_to(spawner):
         assert on_screen(table) == painted_afresh(table)
 
 
+class Unchanging:
+    """A reader whose machine never changes: the processes read once from /proc, then every refresh
+    the same table again, through the interface's own LiveTable (so unchanged rows keep their objects)."""
+
+    def __init__(self) -> None:
+        from psxj.sources.incremental import LiveTable
+        from psxj.sources.proc import ProcReader
+
+        self.records = ProcReader().read_all()
+        self.table = LiveTable()
+        self.first = True
+
+    def read(self):
+        from psxj.sources.incremental import Changes
+
+        changes = Changes(time.time(), 5, self.records if self.first else [], [], self.first)
+        self.first = False
+        return self.table.apply(changes)
+
+    def close(self) -> None:
+        pass
+
+
 async def test_a_refresh_that_changed_nothing_paints_nothing():
     """The same processes, the same objects (a table read again with no change): no line of the table,
     nor the status line, nor the key bar, is painted again."""
-    from psxj.sources.incremental import Changes, LiveTable
-    from psxj.sources.proc import ProcReader
-
-    records = ProcReader().read_all()
-    table_source = LiveTable()
-
-    class Unchanging:
-        def __init__(self):
-            self.first = True
-
-        def read(self):
-            changes = Changes(time.time(), 5, records if self.first else [], [], self.first)
-            self.first = False
-            return table_source.apply(changes)
-
-        def close(self):
-            pass
-
     app = PsxjApp(reader=Unchanging(), delay=3600, events=False)
     async with app.run_test(size=(220, 48)) as pilot:
         await refreshed(app, pilot)
