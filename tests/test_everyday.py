@@ -14,7 +14,7 @@ import time
 
 import pytest
 from conftest import LiveReader, exit_status, linux_only, select_live_row
-from test_tui import FIXED_TIME, screen_text, shown_pids, tutorial
+from test_tui import FIXED_TIME, opened_help, screen_text, shown_pids, tutorial
 from textual import events
 
 from psxj import i18n
@@ -499,16 +499,11 @@ async def test_help_opens_on_the_keys_in_a_narrow_first_column(size, language):
     from rich.cells import cell_len
     from textual.widgets import Static
 
-    from psxj.tui.screens import HelpScreen
-
     i18n.install(language)
     try:
         app = PsxjApp(snapshot=tutorial())
         async with app.run_test(size=size) as pilot:
-            await pilot.press("question_mark")
-            await pilot.pause(0.2)
-            screen = app.screen
-            assert isinstance(screen, HelpScreen)
+            screen = await opened_help(app, pilot)
             texts = ["\n".join(_rendered(widget)) for widget in screen.query(Static)]
             keys_at = next(i for i, text in enumerate(texts) if "Ctrl+C" in text)
             columns_at = next(i for i, text in enumerate(texts) if i18n._("value here") in text)

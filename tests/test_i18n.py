@@ -461,20 +461,16 @@ SIZES = [(80, 24), (60, 20)]
 
 @pytest.mark.parametrize("size", SIZES)
 async def test_help_shows_every_chinese_meaning_whole(chinese, size):
-    from test_tui import tutorial
+    from test_tui import opened_help, tutorial
 
     from psxj.judge.kinds import KINDS, MEANINGS
     from psxj.render.details import COLUMN_MEANINGS, FLAG_MEANINGS, STATE_MEANINGS
     from psxj.render.views import COLUMNS
     from psxj.tui.app import PsxjApp
-    from psxj.tui.screens import HelpScreen
 
     app = PsxjApp(snapshot=tutorial())
     async with app.run_test(size=size) as pilot:
-        await pilot.press("question_mark")
-        await pilot.pause(0.2)
-        screen = app.screen
-        assert isinstance(screen, HelpScreen)
+        screen = await opened_help(app, pilot)
         statics = list(screen.query(Static))
         for widget in statics:
             assert_within(widget)

@@ -439,6 +439,16 @@ def _text(widget) -> str:
     return console.export_text()
 
 
+async def _opened_quiz(app, pilot):
+    """The quiz, chosen from the lab's menu, once its first question is asked."""
+    from psxj.tui.quiz_screen import QuizScreen
+
+    await pilot.pause(0.3)
+    await _choose(app, pilot, "quiz")
+    await _wait(pilot, lambda: isinstance(app.screen, QuizScreen) and app.screen.question is not None)
+    return app.screen
+
+
 async def _choose(app, pilot, choice: str) -> None:
     from psxj.tui.demo_menu import DemoMenuScreen, choices
 
@@ -512,14 +522,10 @@ async def test_the_interface_quiz_keeps_the_score(lab_dir):
     from conftest import LiveReader
 
     from psxj.tui.app import PsxjApp
-    from psxj.tui.quiz_screen import QuizScreen
 
     app = PsxjApp(reader=LiveReader(), delay=60, demo_rundir=str(lab_dir))
     async with app.run_test(size=(120, 40)) as pilot:
-        await pilot.pause(0.3)
-        await _choose(app, pilot, "quiz")
-        await _wait(pilot, lambda: isinstance(app.screen, QuizScreen) and app.screen.question is not None)
-        screen = app.screen
+        screen = await _opened_quiz(app, pilot)
         for number, answer in enumerate(["PPID", "SID=PID PGID=PID TTY=? TPGID=-1 STAT=Ss", "STAT=Ss"], 1):
             await pilot.press(*answer)
             await pilot.press("enter")
@@ -539,14 +545,10 @@ async def test_a_rejected_quiz_answer_is_replaced_by_the_next_one_typed(lab_dir)
     from textual.widgets import Input
 
     from psxj.tui.app import PsxjApp
-    from psxj.tui.quiz_screen import QuizScreen
 
     app = PsxjApp(reader=LiveReader(), delay=60, demo_rundir=str(lab_dir))
     async with app.run_test(size=(80, 24)) as pilot:
-        await pilot.pause(0.3)
-        await _choose(app, pilot, "quiz")
-        await _wait(pilot, lambda: isinstance(app.screen, QuizScreen) and app.screen.question is not None)
-        screen = app.screen
+        screen = await _opened_quiz(app, pilot)
         answer = screen.query_one("#quiz-answer", Input)
         await pilot.press(*"foo bar", "enter")
         await _wait(pilot, lambda: screen.query_one("#quiz-error").display and not screen.busy)

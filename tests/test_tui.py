@@ -33,6 +33,14 @@ def screen_text(widget) -> str:
     return console.export_text()
 
 
+async def opened_help(app, pilot) -> HelpScreen:
+    """? on the main screen: the help screen, once it has laid itself out."""
+    await pilot.press("question_mark")
+    await pilot.pause(0.2)
+    assert isinstance(app.screen, HelpScreen)
+    return app.screen
+
+
 def shown_pids(app):
     return [row.record.pid for row in app.table.rows if row.kind == "process"]
 
