@@ -20,7 +20,8 @@ pytestmark = linux_only
 HELPER = Path(__file__).parent / "helpers" / "classic_daemon.py"
 
 
-async def _events_ready(app, pilot, timeout: float = 10.0) -> None:
+async def events_ready(app, pilot, timeout: float = 10.0) -> None:
+    """Wait for the interface's events feed; skip where the kernel gives no events (they are polled)."""
     deadline = time.monotonic() + timeout
     while app.event_feed is None and time.monotonic() < deadline:
         await pilot.pause(0.1)
@@ -55,7 +56,7 @@ async def test_an_adoption_seen_by_events_makes_the_subreapers_child_a_daemon(sp
     reaper = _start_under_subreaper(spawner)
     app = PsxjApp(reader=reader(), delay=60, events=True)
     async with app.run_test(size=(160, 48)) as pilot:
-        await _events_ready(app, pilot)
+        await events_ready(app, pilot)
         reaper.stdin.write(b"go\n")
         reaper.stdin.flush()
         daemon = int(reaper.stdout.readline())
@@ -86,7 +87,7 @@ async def test_an_adoption_seen_by_events_makes_the_subreapers_child_a_daemon(sp
 async def test_the_events_pane_shows_a_process_born_and_gone_between_refreshes():
     app = PsxjApp(reader=LiveReader(), delay=60, events=True)
     async with app.run_test(size=(160, 48)) as pilot:
-        await _events_ready(app, pilot)
+        await events_ready(app, pilot)
         await pilot.press("e")
         pane = app.widget("#events", EventsPane)
         assert pane.display
@@ -135,7 +136,7 @@ async def test_with_events_the_demo_runs_at_full_speed_and_is_told_step_by_step(
     app = PsxjApp(reader=LiveReader(), delay=60, events=True, demo_rundir=str(rundir), demo_step_delay=0.5)
     told = []
     async with app.run_test(size=(160, 48)) as pilot:
-        await _events_ready(app, pilot)
+        await events_ready(app, pilot)
         await pilot.press("d")
         for _ in range(100):
             await pilot.pause(0.2)

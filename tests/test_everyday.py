@@ -14,6 +14,7 @@ import time
 
 import pytest
 from conftest import LiveReader, exit_status, linux_only, select_live_row
+from test_events_interface import events_ready
 from test_tui import FIXED_TIME, opened_help, screen_text, shown_pids, tutorial
 from textual import events
 
@@ -311,14 +312,6 @@ async def test_the_first_screen_shows_your_processes_first_and_the_kernel_thread
 
 # --- bug 2: the events pane pauses, scrolls back, and reads whole ----------------------------------
 
-async def _events_open(app, pilot) -> None:
-    deadline = time.monotonic() + 10
-    while app.event_feed is None and time.monotonic() < deadline:
-        await pilot.pause(0.1)
-    if app.event_feed is None or app.event_feed.mode != "events":
-        pytest.skip("the kernel's proc connector is not available here (events are polled)")
-
-
 def _storm(count: int = 100) -> int:
     """A shell that runs /bin/true `count` times; its PID, once it has ended."""
     shell = subprocess.Popen(["sh", "-c", f"for i in $(seq {count}); do /bin/true; done"])
@@ -346,7 +339,7 @@ async def test_the_events_pane_pauses_scrolls_back_and_reads_an_exec_storm_whole
 
     app = PsxjApp(reader=LiveReader(), delay=60, events=True)
     async with app.run_test(size=(160, 48)) as pilot:
-        await _events_open(app, pilot)
+        await events_ready(app, pilot)
         await pilot.press("e")
         pane = app.widget("#events", EventsPane)
         shell = _storm()
@@ -402,7 +395,7 @@ async def test_the_demo_tells_each_event_and_log_line_under_its_own_step_and_h_s
     app = PsxjApp(reader=LiveReader(), delay=60, events=True, demo_rundir=str(rundir), demo_step_delay=30)
     try:
         async with app.run_test(size=(160, 48)) as pilot:
-            await _events_open(app, pilot)
+            await events_ready(app, pilot)
             await pilot.press("d")
             await _until(pilot, lambda: app.demo_run is not None
                          and [e["step"] for e in control.steps(app.demo_run.run_id)][-1:] == ["signals"])
@@ -539,7 +532,7 @@ async def test_the_status_line_says_events_on_or_off_in_words(events_on):
     app = PsxjApp(reader=LiveReader(), delay=60, events=events_on)
     async with app.run_test(size=(160, 48)) as pilot:
         if events_on:
-            await _events_open(app, pilot)
+            await events_ready(app, pilot)
         await _until(pilot, lambda: "events" in status_text(app))   # once the first table is shown
         words = status_text(app).replace("│", " ").split()
         assert "ev" not in words and "ev~" not in words
