@@ -1,6 +1,6 @@
-"""Where the table comes from, and refreshing it when it is live: a worker thread waits for each snapshot,
-the UI thread shows it and only then schedules the next, so refreshes never overlap and nothing blocks the
-screen. p pauses, r reads now. A loaded file is read once (a recording's tables: psxj.tui.time_travel).
+"""Where the table comes from, and refreshing it when it is live: one collector thread (Collector) waits for
+each snapshot, the UI thread shows it and only then schedules the next, so reads never overlap and nothing
+blocks the screen. p pauses, r reads now. A loaded file is read once (a recording's tables: psxj.tui.time_travel).
 
 A feature of the main screen (psxj.tui.feature). The reader is the app's (it outlives the screen): a
 helper process for this machine's /proc (psxj.sources.reader), or other machines' (--host).
