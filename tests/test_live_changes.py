@@ -63,6 +63,17 @@ def asleep(pid: int) -> None:
     until(lambda: stat_fields(pid)[0] == b"S")
 
 
+def settled(pid: int) -> None:
+    """Until the process sleeps and its whole stat line holds still for 0.1 s: a process just past
+    its start-up may still be charged a tick of CPU time or a page fault, which changes the line."""
+    def still() -> bool:
+        before = stat_fields(pid)
+        time.sleep(0.1)
+        return before[0] == b"S" and stat_fields(pid) == before
+
+    until(still)
+
+
 def until(condition, timeout: float = 5.0) -> None:
     deadline = time.monotonic() + timeout
     while not condition():
@@ -88,7 +99,7 @@ def fresh(pid: int):
 
 def test_an_idle_process_is_the_same_object_and_the_same_row(spawner, reader):
     idle = spawner.sleeper("idle")
-    asleep(idle.pid)  # past its start-up: a process still running (R) has not yet become idle
+    settled(idle.pid)  # past its start-up: a process still running (R) has not yet become idle
     first = reader.read()
     second = reader.read()
     assert second.get(idle.pid) is first.get(idle.pid)  # not read again, not made again
@@ -166,7 +177,7 @@ def test_a_row_read_again_unchanged_stays_the_same_object(spawner):
     (a rename) is the new one, and is."""
     idle = spawner.sleeper("read again")
     proc = obedient(spawner)
-    asleep(idle.pid)
+    settled(idle.pid)
     reader = IncrementalReader(refresh_every=1, events=False)
     try:
         first = reader.read()
@@ -270,6 +281,7 @@ def test_turns_read_every_process_whole_in_the_end(spawner):
     process that then sleeps, without events) waits for the process's turn: here the reader's row
     is made wrong on purpose while its stat line is remembered as it is, and the turn corrects it."""
     proc = spawner.sleeper("turns")
+    settled(proc.pid)  # a line still changing from start-up would be read whole before its turn
     reader = IncrementalReader(refresh_every=3, events=False)
     try:
         reader.read()  # table 0; tables 1, 2, 3 read the processes whose PID % 3 is 1, 2, 0 whole
@@ -289,6 +301,7 @@ def test_the_interfaces_helper_sends_only_changes_and_the_table_keeps_the_rest(s
 
     idle = spawner.sleeper("idle helper test")
     proc = obedient(spawner)
+    settled(idle.pid)
     snapshots = SnapshotReader()
     try:
         first = snapshots.read()
@@ -328,6 +341,7 @@ def test_cpu_percent_of_a_refresh_measures_the_busy_and_gives_the_idle_zero(spaw
 
     busy = spawner.python("READY()\nwhile True: pass")
     idle = spawner.sleeper("idle cpu")
+    settled(idle.pid)
     first = reader.read()
     time.sleep(0.3)
     second = reader.read()
