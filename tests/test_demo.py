@@ -119,6 +119,17 @@ def test_status_codes_stop_restart_and_kill_9(rundir):
     assert demo(rundir, "stop").returncode == 0  # stopping what is not running is fine
 
 
+def test_start_returns_once_the_daemon_handles_its_signals(rundir):
+    """An init script's start returns when the service is ready: with a pause after each step (the
+    last two being syslog and the handlers), a SIGHUP sent right after `start` finds the handler,
+    not the default action that would kill the daemon."""
+    result = demo(rundir, "start", "--step-delay", "0.3")
+    assert result.returncode == 0, result.stderr
+    pid = int(result.stdout)
+    caught = int(status_line(pid, "SigCgt"), 16)
+    assert caught & (1 << (signal.SIGHUP - 1)) and caught & (1 << (signal.SIGTERM - 1))
+
+
 def test_sighup_is_logged_and_sigterm_cleans_up(rundir):
     pid = int(demo(rundir, "start").stdout)
     os.kill(pid, signal.SIGHUP)

@@ -269,11 +269,13 @@ class DemoControl:
         return entries
 
     def wait_for_outcome(self, run_id: str, timeout: float) -> dict:
-        """The step that ends this run's start: 'running' or 'refused'."""
+        """The step that ends this run's start: 'signals' (it runs and its SIGHUP and SIGTERM handlers
+        are in place, as an init script's start promises) or 'refused'. Returning at 'running' would
+        let a SIGHUP sent right after `demo start` kill it with the default action."""
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
             for entry in reversed(self.steps(run_id)):
-                if entry["step"] in ("running", "refused"):
+                if entry["step"] in ("signals", "refused"):
                     return entry
             time.sleep(0.02)
         raise PsxjError(_("demo: the daemon did not report within {timeout:g}s (see psxj demo log)").format(
