@@ -10,6 +10,7 @@ a name, arguments, user, terminal or state changed, a reused PID, a row changed 
 from __future__ import annotations
 
 import signal
+import subprocess
 import time
 
 import pytest
@@ -300,8 +301,9 @@ async def test_the_scrollbar_follows_processes_that_come_and_go(spawner):
 async def test_columns_read_from_the_snapshot_are_painted_again_for_an_unchanged_row(spawner):
     """%CPU and ELAPSED come from the snapshot, not the row: a process that stopped running keeps its
     row (the same object) but its %CPU falls to 0.0, and its ELAPSED grows, both shown."""
-    busy = spawner.python("READY()\nimport time\nend = time.monotonic() + 1.5\nwhile time.monotonic() < end:\n"
-                          "    pass\ntime.sleep(120)")
+    # It runs until told to stop (its stdin closed), not for a fixed time a slow start could use up.
+    busy = spawner.python("READY()\nimport select\nwhile not select.select([sys.stdin], [], [], 0)[0]:\n"
+                          "    pass\ntime.sleep(120)", stdin=subprocess.PIPE)
     app = live_app()
     app.options = app.options._replace(columns=("cpu", "elapsed"))
     async with app.run_test(size=(220, 48)) as pilot:
@@ -312,10 +314,12 @@ async def test_columns_read_from_the_snapshot_are_painted_again_for_an_unchanged
             line = line_of(app.table, busy.pid)
             percents.append(float(cell(app.table, line, "cpu")))
             assert on_screen(app.table) == painted_afresh(app.table)
-            if percents[0] > 0 and percents[-1] == 0.0 and len(percents) > 2:
+            if percents[-1] > 0 and not busy.stdin.closed:
+                busy.stdin.close()  # seen running: now let it sleep
+            elif busy.stdin.closed and percents[-1] == 0.0:
                 break
             await refreshed(app, pilot)
-        assert percents[0] > 0 and percents[-1] == 0.0, percents
+        assert busy.stdin.closed and percents[-1] == 0.0, percents
         record = app.snapshot.get(busy.pid)
         elapsed = cell(app.table, line_of(app.table, busy.pid), "elapsed")
         time.sleep(1.1)
