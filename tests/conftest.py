@@ -188,6 +188,15 @@ def gone_or_zombie(pid: int) -> bool:
     return fields is None or fields[0] == b"Z"
 
 
+def asleep(pid: int, timeout: float = 5.0) -> None:
+    """Until the process sleeps (S): read by two readers a moment apart, a process still running
+    would be R in one and S in the other."""
+    deadline = time.monotonic() + timeout
+    while stat_fields(pid)[0] != b"S":
+        assert time.monotonic() < deadline, f"process {pid} never went to sleep"
+        time.sleep(0.01)
+
+
 def wait_for_zombie(pid: int, timeout: float = 3.0) -> None:
     """Until a child that exited, and that nobody has reaped yet, shows as a zombie."""
     deadline = time.monotonic() + timeout

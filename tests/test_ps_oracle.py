@@ -9,7 +9,17 @@ import signal
 import time
 
 import pytest
-from conftest import clean_env, linux_only, needs_ps, rows_by_pid, run_ps, run_psxj, wait_for_zombie
+from conftest import (
+    asleep,
+    clean_env,
+    linux_only,
+    needs_ps,
+    rows_by_pid,
+    run_ps,
+    run_psxj,
+    stat_fields,
+    wait_for_zombie,
+)
 
 pytestmark = [needs_ps, linux_only]
 
@@ -80,10 +90,31 @@ def test_lines_are_never_cut_into_a_pipe(spawner):
 
 
 def _row_pair(pid, env=None):
+    """psxj's row and ps's for one process, read until they agree, at most 5 times: read a moment
+    apart, a process caught running by one and asleep by the other is not a difference."""
     env = env or clean_env()
-    theirs = rows_by_pid(run_ps("-axj", env=env).stdout).get(pid)
-    ours = rows_by_pid(run_psxj("--print", env=env).stdout).get(pid)
+    for _ in range(5):
+        theirs = rows_by_pid(run_ps("-axj", env=env).stdout).get(pid)
+        ours = rows_by_pid(run_psxj("--print", env=env).stdout).get(pid)
+        if ours == theirs:
+            break
+        time.sleep(0.1)
     return ours, theirs
+
+
+def _sleeping(pid, command=b"sleep", pgid=None):
+    """Until a process forked on a terminal has exec'd `command`, sleeps, and (for a background job)
+    has its own group: a fixed pause could end before any of it on a slow machine."""
+    deadline = time.monotonic() + 10
+    while True:
+        fields = stat_fields(pid)
+        with open(f"/proc/{pid}/cmdline", "rb") as f:
+            cmdline = f.read()
+        if cmdline.split(b"\0")[0] == command and fields[0] == b"S" and \
+                (pgid is None or int(fields[2]) == pgid):
+            return
+        assert time.monotonic() < deadline, f"process {pid} never became a sleeping {command!r}"
+        time.sleep(0.01)
 
 
 def test_stopped_zombie_and_niced_processes(spawner):
@@ -119,7 +150,7 @@ def test_terminal_foreground_group_and_plus(spawner):
         os.execvp("sleep", ["sleep", "120"])
     spawner.track(pid)
     try:
-        time.sleep(0.3)
+        _sleeping(pid)
         ours, theirs = _row_pair(pid)
         assert theirs is not None and b"pts/" in theirs and b" Ss+ " in theirs
         assert ours == theirs
@@ -146,7 +177,8 @@ def test_background_job_on_a_terminal(spawner):
     spawner.track(pid)
     spawner.track(background)
     try:
-        time.sleep(0.3)
+        _sleeping(pid)
+        _sleeping(background, pgid=background)
         rows = rows_by_pid(run_ps("-axj").stdout)
         ours = rows_by_pid(run_psxj("--print").stdout)
         for p in (pid, background):
@@ -190,6 +222,7 @@ def test_print_on_a_terminal_is_cut_at_its_width(spawner, columns):
     from conftest import J_COLUMNS, ROOT
 
     proc = spawner.sleeper("w" * 300)
+    asleep(proc.pid)
     env = clean_env(PYTHONPATH=str(ROOT))
     theirs = _run_on_terminal(["ps", "-o", J_COLUMNS, "-p", str(proc.pid)], columns, env)
     ours = _run_on_terminal([sys.executable, "-m", "psxj", "--print", "-p", str(proc.pid)], columns, env)
