@@ -13,6 +13,7 @@ import time
 
 import pytest
 from conftest import ROOT, LiveReader, PtySession, clean_env, exit_status, linux_only, select_live_row
+from test_recording import start_recorder
 from test_tui import FIXED_TIME, screen_text, shown_pids, tutorial
 from textual.widgets import Input
 
@@ -357,11 +358,10 @@ async def test_a_recording_steps_back_and_forward_and_goes_to_a_time(tmp_path, s
     from psxj.sources.recording import open_recording
 
     recording = tmp_path / "rec"
-    record = [sys.executable, "-m", "psxj", "record", str(recording), "--interval", "0.5", "--count", "4"]
-    recorder = subprocess.Popen(record, cwd=ROOT, env=clean_env())
-    time.sleep(0.8)
+    recorder = start_recorder(str(recording), "--count", "4", interval="0.5")  # its first table is written
     newcomer = spawner.sleeper()  # appears in the later tables only
     assert recorder.wait(timeout=60) == 0
+    recorder.stderr.close()
     opened = open_recording(str(recording))
     times = opened.times()
     app = PsxjApp(snapshot=opened.latest(), recording=opened)

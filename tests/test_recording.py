@@ -253,16 +253,22 @@ def test_load_at_prints_the_table_as_it_was(tmp_path):
     assert result.returncode == 2 and b"a time (--at, or FILE@TIME) needs a recording" in result.stderr
 
 
-def _start_recorder(path, *extra):
-    """A recorder, once it has written its first table (a slow machine takes a while to start one)."""
-    before = set(os.listdir(path)) if os.path.isdir(path) else set()
-    recorder = subprocess.Popen([sys.executable, "-m", "psxj", "record", path, "--interval", "0.1", *extra],
+def recorded_tables(path) -> int:
+    """How many whole tables the recording at `path` holds now (0 before the first)."""
+    try:
+        return len(Recording(path).times())
+    except PsxjError:
+        return 0
+
+
+def start_recorder(path, *extra, interval="0.1"):
+    """A recorder, once it has written a table more than the recording had (a slow machine takes a
+    while to start one). Counted as a reader counts them: a table half written is not one."""
+    before = recorded_tables(path)
+    recorder = subprocess.Popen([sys.executable, "-m", "psxj", "record", path, "--interval", interval, *extra],
                                 cwd=ROOT, env=clean_env(), stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
     deadline = time.monotonic() + 30
-    while time.monotonic() < deadline and recorder.poll() is None:
-        new = set(os.listdir(path)) - before if os.path.isdir(path) else set()
-        if new and os.path.getsize(os.path.join(path, new.pop())) > 2000:
-            break
+    while time.monotonic() < deadline and recorder.poll() is None and recorded_tables(path) <= before:
         time.sleep(0.02)
     return recorder
 
@@ -274,7 +280,7 @@ def test_a_recorder_killed_at_any_moment_reads_back(tmp_path):
     rng = random.Random()
     seen = 0
     for round_number in range(6):
-        recorder = _start_recorder(path)
+        recorder = start_recorder(path)
         try:
             time.sleep(rng.random())
         finally:
@@ -295,7 +301,7 @@ def test_a_recorder_killed_at_any_moment_reads_back(tmp_path):
 @linux_only
 def test_a_recorder_stops_cleanly_on_sigterm(tmp_path):
     path = str(tmp_path / "rec")
-    recorder = _start_recorder(path)
+    recorder = start_recorder(path)
     try:
         time.sleep(1.0)
     finally:
