@@ -254,22 +254,26 @@ __all__ = ["FIXED_TIME", "Snapshot", "shown_pids", "subprocess", "sys", "time"]
 
 @pytest.mark.parametrize("language", ["en", "zh"])
 @pytest.mark.parametrize("size", SIZES)
-async def test_the_filter_line_takes_no_row_until_it_is_used_and_its_hint_fits(size, language):
+async def test_the_filter_line_takes_no_row_from_the_table_and_its_hint_fits(size, language):
+    """While it is typed in, the filter line stands in the key bar's place (as htop's F4 does): the
+    table keeps its rows, and the screen is laid out once, not twice, when the line opens or closes."""
     from psxj.cells import cells
 
     i18n.install(language)
     try:
         app = PsxjApp(snapshot=tutorial())
         async with app.run_test(size=size) as pilot:
-            line = app.widget("#filter", object)
-            assert not line.display
+            line, keys = app.widget("#filter", object), app.widget("#keys", object)
+            assert not line.display and keys.display
             rows_before = app.table.size.height
             await pilot.press("slash")
-            assert line.display and app.focused is line
+            await pilot.pause()
+            assert line.display and app.focused is line and not keys.display
+            assert app.table.size.height == rows_before
             assert cells(line.placeholder) <= size[0] - 2, line.placeholder   # the whole hint, never cut
             await pilot.press(*"-s 2389", "enter")
             await pilot.pause()
-            assert not line.display and shown_pids(app) == [2389]
+            assert not line.display and keys.display and shown_pids(app) == [2389]
             assert "-s 2389" in status_text(app)            # the filter in force: on the status line
             assert app.table.size.height == rows_before
     finally:

@@ -1,9 +1,10 @@
 """The filter line under the table: ps's selectors and words of the command (psxj.select.parse_filter).
 
-On screen while it is typed in: / opens it, showing the filter in force, Enter applies, Esc leaves it
-as it was; the status line shows the filter in force, Backspace on the table clears it. A filter that
-does not parse is reported where it was typed, and the last good one stays in force. Its hint comes
-whole in the width there is. A feature of the main screen (psxj.tui.feature).
+On screen in the key bar's place while it is typed in: / opens it, showing the filter in force,
+Enter applies, Esc leaves it as it was; the status line shows the filter in force, Backspace on the
+table clears it. A filter that does not parse is reported where it was typed, and the last good one
+stays in force. Its hint comes whole in the width there is. A feature of the main screen
+(psxj.tui.feature).
 """
 
 from __future__ import annotations
@@ -70,8 +71,15 @@ class Filter(Feature):
     def action_filter(self) -> None:
         """/ opens the filter line, showing the filter in force, and moves into it."""
         hint_for(self.line, FILTER_HINTS, self.screen.size.width)
-        self.line.display = True
+        self._show_line(True)
         self.line.focus()
+
+    def _show_line(self, shown: bool) -> None:
+        """The filter line takes the key bar's place while it is open (as htop's F4 does): the bottom
+        lines keep their height, so Textual lays the screen out once when it opens or closes, not
+        twice (a container of auto height that changes size is laid out again a frame later)."""
+        self.line.display = shown
+        self.query_one("#keys").display = not shown
 
     def on_resize(self) -> None:
         if self.line.display:
@@ -79,7 +87,7 @@ class Filter(Feature):
 
     def _close_line(self) -> None:
         """Back to the table; the line goes, unless it says what is wrong with what was typed."""
-        self.line.display = self.error.display
+        self._show_line(self.error.display)
         self.table.focus()
 
     @on(Use)
