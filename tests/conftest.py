@@ -188,13 +188,18 @@ def gone_or_zombie(pid: int) -> bool:
     return fields is None or fields[0] == b"Z"
 
 
+def until(condition, timeout: float = 5.0, failure: str = "the process never changed") -> None:
+    """Poll `condition` every 10 ms until it holds; fail with `failure` after `timeout` seconds."""
+    deadline = time.monotonic() + timeout
+    while not condition():
+        assert time.monotonic() < deadline, failure
+        time.sleep(0.01)
+
+
 def asleep(pid: int, timeout: float = 5.0) -> None:
     """Until the process sleeps (S): read by two readers a moment apart, a process still running
     would be R in one and S in the other."""
-    deadline = time.monotonic() + timeout
-    while stat_fields(pid)[0] != b"S":
-        assert time.monotonic() < deadline, f"process {pid} never went to sleep"
-        time.sleep(0.01)
+    until(lambda: stat_fields(pid)[0] == b"S", timeout, f"process {pid} never went to sleep")
 
 
 def wait_for_zombie(pid: int, timeout: float = 3.0) -> None:

@@ -15,7 +15,7 @@ import subprocess
 import time
 
 import pytest
-from conftest import NOBODY, asleep, linux_only, pid_reused_by, root_only, stat_fields
+from conftest import NOBODY, asleep, linux_only, pid_reused_by, root_only, stat_fields, until
 
 from psxj.judge.kinds import kind_of
 from psxj.sources.incremental import ChangeReader, Changes, IncrementalReader, LiveTable, _ChangeEvents
@@ -73,13 +73,6 @@ def settled(pid: int) -> None:
         return before[0] == b"S" and stat_fields(pid) == before
 
     until(still)
-
-
-def until(condition, timeout: float = 5.0) -> None:
-    deadline = time.monotonic() + timeout
-    while not condition():
-        assert time.monotonic() < deadline, "the process never changed"
-        time.sleep(0.01)
 
 
 @pytest.fixture(params=["kept open", "opened each time", "no events"])

@@ -18,6 +18,7 @@ from conftest import (
     run_ps,
     run_psxj,
     stat_fields,
+    until,
     wait_for_zombie,
 )
 
@@ -109,16 +110,13 @@ def _row_pair(pid, env=None):
 def _sleeping(pid, command=b"sleep", pgid=None):
     """Until a process forked on a terminal has exec'd `command`, sleeps, and (for a background job)
     has its own group: a fixed pause could end before any of it on a slow machine."""
-    deadline = time.monotonic() + 10
-    while True:
+    def ready() -> bool:
         fields = stat_fields(pid)
         with open(f"/proc/{pid}/cmdline", "rb") as f:
             cmdline = f.read()
-        if cmdline.split(b"\0")[0] == command and fields[0] == b"S" and \
-                (pgid is None or int(fields[2]) == pgid):
-            return
-        assert time.monotonic() < deadline, f"process {pid} never became a sleeping {command!r}"
-        time.sleep(0.01)
+        return cmdline.split(b"\0")[0] == command and fields[0] == b"S" and (pgid is None or int(fields[2]) == pgid)
+
+    until(ready, 10, f"process {pid} never became a sleeping {command!r}")
 
 
 def test_stopped_zombie_and_niced_processes(spawner):
